@@ -1,0 +1,5 @@
+import sys
+
+from dregtui.cli import main
+
+sys.exit(main())

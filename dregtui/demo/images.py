@@ -1,0 +1,143 @@
+"""Push synthetic images through the registry HTTP API (blob upload + manifest PUT).
+
+Docker schema2 images, OCI images, OCI indexes with platform children, cosign-style
+signature tags. Everything is tiny and deterministic for a given ``seed`` string, so the
+same call pushes the same digest (handy to share a digest across tags and repositories).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from dregtui.registry import mediatypes
+from dregtui.registry.client import RegistryClient
+
+LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+@dataclass(frozen=True)
+class Pushed:
+    repository: str
+    tag: str | None
+    digest: str
+    media_type: str
+    raw: bytes
+
+
+def _canonical(doc: dict) -> bytes:
+    return json.dumps(doc, indent=3, sort_keys=False).encode()
+
+
+class ImagePusher:
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+
+    def _blob(self, repository: str, data: bytes, media_type: str) -> dict:
+        digest = self.client.upload_blob(repository, data)
+        return {"mediaType": media_type, "size": len(data), "digest": digest}
+
+    def image(
+        self,
+        repository: str,
+        tag: str | None,
+        *,
+        seed: str = "",
+        oci: bool = False,
+        created: str = "2024-01-01T00:00:00Z",
+        os: str = "linux",
+        architecture: str = "amd64",
+        labels: dict[str, str] | None = None,
+        layers: int = 1,
+        layer_size: int = 64,
+    ) -> Pushed:
+        """Push one image manifest (schema2 by default, OCI with ``oci=True``)."""
+        seed = seed or f"{repository}:{tag}"
+        config_doc = {
+            "architecture": architecture,
+            "os": os,
+            "created": created,
+            "config": {"Labels": labels or {}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }
+        layer_descs = []
+        for i in range(layers):
+            data = hashlib.sha256(f"{seed}/layer/{i}".encode()).digest()
+            data = (data * (layer_size // len(data) + 1))[:layer_size]
+            layer_descs.append(self._blob(repository, data, OCI_LAYER if oci else LAYER_GZIP))
+            config_doc["rootfs"]["diff_ids"].append(layer_descs[-1]["digest"])
+        config_doc["dregtui.seed"] = seed
+        config = self._blob(
+            repository,
+            json.dumps(config_doc).encode(),
+            mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG,
+        )
+        media_type = mediatypes.OCI_MANIFEST if oci else mediatypes.DOCKER_MANIFEST
+        raw = _canonical(
+            {"schemaVersion": 2, "mediaType": media_type, "config": config, "layers": layer_descs}
+        )
+        return self._put(repository, tag, raw, media_type)
+
+    def index(
+        self,
+        repository: str,
+        tag: str | None,
+        *,
+        seed: str = "",
+        platforms: tuple[str, ...] = ("linux/amd64", "linux/arm64"),
+        oci: bool = True,
+        created: str = "2024-01-01T00:00:00Z",
+    ) -> tuple[Pushed, list[Pushed]]:
+        """Push an index (OCI or Docker manifest list) with untagged platform children."""
+        seed = seed or f"{repository}:{tag}"
+        children = []
+        entries = []
+        for platform in platforms:
+            os_name, _, arch = platform.partition("/")
+            child = self.image(
+                repository, None, seed=f"{seed}/{platform}", oci=oci, created=created,
+                os=os_name, architecture=arch,
+            )
+            children.append(child)
+            entries.append(
+                {
+                    "mediaType": child.media_type,
+                    "size": len(child.raw),
+                    "digest": child.digest,
+                    "platform": {"architecture": arch, "os": os_name},
+                }
+            )
+        media_type = mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST
+        raw = _canonical({"schemaVersion": 2, "mediaType": media_type, "manifests": entries})
+        return self._put(repository, tag, raw, media_type), children
+
+    def signature(self, repository: str, target_digest: str, *, kind: str = "sig") -> Pushed:
+        """A cosign-style ``sha256-<hex>.sig`` tag (an OCI manifest) for ``target_digest``."""
+        tag = target_digest.replace(":", "-") + f".{kind}"
+        return self.image(repository, tag, seed=f"{repository}/{tag}", oci=True)
+
+    def tag(self, repository: str, tag: str, pushed: Pushed) -> Pushed:
+        """Point another tag (possibly in another repository) at the same manifest bytes."""
+        if repository != pushed.repository:
+            self._copy_blobs(pushed, repository)
+        return self._put(repository, tag, pushed.raw, pushed.media_type)
+
+    def _copy_blobs(self, pushed: Pushed, repository: str) -> None:
+        doc = json.loads(pushed.raw)
+        if "manifests" in doc:
+            for child in doc["manifests"]:
+                raw = self.client.get_manifest(pushed.repository, child["digest"]).raw
+                sub = Pushed(pushed.repository, None, child["digest"], child["mediaType"], raw)
+                self._copy_blobs(sub, repository)
+                self._put(repository, None, raw, child["mediaType"])
+            return
+        for desc in [doc["config"], *doc.get("layers", [])]:
+            data = self.client.get_blob(pushed.repository, desc["digest"])
+            self.client.upload_blob(repository, data)
+
+    def _put(self, repository: str, tag: str | None, raw: bytes, media_type: str) -> Pushed:
+        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        self.client.put_manifest(repository, tag or digest, raw, media_type)
+        return Pushed(repository, tag, digest, media_type, raw)

@@ -1,0 +1,182 @@
+"""Start a real Docker registry (distribution) on a free loopback port in a temp directory.
+
+Used by ``dregtui demo`` and by the test suite. Looks for the ``docker-registry`` (Debian) or
+``registry`` binary on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+BINARIES = ("docker-registry", "registry")
+INSTALL_HINT = (
+    "no registry server found: install one with `apt-get install docker-registry` "
+    "(Debian/Ubuntu), or put the distribution `registry` binary on PATH"
+)
+
+
+class RegistryNotFound(RuntimeError):
+    pass
+
+
+def find_registry_binary() -> str | None:
+    for name in BINARIES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _yaml(value: Any, indent: int = 0) -> str:
+    """Tiny YAML writer for the registry config (JSON scalars are valid YAML)."""
+    pad = "  " * indent
+    lines: list[str] = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            lines.append(f"{pad}{key}:")
+            lines.append(_yaml(item, indent + 1))
+        else:
+            lines.append(f"{pad}{key}: {json.dumps(item)}")
+    return "\n".join(line for line in lines if line)
+
+
+@dataclass
+class LocalRegistry:
+    """A registry process. ``config`` entries are merged into the default config.
+
+    Example: ``LocalRegistry(config={"storage": {"delete": {"enabled": False}}})``.
+    ``tls`` is ``(certfile, keyfile)`` to serve HTTPS; ``url`` then starts with https.
+    """
+
+    config: dict[str, Any] = field(default_factory=dict)
+    workdir: Path | None = None
+    port: int = 0
+    tls: tuple[str, str] | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _own_workdir: bool = False
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def storage(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "storage"
+
+    def build_config(self) -> dict[str, Any]:
+        assert self.workdir is not None
+        http: dict[str, Any] = {"addr": f"127.0.0.1:{self.port}", "secret": "dregtui-test-secret"}
+        if self.tls:
+            http["tls"] = {"certificate": self.tls[0], "key": self.tls[1]}
+        base: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "error", "accesslog": {"disabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.storage)},
+                "delete": {"enabled": True},
+                "cache": {"blobdescriptor": "inmemory"},
+            },
+            "http": http,
+        }
+        return _merge(base, self.config)
+
+    def start(self, timeout: float = 20.0) -> LocalRegistry:
+        binary = find_registry_binary()
+        if binary is None:
+            raise RegistryNotFound(INSTALL_HINT)
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="dregtui-registry-"))
+            self._own_workdir = True
+        self.storage.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port()
+        config_path = self.workdir / "config.yml"
+        config_path.write_text(_yaml(self.build_config()) + "\n")
+        log = open(self.workdir / "registry.log", "ab")  # noqa: SIM115 - lives with the process
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        self.process = subprocess.Popen(
+            [binary, "serve", str(config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    "the registry exited at start: "
+                    + (self.workdir / "registry.log").read_text(errors="replace")[-2000:]
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the registry did not start listening within {timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def restart(self, timeout: float = 20.0) -> None:
+        self.stop()
+        self.start(timeout)
+
+    def __enter__(self) -> LocalRegistry:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def wait_ready(url: str, timeout: float = 10.0, verify: bool | str = True) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/v2/", timeout=1, verify=verify)
+            return
+        except requests.RequestException:
+            time.sleep(0.05)

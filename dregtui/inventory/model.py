@@ -1,0 +1,175 @@
+"""The Inventory: repositories -> tags -> digest, and the reverse index digest -> tags.
+
+Pure data, no I/O. The scanner fills it, the cache stores it, the plan and the TUI read it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from dregtui.registry import mediatypes
+from dregtui.versions import sort_tags
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """Where a tag points: the manifest digest and its media type."""
+
+    digest: str
+    media_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TagRef:
+    repository: str
+    tag: str
+
+
+@dataclass(slots=True)
+class Inventory:
+    """Everything known about one registry's tags.
+
+    ``repositories`` maps repository -> tag -> TagInfo. A repository whose tags have not been
+    scanned yet is absent from ``scanned`` (it may still be listed, with no tags).
+    ``children`` maps an index digest to the digests of the manifests it references (filled
+    for every index the scanner sees), so a plan can tell which indexes still need a digest.
+    """
+
+    registry: str
+    repositories: dict[str, dict[str, TagInfo]] = field(default_factory=dict)
+    scanned: set[str] = field(default_factory=set)
+    children: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scanned_at: float | None = None
+    _by_digest: dict[str, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._reindex()
+
+    # -- building -------------------------------------------------------------------
+
+    def _reindex(self) -> None:
+        self._by_digest = {}
+        for repo, tags in self.repositories.items():
+            for tag, info in tags.items():
+                self._by_digest.setdefault(info.digest, set()).add((repo, tag))
+
+    def add_repositories(self, names: Iterable[str]) -> None:
+        """Record catalog names (tags unknown until scanned)."""
+        with self._lock:
+            for name in names:
+                self.repositories.setdefault(name, {})
+
+    def set_repository(self, repository: str, tags: dict[str, TagInfo]) -> None:
+        """Replace everything known about one repository (after a scan of it)."""
+        with self._lock:
+            self._drop_reverse(repository)
+            self.repositories[repository] = dict(tags)
+            for tag, info in tags.items():
+                self._by_digest.setdefault(info.digest, set()).add((repository, tag))
+            self.scanned.add(repository)
+
+    def set_children(self, index_digest: str, child_digests: Iterable[str]) -> None:
+        with self._lock:
+            self.children[index_digest] = tuple(child_digests)
+
+    def remove_repository(self, repository: str) -> None:
+        with self._lock:
+            self._drop_reverse(repository)
+            self.repositories.pop(repository, None)
+            self.scanned.discard(repository)
+
+    def remove_digest(self, repository: str, digest: str) -> list[str]:
+        """What a registry DELETE of ``digest`` in ``repository`` does: every tag on it goes.
+
+        Returns the removed tags.
+        """
+        with self._lock:
+            tags = self.repositories.get(repository, {})
+            gone = [t for t, info in tags.items() if info.digest == digest]
+            for tag in gone:
+                del tags[tag]
+            holders = self._by_digest.get(digest)
+            if holders is not None:
+                holders.difference_update((repository, t) for t in gone)
+                if not holders:
+                    del self._by_digest[digest]
+            return gone
+
+    def remove_tag(self, repository: str, tag: str) -> None:
+        with self._lock:
+            info = self.repositories.get(repository, {}).pop(tag, None)
+            if info is not None:
+                holders = self._by_digest.get(info.digest)
+                if holders is not None:
+                    holders.discard((repository, tag))
+                    if not holders:
+                        del self._by_digest[info.digest]
+
+    def set_tag(self, repository: str, tag: str, info: TagInfo) -> None:
+        with self._lock:
+            self.remove_tag(repository, tag)
+            self.repositories.setdefault(repository, {})[tag] = info
+            self._by_digest.setdefault(info.digest, set()).add((repository, tag))
+
+    def _drop_reverse(self, repository: str) -> None:
+        for tag, info in self.repositories.get(repository, {}).items():
+            holders = self._by_digest.get(info.digest)
+            if holders is not None:
+                holders.discard((repository, tag))
+                if not holders:
+                    del self._by_digest[info.digest]
+
+    def mark_scanned(self, when: float | None = None) -> None:
+        self.scanned_at = time.time() if when is None else when
+
+    # -- reading --------------------------------------------------------------------
+
+    def repository_names(self) -> list[str]:
+        return sorted(self.repositories)
+
+    def tags(self, repository: str, *, reverse: bool = False) -> list[str]:
+        """Tag names of a repository in version order."""
+        return sort_tags(list(self.repositories.get(repository, {})), reverse=reverse)
+
+    def tag_info(self, repository: str, tag: str) -> TagInfo | None:
+        return self.repositories.get(repository, {}).get(tag)
+
+    def holders(self, digest: str) -> list[TagRef]:
+        """Every (repository, tag) in the registry whose tag points at ``digest``, sorted."""
+        with self._lock:
+            pairs = sorted(self._by_digest.get(digest, ()))
+        return [TagRef(r, t) for r, t in pairs]
+
+    def tags_on_digest(self, repository: str, digest: str) -> list[str]:
+        """Tags of one repository that point at ``digest`` (what a DELETE there removes)."""
+        return sort_tags(
+            [t for t, info in self.repositories.get(repository, {}).items() if info.digest == digest]
+        )
+
+    def parents(self, digest: str) -> list[str]:
+        """Index digests that reference ``digest`` as a child."""
+        return sorted(d for d, kids in self.children.items() if digest in kids)
+
+    def digests(self, repository: str) -> set[str]:
+        return {info.digest for info in self.repositories.get(repository, {}).values()}
+
+    def iter_tags(self) -> Iterator[tuple[str, str, TagInfo]]:
+        for repo in self.repository_names():
+            tags = self.repositories[repo]
+            for tag in sort_tags(list(tags)):
+                yield repo, tag, tags[tag]
+
+    @property
+    def tag_count(self) -> int:
+        return sum(len(t) for t in self.repositories.values())
+
+    def is_index(self, digest: str) -> bool:
+        return digest in self.children
+
+    @staticmethod
+    def is_index_type(media_type: str) -> bool:
+        return mediatypes.is_index(media_type)

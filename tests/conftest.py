@@ -1,0 +1,86 @@
+"""Shared fixtures: real `docker-registry` processes on loopback, and a sample population.
+
+Fixtures:
+- ``make_registry(config=None, tls=None)``: start a fresh registry (function scope), stopped after.
+- ``registry``: a fresh, empty, open registry for one test (deletion enabled).
+- ``client``: a RegistryClient on ``registry``; ``pusher``: an ImagePusher on it.
+- ``big_registry``: session-scoped, read-only open registry holding BIG_REPOS repositories
+  (more than 100, so catalog pagination is exercised) with a few tags each; do not mutate it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from dregtui.demo.images import ImagePusher
+from dregtui.demo.server import LocalRegistry, find_registry_binary
+from dregtui.registry import RegistryClient
+
+BIG_REPOS = 130
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if find_registry_binary() is None:
+        raise pytest.UsageError("docker-registry is not installed: apt-get install docker-registry")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's registry settings, docker config, cache or data dirs."""
+    for name in list(os.environ):
+        if name.startswith(("REGISTRY", "DREGTUI_")) or name in ("REQUESTS_CA_BUNDLE", "DOCKER_CONFIG"):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(home / ".docker"))
+
+
+@pytest.fixture
+def make_registry() -> Iterator[Callable[..., LocalRegistry]]:
+    started: list[LocalRegistry] = []
+
+    def start(config: dict[str, Any] | None = None, tls: tuple[str, str] | None = None) -> LocalRegistry:
+        reg = LocalRegistry(config=config or {}, tls=tls).start()
+        started.append(reg)
+        return reg
+
+    yield start
+    for reg in started:
+        reg.cleanup()
+
+
+@pytest.fixture
+def registry(make_registry: Callable[..., LocalRegistry]) -> LocalRegistry:
+    return make_registry()
+
+
+@pytest.fixture
+def client(registry: LocalRegistry) -> Iterator[RegistryClient]:
+    with RegistryClient(registry.url) as c:
+        yield c
+
+
+@pytest.fixture
+def pusher(client: RegistryClient) -> ImagePusher:
+    return ImagePusher(client)
+
+
+@pytest.fixture(scope="session")
+def big_registry() -> Iterator[LocalRegistry]:
+    reg = LocalRegistry().start()
+    with RegistryClient(reg.url) as c:
+        p = ImagePusher(c)
+        for i in range(BIG_REPOS):
+            repo = f"ns{i % 7}/repo-{i:03d}"
+            base = p.image(repo, "1.0", seed=f"big/{i}")
+            p.tag(repo, "latest", base)
+            p.image(repo, "1.1", seed=f"big/{i}/1.1")
+    yield reg
+    reg.cleanup()
