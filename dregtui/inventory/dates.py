@@ -1,0 +1,83 @@
+"""Created dates of images, looked up lazily from the image config and cached by digest.
+
+``CreatedDates(client, jobs=8)`` is a :data:`dregtui.select.CreatedLookup`: call it with
+(repository, digest) pairs and it returns digest -> created date (None when unknown), fetching
+only digests it has not seen, concurrently. For an index, the newest date of its children's
+configs is used. ``.known`` holds the cache (digest -> ISO string or None) so a caller may keep
+it between runs; pass it back as ``known=``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from dregtui.registry.errors import RegistryError
+from dregtui.registry.models import ImageConfig, Manifest
+
+
+def parse_created(text: str | None) -> datetime | None:
+    """An RFC 3339 timestamp (nanoseconds and ``Z`` tolerated) -> aware datetime, or None."""
+    if not text:
+        return None
+    value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    if "." in value:  # Python parses at most 6 fraction digits
+        head, _, rest = value.partition(".")
+        digits = "".join(c for c in rest if c.isdigit())
+        value = head + "." + digits[:6] + rest[len(digits) :]
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class CreatedDates:
+    def __init__(self, client: Any, jobs: int = 8, known: Mapping[str, str | None] | None = None):
+        self.client = client
+        self.jobs = max(1, jobs)
+        self.known: dict[str, str | None] = dict(known or {})
+        self._lock = threading.Lock()
+
+    def _config_created(self, repository: str, manifest: Manifest) -> str | None:
+        if manifest.config is None:
+            return None
+        getter = getattr(self.client, "get_config", None)
+        if getter is not None:
+            config = getter(repository, manifest)
+        else:
+            config = ImageConfig.parse(self.client.get_blob(repository, manifest.config.digest))
+        return config.created
+
+    def _lookup(self, repository: str, digest: str) -> str | None:
+        try:
+            manifest = self.client.get_manifest(repository, digest)
+            if not manifest.is_index:
+                return self._config_created(repository, manifest)
+            dates = []
+            for child in manifest.manifests[:8]:
+                sub = self.client.get_manifest(repository, child.digest)
+                created = parse_created(self._config_created(repository, sub))
+                if created is not None:
+                    dates.append(created)
+            return max(dates).isoformat() if dates else None
+        except RegistryError:
+            return None
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> dict[str, datetime | None]:
+        todo: dict[str, str] = {}
+        with self._lock:
+            for repository, digest in pairs:
+                if digest not in self.known and digest not in todo:
+                    todo[digest] = repository
+        if todo:
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(todo))) as pool:
+                found = dict(
+                    zip(todo, pool.map(lambda d: self._lookup(todo[d], d), todo), strict=True)
+                )
+            with self._lock:
+                self.known.update(found)
+        return {d: parse_created(self.known.get(d)) for _, d in pairs}

@@ -1,0 +1,287 @@
+"""Deletion plan: from selected tags to what the registry will actually do, per digest.
+
+A registry deletes manifests by digest, per repository, and a DELETE takes every tag of that
+repository that points at the digest with it. So a plan has one :class:`PlanItem` per
+(repository, digest) holding at least one selected tag, and states:
+
+- ``selected_tags``: the tags the user selected on that digest;
+- ``intersecting_tags``: the *other* tags of the same repository on the same digest (a DELETE
+  removes them too);
+- ``other_repositories``: repositories that also hold the digest: not affected (deletes are per
+  repository), but their copy keeps the blobs alive, so no space is freed. Shown, never blocking
+  (the classic ``--no-raise-intersecting-repo`` is accepted and is what always happens);
+- ``parent_indexes``: index digests in the same repository that reference this digest as a child
+  and stay tagged after the plan (deleting it would leave them dangling: such items are skipped);
+- ``children``: for an index, its child manifests (they stay, untagged, after the index goes);
+- ``orphaned_signatures``: ``sha256-<hex>.sig/.att/.sbom`` tags for this digest that would be
+  left pointing at nothing;
+- ``action`` (:class:`Action`) and a human ``reason``.
+
+Modes (:class:`PlanMode`):
+
+- default, "match all tags" (the classic behaviour): a digest with intersecting tags outside the
+  selection is skipped and reported;
+- ``match_all_tags=False`` (``--no-match-all-tags``): delete anyway, intersecting tags go too;
+- ``raise_intersecting_tag=True``: :func:`build_plan` raises :class:`IntersectingTagsError`
+  listing every digest with intersecting tags;
+- ``untag=True`` (``--untag``): remove only the selected tags (:attr:`Action.UNTAG`); a digest
+  whose tags are all selected and that no tagged index needs is deleted outright.
+
+Use: ``plan = build_plan(inventory, selection.select(inventory), PlanMode())``; then
+``plan.items`` (sorted by repository, then tag order), ``plan.actionable``, ``plan.skipped``,
+``plan.totals()`` and ``plan.to_json()``; carry it out with :func:`dregtui.execute.execute_plan`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dregtui.inventory.model import Inventory
+from dregtui.registry import mediatypes
+from dregtui.versions import sort_tags, version_key
+
+SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
+_SIGNATURE_RE = re.compile(r"sha256-([0-9a-f]{64})\.(sig|att|sbom)")
+
+
+class Action(StrEnum):
+    DELETE = "delete"  # DELETE the manifest by digest (every tag on it in that repo goes)
+    UNTAG = "untag"  # remove only the selected tags; the manifest stays
+    SKIP = "skip"  # left alone for safety (reason says why)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMode:
+    match_all_tags: bool = True
+    raise_intersecting_tag: bool = False
+    untag: bool = False
+
+    def to_json(self) -> dict[str, bool]:
+        return {
+            "match_all_tags": self.match_all_tags,
+            "raise_intersecting_tag": self.raise_intersecting_tag,
+            "untag": self.untag,
+        }
+
+
+class PlanError(Exception):
+    """The plan cannot be built as asked (one readable sentence)."""
+
+
+class IntersectingTagsError(PlanError):
+    """``--raise-intersecting-tag``: selected digests carry tags outside the selection."""
+
+    def __init__(self, conflicts: list[tuple[str, str, list[str]]]):
+        self.conflicts = conflicts  # (repository, digest, intersecting tags)
+        listing = "; ".join(
+            f"{repo}@{digest[:19]} also tagged {', '.join(tags)}"
+            for repo, digest, tags in conflicts
+        )
+        super().__init__(f"Selected tags share digests with tags outside the selection: {listing}.")
+
+
+def signature_target(tag: str) -> str | None:
+    """``sha256-<hex>.sig`` -> ``sha256:<hex>`` (also ``.att``/``.sbom``), else None."""
+    m = _SIGNATURE_RE.fullmatch(tag)
+    return f"sha256:{m.group(1)}" if m else None
+
+
+def signature_tags_for(digest: str) -> tuple[str, ...]:
+    base = digest.replace(":", "-", 1)
+    return tuple(base + suffix for suffix in SIGNATURE_SUFFIXES)
+
+
+@dataclass(slots=True)
+class PlanItem:
+    repository: str
+    digest: str
+    media_type: str
+    selected_tags: list[str]
+    intersecting_tags: list[str] = field(default_factory=list)
+    other_repositories: list[str] = field(default_factory=list)
+    parent_indexes: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    orphaned_signatures: list[str] = field(default_factory=list)
+    action: Action = Action.DELETE
+    reason: str = ""
+
+    @property
+    def is_index(self) -> bool:
+        return mediatypes.is_index(self.media_type)
+
+    @property
+    def tags_removed(self) -> list[str]:
+        """Tags that will stop resolving when this item is carried out."""
+        if self.action is Action.DELETE:
+            return sort_tags(self.selected_tags + self.intersecting_tags)
+        if self.action is Action.UNTAG:
+            return list(self.selected_tags)
+        return []
+
+    @property
+    def tags_kept(self) -> list[str]:
+        """Tags on this digest in this repository that remain afterwards."""
+        removed = set(self.tags_removed)
+        return sort_tags(
+            [t for t in self.selected_tags + self.intersecting_tags if t not in removed]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "digest": self.digest,
+            "media_type": self.media_type,
+            "action": self.action.value,
+            "reason": self.reason,
+            "tags": self.selected_tags,
+            "intersecting_tags": self.intersecting_tags,
+            "other_repositories": self.other_repositories,
+            "parent_indexes": self.parent_indexes,
+            "children": self.children,
+            "orphaned_signatures": self.orphaned_signatures,
+            "tags_removed": self.tags_removed,
+        }
+
+
+@dataclass(slots=True)
+class Plan:
+    registry: str
+    mode: PlanMode
+    items: list[PlanItem]
+
+    @property
+    def actionable(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action is not Action.SKIP]
+
+    @property
+    def skipped(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action is Action.SKIP]
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    def totals(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for item in self.items:
+            counts[item.action.value] += 1
+        return {
+            "items": len(self.items),
+            "manifests_deleted": counts["delete"],
+            "untagged": counts["untag"],
+            "skipped": counts["skip"],
+            "tags_removed": sum(len(i.tags_removed) for i in self.items),
+            "repositories": len({i.repository for i in self.actionable}),
+            "shared_with_other_repositories": sum(
+                1 for i in self.actionable if i.other_repositories
+            ),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry,
+            "mode": self.mode.to_json(),
+            "totals": self.totals(),
+            "items": [i.to_json() for i in self.items],
+        }
+
+
+def build_plan(
+    inventory: Inventory,
+    selected: Mapping[str, Iterable[Any]],
+    mode: PlanMode | None = None,
+) -> Plan:
+    """Build the plan for ``selected`` (repository -> tag names or TagRefs).
+
+    Raises :class:`IntersectingTagsError` in ``raise_intersecting_tag`` mode.
+    """
+    mode = mode or PlanMode()
+    items: list[PlanItem] = []
+    for repo in sorted(selected):
+        names = {getattr(t, "tag", t) for t in selected[repo]}
+        tags = inventory.repositories.get(repo, {})
+        by_digest: dict[str, list[str]] = {}
+        for name in names:
+            info = tags.get(name)
+            if info is not None:
+                by_digest.setdefault(info.digest, []).append(name)
+        for digest, chosen in by_digest.items():
+            on_digest = inventory.tags_on_digest(repo, digest)
+            items.append(
+                PlanItem(
+                    repository=repo,
+                    digest=digest,
+                    media_type=tags[chosen[0]].media_type,
+                    selected_tags=sort_tags(chosen),
+                    intersecting_tags=[t for t in on_digest if t not in names],
+                    other_repositories=sorted(
+                        {h.repository for h in inventory.holders(digest) if h.repository != repo}
+                    ),
+                    children=list(inventory.children.get(digest, ())),
+                    orphaned_signatures=[t for t in signature_tags_for(digest) if t in tags],
+                )
+            )
+    conflicts = [
+        (i.repository, i.digest, i.intersecting_tags) for i in items if i.intersecting_tags
+    ]
+    if mode.raise_intersecting_tag and conflicts:
+        raise IntersectingTagsError(conflicts)
+    for item in items:
+        _decide(item, mode)
+    _protect_index_children(inventory, items, mode)
+    for item in items:
+        if item.action is not Action.DELETE:
+            item.orphaned_signatures = []
+    items.sort(key=lambda i: (i.repository, version_key(i.selected_tags[0]), i.digest))
+    return Plan(inventory.registry, mode, items)
+
+
+def _decide(item: PlanItem, mode: PlanMode) -> None:
+    if not item.intersecting_tags:
+        item.action, item.reason = Action.DELETE, "every tag on this digest is selected"
+    elif mode.untag:
+        item.action = Action.UNTAG
+        item.reason = f"only the selected tags go; {', '.join(item.intersecting_tags)} stay"
+    elif mode.match_all_tags:
+        item.action = Action.SKIP
+        item.reason = (
+            f"also tagged {', '.join(item.intersecting_tags)} (not selected): use "
+            "--no-match-all-tags to delete anyway or --untag to remove only the selected tags"
+        )
+    else:
+        item.action = Action.DELETE
+        item.reason = f"--no-match-all-tags: {', '.join(item.intersecting_tags)} go too"
+
+
+def _protect_index_children(inventory: Inventory, items: list[PlanItem], mode: PlanMode) -> None:
+    """Never delete a child of an index that stays tagged after the plan (until a fixpoint)."""
+    changed = True
+    while changed:
+        changed = False
+        deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
+        for item in items:
+            if item.action is not Action.DELETE:
+                continue
+            tagged = inventory.digests(item.repository)
+            parents = [
+                p
+                for p in inventory.parents(item.digest)
+                if p in tagged and (item.repository, p) not in deleted
+            ]
+            if not parents:
+                continue
+            item.parent_indexes = parents
+            changed = True
+            if mode.untag:
+                item.action = Action.UNTAG
+                item.reason = "a tagged index still references this manifest: only its tags go"
+            else:
+                item.action = Action.SKIP
+                item.reason = (
+                    f"the tagged index {parents[0]} still references this manifest: delete the "
+                    "index too, or use --untag to remove only the selected tags"
+                )

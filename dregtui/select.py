@@ -1,0 +1,355 @@
+"""Selectors: which repositories and tags a query or cleanup is about.
+
+Everything is parsed and validated up front (:meth:`Selection.from_args`, :func:`parse_filter`):
+a bad regex or version selector raises :class:`SelectorError` whose message names the argument,
+e.g. ``-re '[': unterminated character set``, before any request is made.
+
+Command-line selectors (the classic ``dregutil`` options, plus retention rules):
+
+- ``-r NAME`` exact repository names; ``-rre REGEX`` repository regexes (``re.match``: anchored
+  at the start, not the end, like the classic tool's tag regexes).
+- ``-t TAG`` exact tag names, or version selectors: ``<1.4``, ``<=``, ``>``, ``>=``, ``==``, ``!=``
+  and comma-joined ranges ``>=1.2,<2`` (every clause must hold). Versions compare with
+  ``packaging`` (a leading ``v`` tolerated); tags that are not versions (``latest``,
+  ``sha256-....sig``) never match a version selector.
+- ``-re REGEX`` tag regexes, ``re.match`` (anchored at the start only: ``-re 1.`` matches
+  ``1.0`` and ``1.0-rc``, use ``$`` to anchor the end).
+- ``-x`` / ``-xre`` exclusions, same syntax as ``-t`` / ``-re``: they protect a *digest*: if any
+  tag of that digest in that repository matches, none of its tags is selected.
+- ``--keep-last N``: per repository, keep the N highest versions among the candidates (or the N
+  newest by created date with ``--by-date``). Without ``--by-date``, candidates that are not
+  versions cannot be ranked and are kept.
+- ``--older-than DURATION`` (``30d``, ``12h``, ``2w``, ``90m``, ``45s``, combinations such as
+  ``1w2d``): only images created before now - DURATION. The created date comes from the image
+  config (looked up lazily, cached by digest); an unknown date is never "older".
+- ``latest`` is never selected unless named exactly (``-t latest``) or the whole repository is
+  selected (``remove-repos``, :attr:`Selection.all_tags`).
+
+Order of application per repository: include selectors (or every tag) -> the ``latest`` rule ->
+``--keep-last`` -> ``--older-than`` -> exclusions.
+
+The TUI's ``/`` filter (:func:`parse_filter`) is one string of space-separated terms, all of which
+must hold: ``<1.4`` or ``>=1.2,<2`` (version selector), ``re:^1\\.`` (regex, ``re.search``),
+``=1.0`` (exact tag), ``!term`` (negation of any term: ``!latest``, ``!re:-rc``), anything else is
+a case-insensitive substring. An empty filter matches every tag.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from packaging.version import Version
+
+from dregtui.inventory.model import Inventory, TagRef
+from dregtui.versions import parse_version, version_key
+
+LATEST = "latest"
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_CLAUSE_RE = re.compile(r"\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*")
+_OPS: dict[str, Callable[[Version, Version], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_DURATION_RE = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+#: ``created(pairs)`` -> digest -> created date (None when unknown); pairs are (repository, digest).
+CreatedLookup = Callable[[Sequence[tuple[str, str]]], Mapping[str, datetime | None]]
+
+
+class SelectorError(ValueError):
+    """A selector could not be parsed; the message names the argument and the problem."""
+
+
+def _regex(text: str, arg: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise SelectorError(f"{arg} {text!r}: {exc.msg}") from None
+
+
+def is_version_selector(text: str) -> bool:
+    return text[:1] in ("<", ">", "=", "!")
+
+
+@dataclass(frozen=True, slots=True)
+class TagSelector:
+    """One tag selector: ``exact`` name, ``version`` clauses (all must hold) or ``regex``.
+
+    ``search`` makes a regex unanchored (the TUI filter); the CLI's regexes use ``re.match``.
+    """
+
+    kind: Literal["exact", "version", "regex", "substring"]
+    text: str
+    clauses: tuple[tuple[str, Version], ...] = ()
+    pattern: re.Pattern[str] | None = None
+    search: bool = False
+
+    def matches(self, tag: str) -> bool:
+        if self.kind == "exact":
+            return tag == self.text
+        if self.kind == "substring":
+            return self.text.lower() in tag.lower()
+        if self.kind == "regex":
+            assert self.pattern is not None
+            found = self.pattern.search(tag) if self.search else self.pattern.match(tag)
+            return found is not None
+        version = parse_version(tag)
+        if version is None:
+            return False
+        return all(_OPS[op](version, bound) for op, bound in self.clauses)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_version_selector(text: str, arg: str = "-t") -> TagSelector:
+    """``>=1.2,<2`` -> a version TagSelector; raises SelectorError naming ``arg``."""
+    clauses: list[tuple[str, Version]] = []
+    for part in text.split(","):
+        m = _CLAUSE_RE.fullmatch(part)
+        if not m:
+            raise SelectorError(
+                f"{arg} {text!r}: {part.strip()!r} is not a version comparison "
+                "(use <, <=, >, >=, == or != followed by a version, e.g. '>=1.2,<2')"
+            )
+        version = parse_version(m.group(2))
+        if version is None:
+            raise SelectorError(f"{arg} {text!r}: {m.group(2)!r} is not a version")
+        clauses.append((m.group(1), version))
+    return TagSelector("version", text, clauses=tuple(clauses))
+
+
+def parse_tag_selector(text: str, arg: str = "-t", *, regex: bool = False) -> TagSelector:
+    """A ``-t``/``-x`` value (exact name or version selector) or a ``-re``/``-xre`` regex."""
+    if regex:
+        return TagSelector("regex", text, pattern=_regex(text, arg))
+    if is_version_selector(text):
+        return parse_version_selector(text, arg)
+    if not TAG_RE.fullmatch(text):
+        raise SelectorError(
+            f"{arg} {text!r}: not a tag name or version selector "
+            "(tags are letters, digits, '_', '.', '-'; versions look like '>=1.2,<2')"
+        )
+    return TagSelector("exact", text)
+
+
+def parse_duration(text: str, arg: str = "--older-than") -> timedelta:
+    """``30d``, ``12h``, ``2w``, ``1w2d``, ``90m``, ``45s`` -> timedelta."""
+    compact = text.strip().lower()
+    if not compact or _DURATION_RE.sub("", compact).strip():
+        raise SelectorError(
+            f"{arg} {text!r}: not a duration (use a number and a unit s, m, h, d or w, e.g. 30d)"
+        )
+    seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION_RE.findall(compact))
+    return timedelta(seconds=seconds)
+
+
+def _matches_any(selectors: Iterable[TagSelector], tag: str) -> bool:
+    return any(s.matches(tag) for s in selectors)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A validated selection of repositories and tags (see the module docstring).
+
+    Build it with :meth:`from_args` (validates everything) and apply it with :meth:`select`.
+    """
+
+    repositories: tuple[str, ...] = ()
+    repository_patterns: tuple[re.Pattern[str], ...] = ()
+    tags: tuple[TagSelector, ...] = ()
+    excludes: tuple[TagSelector, ...] = ()
+    all_tags: bool = False
+    keep_last: int | None = None
+    by_date: bool = False
+    older_than: timedelta | None = None
+
+    @classmethod
+    def from_args(
+        cls,
+        *,
+        repositories: Iterable[str] = (),
+        repository_regex: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        regex: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        exclude_regex: Iterable[str] = (),
+        all_tags: bool = False,
+        keep_last: int | None = None,
+        by_date: bool = False,
+        older_than: str | timedelta | None = None,
+    ) -> Selection:
+        """Parse and validate every selector; raises SelectorError naming the bad argument."""
+        if keep_last is not None and keep_last < 0:
+            raise SelectorError(f"--keep-last {keep_last}: must be 0 or more")
+        if by_date and keep_last is None:
+            raise SelectorError("--by-date: only makes sense with --keep-last N")
+        if isinstance(older_than, str):
+            older_than = parse_duration(older_than)
+        return cls(
+            repositories=tuple(dict.fromkeys(repositories)),
+            repository_patterns=tuple(_regex(r, "-rre") for r in repository_regex),
+            tags=tuple(parse_tag_selector(t, "-t") for t in tags)
+            + tuple(parse_tag_selector(r, "-re", regex=True) for r in regex),
+            excludes=tuple(parse_tag_selector(t, "-x") for t in exclude)
+            + tuple(parse_tag_selector(r, "-xre", regex=True) for r in exclude_regex),
+            all_tags=all_tags,
+            keep_last=keep_last,
+            by_date=by_date,
+            older_than=older_than,
+        )
+
+    @property
+    def needs_dates(self) -> bool:
+        """True when applying this selection needs created dates (``created`` lookup)."""
+        return self.older_than is not None or self.by_date
+
+    @property
+    def has_tag_criteria(self) -> bool:
+        """False when nothing would be selected (no tags, no whole repositories, no retention)."""
+        return (
+            bool(self.tags)
+            or self.all_tags
+            or self.keep_last is not None
+            or self.older_than is not None
+        )
+
+    def match_repositories(self, names: Iterable[str]) -> list[str]:
+        """Named repositories (in the order given, when they exist) then regex matches, sorted."""
+        known = set(names)
+        out = [r for r in self.repositories if r in known]
+        seen = set(out)
+        for name in sorted(known - seen):
+            if any(p.match(name) for p in self.repository_patterns):
+                out.append(name)
+        return out
+
+    def missing_repositories(self, names: Iterable[str]) -> list[str]:
+        """``-r`` names that are not in the registry (for a warning)."""
+        known = set(names)
+        return [r for r in self.repositories if r not in known]
+
+    def _candidates(self, tags: Iterable[str]) -> list[str]:
+        retention = self.keep_last is not None or self.older_than is not None
+        if self.tags:
+            named = {s.text for s in self.tags if s.kind == "exact"}
+            return [t for t in tags if t in named or (t != LATEST and _matches_any(self.tags, t))]
+        if self.all_tags or retention:
+            return [t for t in tags if t != LATEST or (self.all_tags and not retention)]
+        return []
+
+    def select(
+        self,
+        inventory: Inventory,
+        *,
+        created: CreatedLookup | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, list[str]]:
+        """Apply the selection: repository -> selected tags (version order); empty repos omitted.
+
+        ``created`` is required when :attr:`needs_dates` (see :mod:`dregtui.inventory.dates`).
+        """
+        if self.needs_dates and created is None:
+            raise ValueError("this selection needs a created-date lookup")
+        now = now or datetime.now(UTC)
+        result: dict[str, list[str]] = {}
+        for repo in self.match_repositories(inventory.repository_names()):
+            tags = inventory.repositories.get(repo, {})
+            chosen = self._candidates(tags)
+            if self.keep_last is not None or self.older_than is not None:
+                dates: Mapping[str, datetime | None] = {}
+                if self.needs_dates and chosen:
+                    assert created is not None
+                    pairs = sorted({(repo, tags[t].digest) for t in chosen})
+                    dates = created(pairs)
+                chosen = self._retain(chosen, {t: dates.get(tags[t].digest) for t in chosen}, now)
+            if self.excludes and chosen:
+                protected = {
+                    info.digest for tag, info in tags.items() if _matches_any(self.excludes, tag)
+                }
+                chosen = [t for t in chosen if tags[t].digest not in protected]
+            if chosen:
+                result[repo] = sorted(chosen, key=version_key)
+        return result
+
+    def _retain(
+        self, tags: list[str], dates: Mapping[str, datetime | None], now: datetime
+    ) -> list[str]:
+        chosen = list(tags)
+        if self.keep_last is not None:
+            if self.by_date:
+                dated = [t for t in chosen if dates.get(t) is not None]
+                ranked = sorted(dated, key=lambda t: (dates[t], version_key(t)), reverse=True)
+                keep = set(ranked[: self.keep_last]) | {t for t in chosen if dates.get(t) is None}
+            else:
+                versioned = [t for t in chosen if parse_version(t) is not None]
+                ranked = sorted(versioned, key=version_key, reverse=True)
+                keep = set(ranked[: self.keep_last]) | {
+                    t for t in chosen if parse_version(t) is None
+                }
+            chosen = [t for t in chosen if t not in keep]
+        if self.older_than is not None:
+            cutoff = now - self.older_than
+            chosen = [t for t in chosen if (d := dates.get(t)) is not None and d < cutoff]
+        return chosen
+
+
+def select_tags(
+    inventory: Inventory,
+    selection: Selection,
+    *,
+    created: CreatedLookup | None = None,
+    now: datetime | None = None,
+) -> dict[str, list[TagRef]]:
+    """The selected tags per repository as TagRefs (same rules as :meth:`Selection.select`)."""
+    chosen = selection.select(inventory, created=created, now=now)
+    return {repo: [TagRef(repo, t) for t in tags] for repo, tags in chosen.items()}
+
+
+# -- the TUI's one-string filter ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    """A parsed ``/`` filter: every (selector, negated) term must hold."""
+
+    text: str
+    terms: tuple[tuple[TagSelector, bool], ...] = field(default_factory=tuple)
+
+    def matches(self, tag: str) -> bool:
+        return all(sel.matches(tag) != negated for sel, negated in self.terms)
+
+    def filter(self, tags: Iterable[str]) -> list[str]:
+        return [t for t in tags if self.matches(t)]
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+def parse_filter(text: str) -> TagFilter:
+    """Parse the TUI filter (syntax in the module docstring); raises SelectorError."""
+    terms: list[tuple[TagSelector, bool]] = []
+    for word in text.split():
+        negated = word.startswith("!") and len(word) > 1 and not word.startswith("!=")
+        body = word[1:] if negated else word
+        if body.startswith("re:"):
+            sel = TagSelector("regex", body[3:], pattern=_regex(body[3:], "filter"), search=True)
+        elif body.startswith("=") and not body.startswith("=="):
+            sel = TagSelector("exact", body[1:])
+        elif is_version_selector(body):
+            sel = parse_version_selector(body, "filter")
+        else:
+            sel = TagSelector("substring", body)
+        terms.append((sel, negated))
+    return TagFilter(text, tuple(terms))

@@ -1,0 +1,113 @@
+"""Deletion plans built from inventories: intersecting tags, other repositories, indexes, modes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.plan import Action, IntersectingTagsError, PlanMode, build_plan, signature_target
+from dregtui.registry import mediatypes
+from dregtui.select import Selection
+
+IMG = mediatypes.OCI_MANIFEST
+IDX = mediatypes.OCI_INDEX
+
+
+def d(n: int) -> str:
+    return f"sha256:{n:064x}"
+
+
+def make() -> Inventory:
+    inv = Inventory("http://registry.test")
+    inv.set_repository(
+        "app",
+        {
+            "1.0": TagInfo(d(1), IMG),
+            "1.0.0": TagInfo(d(1), IMG),  # intersecting with 1.0
+            "1.1": TagInfo(d(2), IMG),  # also held by mirror
+            "2.0": TagInfo(d(3), IDX),  # index with children d(4), d(5)
+            "2.0-amd64": TagInfo(d(4), IMG),  # tagged child of the index
+            d(2).replace(":", "-") + ".sig": TagInfo(d(9), IMG),
+        },
+    )
+    inv.set_repository("mirror", {"1.1": TagInfo(d(2), IMG)})
+    inv.set_children(d(3), [d(4), d(5)])
+    return inv
+
+
+def plan_for(tags, mode=None, repos=("app",)):
+    inv = make()
+    selected = Selection.from_args(repositories=repos, tags=tags).select(inv)
+    return build_plan(inv, selected, mode)
+
+
+def item(plan, digest):
+    return next(i for i in plan.items if i.digest == digest)
+
+
+def test_intersecting_tags_skip_by_default():
+    plan = plan_for(["1.0"])
+    it = item(plan, d(1))
+    assert it.action is Action.SKIP
+    assert it.selected_tags == ["1.0"] and it.intersecting_tags == ["1.0.0"]
+    assert "--no-match-all-tags" in it.reason
+    assert plan.totals()["skipped"] == 1
+
+
+def test_no_match_all_tags_deletes_and_lists_what_goes():
+    it = item(plan_for(["1.0"], PlanMode(match_all_tags=False)), d(1))
+    assert it.action is Action.DELETE
+    assert it.tags_removed == ["1.0", "1.0.0"]
+
+
+def test_untag_removes_only_the_selected_tags():
+    it = item(plan_for(["1.0"], PlanMode(untag=True)), d(1))
+    assert it.action is Action.UNTAG and it.tags_removed == ["1.0"] and it.tags_kept == ["1.0.0"]
+    # every tag selected: deleted outright even in untag mode
+    assert item(plan_for(["1.0", "1.0.0"], PlanMode(untag=True)), d(1)).action is Action.DELETE
+
+
+def test_raise_intersecting_tag_lists_them():
+    with pytest.raises(IntersectingTagsError, match=r"app@sha256:0000000000.* also tagged 1\.0\.0"):
+        plan_for(["1.0"], PlanMode(raise_intersecting_tag=True))
+
+
+def test_other_repositories_are_shown_never_blocking():
+    plan = plan_for(["1.1"])
+    it = item(plan, d(2))
+    assert it.action is Action.DELETE and it.other_repositories == ["mirror"]
+    assert it.orphaned_signatures == [d(2).replace(":", "-") + ".sig"]
+    assert signature_target(it.orphaned_signatures[0]) == d(2)
+    assert plan.totals()["shared_with_other_repositories"] == 1
+
+
+def test_child_of_a_tagged_index_is_never_deleted():
+    it = item(plan_for(["2.0-amd64"]), d(4))
+    assert it.action is Action.SKIP and it.parent_indexes == [d(3)]
+    assert item(plan_for(["2.0-amd64"], PlanMode(untag=True)), d(4)).action is Action.UNTAG
+    # deleting the index in the same plan frees the child
+    plan = plan_for(["2.0", "2.0-amd64"])
+    assert item(plan, d(4)).action is Action.DELETE
+    index = item(plan, d(3))
+    assert index.action is Action.DELETE and index.children == [d(4), d(5)] and index.is_index
+
+
+def test_whole_repository_plan_and_json():
+    inv = make()
+    selected = Selection.from_args(repositories=["app"], all_tags=True).select(inv)
+    plan = build_plan(inv, selected)
+    assert {i.action for i in plan.items} == {Action.DELETE}
+    assert plan.totals()["manifests_deleted"] == 5
+    doc = json.loads(json.dumps(plan.to_json()))
+    assert doc["registry"] == "http://registry.test"
+    first = doc["items"][0]
+    assert set(first) >= {
+        "repository",
+        "digest",
+        "tags",
+        "intersecting_tags",
+        "other_repositories",
+        "action",
+    }
