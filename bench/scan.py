@@ -1,0 +1,134 @@
+"""Benchmark: cold full scan by dregtui vs the classic dregutil (docker-registry-util).
+
+Populates (once, kept in bench/.data between runs) a registry of 300 repositories x 40 tags,
+then times, on loopback and through a proxy adding ~20 ms round trip:
+  - dregtui's Scanner (thread pool, default 16 workers) over the whole registry;
+  - the classic tool (`pip install docker-registry-util` into bench/.venv-classic), which
+    ignores catalog pagination and so sees only the first 100 repositories.
+Prints tags seen, tags/s of each, and the ratio. Usage: python bench/scan.py [--skip-rtt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from latency_proxy import LatencyProxy  # noqa: E402
+
+from dregtui.demo.server import LocalRegistry  # noqa: E402
+
+from dregtui.registry import RegistryClient, mediatypes  # noqa: E402
+
+REPOS, TAGS = 300, 40
+DATA = HERE / ".data"
+VENV = HERE / ".venv-classic"
+
+
+def populate(url: str) -> None:
+    """300 x 40 Docker schema2 images (the classic tool only asks for schema2), one shared layer
+    per repository and a unique config per tag, so every tag has its own digest."""
+    with RegistryClient(url, pool_size=8) as client:
+
+        def fill(i: int) -> None:
+            repo = f"bench{i % 10}/repo-{i:03d}"
+            layer_data = hashlib.sha256(repo.encode()).digest() * 4
+            layer = client.upload_blob(repo, layer_data)
+            for t in range(TAGS):
+                config_data = json.dumps({"os": "linux", "architecture": "amd64", "tag": f"{repo}:{t}"}).encode()
+                config = client.upload_blob(repo, config_data)
+                doc = {
+                    "schemaVersion": 2,
+                    "mediaType": mediatypes.DOCKER_MANIFEST,
+                    "config": {"mediaType": mediatypes.DOCKER_CONFIG, "digest": config,
+                               "size": len(config_data)},
+                    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                                "digest": layer, "size": len(layer_data)}],
+                }
+                client.put_manifest(repo, f"1.{t}.0", json.dumps(doc).encode(), mediatypes.DOCKER_MANIFEST)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(fill, range(REPOS)))
+
+
+def classic_python() -> Path:
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "docker-registry-util", "setuptools"],
+                       check=True)
+    return py
+
+
+def time_classic(url: str) -> tuple[int, float]:
+    py = classic_python()
+    code = ("import sys; sys.argv=['dregutil','-reg',%r,'-c','None','-l','warning','list-tag-names'];"
+            "from docker_registry_util.cli import main; main()") % url
+    start = time.perf_counter()
+    out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout
+    elapsed = time.perf_counter() - start
+    return len(out.splitlines()), elapsed
+
+
+def time_dregtui(url: str, jobs: int) -> tuple[int, float]:
+    from dregtui.inventory.scanner import Scanner
+    start = time.perf_counter()
+    with RegistryClient(url, pool_size=jobs) as client:
+        inventory = Scanner(client, jobs=jobs).scan()
+    elapsed = time.perf_counter() - start
+    return inventory.tag_count, elapsed
+
+
+def run(label: str, url: str, jobs: int) -> None:
+    ours_tags, ours_s = time_dregtui(url, jobs)
+    classic_tags, classic_s = time_classic(url)
+    ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
+    print(f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
+          f"(jobs={jobs})")
+    print(f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
+          f"(first 100 repositories only)")
+    print(f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "
+          f"{ours_tags}/{REPOS * TAGS} tags, dregutil {classic_tags}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-rtt", action="store_true", help="only the loopback run")
+    parser.add_argument("-j", "--jobs", type=int, default=16)
+    parser.add_argument("--rtt-ms", type=float, default=20.0)
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    fresh = not (DATA / "populated").exists()
+    registry = LocalRegistry(workdir=DATA, config={"log": {"level": "error"}}).start()
+    try:
+        if fresh:
+            print(f"populating {REPOS} x {TAGS} (once; kept in {DATA}) ...", flush=True)
+            t0 = time.perf_counter()
+            populate(registry.url)
+            (DATA / "populated").write_text("ok\n")
+            print(f"populated in {time.perf_counter() - t0:.0f} s", flush=True)
+        run("loopback", registry.url, args.jobs)
+        if not args.skip_rtt:
+            proxy = LatencyProxy(registry.port, one_way=args.rtt_ms / 2000)
+            try:
+                run(f"+{args.rtt_ms:.0f}ms RTT", proxy.url, args.jobs)
+            finally:
+                proxy.close()
+    finally:
+        registry.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.pop("REQUESTS_CA_BUNDLE", None)
+    sys.exit(main())
