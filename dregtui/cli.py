@@ -1,0 +1,294 @@
+"""Command line front end: global options, subcommands, exit codes. No subcommand = the TUI.
+
+Usage (global options BEFORE the command, as in the classic dregutil)::
+
+    dregtui -reg https://registry:5000 -u me -p secret list-tag-names team/app --image-names
+
+Adding a command (the API other modules use)
+--------------------------------------------
+Put a module in ``dregtui/commands/`` (one per command group). It is discovered automatically
+(``dregtui.commands.command_modules``): any module there with a ``register`` function.
+
+    # dregtui/commands/query.py
+    ORDER = 20                                  # position in --help (optional, default 100)
+
+    def register(subparsers) -> None:           # argparse sub-parsers action
+        p = subparsers.add_parser("query-repos", help="...")
+        p.add_argument("--repo", "-r", nargs="+", required=True)
+        p.set_defaults(handler=run_query_repos)
+
+    def run_query_repos(args, ctx) -> int:      # ctx: dregtui.cli.Context
+        inventory = ctx.inventory()             # cache or scan (progress line on stderr)
+        ctx.out("...")                          # results to stdout
+        return 0                                # exit code
+
+- Handlers return an exit code. Raise ``RegistryError`` (registry trouble), ``ConfigError`` or
+  ``UsageError`` (bad input) with one sentence: ``main`` prints ``dregtui: error: <sentence>``
+  and returns 1 (a traceback only with ``--debug``).
+- ``ctx.settings`` holds the merged global options (``dregtui.config.Settings``): json, count,
+  dry_run, jobs, ... ``ctx.client()``, ``ctx.inventory()``, ``ctx.save_inventory(inv)``,
+  ``ctx.scanner()``, ``ctx.warn(text)`` are described in ``dregtui.commands._context``.
+- Command modules must import Textual (or anything heavy) inside the handler only: the core
+  must not import ``textual``/``rich`` (tests/test_import_hygiene.py).
+- With no command, ``main`` runs the handler of the command named ``tui`` when one is
+  registered (``p.set_defaults(handler=...)`` on a ``tui`` sub-parser).
+- Exit codes: 0 ok, 1 errors (registry, usage, config), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, TextIO
+
+from dregtui import __version__
+from dregtui.commands import command_modules
+from dregtui.commands._context import Context, UsageError
+from dregtui.config import ConfigError, is_bool_word, resolve_settings
+from dregtui.inventory.scanner import ScanProgress
+from dregtui.registry.errors import RegistryError
+
+__all__ = ["Context", "UsageError", "build_parser", "main"]
+
+PROG = "dregtui"
+DEFAULT_COMMAND = "tui"
+
+# Global option -> Settings field (argparse dest == field name).
+GLOBAL_FIELDS = (
+    "registry", "username", "password", "digest_auth", "cert", "key", "verify", "cache",
+    "refresh", "count", "use_get_manifest", "log_level", "json", "jobs", "rate", "insecure",
+    "debug", "repositories", "profile", "dry_run",
+)  # fmt: skip
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as UsageError (exit 1, one line) instead of exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Browse and clean up a Docker Registry v2 / OCI registry. "
+        "Without a command, opens the full-screen browser.",
+        allow_abbrev=False,
+    )
+    g = parser.add_argument_group("registry and connection")
+    g.add_argument("-reg", "--registry", help="registry URL or host[:port] (env REGISTRY)")
+    g.add_argument("-u", "--user", dest="username", help="user name (env REGISTRY_USER)")
+    g.add_argument("-p", "--password", help="password (env REGISTRY_PASSWORD)")
+    g.add_argument(
+        "--digest-auth",
+        nargs="?",
+        const="true",
+        metavar="VALUE",
+        help="use HTTP Digest authentication (env REGISTRY_USE_DIGEST_AUTH)",
+    )
+    g.add_argument(
+        "-cert",
+        "--client-cert",
+        dest="cert",
+        help="client certificate file (env REGISTRY_CLIENT_CERT)",
+    )
+    g.add_argument(
+        "-key", "--client-key", dest="key", help="client key file (env REGISTRY_CLIENT_KEY)"
+    )
+    g.add_argument("-v", "--verify", help="CA bundle file, or None to disable TLS verification")
+    g.add_argument(
+        "--insecure", action="store_true", default=None, help="do not verify TLS certificates"
+    )
+    g.add_argument(
+        "--use-get-manifest",
+        action="store_true",
+        default=None,
+        help="GET instead of HEAD for digests (Nexus)",
+    )
+    g.add_argument(
+        "--repositories",
+        metavar="A,B,C",
+        help="repositories to scan when the registry refuses _catalog",
+    )
+    g.add_argument("--profile", help="config file profile to use")
+    g.add_argument("--config", metavar="PATH", help="config file (env DREGTUI_CONFIG)")
+
+    g = parser.add_argument_group("scan and cache")
+    g.add_argument("-c", "--cache", metavar="PATH", help="cache file, or None to disable the cache")
+    g.add_argument(
+        "--refresh",
+        action="store_true",
+        default=None,
+        help="rescan the registry, then update the cache",
+    )
+    g.add_argument("-j", "--jobs", type=_positive_int, help="parallel requests (default 16)")
+    g.add_argument("--rate", type=_positive_float, help="at most this many requests per second")
+
+    g = parser.add_argument_group("output")
+    g.add_argument(
+        "--count", action="store_true", default=None, help="also print the number of items"
+    )
+    g.add_argument("--json", action="store_true", default=None, help="print JSON")
+    g.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=None,
+        help="show what would change, change nothing",
+    )
+    g.add_argument("-l", "--log-level", help="log level: debug, info, warning (default), error")
+    g.add_argument("--debug", action="store_true", default=None, help="show tracebacks")
+    g.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+    subparsers = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    for module in command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Let ``--json`` / ``--count`` also follow the command (they never override if absent)."""
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--count", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _normalize_argv(argv: Sequence[str], commands: set[str]) -> list[str]:
+    """Classic ``--digest-auth VALUE`` and the flag form ``--digest-auth`` both work.
+
+    A bare ``--digest-auth`` followed by the command (or another option) means "on".
+    """
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg in commands:
+            break
+        if arg == "--digest-auth":
+            following = out[i + 1] if i + 1 < len(out) else None
+            if following is None or not is_bool_word(following):
+                out[i] = "--digest-auth=true"
+    return out
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    progress: Callable[[ScanProgress], None] | None = None,
+) -> int:
+    """Run the CLI; returns the exit code. ``env``/streams/``progress`` are injectable for tests."""
+    stdout = stdout if stdout is not None else sys.stdout
+    stderr = stderr if stderr is not None else sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    ctx: Context | None = None
+    try:
+        parser = build_parser()
+        commands = set(_subcommand_names(parser))
+        args = parser.parse_args(_normalize_argv(argv, commands))
+        cli = {name: getattr(args, name, None) for name in GLOBAL_FIELDS}
+        settings = resolve_settings(cli, env, getattr(args, "config", None))
+        debug = settings.debug
+        _configure_logging(settings.log_level, settings.debug, stderr)
+        ctx = Context(settings, stdout=stdout, stderr=stderr, progress_hook=progress)
+        handler = getattr(args, "handler", None)
+        if args.command is None:
+            handler = _default_handler(parser)
+            if handler is None:
+                raise UsageError(f"no command given (see {PROG} --help)")
+        return int(handler(args, ctx) or 0)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except (RegistryError, ConfigError, UsageError) as exc:
+        return _fail(stderr, str(exc), debug)
+    except KeyboardInterrupt:
+        stderr.write(f"\n{PROG}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except Exception as exc:  # a bug or an unexpected library error: still one line
+        return _fail(stderr, f"unexpected error: {type(exc).__name__}: {exc}", debug)
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def _fail(stderr: TextIO, message: str, debug: bool) -> int:
+    if debug:
+        traceback.print_exc(file=stderr)
+    message = " ".join(message.split())  # one line, whatever the registry sent
+    stderr.write(f"{PROG}: error: {message}\n")
+    stderr.flush()
+    return 1
+
+
+def _subcommand_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+def _default_handler(parser: argparse.ArgumentParser) -> Callable[[Any, Context], int] | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and DEFAULT_COMMAND in action.choices:
+            sub = action.choices[DEFAULT_COMMAND]
+            return sub.get_default("handler")
+    return None
+
+
+def _configure_logging(level: str, debug: bool, stream: TextIO) -> None:
+    name = "DEBUG" if debug else (level or "warning").upper()
+    numeric = logging.getLevelName(name)
+    if not isinstance(numeric, int):
+        raise UsageError(f"unknown log level {level!r} (use debug, info, warning or error)")
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_dregtui", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(stream)
+    handler._dregtui = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s - %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    logging.getLogger("urllib3").setLevel(max(numeric, logging.WARNING))
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The Context handed to every command handler: settings, output streams, client, inventory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from dregtui.config import ConfigError, Settings, make_client
+from dregtui.inventory.cache import InventoryCache
+from dregtui.inventory.model import Inventory
+from dregtui.inventory.scanner import Scanner, ScanProgress
+from dregtui.progress import ProgressLine
+from dregtui.registry import RegistryClient
+
+
+class UsageError(Exception):
+    """A command line the user must fix. One sentence; exit code 1."""
+
+
+@dataclass
+class Context:
+    """What a handler ``run(args, ctx) -> int`` gets.
+
+    - ``settings``: merged Settings (CLI > env > profile > defaults).
+    - ``stdout`` / ``stderr``: write results to stdout, diagnostics to stderr.
+    - ``client()``: the RegistryClient (created on first use, closed by the CLI).
+    - ``inventory()``: from the cache when usable, else a fresh scan (saved to the cache).
+    - ``save_inventory(inv)``: rewrite the cache after a change (e.g. deletions).
+    - ``scanner(...)``: a Scanner with the settings' jobs/rate and the CLI progress line.
+    - ``warn(text)``: one ``dregtui: warning: ...`` line on stderr.
+    """
+
+    settings: Settings
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    progress_hook: Callable[[ScanProgress], None] | None = None
+    _client: RegistryClient | None = None
+
+    # -- output -----------------------------------------------------------------------
+
+    def out(self, line: str = "") -> None:
+        self.stdout.write(line + "\n")
+
+    def warn(self, text: str) -> None:
+        self.stderr.write(f"dregtui: warning: {text}\n")
+        self.stderr.flush()
+
+    # -- registry ---------------------------------------------------------------------
+
+    @property
+    def registry_url(self) -> str:
+        if not self.settings.registry:
+            raise ConfigError(
+                "No registry given: pass -reg/--registry URL, set the REGISTRY environment "
+                "variable, or choose a config file profile with --profile."
+            )
+        from dregtui.registry import normalize_url
+
+        return normalize_url(self.settings.registry)
+
+    def client(self) -> RegistryClient:
+        if self._client is None:
+            self.registry_url  # noqa: B018 - raises the "no registry" error first
+            self._client = make_client(self.settings)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- inventory --------------------------------------------------------------------
+
+    def cache(self) -> InventoryCache | None:
+        if not self.settings.use_cache:
+            return None
+        if self.settings.cache:
+            return InventoryCache(self.settings.cache, self.registry_url)
+        return InventoryCache.for_registry(self.registry_url)
+
+    def scanner(self, **kwargs: object) -> Scanner:
+        progress = ProgressLine(self.stderr)
+        hook = self.progress_hook
+
+        def report(p: ScanProgress) -> None:
+            progress.update(p)
+            if hook is not None:
+                hook(p)
+
+        scanner = Scanner(
+            self.client(),
+            jobs=self.settings.jobs,
+            rate=self.settings.rate,
+            progress=report,
+            **kwargs,
+        )
+        scanner.progress_line = progress  # type: ignore[attr-defined]
+        return scanner
+
+    def inventory(self) -> Inventory:
+        """The registry's inventory: cached unless ``--refresh``; a scan is saved to the cache."""
+        cache = self.cache()
+        wanted = self.settings.repositories
+        if cache is not None and not self.settings.refresh:
+            inventory = cache.load(warn=self.warn)
+            if inventory is not None and all(r in inventory.repositories for r in wanted):
+                return inventory
+        inventory = self.scan()
+        if cache is not None:
+            try:
+                cache.save(inventory)
+            except OSError as exc:
+                self.warn(f"cannot write the cache file {cache.path}: {exc.strerror or exc}.")
+        return inventory
+
+    def scan(self) -> Inventory:
+        client = self.client()
+        client.ping()
+        scanner = self.scanner()
+        try:
+            return scanner.scan(repositories=self.settings.repositories or None)
+        finally:
+            scanner.progress_line.clear()  # type: ignore[attr-defined]
+
+    def save_inventory(self, inventory: Inventory) -> None:
+        cache = self.cache()
+        if cache is not None and inventory.scanned_at is not None:
+            try:
+                cache.save(inventory)
+            except OSError as exc:
+                self.warn(f"cannot write the cache file {cache.path}: {exc.strerror or exc}.")

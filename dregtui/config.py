@@ -1,0 +1,386 @@
+"""Settings: CLI > environment > config file profile > defaults.
+
+The config file is TOML (``$DREGTUI_CONFIG``, else ``<user config dir>/dregtui/config.toml``)::
+
+    default_profile = "prod"
+
+    [profiles.prod]
+    registry = "https://registry.example.com"
+    username = "ops"
+    verify = "/etc/ssl/internal-ca.pem"   # or true / false
+    repositories = ["team/app", "team/db"] # for registries that refuse _catalog
+    jobs = 8
+    rate = 50.0
+
+    [tui]
+    theme = "textual-dark"
+
+    [keymap]
+    "delete-mark" = "d,delete"
+
+Passwords are never read from nor written to the file (use ``-p``, ``REGISTRY_PASSWORD`` or the
+docker credential store). Environment variables: ``REGISTRY``, ``REGISTRY_USER``,
+``REGISTRY_PASSWORD``, ``REGISTRY_USE_DIGEST_AUTH``, ``REGISTRY_CLIENT_CERT``,
+``REGISTRY_CLIENT_KEY``, ``REQUESTS_CA_BUNDLE`` (verify), ``DOCKER_UTIL_CACHEFILE``,
+``DOCKER_UTIL_GET_MANIFEST`` (classic tool), ``DREGTUI_CONFIG``, ``DREGTUI_PROFILE``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dregtui.registry import RegistryClient
+
+FALSE_WORDS = frozenset({"", "false", "0", "no", "n", "off", "none"})
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on"})
+DEFAULT_JOBS = 16
+
+# Keys a profile may hold, and the Settings field each maps to.
+PROFILE_KEYS = {
+    "registry": "registry",
+    "username": "username",
+    "verify": "verify",
+    "cert": "cert",
+    "key": "key",
+    "repositories": "repositories",
+    "jobs": "jobs",
+    "rate": "rate",
+    "use_get_manifest": "use_get_manifest",
+    "digest_auth": "digest_auth",
+    "timeout": "timeout",
+}
+SECRET_KEYS = frozenset({"password", "secret", "token", "identitytoken", "auth"})
+
+
+class ConfigError(Exception):
+    """The configuration (file, option or environment value) is unusable. One sentence."""
+
+
+def truthy(value: object) -> bool:
+    """The classic tool's reading of a flag value: anything but false/0/no/none/empty is true."""
+    if isinstance(value, bool):
+        return value
+    return value is not None and str(value).strip().lower() not in FALSE_WORDS
+
+
+def is_bool_word(value: str) -> bool:
+    return value.strip().lower() in FALSE_WORDS | TRUE_WORDS
+
+
+def parse_verify(value: object) -> bool | str:
+    """``None``/``false``/... disable verification, ``true`` enables it, anything else is a CA path."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in FALSE_WORDS:
+        return False
+    if text.lower() in TRUE_WORDS:
+        return True
+    return text
+
+
+def parse_repositories(value: object) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+@dataclass
+class Settings:
+    """Everything a command needs to know, already merged from all sources."""
+
+    registry: str | None = None
+    username: str | None = None
+    password: str | None = None
+    digest_auth: bool = False
+    verify: bool | str = True
+    cert: str | None = None
+    key: str | None = None
+    cache: str | None = None  # explicit cache file; None = default location
+    use_cache: bool = True  # False after ``-c None``
+    refresh: bool = False
+    count: bool = False
+    use_get_manifest: bool = False
+    log_level: str = "warning"
+    json: bool = False
+    jobs: int = DEFAULT_JOBS
+    rate: float | None = None
+    insecure: bool = False
+    debug: bool = False
+    repositories: list[str] = field(default_factory=list)
+    profile: str | None = None
+    dry_run: bool = False
+    timeout: float = 30.0
+    config_path: str | None = None
+    theme: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_verify(self) -> bool | str:
+        return False if self.insecure else self.verify
+
+    @property
+    def client_cert(self) -> str | tuple[str, str] | None:
+        if self.cert and self.key:
+            return (self.cert, self.key)
+        return self.cert or None
+
+    def __repr__(self) -> str:  # never print the password
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if shown.get("password"):
+            shown["password"] = "***"
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+# -- config file --------------------------------------------------------------------
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("DREGTUI_CONFIG"):
+        return Path(env["DREGTUI_CONFIG"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("dregtui", appauthor=False)) / "config.toml"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The parsed config file, ``{}`` when it does not exist. Bad TOML -> one ConfigError."""
+    file = Path(path) if path is not None else default_config_path()
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the config file {file}: {exc.strerror}.") from exc
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"The config file {file} is not UTF-8 text.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        # The message already ends with "(at line N, column M)".
+        raise ConfigError(f"The config file {file} is not valid TOML: {exc}.") from exc
+    profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(p, dict) for p in profiles.values()):
+        raise ConfigError(f"The config file {file}: [profiles.NAME] must be tables.")
+    return doc
+
+
+def profile_settings(
+    doc: Mapping[str, Any], name: str | None, file: str = "config file"
+) -> dict[str, Any]:
+    """Settings fields from one profile (``name``, else ``default_profile``); {} when none."""
+    profiles = doc.get("profiles", {}) or {}
+    chosen = name or doc.get("default_profile")
+    if not chosen:
+        return {}
+    if chosen not in profiles:
+        if name is None:  # a stale default_profile is not fatal
+            return {}
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(f"There is no profile {chosen!r} in {file} (known: {known}).")
+    out: dict[str, Any] = {}
+    for key, value in profiles[chosen].items():
+        target = PROFILE_KEYS.get(key)
+        if target is None:
+            continue  # unknown keys (and any password) are ignored, never used
+        out[target] = value
+    return out
+
+
+def save_profile(name: str, settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``settings`` as ``[profiles.NAME]`` (atomic, mode 0600). Never writes a password."""
+    import tomli_w
+
+    file = Path(path) if path is not None else default_config_path()
+    doc = load_config(file)
+    profile: dict[str, Any] = {}
+    for key, attr in PROFILE_KEYS.items():
+        value = getattr(settings, attr)
+        default = getattr(Settings(), attr)
+        if value is None or value == default and key != "registry":
+            continue
+        profile[key] = value
+    for secret in SECRET_KEYS:
+        profile.pop(secret, None)
+    doc.setdefault("profiles", {})[name] = profile
+    doc.setdefault("default_profile", name)
+    for prof in doc["profiles"].values():  # strip any secret a user put there by hand
+        for secret in SECRET_KEYS:
+            prof.pop(secret, None)
+    payload = tomli_w.dumps(doc).encode()
+    atomic_write(file, payload)
+    return file
+
+
+def atomic_write(file: Path, payload: bytes, mode: int = 0o600) -> None:
+    """Write via a temp file in the same directory + os.replace; the result has ``mode``."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + file.name + ".", suffix=".tmp", dir=file.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# -- merging ------------------------------------------------------------------------
+
+
+def env_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    simple = {
+        "REGISTRY": "registry",
+        "REGISTRY_USER": "username",
+        "REGISTRY_PASSWORD": "password",
+        "REGISTRY_CLIENT_CERT": "cert",
+        "REGISTRY_CLIENT_KEY": "key",
+        "DOCKER_UTIL_CACHEFILE": "cache",
+    }
+    for var, attr in simple.items():
+        if env.get(var):
+            out[attr] = env[var]
+    if env.get("REGISTRY_USE_DIGEST_AUTH"):
+        out["digest_auth"] = truthy(env["REGISTRY_USE_DIGEST_AUTH"])
+    if env.get("DOCKER_UTIL_GET_MANIFEST"):
+        out["use_get_manifest"] = truthy(env["DOCKER_UTIL_GET_MANIFEST"])
+    if env.get("REQUESTS_CA_BUNDLE"):
+        out["verify"] = env["REQUESTS_CA_BUNDLE"]
+    if env.get("DREGTUI_PROFILE"):
+        out["profile"] = env["DREGTUI_PROFILE"]
+    return out
+
+
+def resolve_settings(
+    cli: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Merge the layers. ``cli`` holds only options the user gave (None = not given)."""
+    env = os.environ if env is None else env
+    cli = {k: v for k, v in cli.items() if v is not None}
+    from_env = env_settings(env)
+    path = Path(config_path) if config_path else default_config_path(env)
+    doc = load_config(path)
+    profile_name = cli.get("profile") or from_env.get("profile")
+    from_file = profile_settings(doc, profile_name, str(path))
+
+    merged: dict[str, Any] = {}
+    for layer in (from_file, from_env, cli):
+        merged.update(layer)
+    # Credentials belong together: a user named on a higher layer does not get the password
+    # of a different user from a lower one.
+    if (
+        "username" in cli
+        and "password" not in cli
+        and from_env.get("username") not in (None, cli["username"])
+    ):
+        merged.pop("password", None)
+
+    settings = Settings(config_path=str(path), profile=profile_name or doc.get("default_profile"))
+    for key, value in merged.items():
+        if key == "cache":
+            text = str(value)
+            if text.strip().lower() in FALSE_WORDS:
+                settings.use_cache = False
+                settings.cache = None
+            else:
+                settings.cache = text
+        elif key == "verify":
+            settings.verify = parse_verify(value)
+        elif key == "repositories":
+            settings.repositories = parse_repositories(value)
+        elif key in (
+            "digest_auth",
+            "use_get_manifest",
+            "refresh",
+            "count",
+            "json",
+            "insecure",
+            "debug",
+            "dry_run",
+        ):
+            setattr(settings, key, truthy(value))
+        elif key == "jobs":
+            settings.jobs = _int(value, "jobs", minimum=1)
+        elif key == "rate":
+            settings.rate = _float(value, "rate")
+        elif key == "timeout":
+            settings.timeout = _float(value, "timeout") or settings.timeout
+        elif hasattr(settings, key) and key not in ("config_path", "keymap", "theme"):
+            setattr(settings, key, value)
+    tui = doc.get("tui") if isinstance(doc.get("tui"), dict) else {}
+    settings.theme = tui.get("theme") if isinstance(tui.get("theme"), str) else None
+    keymap = doc.get("keymap") if isinstance(doc.get("keymap"), dict) else {}
+    settings.keymap = {str(k): str(v) for k, v in keymap.items()}
+    return settings
+
+
+def _int(value: object, name: str, minimum: int = 0) -> int:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}.")
+    return number
+
+
+def _float(value: object, name: str) -> float | None:
+    if isinstance(value, str) and value.strip().lower() in FALSE_WORDS:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be greater than 0.")
+    return number
+
+
+def make_client(settings: Settings) -> RegistryClient:
+    """A RegistryClient configured from ``settings`` (pool sized to the scanner's workers)."""
+    from dregtui.registry import RegistryClient
+
+    if not settings.registry:
+        raise ConfigError(NO_REGISTRY)
+    for label, file in (("client certificate", settings.cert), ("client key", settings.key)):
+        if file and not os.access(file, os.R_OK):
+            raise ConfigError(f"Cannot read the {label} file {file}.")
+    verify = settings.effective_verify
+    if isinstance(verify, str) and not os.path.exists(verify):
+        raise ConfigError(
+            f"The CA bundle {verify} does not exist (give a file, or -v None to disable)."
+        )
+    return RegistryClient(
+        settings.registry,
+        username=settings.username,
+        password=settings.password,
+        digest_auth=settings.digest_auth,
+        verify=verify,
+        cert=settings.client_cert,
+        timeout=settings.timeout,
+        use_get_manifest=settings.use_get_manifest,
+        pool_size=settings.jobs,
+    )
+
+
+NO_REGISTRY = (
+    "No registry given: pass -reg/--registry URL, set the REGISTRY environment variable, "
+    "or choose a config file profile with --profile."
+)

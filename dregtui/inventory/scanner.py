@@ -1,0 +1,358 @@
+"""The Scanner: fills an Inventory from a registry with a pool of worker threads.
+
+Work is split at the tag level: one task lists a repository's tags, one task resolves each tag
+(manifest HEAD), one task fetches each index manifest once (to record its children). Workers
+take tasks repository by repository in catalog order, so repositories complete roughly in
+order and ``on_repository`` fires early; ``prioritize(repo)`` moves a repository to the front.
+Used by the CLI and the TUI (from a worker thread).
+
+    scanner = Scanner(client, jobs=16, rate=None, progress=print)
+    inventory = scanner.scan()                  # whole registry (catalog)
+    inventory = scanner.scan(repositories=[..]) # registries that refuse _catalog
+    scanner.scan_repository(inventory, "team/app")
+
+``scan`` raises the first RegistryError a worker hits (after stopping the others). After
+``cancel()`` it returns the partial inventory with ``scanned_at`` left at None (incomplete).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.registry import mediatypes
+from dregtui.registry.client import RegistryClient
+from dregtui.registry.errors import NotFoundError, RegistryError
+
+PROGRESS_INTERVAL = 0.1  # seconds between two progress callbacks (plus one per repository)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProgress:
+    repositories_total: int
+    repositories_done: int
+    tags_total: int  # tags known so far (grows as repositories are listed)
+    tags_done: int
+    elapsed: float
+    rate: float  # tags per second
+    eta: float | None  # seconds, estimated; None when unknown
+    current: str | None  # the repository most recently worked on
+    finished: bool = False
+
+
+class ScanCancelled(RegistryError):
+    """Raised inside workers to unwind after ``cancel()``; never escapes ``scan``."""
+
+
+class RateLimiter:
+    """Token bucket: at most ``rate`` requests per second (bursts up to one second's worth)."""
+
+    def __init__(self, rate: float | None, cancelled: threading.Event) -> None:
+        self.rate = rate
+        self._cancelled = cancelled
+        self._lock = threading.Lock()
+        self._tokens = min(rate, 1.0) if rate else 0.0
+        self._last = time.monotonic()
+
+    def acquire(self) -> None:
+        if not self.rate:
+            return
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(
+                    max(self.rate, 1.0), self._tokens + (now - self._last) * self.rate
+                )
+                self._last = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                wait = (1.0 - self._tokens) / self.rate
+            if self._cancelled.wait(wait):
+                raise ScanCancelled("The scan was cancelled.")
+
+
+# Task kinds
+_LIST, _HEAD, _INDEX = 0, 1, 2
+
+
+class _RepoState:
+    __slots__ = ("name", "pending", "outstanding", "tags", "listed", "queued")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pending: deque[tuple[int, str]] = deque([(_LIST, "")])
+        self.outstanding = 0  # HEAD tasks queued or running
+        self.tags: dict[str, TagInfo] = {}
+        self.listed = False
+        self.queued = True
+
+
+class Scanner:
+    def __init__(
+        self,
+        client: RegistryClient,
+        *,
+        jobs: int = 16,
+        rate: float | None = None,
+        progress: Callable[[ScanProgress], None] | None = None,
+        on_repository: Callable[[str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.jobs = max(1, int(jobs))
+        self.rate = rate
+        self.progress = progress
+        self.on_repository = on_repository
+        self._cancel = threading.Event()
+        self._limiter = RateLimiter(rate, self._cancel)
+        self._cond = threading.Condition()
+        self._callback_lock = threading.Lock()
+        self._reset()
+
+    # -- public control -------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the running scan promptly (between requests)."""
+        self._cancel.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def prioritize(self, repository: str) -> None:
+        """Scan ``repository`` next (the TUI user just opened it)."""
+        with self._cond:
+            state = self._states.get(repository)
+            if state is None or not state.pending or repository in self._urgent:
+                return
+            self._urgent.appendleft(repository)
+            self._cond.notify_all()
+
+    # -- scans ----------------------------------------------------------------------------
+
+    def scan(
+        self, inventory: Inventory | None = None, repositories: Iterable[str] | None = None
+    ) -> Inventory:
+        """Scan the whole registry (or the named repositories) into ``inventory``."""
+        inventory = inventory if inventory is not None else Inventory(self.client.base_url)
+        inventory.scanned_at = None
+        names: Iterable[str] = (
+            list(repositories) if repositories is not None else self.client.iter_catalog()
+        )
+        seen = self._run(inventory, names)
+        if self._cancel.is_set():
+            return inventory
+        for stale in set(inventory.repositories) - seen:
+            inventory.remove_repository(stale)
+        inventory.mark_scanned()
+        return inventory
+
+    def scan_repository(self, inventory: Inventory, repository: str) -> None:
+        """Rescan one repository (after a deletion, or on the user's request)."""
+        self._run(inventory, [repository])
+
+    # -- machinery ------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._states: dict[str, _RepoState] = {}
+        self._order: deque[str] = deque()
+        self._urgent: deque[str] = deque()
+        self._catalog_done = False
+        self._running = 0
+        self._error: BaseException | None = None
+        self._index_seen: set[str] = set()
+        self._repos_done = 0
+        self._repos_listed = 0
+        self._tags_total = 0
+        self._tags_done = 0
+        self._current: str | None = None
+        self._started = time.monotonic()
+        self._last_progress = 0.0
+
+    def _run(self, inventory: Inventory, names: Iterable[str]) -> set[str]:
+        self._cancel.clear()
+        with self._cond:
+            self._reset()
+        self._inventory = inventory
+        seen: set[str] = set()
+        with ThreadPoolExecutor(self.jobs, thread_name_prefix="dregtui-scan") as pool:
+            workers = [pool.submit(self._worker) for _ in range(self.jobs)]
+            try:
+                for name in names:
+                    if self._cancel.is_set():
+                        break
+                    if name in seen:
+                        continue
+                    seen.add(name)
+                    inventory.add_repositories([name])
+                    with self._cond:
+                        self._states[name] = _RepoState(name)
+                        self._order.append(name)
+                        self._cond.notify()
+            except BaseException as exc:
+                self._fail(exc)
+            finally:
+                with self._cond:
+                    self._catalog_done = True
+                    self._cond.notify_all()
+            for future in workers:
+                future.result()
+        if self._error is not None and not isinstance(self._error, ScanCancelled):
+            raise self._error
+        self._emit_progress(force=True, finished=not self._cancel.is_set())
+        return seen
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._cond:
+            if self._error is None:
+                self._error = exc
+            self._cancel.set()
+            self._cond.notify_all()
+
+    def _next_task(self) -> tuple[_RepoState, int, str] | None:
+        """Block until a task is available; None when the scan is over or cancelled."""
+        with self._cond:
+            while True:
+                if self._cancel.is_set():
+                    return None
+                for queue in (self._urgent, self._order):
+                    i = 0
+                    while i < len(queue):
+                        state = self._states[queue[i]]
+                        if state.pending:
+                            kind, arg = state.pending.popleft()
+                            self._running += 1
+                            return state, kind, arg
+                        if state.listed:  # nothing left here (later index tasks requeue it)
+                            del queue[i]
+                            if queue is self._order:
+                                state.queued = False
+                        else:  # its tag list is being fetched: look further
+                            i += 1
+                if self._catalog_done and self._running == 0:
+                    self._cond.notify_all()
+                    return None
+                self._cond.wait()
+
+    def _requeue(self, state: _RepoState) -> None:
+        """Called with the lock held after adding tasks to ``state``."""
+        if not state.queued:
+            state.queued = True
+            self._order.appendleft(state.name)
+        self._cond.notify_all()
+
+    def _worker(self) -> None:
+        while True:
+            task = self._next_task()
+            if task is None:
+                return
+            state, kind, arg = task
+            try:
+                if kind == _LIST:
+                    self._list(state)
+                elif kind == _HEAD:
+                    self._head(state, arg)
+                else:
+                    self._index(state.name, arg)
+            except BaseException as exc:
+                self._fail(exc)
+            finally:
+                with self._cond:
+                    self._running -= 1
+                    self._cond.notify_all()
+
+    def _list(self, state: _RepoState) -> None:
+        self._limiter.acquire()
+        tags = self.client.list_tags(state.name)
+        with self._cond:
+            state.listed = True
+            self._repos_listed += 1
+            state.outstanding = len(tags)
+            state.pending.extend((_HEAD, tag) for tag in tags)
+            self._tags_total += len(tags)
+            self._current = state.name
+            self._requeue(state)
+        if not tags:
+            self._complete(state)
+
+    def _head(self, state: _RepoState, tag: str) -> None:
+        if self._cancel.is_set():
+            return
+        self._limiter.acquire()
+        ref = self.client.head_manifest(state.name, tag)
+        index_digest = None
+        with self._cond:
+            if ref is not None:  # None: the tag vanished between list and HEAD
+                state.tags[tag] = TagInfo(ref.digest, ref.media_type)
+                if mediatypes.is_index(ref.media_type) and ref.digest not in self._index_seen:
+                    self._index_seen.add(ref.digest)
+                    index_digest = ref.digest
+            if index_digest is not None:
+                state.pending.appendleft((_INDEX, index_digest))
+                self._requeue(state)
+            state.outstanding -= 1
+            self._tags_done += 1
+            done = state.outstanding == 0
+        if done:
+            self._complete(state)
+        else:
+            self._emit_progress()
+
+    def _index(self, repository: str, digest: str) -> None:
+        self._limiter.acquire()
+        try:
+            manifest = self.client.get_manifest(repository, digest)
+        except NotFoundError:
+            return
+        self._inventory.set_children(digest, (d.digest for d in manifest.manifests))
+
+    def _complete(self, state: _RepoState) -> None:
+        if self._cancel.is_set():
+            return
+        self._inventory.set_repository(state.name, state.tags)
+        with self._cond:
+            self._repos_done += 1
+            self._current = state.name
+        if self.on_repository is not None:
+            with self._callback_lock:
+                self.on_repository(state.name)
+        self._emit_progress(force=True)
+
+    def snapshot(self, finished: bool = False) -> ScanProgress:
+        with self._cond:
+            elapsed = max(time.monotonic() - self._started, 1e-6)
+            rate = self._tags_done / elapsed
+            repos_total = len(self._states)
+            listed = self._repos_listed or 1
+            estimate = self._tags_total * repos_total / listed if repos_total else 0
+            remaining = max(estimate - self._tags_done, 0)
+            eta = remaining / rate if rate > 0 else None
+            return ScanProgress(
+                repositories_total=repos_total,
+                repositories_done=self._repos_done,
+                tags_total=self._tags_total,
+                tags_done=self._tags_done,
+                elapsed=elapsed,
+                rate=rate,
+                eta=0.0 if finished else eta,
+                current=self._current,
+                finished=finished,
+            )
+
+    def _emit_progress(self, force: bool = False, finished: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        snap = self.snapshot(finished)
+        with self._callback_lock:
+            self.progress(snap)
