@@ -1,0 +1,356 @@
+"""Carry out a deletion plan against the registry, safely, concurrently, with a journal.
+
+``execute_plan(client, plan, inventory, jobs=4, progress=cb, cancel=event)`` -> ExecutionResult.
+
+For every actionable :class:`~dregtui.plan.PlanItem` (indexes first, so no index is ever left
+pointing at a deleted child), in a thread pool:
+
+1. Re-check right before the change: each tag the item removes is HEADed (full Accept) and must
+   still point at the planned digest; tags that appeared since the scan must not point at it;
+   the digest itself must resolve to a manifest (never DELETE a blob digest). Anything changed:
+   the item is *skipped* with a sentence saying what changed.
+2. Journal: the raw manifest bytes, media type and tags are appended to the journal and fsynced
+   (:mod:`dregtui.inventory.journal`) before the registry is touched.
+3. DELETE by digest (:attr:`Action.DELETE`) or untag (:attr:`Action.UNTAG`: OCI delete-by-tag
+   where the registry supports it, else the tag is pointed at a tiny unique placeholder manifest
+   which is then deleted).
+4. The inventory is updated for exactly what was removed, item by item, so it is right even when
+   the run stops half-way (the caller saves the cache afterwards).
+
+``progress(done, total, item_result)`` is called from worker threads after each item.
+``cancel`` (a ``threading.Event``) is checked between items: items not started are reported in
+``not_run``. A :class:`DeletionDisabledError` (405) stops the run: ``result.stopped`` holds one
+sentence on how to enable deletion. :data:`RECLAIM_SPACE` is the advice to show after deleting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dregtui.inventory.journal import Journal, JournalRecord, new_id
+from dregtui.inventory.model import Inventory
+from dregtui.plan import Action, Plan, PlanItem
+from dregtui.registry import mediatypes
+from dregtui.registry.errors import DeletionDisabledError, NotFoundError, RegistryError
+from dregtui.registry.models import DeleteOutcome
+
+RECLAIM_SPACE = (
+    "Deleting only unlinks manifests; to free the disk space run the registry's garbage "
+    "collector: `registry garbage-collect /etc/docker/registry/config.yml` (Debian: "
+    "`docker-registry garbage-collect ...`), with the registry stopped or in read-only mode "
+    "(storage.maintenance.readonly.enabled: true) so no push races it. Until then "
+    "`dregtui restore --last` can undo this."
+)
+PLACEHOLDER_ANNOTATION = "org.dregtui.placeholder"
+
+
+class Status(StrEnum):
+    DELETED = "deleted"
+    UNTAGGED = "untagged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class ItemResult:
+    item: PlanItem
+    status: Status
+    message: str = ""
+    removed_tags: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.item.repository,
+            "digest": self.item.digest,
+            "status": self.status.value,
+            "message": self.message,
+            "removed_tags": self.removed_tags,
+        }
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    batch: str
+    results: list[ItemResult] = field(default_factory=list)
+    not_run: list[PlanItem] = field(default_factory=list)
+    cancelled: bool = False
+    stopped: str | None = None  # why the whole run stopped (e.g. deletion disabled)
+
+    def _with(self, status: Status) -> list[ItemResult]:
+        return [r for r in self.results if r.status is status]
+
+    @property
+    def deleted(self) -> list[ItemResult]:
+        return self._with(Status.DELETED)
+
+    @property
+    def untagged(self) -> list[ItemResult]:
+        return self._with(Status.UNTAGGED)
+
+    @property
+    def skipped(self) -> list[ItemResult]:
+        return self._with(Status.SKIPPED)
+
+    @property
+    def failed(self) -> list[ItemResult]:
+        return self._with(Status.FAILED)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.deleted or self.untagged)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all planned done, 1 errors (or stopped/cancelled), 3 some items skipped for safety."""
+        if self.failed or self.stopped or self.cancelled or self.not_run:
+            return 1
+        return 3 if self.skipped else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "cancelled": self.cancelled,
+            "stopped": self.stopped,
+            "results": [r.to_json() for r in self.results],
+            "not_run": [{"repository": i.repository, "digest": i.digest} for i in self.not_run],
+        }
+
+
+class _Skip(Exception):
+    """Internal: the registry changed since the scan; skip this item with this sentence."""
+
+
+Progress = Callable[[int, int, ItemResult], None]
+
+
+class _Run:
+    def __init__(
+        self,
+        client: Any,
+        plan: Plan,
+        inventory: Inventory,
+        journal: Journal,
+        batch: str,
+        progress: Progress | None,
+        cancel: threading.Event,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.inventory = inventory
+        self.journal = journal
+        self.batch = batch
+        self.progress = progress
+        self.cancel = cancel
+        self.stop = threading.Event()
+        self.stopped: str | None = None
+        self.lock = threading.Lock()
+        self.done = 0
+        self.total = len(plan.actionable)
+        self.known = {
+            i.repository: set(inventory.repositories.get(i.repository, {})) for i in plan.items
+        }
+        self._listings: dict[str, set[str]] = {}
+
+    # -- checks ----------------------------------------------------------------------
+
+    def _listing(self, repository: str) -> set[str]:
+        with self.lock:
+            cached = self._listings.get(repository)
+        if cached is None:
+            cached = set(self.client.list_tags(repository))
+            with self.lock:
+                self._listings[repository] = cached
+        return cached
+
+    def _verify_tags(self, item: PlanItem, tags: Iterable[str]) -> list[str]:
+        """Tags of ``tags`` still on the planned digest; _Skip if one moved."""
+        present = []
+        for tag in tags:
+            ref = self.client.head_manifest(item.repository, tag)
+            if ref is None:
+                continue
+            if ref.digest != item.digest:
+                raise _Skip(
+                    f"{item.repository}:{tag} now points at {ref.digest}, not the planned "
+                    f"{item.digest} (the registry changed since the scan)"
+                )
+            present.append(tag)
+        return present
+
+    def _verify_no_new_tags(self, item: PlanItem) -> None:
+        new = sorted(self._listing(item.repository) - self.known.get(item.repository, set()))
+        for tag in new:
+            ref = self.client.head_manifest(item.repository, tag)
+            if ref is not None and ref.digest == item.digest:
+                raise _Skip(
+                    f"the tag {item.repository}:{tag} appeared since the scan and points at "
+                    f"{item.digest}: rescan and plan again"
+                )
+
+    def _verify_manifest(self, item: PlanItem) -> tuple[bytes, str]:
+        ref = self.client.head_manifest(item.repository, item.digest)
+        if ref is None:
+            raise _Skip(f"{item.repository}@{item.digest} is already gone")
+        if ref.digest != item.digest or ref.media_type not in mediatypes.MANIFEST_TYPES:
+            raise _Skip(
+                f"{item.repository}@{item.digest} does not resolve to a manifest "
+                f"({ref.media_type or 'no media type'}): not deleting it"
+            )
+        manifest = self.client.get_manifest(item.repository, item.digest)
+        return manifest.raw, manifest.media_type or ref.media_type
+
+    # -- actions ---------------------------------------------------------------------
+
+    def _record(self, item: PlanItem, raw: bytes, media_type: str, tags: list[str], kind: str):
+        record = JournalRecord(
+            batch=self.batch,
+            registry=self.plan.registry,
+            repository=item.repository,
+            digest=item.digest,
+            media_type=media_type,
+            manifest=raw,
+            tags=tuple(tags),
+            kind=kind,
+        )
+        self.journal.append(record)
+        return record
+
+    def _delete(self, item: PlanItem) -> ItemResult:
+        tags = self._verify_tags(item, item.tags_removed)
+        if not tags and item.tags_removed:
+            raise _Skip(f"every planned tag of {item.repository}@{item.digest} is already gone")
+        self._verify_no_new_tags(item)
+        raw, media_type = self._verify_manifest(item)
+        record = self._record(item, raw, media_type, tags, "delete")
+        try:
+            outcome = self.client.delete_manifest(item.repository, item.digest)
+        except DeletionDisabledError:
+            self.journal.void(record.id)
+            raise
+        except RegistryError:
+            # A lost answer proves nothing: look before deciding whether it happened.
+            if self.client.head_manifest(item.repository, item.digest) is not None:
+                self.journal.void(record.id)
+                raise
+            outcome = DeleteOutcome.DELETED
+        if outcome == DeleteOutcome.NOT_FOUND:
+            self.journal.void(record.id)
+            raise _Skip(f"{item.repository}@{item.digest} was already gone")
+        removed = self.inventory.remove_digest(item.repository, item.digest)
+        return ItemResult(item, Status.DELETED, "deleted", sorted(set(removed) | set(tags)))
+
+    def _untag(self, item: PlanItem) -> ItemResult:
+        tags = self._verify_tags(item, item.selected_tags)
+        if not tags:
+            raise _Skip(f"the selected tags of {item.repository}@{item.digest} are already gone")
+        raw, media_type = self._verify_manifest(item)
+        self._record(item, raw, media_type, tags, "untag")
+        for tag in tags:
+            self._untag_one(item.repository, tag)
+            self.inventory.remove_tag(item.repository, tag)
+        lost = [t for t in item.tags_kept if self.client.head_manifest(item.repository, t) is None]
+        if lost:
+            return ItemResult(
+                item,
+                Status.FAILED,
+                f"the registry also removed {', '.join(lost)}: undo with `dregtui restore`",
+                tags,
+            )
+        return ItemResult(item, Status.UNTAGGED, "untagged", tags)
+
+    def _untag_one(self, repository: str, tag: str) -> None:
+        delete_tag = getattr(self.client, "delete_tag", None)
+        if delete_tag is not None:
+            try:
+                if delete_tag(repository, tag):
+                    return
+            except NotFoundError:
+                return
+        empty = self.client.upload_blob(repository, b"{}")
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": {"mediaType": mediatypes.OCI_EMPTY, "digest": empty, "size": 2},
+            "layers": [],
+            "annotations": {PLACEHOLDER_ANNOTATION: uuid.uuid4().hex},
+        }
+        raw = json.dumps(doc, separators=(",", ":")).encode()
+        digest = self.client.put_manifest(repository, tag, raw, mediatypes.OCI_MANIFEST)
+        ref = self.client.head_manifest(repository, tag)
+        if ref is None or ref.digest != digest:
+            raise RegistryError(f"{repository}:{tag} changed while it was being untagged.")
+        self.client.delete_manifest(repository, digest)
+
+    # -- driver ----------------------------------------------------------------------
+
+    def run_item(self, item: PlanItem) -> ItemResult | None:
+        if self.cancel.is_set() or self.stop.is_set():
+            return None
+        try:
+            action = self._delete if item.action is Action.DELETE else self._untag
+            result = action(item)
+        except _Skip as exc:
+            result = ItemResult(item, Status.SKIPPED, str(exc))
+        except DeletionDisabledError as exc:
+            with self.lock:
+                self.stopped = self.stopped or str(exc)
+            self.stop.set()
+            result = ItemResult(item, Status.FAILED, str(exc))
+        except RegistryError as exc:
+            result = ItemResult(item, Status.FAILED, str(exc))
+        with self.lock:
+            self.done += 1
+            done = self.done
+        if self.progress is not None:
+            self.progress(done, self.total, result)
+        return result
+
+
+def execute_plan(
+    client: Any,
+    plan: Plan,
+    inventory: Inventory,
+    *,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    journal: Journal | None = None,
+    batch: str | None = None,
+) -> ExecutionResult:
+    """Carry out ``plan`` (see the module docstring). Never raises for per-item failures."""
+    run = _Run(
+        client,
+        plan,
+        inventory,
+        journal or Journal(),
+        batch or new_id(),
+        progress,
+        cancel or threading.Event(),
+    )
+    result = ExecutionResult(run.batch)
+    result.results.extend(ItemResult(i, Status.SKIPPED, i.reason) for i in plan.skipped)
+    # Indexes first: a child is never deleted while an index in this plan still references it.
+    phases = [
+        [i for i in plan.actionable if i.is_index],
+        [i for i in plan.actionable if not i.is_index],
+    ]
+    for phase in phases:
+        if not phase:
+            continue
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(phase)))) as pool:
+            outcomes = list(pool.map(run.run_item, phase))
+        for item, outcome in zip(phase, outcomes, strict=True):
+            if outcome is None:
+                result.not_run.append(item)
+            else:
+                result.results.append(outcome)
+    result.cancelled = run.cancel.is_set() and bool(result.not_run)
+    result.stopped = run.stopped
+    return result

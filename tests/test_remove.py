@@ -1,0 +1,168 @@
+"""The deletion engine against the real registry: plan -> execute_plan -> what the registry holds."""
+
+from __future__ import annotations
+
+import threading
+
+from dregtui.execute import RECLAIM_SPACE, Status, execute_plan
+from dregtui.inventory.journal import Journal
+from dregtui.inventory.scanner import Scanner
+from dregtui.plan import Action, PlanMode, build_plan
+from dregtui.select import Selection
+
+
+def scan(client):
+    return Scanner(client, jobs=4).scan()
+
+
+def plan(client, inventory, mode=None, **selection):
+    chosen = Selection.from_args(**selection).select(inventory)
+    return build_plan(inventory, chosen, mode)
+
+
+def resolve(client, repo, tag):
+    ref = client.head_manifest(repo, tag)
+    return ref.digest if ref else None
+
+
+def test_two_tags_one_digest_default_skips(client, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    inv = scan(client)
+    p = plan(client, inv, repositories=["app"], tags=["1.0"])
+    result = execute_plan(client, p, inv)
+    assert [r.status for r in result.results] == [Status.SKIPPED]
+    assert "1.0.0" in result.skipped[0].message
+    assert result.exit_code == 3
+    assert resolve(client, "app", "1.0") == resolve(client, "app", "1.0.0") == a.digest
+    assert Journal().records() == []
+
+
+def test_two_tags_one_digest_no_match_all_tags_deletes_both(client, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    keep = pusher.image("app", "2.0")
+    inv = scan(client)
+    p = plan(client, inv, PlanMode(match_all_tags=False), repositories=["app"], tags=["1.0"])
+    result = execute_plan(client, p, inv)
+    assert result.exit_code == 0 and len(result.deleted) == 1
+    assert result.deleted[0].removed_tags == ["1.0", "1.0.0"]
+    assert resolve(client, "app", "1.0") is None and resolve(client, "app", "1.0.0") is None
+    assert resolve(client, "app", "2.0") == keep.digest
+    assert inv.tags("app") == ["2.0"]  # the inventory follows exactly
+    (record,) = Journal().records()
+    assert record.digest == a.digest and record.manifest == a.raw
+    assert record.tags == ("1.0", "1.0.0") and record.batch == result.batch
+
+
+def test_untag_removes_only_the_selected_tag_via_placeholder(client, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    inv = scan(client)
+    p = plan(client, inv, PlanMode(untag=True), repositories=["app"], tags=["1.0"])
+    assert p.items[0].action is Action.UNTAG
+    result = execute_plan(client, p, inv)
+    assert result.exit_code == 0, result.to_json()
+    assert resolve(client, "app", "1.0") is None
+    assert resolve(client, "app", "1.0.0") == a.digest
+    assert client.list_tags("app") == ["1.0.0"]  # no placeholder left behind
+    assert inv.tags("app") == ["1.0.0"]
+
+
+def test_same_digest_in_two_repositories(client, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("mirror", "1.0", a)
+    inv = scan(client)
+    p = plan(client, inv, repositories=["app"], tags=["1.0"])
+    assert p.items[0].other_repositories == ["mirror"] and p.items[0].action is Action.DELETE
+    result = execute_plan(client, p, inv)
+    assert result.exit_code == 0
+    assert resolve(client, "app", "1.0") is None
+    assert resolve(client, "mirror", "1.0") == a.digest
+    assert RECLAIM_SPACE.startswith("Deleting only unlinks")
+
+
+def test_multi_arch_index_and_children(client, pusher):
+    index, children = pusher.index("multi", "2.0")
+    pusher.tag("multi", "2.0-amd64", children[0])
+    inv = scan(client)
+    assert inv.children[index.digest] == tuple(c.digest for c in children)
+    # a tagged child of a tagged index is never deleted
+    p = plan(client, inv, repositories=["multi"], tags=["2.0-amd64"])
+    assert p.items[0].action is Action.SKIP and p.items[0].parent_indexes == [index.digest]
+    assert execute_plan(client, p, inv).exit_code == 3
+    assert resolve(client, "multi", "2.0-amd64") == children[0].digest
+    # index and child together: the index goes first, then the child
+    p = plan(client, inv, repositories=["multi"], tags=["2.0", "2.0-amd64"])
+    assert [i.action for i in p.items] == [Action.DELETE, Action.DELETE]
+    order = []
+    result = execute_plan(
+        client, p, inv, jobs=4, progress=lambda d, t, r: order.append(r.item.digest)
+    )
+    assert result.exit_code == 0
+    assert order == [index.digest, children[0].digest]
+    assert client.list_tags("multi") == []
+    # the other child (never tagged) is untouched
+    assert resolve(client, "multi", children[1].digest) == children[1].digest
+
+
+def test_tag_moved_between_plan_and_delete_is_skipped(client, pusher):
+    pusher.image("app", "1.0", seed="old")
+    inv = scan(client)
+    p = plan(client, inv, repositories=["app"], tags=["1.0"])
+    new = pusher.image("app", "1.0", seed="new")  # someone pushes meanwhile
+    result = execute_plan(client, p, inv)
+    assert result.exit_code == 3
+    assert "now points at" in result.skipped[0].message
+    assert resolve(client, "app", "1.0") == new.digest
+
+
+def test_new_tag_on_the_digest_since_the_scan_is_skipped(client, pusher):
+    a = pusher.image("app", "1.0")
+    inv = scan(client)
+    p = plan(client, inv, repositories=["app"], tags=["1.0"])
+    pusher.tag("app", "stable", a)
+    result = execute_plan(client, p, inv)
+    assert result.exit_code == 3 and "stable" in result.skipped[0].message
+    assert resolve(client, "app", "stable") == a.digest
+
+
+def test_deletion_disabled_stops_with_advice(make_registry):
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    reg = make_registry(config={"storage": {"delete": {"enabled": False}}})
+    with RegistryClient(reg.url) as client:
+        pusher = ImagePusher(client)
+        for i in range(3):
+            pusher.image("app", f"1.{i}")
+        inv = scan(client)
+        p = plan(client, inv, repositories=["app"], regex=[".*"])
+        result = execute_plan(client, p, inv, jobs=1)
+        assert result.exit_code == 1
+        assert "storage.delete.enabled: true" in result.stopped
+        assert len(result.failed) == 1 and len(result.not_run) == 2
+        assert sorted(client.list_tags("app")) == ["1.0", "1.1", "1.2"]
+        assert inv.tags("app") == ["1.0", "1.1", "1.2"]
+        assert Journal().records() == []  # the record written before the refused DELETE is voided
+
+
+def test_cancelled_half_way_then_rerun_completes(client, pusher):
+    for i in range(6):
+        pusher.image("app", f"1.{i}")
+    pusher.image("app", "2.0")
+    inv = scan(client)
+    cancel = threading.Event()
+
+    def stop_after_two(done, total, result):
+        if done == 2:
+            cancel.set()
+
+    p = plan(client, inv, repositories=["app"], tags=["<2"])
+    result = execute_plan(client, p, inv, jobs=1, progress=stop_after_two, cancel=cancel)
+    assert result.cancelled and len(result.deleted) == 2 and len(result.not_run) == 4
+    assert result.exit_code == 1
+    assert sorted(client.list_tags("app")) == inv.tags("app")  # the inventory matches the registry
+    result = execute_plan(client, plan(client, inv, repositories=["app"], tags=["<2"]), inv)
+    assert result.exit_code == 0 and len(result.deleted) == 4
+    assert client.list_tags("app") == ["2.0"]

@@ -1,0 +1,77 @@
+"""Restore from the journal against the real registry, before and after garbage collection."""
+
+from __future__ import annotations
+
+import subprocess
+
+from dregtui.demo.server import find_registry_binary
+from dregtui.execute import execute_plan
+from dregtui.inventory.journal import Journal
+from dregtui.inventory.scanner import Scanner
+from dregtui.plan import PlanMode, build_plan
+from dregtui.restore import RestoreStatus, restore_batch
+from dregtui.select import Selection
+
+
+def delete(client, mode=None, **selection):
+    inv = Scanner(client, jobs=4).scan()
+    p = build_plan(inv, Selection.from_args(**selection).select(inv), mode)
+    result = execute_plan(client, p, inv)
+    assert result.exit_code == 0, result.to_json()
+    return result
+
+
+def resolve(client, repo, tag):
+    ref = client.head_manifest(repo, tag)
+    return ref.digest if ref else None
+
+
+def test_restore_after_delete_brings_back_tags_and_index(client, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    b = pusher.image("app", "1.1", oci=True)
+    index, children = pusher.index("app", "2.0")
+    pusher.tag("app", "2.0-arm64", children[1])
+    before = {t: resolve(client, "app", t) for t in client.list_tags("app")}
+    delete(client, PlanMode(match_all_tags=False), repositories=["app"], regex=[".*"])
+    assert client.list_tags("app") == []
+    batch = Journal().last()
+    assert batch is not None and len(batch.records) == 4
+    result = restore_batch(client, batch)
+    assert result.exit_code == 0, result.to_json()
+    assert {t: resolve(client, "app", t) for t in client.list_tags("app")} == before
+    assert before["1.1"] == b.digest and before["2.0"] == index.digest
+
+
+def test_restore_untag_and_never_overwrite_a_moved_tag(client, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    pusher.image("app", "3.0", seed="three")
+    delete(client, PlanMode(untag=True), repositories=["app"], tags=["1.0", "3.0"])
+    assert sorted(client.list_tags("app")) == ["1.0.0"]
+    newer = pusher.image("app", "3.0", seed="pushed-after")
+    result = restore_batch(client, Journal().last())
+    assert resolve(client, "app", "1.0") == a.digest
+    assert resolve(client, "app", "3.0") == newer.digest  # left alone
+    assert result.exit_code == 3
+    partial = [i for i in result.items if i.status is RestoreStatus.PARTIAL]
+    assert len(partial) == 1 and "point elsewhere" in partial[0].message
+
+
+def test_restore_after_garbage_collection_says_blobs_are_gone(registry, client, pusher):
+    pusher.image("app", "1.0", seed="gone", layer_size=4096)
+    pusher.image("app", "2.0", seed="stays")
+    delete(client, repositories=["app"], tags=["1.0"])
+    registry.stop()
+    gc = subprocess.run(
+        [find_registry_binary(), "garbage-collect", str(registry.workdir / "config.yml")],
+        capture_output=True,
+        timeout=60,
+    )
+    assert gc.returncode == 0, gc.stderr
+    registry.start()
+    result = restore_batch(client, Journal().last())
+    assert result.exit_code == 1
+    (item,) = result.items
+    assert item.status is RestoreStatus.FAILED and "garbage collector" in item.message
+    assert resolve(client, "app", "1.0") is None
