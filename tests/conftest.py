@@ -84,3 +84,15 @@ def big_registry() -> Iterator[LocalRegistry]:
             p.image(repo, "1.1", seed=f"big/{i}/1.1")
     yield reg
     reg.cleanup()
+
+
+# Registry variants (auth, TLS, deletion disabled) and the fake server: tests/support/fixtures.py
+from support.fixtures import (  # noqa: E402, F401
+    fake_registry,
+    htpasswd_registry,
+    nodelete_registry,
+    tls_files,
+    tls_registry,
+    token_issuer,
+    token_registry,
+)

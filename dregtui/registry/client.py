@@ -1,29 +1,49 @@
 """RegistryClient: the one place that speaks the Docker Registry v2 / OCI distribution API.
 
-One ``requests.Session`` per client, its connection pool sized to the scanner's workers.
+One ``requests.Session`` per client (its connection pool sized to the scanner's workers),
+environment settings resolved once, timeouts on every call, bounded retries (see
+``transport.py``), auth driven by the ``WWW-Authenticate`` challenge (see ``auth.py``).
+Thread-safe for concurrent use: the scanner shares one client between its workers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
 from dregtui.registry import mediatypes
+from dregtui.registry.auth import RegistryAuth
+from dregtui.registry.credentials import Credentials, resolve_credentials
 from dregtui.registry.errors import (
+    CATALOG_HINT,
     DELETE_HINT,
+    AuthenticationError,
+    AuthorizationError,
+    CatalogUnavailableError,
     DeletionDisabledError,
+    NotARegistryError,
     NotFoundError,
     ProtocolError,
     RegistryError,
+    error_for_response,
+    parse_error_body,
+    redact_url,
 )
-from dregtui.registry.models import DeleteOutcome, Manifest, ManifestRef
+from dregtui.registry.models import DeleteOutcome, ImageConfig, Manifest, ManifestRef
+from dregtui.registry.transport import RegistrySession, Transport, check_tls_files
+
+log = logging.getLogger("dregtui.registry")
 
 DEFAULT_TIMEOUT = 30.0
+CATALOG_PAGE = 1000
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_PAGES = 100_000
 
 
 def normalize_url(url: str) -> str:
@@ -34,11 +54,34 @@ def normalize_url(url: str) -> str:
     url = url.rstrip("/")
     if url.endswith("/v2"):
         url = url[:-3]
-    return url
+    return url.rstrip("/")
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``https://u:p@host`` -> (``https://host``, u, p)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(user) or None, unquote(password) if password else None
+
+
+def sha256_digest(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _media_type(resp: requests.Response) -> str:
+    return resp.headers.get("Content-Type", "").split(";")[0].strip()
 
 
 class RegistryClient:
-    """Talks to one registry. Thread-safe for concurrent reads (the scanner shares it)."""
+    """Talks to one registry. Thread-safe for concurrent reads (the scanner shares it).
+
+    ``backoff`` is the first retry delay in seconds (doubled per retry, capped at 8 s);
+    ``max_retry_after`` caps how long a ``429``/``503`` ``Retry-After`` is honoured.
+    """
 
     def __init__(
         self,
@@ -54,169 +97,400 @@ class RegistryClient:
         use_get_manifest: bool = False,
         pool_size: int = 16,
         docker_config: str | None = None,
+        backoff: float = 0.5,
+        max_retry_after: float = 60.0,
+        credentials: Credentials | None = None,
     ) -> None:
-        self.base_url = normalize_url(url)
+        url, url_user, url_password = _split_userinfo(normalize_url(url))
+        self.base_url = url
+        if username is None and url_user is not None:
+            username, password = url_user, url_password
         self.timeout = timeout
         self.use_get_manifest = use_get_manifest
-        self.session = requests.Session()
-        self.session.verify = verify
-        self.session.cert = cert
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 4))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        if username is not None:
-            self.session.auth = (username, password or "")
+        if isinstance(cert, list | tuple) and len(cert) == 1:
+            cert = cert[0]
+        check_tls_files(verify, cert)
+        self.credentials = credentials or resolve_credentials(
+            self.base_url, username=username, password=password, docker_config=docker_config
+        )
+        self.session = RegistrySession(verify=verify, cert=cert)
+        self.transport = Transport(
+            self.session,
+            registry=self.base_url,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_retry_after=max_retry_after,
+            has_client_cert=cert is not None,
+        )
+        self.transport.mount(pool_size)
+        self.auth = RegistryAuth(
+            self.credentials,
+            self.session,
+            digest=digest_auth,
+            timeout=timeout,
+            transport=self.transport,
+        )
+        self.session.auth = self.auth
+        self.api_version: str | None = None
 
     # -- plumbing -------------------------------------------------------------------
+
+    @property
+    def credentials_source(self) -> str:
+        """Where the credentials came from, for --debug logs (never the secret itself)."""
+        return self.credentials.source
 
     def _url(self, path: str) -> str:
         if "://" in path:
             return path
         return urljoin(self.base_url + "/", path.lstrip("/"))
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        try:
-            return self.session.request(method, self._url(path), **kwargs)
-        except requests.ConnectionError as exc:
-            raise RegistryError(f"Cannot reach the registry at {self.base_url}.") from exc
+    def _request(self, method: str, path: str, *, action: str, **kwargs: Any) -> requests.Response:
+        return self.transport.send(method, self._url(path), action=action, **kwargs)
+
+    def _error(self, resp: requests.Response, action: str) -> RegistryError:
+        return error_for_response(
+            resp,
+            action,
+            registry=self.base_url,
+            has_credentials=self.credentials.present,
+            credentials_source=self.credentials.source if self.credentials.present else "",
+        )
 
     @staticmethod
     def _repo_path(repository: str) -> str:
+        if not repository or repository.startswith("/") or ".." in repository.split("/"):
+            raise RegistryError(f"{repository!r} is not a valid repository name.")
         return quote(repository, safe="/")
+
+    @staticmethod
+    def _ref(reference: str) -> str:
+        return quote(reference, safe=":")
+
+    def _next_link(self, resp: requests.Response, current: str, seen: set[str]) -> str | None:
+        link = resp.links.get("next", {}).get("url")
+        if not link:
+            return None
+        nxt = urljoin(current, link)
+        if nxt in seen:
+            raise ProtocolError(f"The registry at {self.base_url} returned a pagination loop.")
+        if len(seen) >= MAX_PAGES:
+            raise ProtocolError(f"The registry at {self.base_url} returned too many pages.")
+        seen.add(nxt)
+        return nxt
+
+    def _json(self, resp: requests.Response, action: str) -> Any:
+        try:
+            return json.loads(resp.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(
+                f"The registry at {self.base_url} answered malformed JSON while {action}."
+            ) from exc
 
     # -- API ------------------------------------------------------------------------
 
     def ping(self) -> None:
-        """GET /v2/: raises if this is not a reachable registry we may talk to."""
-        resp = self._request("GET", "/v2/")
-        if resp.status_code != 200:
-            raise RegistryError(f"The registry at {self.base_url} answered {resp.status_code}.")
+        """GET /v2/: raises unless this is a reachable registry we may talk to.
 
-    def iter_catalog(self, page_size: int | None = None) -> Iterator[str]:
-        """Every repository name, following ``Link: <...>; rel="next"`` until it stops."""
-        path: str | None = "/v2/_catalog" + (f"?n={page_size}" if page_size else "")
-        while path:
-            resp = self._request("GET", path)
+        RegistryConnectionError (unreachable), RegistryTLSError, NotARegistryError,
+        AuthenticationError (wrong or missing credentials).
+        """
+        action = "checking the API at /v2/"
+        resp = self._request("GET", "/v2/", action=action, retry_refused=False)
+        version = resp.headers.get("Docker-Distribution-API-Version")
+        status = resp.status_code
+        if status == 200:
+            if version or self._looks_like_json(resp):
+                self.api_version = version or "registry/2.0"
+                return
+            raise NotARegistryError(
+                f"{self.base_url} answered, but it is not a Docker registry (GET /v2/ returned "
+                "a page, not the registry API); check the URL."
+            )
+        if status == 401:
+            challenge = resp.headers.get("WWW-Authenticate", "")
+            if version or challenge.lower().startswith(("bearer", "basic", "digest")):
+                raise self._error(resp, "checking the API at /v2/")
+        if status in (401, 403, 404) and not version:
+            raise NotARegistryError(
+                f"{self.base_url} answered {status}, and it is not a Docker registry API (no "
+                "/v2/ endpoint); check the URL."
+            )
+        raise self._error(resp, action)
+
+    @staticmethod
+    def _looks_like_json(resp: requests.Response) -> bool:
+        if "json" in resp.headers.get("Content-Type", "").lower():
+            return True
+        try:
+            json.loads(resp.content or b"null")
+        except ValueError:
+            return False
+        return True
+
+    def iter_catalog(self, page_size: int | None = CATALOG_PAGE) -> Iterator[str]:
+        """Every repository name, following ``Link: <...>; rel="next"`` until it stops.
+
+        Falls back to a smaller ``n`` when the registry answers ``PAGINATION_NUMBER_INVALID``.
+        Raises CatalogUnavailableError when the registry does not serve the catalog.
+        """
+        action = "listing the repositories"
+        url = self._url("/v2/_catalog" + (f"?n={page_size}" if page_size else ""))
+        seen = {url}
+        while url:
+            resp = self._request("GET", url, action=action)
+            if (
+                resp.status_code == 400
+                and page_size
+                and "PAGINATION_NUMBER_INVALID" in parse_error_body(resp).codes
+            ):
+                page_size = 100 if page_size > 100 else page_size // 2
+                if page_size < 1:
+                    raise self._error(resp, action)
+                log.debug("catalog page size refused, retrying with n=%d", page_size)
+                url = _with_query(url, n=str(page_size))
+                continue
+            if resp.status_code in (401, 403, 404):
+                self._catalog_refused(resp)
             if resp.status_code != 200:
-                raise RegistryError(f"The catalog request failed with {resp.status_code}.")
-            yield from resp.json().get("repositories") or []
-            path = resp.links.get("next", {}).get("url")
+                raise self._error(resp, action)
+            doc = self._json(resp, action)
+            names = doc.get("repositories") if isinstance(doc, dict) else None
+            if names is not None and not isinstance(names, list):
+                raise ProtocolError(
+                    f"The registry at {self.base_url} answered a malformed catalog."
+                )
+            yield from (name for name in names or () if isinstance(name, str) and name)
+            url = self._next_link(resp, url, seen)
+
+    def _catalog_refused(self, resp: requests.Response) -> None:
+        status = resp.status_code
+        what = parse_error_body(resp).summary(status)
+        self.ping()  # wrong credentials or not-a-registry are reported as such
+        raise CatalogUnavailableError(
+            f"The registry at {self.base_url} does not list its repositories (_catalog answered "
+            f"{what}); {CATALOG_HINT}.",
+            status=status,
+            code=parse_error_body(resp).code,
+        )
 
     def list_repositories(self) -> list[str]:
         return sorted(set(self.iter_catalog()))
 
     def list_tags(self, repository: str) -> list[str]:
         """All tag names of a repository (unsorted, deduplicated); [] when it has none."""
+        action = f"listing the tags of {repository}"
         tags: list[str] = []
-        path: str | None = f"/v2/{self._repo_path(repository)}/tags/list"
-        while path:
-            resp = self._request("GET", path)
+        url: str | None = self._url(f"/v2/{self._repo_path(repository)}/tags/list")
+        seen = {url}
+        while url:
+            resp = self._request("GET", url, action=action)
             if resp.status_code == 404:
-                return []
+                return list(dict.fromkeys(tags))
             if resp.status_code != 200:
-                raise RegistryError(f"Listing tags of {repository} failed with {resp.status_code}.")
-            tags.extend(resp.json().get("tags") or [])
-            path = resp.links.get("next", {}).get("url")
+                raise self._error(resp, action)
+            doc = self._json(resp, action)
+            found = doc.get("tags") if isinstance(doc, dict) else None
+            if found is not None and not isinstance(found, list):
+                raise ProtocolError(
+                    f"The registry at {self.base_url} answered a malformed tag list for {repository}."
+                )
+            tags.extend(tag for tag in found or () if isinstance(tag, str) and tag)
+            url = self._next_link(resp, url, seen)
         return list(dict.fromkeys(tags))
 
     def head_manifest(self, repository: str, reference: str) -> ManifestRef | None:
         """Resolve a tag or digest to (digest, media type); None when it does not exist."""
-        method = "GET" if self.use_get_manifest else "HEAD"
-        resp = self._request(
-            method,
-            f"/v2/{self._repo_path(repository)}/manifests/{reference}",
-            headers={"Accept": mediatypes.MANIFEST_ACCEPT},
-        )
+        path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
+        action = f"resolving {repository}:{reference}"
+        headers = {"Accept": mediatypes.MANIFEST_ACCEPT}
+        if not self.use_get_manifest:
+            resp = self._request("HEAD", path, action=action, headers=headers)
+            if resp.status_code == 200 and resp.headers.get("Docker-Content-Digest"):
+                size = resp.headers.get("Content-Length")
+                return ManifestRef(
+                    resp.headers["Docker-Content-Digest"],
+                    _media_type(resp),
+                    int(size) if size and size.isdigit() else None,
+                )
+            if resp.status_code == 404:
+                return None
+            if resp.status_code not in (200, 400, 405, 501):
+                raise self._error(resp, action)
+            # No digest header, or HEAD not supported: GET and hash the raw bytes.
+        resp = self._request("GET", path, action=action, headers=headers)
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
-            raise RegistryError(f"Resolving {repository}:{reference} failed with {resp.status_code}.")
-        digest = resp.headers.get("Docker-Content-Digest")
-        media_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        if not digest:
-            body = resp.content if method == "GET" else self._get_manifest_raw(repository, reference)[0]
-            digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        size = resp.headers.get("Content-Length")
-        return ManifestRef(digest, media_type, int(size) if size and size.isdigit() else None)
+            raise self._error(resp, action)
+        raw = resp.content
+        media_type = _media_type(resp) or _body_media_type(raw)
+        digest = resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
+        return ManifestRef(digest, media_type, len(raw))
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str | None]:
+        path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
+        action = f"fetching the manifest {repository}:{reference}"
         resp = self._request(
-            "GET",
-            f"/v2/{self._repo_path(repository)}/manifests/{reference}",
-            headers={"Accept": mediatypes.MANIFEST_ACCEPT},
+            "GET", path, action=action, headers={"Accept": mediatypes.MANIFEST_ACCEPT}
         )
         if resp.status_code == 404:
-            raise NotFoundError(f"The manifest {repository}:{reference} does not exist.", status=404)
+            raise NotFoundError(
+                f"The manifest {repository}:{reference} does not exist.",
+                status=404,
+                code=parse_error_body(resp).code,
+            )
         if resp.status_code != 200:
-            raise RegistryError(f"Fetching {repository}:{reference} failed with {resp.status_code}.")
-        media_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        return resp.content, media_type, resp.headers.get("Docker-Content-Digest")
+            raise self._error(resp, action)
+        raw = resp.content
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ProtocolError(f"The manifest {repository}:{reference} is implausibly large.")
+        return raw, _media_type(resp), resp.headers.get("Docker-Content-Digest")
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
-        raw, media_type, digest = self._get_manifest_raw(repository, reference)
-        computed = "sha256:" + hashlib.sha256(raw).hexdigest()
-        return Manifest.parse(raw, digest or computed, media_type)
+        raw, media_type, header_digest = self._get_manifest_raw(repository, reference)
+        computed = sha256_digest(raw)
+        media_type = media_type or _body_media_type(raw)
+        if (
+            reference.startswith("sha256:")
+            and computed != reference
+            and media_type
+            not in (mediatypes.DOCKER_MANIFEST_V1, mediatypes.DOCKER_MANIFEST_V1_SIGNED)
+        ):
+            raise ProtocolError(
+                f"The manifest served for {repository}@{reference} does not match its digest."
+            )
+        return Manifest.parse(raw, header_digest or computed, media_type)
+
+    def get_config(self, repository: str, manifest: Manifest) -> ImageConfig:
+        """The image config (created, os/arch, labels). For an index: its first linux/amd64
+        child, else its first child. Empty when the manifest has no config blob."""
+        if manifest.is_index:
+            if not manifest.manifests:
+                return ImageConfig()
+            child = next(
+                (
+                    d
+                    for d in manifest.manifests
+                    if d.platform and (d.platform.os, d.platform.architecture) == ("linux", "amd64")
+                ),
+                manifest.manifests[0],
+            )
+            manifest = self.get_manifest(repository, child.digest)
+            if manifest.is_index:
+                return ImageConfig()
+        if manifest.config is None:
+            return ImageConfig()
+        return ImageConfig.parse(self.get_blob(repository, manifest.config.digest))
 
     def get_blob(self, repository: str, digest: str) -> bytes:
-        resp = self._request("GET", f"/v2/{self._repo_path(repository)}/blobs/{digest}")
+        action = f"fetching the blob {digest} of {repository}"
+        resp = self._request(
+            "GET", f"/v2/{self._repo_path(repository)}/blobs/{self._ref(digest)}", action=action
+        )
         if resp.status_code == 404:
             raise NotFoundError(f"The blob {digest} is not in {repository}.", status=404)
         if resp.status_code != 200:
-            raise RegistryError(f"Fetching blob {digest} failed with {resp.status_code}.")
+            raise self._error(resp, action)
         return resp.content
 
     def blob_exists(self, repository: str, digest: str) -> bool:
-        resp = self._request("HEAD", f"/v2/{self._repo_path(repository)}/blobs/{digest}")
-        return resp.status_code == 200
+        action = f"checking the blob {digest} of {repository}"
+        resp = self._request(
+            "HEAD", f"/v2/{self._repo_path(repository)}/blobs/{self._ref(digest)}", action=action
+        )
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise self._error(resp, action)
 
     def upload_blob(self, repository: str, data: bytes) -> str:
         """Monolithic blob upload (POST then PUT with the digest); returns the digest.
 
         Skips the upload when the registry already has the blob in that repository.
         """
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = sha256_digest(data)
         if self.blob_exists(repository, digest):
             return digest
-        resp = self._request("POST", f"/v2/{self._repo_path(repository)}/blobs/uploads/")
+        action = f"uploading a blob to {repository}"
+        start = self._url(f"/v2/{self._repo_path(repository)}/blobs/uploads/")
+        resp = self._request("POST", start, action=action)
         if resp.status_code != 202 or "Location" not in resp.headers:
-            raise RegistryError(f"Starting a blob upload to {repository} failed with {resp.status_code}.")
-        location = urljoin(self._url(f"/v2/{self._repo_path(repository)}/blobs/uploads/"), resp.headers["Location"])
-        sep = "&" if "?" in location else "?"
+            raise self._error(resp, action)
+        location = urljoin(start, resp.headers["Location"])
         resp = self._request(
             "PUT",
-            f"{location}{sep}digest={quote(digest)}",
+            _with_query(location, digest=digest),
+            action=action,
             data=data,
             headers={"Content-Type": "application/octet-stream"},
         )
-        if resp.status_code != 201:
-            raise RegistryError(f"Uploading blob {digest} to {repository} failed with {resp.status_code}.")
+        if resp.status_code not in (201, 204):
+            raise self._error(resp, action)
         return digest
 
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
-        """Upload a manifest under a tag or digest; returns its digest."""
+        """Upload a manifest under a tag or digest; returns its digest. Safe to retry: the
+        same bytes under the same reference leave the registry in the same state."""
+        action = f"uploading the manifest {repository}:{reference}"
         resp = self._request(
             "PUT",
-            f"/v2/{self._repo_path(repository)}/manifests/{reference}",
+            f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}",
+            action=action,
+            idempotent=True,
             data=raw,
             headers={"Content-Type": media_type},
         )
-        if resp.status_code not in (200, 201):
-            raise RegistryError(f"Uploading {repository}:{reference} failed with {resp.status_code}.")
-        return resp.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(raw).hexdigest()
+        if resp.status_code not in (200, 201, 202):
+            raise self._error(resp, action)
+        return resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
 
     def delete_manifest(self, repository: str, digest: str) -> str:
-        """DELETE by digest. Returns DeleteOutcome.DELETED or NOT_FOUND; raises when disabled."""
-        resp = self._request("DELETE", f"/v2/{self._repo_path(repository)}/manifests/{digest}")
-        if resp.status_code in (200, 202):
+        """DELETE by digest. Returns DeleteOutcome.DELETED or NOT_FOUND; raises
+        DeletionDisabledError when the registry does not allow deletes.
+
+        Not retried once the request may have reached the registry (a lost answer is not
+        proof either way: check with head_manifest)."""
+        action = f"deleting {repository}@{digest}"
+        resp = self._request(
+            "DELETE",
+            f"/v2/{self._repo_path(repository)}/manifests/{self._ref(digest)}",
+            action=action,
+        )
+        if resp.status_code in (200, 202, 204):
             return DeleteOutcome.DELETED
         if resp.status_code == 404:
             return DeleteOutcome.NOT_FOUND
-        if resp.status_code == 405:
+        body = parse_error_body(resp)
+        if resp.status_code == 405 or "UNSUPPORTED" in body.codes:
             raise DeletionDisabledError(
-                f"The registry does not allow deleting manifests: {DELETE_HINT}.", status=405
+                f"The registry at {self.base_url} does not allow deleting manifests "
+                f"({body.summary(resp.status_code)}): {DELETE_HINT}.",
+                status=resp.status_code,
+                code=body.code,
             )
-        raise RegistryError(f"Deleting {repository}@{digest} failed with {resp.status_code}.")
+        raise self._error(resp, action)
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """OCI delete-by-tag (untag only). True when the registry removed just the tag;
+        False when it does not support it (distribution 2.8: 400 DIGEST_INVALID, 405,
+        UNSUPPORTED). Raises NotFoundError when the tag does not exist."""
+        action = f"deleting the tag {repository}:{tag}"
+        resp = self._request(
+            "DELETE", f"/v2/{self._repo_path(repository)}/manifests/{self._ref(tag)}", action=action
+        )
+        if resp.status_code in (200, 202, 204):
+            return True
+        body = parse_error_body(resp)
+        if resp.status_code in (400, 405, 501) or "UNSUPPORTED" in body.codes:
+            return False
+        if resp.status_code == 404:
+            raise NotFoundError(
+                f"The tag {repository}:{tag} does not exist.", status=404, code=body.code
+            )
+        raise self._error(resp, action)
 
     def close(self) -> None:
         self.session.close()
@@ -227,9 +501,40 @@ class RegistryClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __repr__(self) -> str:
+        return f"RegistryClient({redact_url(self.base_url)!r})"
 
-def _json(resp: requests.Response) -> Any:
+
+def _with_query(url: str, **params: str) -> str:
+    """Set query parameters, keeping the others (and their encoding) as they were."""
+    parts = urlsplit(url)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    pairs.extend(params.items())
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, urlencode(pairs, quote_via=quote, safe=""), "")
+    )
+
+
+def _body_media_type(raw: bytes) -> str:
     try:
-        return resp.json()
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise ProtocolError("The registry answered with malformed JSON.") from exc
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str):
+        return doc["mediaType"]
+    if isinstance(doc, dict) and doc.get("schemaVersion") == 1:
+        return (
+            mediatypes.DOCKER_MANIFEST_V1_SIGNED
+            if "signatures" in doc
+            else mediatypes.DOCKER_MANIFEST_V1
+        )
+    return ""
+
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
+    "RegistryClient",
+    "normalize_url",
+    "sha256_digest",
+]

@@ -1,11 +1,19 @@
-"""Domain exceptions raised by the registry client.
+"""Domain exceptions raised by the registry client, and the helpers that build them.
 
 Every exception carries one readable sentence (``str(exc)``) that is safe to show to a
-user: it never contains credentials, and text that came from the registry is kept as
-plain data (callers that render it must escape it).
+user: it never contains credentials or tokens (URLs are redacted), and text that came from
+the registry is kept as plain data with control characters stripped (callers that render it
+as markup must still escape it).
 """
 
 from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
 
 
 class RegistryError(Exception):
@@ -69,3 +77,148 @@ DELETE_HINT = (
     "enable deletion in the registry configuration (storage.delete.enabled: true, "
     "or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it"
 )
+
+CATALOG_HINT = "name the repositories to work on with --repositories a,b,c (or in the config file)"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_MAX_DETAIL = 200
+
+
+def clean_text(text: str, limit: int = _MAX_DETAIL) -> str:
+    """Registry text as one safe line: control characters collapsed, length capped."""
+    text = _CONTROL.sub(" ", text).strip()
+    text = re.sub(r"\s{2,}", " ", text)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def redact_url(url: str) -> str:
+    """Drop any ``user:password@`` from a URL (and the query, which may hold tokens)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """What an error response said, parsed defensively."""
+
+    codes: tuple[str, ...] = ()
+    detail: str = ""  # one clean line, empty when the body was HTML or nothing useful
+
+    @property
+    def code(self) -> str | None:
+        return self.codes[0] if self.codes else None
+
+    def summary(self, status: int) -> str:
+        """``404 MANIFEST_UNKNOWN: manifest unknown`` or ``502`` alone."""
+        text = str(status)
+        if self.codes:
+            text += " " + ", ".join(self.codes)
+        if self.detail:
+            text += ": " + self.detail
+        return text
+
+
+def parse_error_body(resp: requests.Response) -> ErrorBody:
+    """JSON ``{"errors": [{"code", "message"}]}``, plain text or HTML (which is ignored)."""
+    try:
+        raw = resp.content or b""
+    except requests.RequestException:
+        return ErrorBody()
+    raw = raw[:65536]
+    content_type = resp.headers.get("Content-Type", "").lower()
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        return ErrorBody()
+    if "html" in content_type or text[:1] == "<":
+        return ErrorBody()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return ErrorBody(detail=clean_text(text.splitlines()[0] if text else ""))
+    codes: list[str] = []
+    messages: list[str] = []
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if isinstance(errors, list):
+        for item in errors:
+            if not isinstance(item, dict):
+                continue
+            code = item.get("code")
+            if isinstance(code, str) and code:
+                codes.append(clean_text(code, 40))
+            message = item.get("message")
+            if isinstance(message, str) and message and message not in messages:
+                messages.append(message)
+    elif isinstance(doc, dict):
+        for key in ("message", "error", "detail", "details"):
+            value = doc.get(key)
+            if isinstance(value, str) and value:
+                messages.append(value)
+                break
+    return ErrorBody(tuple(dict.fromkeys(codes)), clean_text("; ".join(messages)))
+
+
+def error_for_response(
+    resp: requests.Response,
+    action: str,
+    *,
+    registry: str,
+    has_credentials: bool = False,
+    credentials_source: str = "",
+) -> RegistryError:
+    """Map a failed response to a domain exception with one sentence.
+
+    ``action`` completes "... while <action>", e.g. ``"listing the tags of ns/app"``.
+    """
+    status = resp.status_code
+    body = parse_error_body(resp)
+    what = body.summary(status)
+    kwargs = {"status": status, "code": body.code}
+    if status == 401:
+        if "insufficient_scope" in resp.headers.get("WWW-Authenticate", ""):
+            return AuthorizationError(
+                f"The registry at {registry} did not grant access for {action} ({what}); "
+                "the account lacks the rights for it.",
+                **kwargs,
+            )
+        if has_credentials:
+            source = f" (from {credentials_source})" if credentials_source else ""
+            return AuthenticationError(
+                f"The registry at {registry} rejected the credentials{source} while {action} "
+                f"({what}); check the user name and password.",
+                **kwargs,
+            )
+        return AuthenticationError(
+            f"The registry at {registry} requires credentials for {action} ({what}); pass "
+            "-u/-p, set REGISTRY_USER and REGISTRY_PASSWORD, or run docker login.",
+            **kwargs,
+        )
+    if status == 403:
+        return AuthorizationError(
+            f"The registry at {registry} refused {action} ({what}); the account is not allowed to do it.",
+            **kwargs,
+        )
+    if status == 404:
+        return NotFoundError(f"Not found while {action} ({what}).", **kwargs)
+    if status == 429:
+        return RateLimitedError(
+            f"The registry at {registry} kept rate-limiting {action} ({what}); try again later "
+            "or lower --jobs.",
+            **kwargs,
+        )
+    if status >= 500:
+        return ServerError(
+            f"The registry at {registry} failed while {action} ({what}); try again later.",
+            **kwargs,
+        )
+    return RegistryError(
+        f"The registry at {registry} answered {what} while {action}.",
+        **kwargs,
+    )

@@ -87,12 +87,18 @@ class Manifest:
                 media_type=mt,
                 raw=raw,
                 config=_descriptor(doc["config"]) if isinstance(doc.get("config"), dict) else None,
-                layers=tuple(_descriptor(d) for d in doc.get("layers") or () if isinstance(d, dict)),
+                layers=tuple(
+                    _descriptor(d) for d in doc.get("layers") or () if isinstance(d, dict)
+                ),
                 manifests=tuple(
                     _descriptor(d) for d in doc.get("manifests") or () if isinstance(d, dict)
                 ),
-                subject=_descriptor(doc["subject"]) if isinstance(doc.get("subject"), dict) else None,
-                artifact_type=doc.get("artifactType") if isinstance(doc.get("artifactType"), str) else None,
+                subject=_descriptor(doc["subject"])
+                if isinstance(doc.get("subject"), dict)
+                else None,
+                artifact_type=doc.get("artifactType")
+                if isinstance(doc.get("artifactType"), str)
+                else None,
                 annotations=_str_dict(doc.get("annotations")),
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -1,0 +1,345 @@
+"""Registry authentication driven by the ``WWW-Authenticate`` challenge.
+
+:class:`RegistryAuth` is a ``requests`` auth object set on the client's session:
+
+- Before a request, if the registry's challenge is already known, it adds the header
+  (Basic credentials, or a Bearer token for the request's scope, fetched once and cached).
+- After a ``401``, it reads the challenge, gets what it asks for (a token for the scope the
+  registry names, or Basic credentials) and resends the request once.
+
+Bearer tokens come from ``GET realm?service=..&scope=..`` (scope repeated), with Basic
+credentials when there are any, or ``POST realm`` (OAuth2 ``refresh_token`` grant) when the
+docker config holds an identity token. Tokens are cached per (realm, service, scope) until
+shortly before ``expires_in`` (default 60 s) runs out, and renewed on ``401`` with
+``error="invalid_token"`` or ``"insufficient_scope"``. The cache is thread-safe: sixteen
+workers asking for one scope cause one token request. A token with fewer rights than asked
+is not an error here; the registry's answer to the request decides.
+
+With ``digest=True`` the session uses HTTP Digest (``requests.auth.HTTPDigestAuth``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth, _basic_auth_str
+from requests.cookies import extract_cookies_to_jar
+
+from dregtui.registry.credentials import Credentials
+from dregtui.registry.errors import (
+    AuthenticationError,
+    ProtocolError,
+    RegistryError,
+    parse_error_body,
+    redact_url,
+)
+
+if TYPE_CHECKING:
+    from dregtui.registry.transport import Transport
+
+log = logging.getLogger("dregtui.registry")
+
+DEFAULT_EXPIRES_IN = 60
+CLIENT_ID = "dregtui"
+
+_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+_REPO_PATH = re.compile(r"^/v2/(?P<name>.+)/(?:manifests|blobs|tags)/")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str  # lower case: basic, bearer, digest
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def realm(self) -> str:
+        return self.params.get("realm", "")
+
+
+def parse_challenges(header: str) -> list[Challenge]:
+    """Parse ``WWW-Authenticate`` (possibly several challenges) defensively."""
+    out: list[Challenge] = []
+    pos = 0
+    header = header or ""
+    while pos < len(header):
+        match = re.compile(r"\s*,?\s*([A-Za-z][A-Za-z0-9_-]*)(?:\s+|$)").match(header, pos)
+        if not match:
+            break
+        scheme = match.group(1).lower()
+        pos = match.end()
+        params: dict[str, str] = {}
+        while pos < len(header):
+            pm = _PARAM.match(header, pos)
+            if not pm:
+                break
+            value = pm.group(2)
+            if value.startswith('"'):
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            params[pm.group(1).lower()] = value
+            pos = pm.end()
+        out.append(Challenge(scheme, params))
+    return out
+
+
+def scope_for(method: str, url: str) -> str | None:
+    """The token scope a request needs, or None (``/v2/`` itself)."""
+    path = urlsplit(url).path
+    if path.rstrip("/") == "/v2":
+        return None
+    if path.startswith("/v2/_catalog"):
+        return "registry:catalog:*"
+    match = _REPO_PATH.match(path)
+    if not match:
+        return None
+    name = unquote(match.group("name"))
+    method = method.upper()
+    if method in ("GET", "HEAD"):
+        actions = "pull"
+    elif method == "DELETE":
+        actions = "pull,delete"
+    else:
+        actions = "pull,push"
+    return f"repository:{name}:{actions}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class TokenCache:
+    """Tokens per key, one fetch per key at a time, expiry with a small safety margin."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._tokens: dict[tuple[str, ...], _Token] = {}
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def peek(self, key: tuple[str, ...]) -> str | None:
+        token = self._tokens.get(key)
+        if token is not None and self._clock() < token.expires_at:
+            return token.value
+        return None
+
+    def put(self, key: tuple[str, ...], value: str, expires_in: float) -> None:
+        margin = min(10.0, expires_in * 0.1)
+        with self._lock:
+            self._tokens[key] = _Token(value, self._clock() + max(0.0, expires_in - margin))
+
+    def invalidate(self, key: tuple[str, ...], value: str | None) -> None:
+        """Forget the token for ``key`` if it is still ``value`` (another thread may have
+        renewed it already)."""
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and (value is None or token.value == value):
+                del self._tokens[key]
+
+    def alias(self, source: tuple[str, ...], target: tuple[str, ...]) -> None:
+        """Let ``target`` use the token cached under ``source`` (same expiry)."""
+        with self._lock:
+            token = self._tokens.get(source)
+            if token is not None:
+                self._tokens[target] = token
+
+    def get(self, key: tuple[str, ...], fetch: Callable[[], tuple[str, float]]) -> str:
+        value = self.peek(key)
+        if value is not None:
+            return value
+        with self._lock:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:
+            value = self.peek(key)
+            if value is not None:
+                return value
+            value, expires_in = fetch()
+            self.put(key, value, expires_in)
+            return value
+
+
+class _NoAuth(AuthBase):
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+class RegistryAuth(AuthBase):
+    """Challenge-driven auth for one registry (see the module docstring)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        session: requests.Session,
+        *,
+        digest: bool = False,
+        timeout: float = 30.0,
+        transport: Transport | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.session = session
+        self.timeout = timeout
+        self.transport = transport
+        self.tokens = TokenCache()
+        self.token_requests = 0  # how many tokens were fetched (for --debug and tests)
+        self._challenges: dict[str, Challenge] = {}
+        basic = credentials.basic
+        self._digest = HTTPDigestAuth(*basic) if digest and basic else None
+        self._basic_header = _basic_auth_str(*basic) if basic else None
+
+    # -- requests hooks -------------------------------------------------------------
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._digest is not None:
+            return self._digest(r)
+        url = r.url or ""
+        challenge = self._challenges.get(_origin(url))
+        if challenge is not None:
+            header = self._header_for(challenge, r.method or "GET", url, None)
+            if header:
+                r.headers["Authorization"] = header
+        r.register_hook("response", self._handle_401)
+        return r
+
+    def _handle_401(self, resp: requests.Response, **kwargs: Any) -> requests.Response:
+        if resp.status_code != 401:
+            return resp
+        challenges = parse_challenges(resp.headers.get("WWW-Authenticate", ""))
+        challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
+            (c for c in challenges if c.scheme == "basic"), None
+        )
+        if challenge is None:
+            return resp
+        request = resp.request
+        url = request.url or ""
+        sent = request.headers.get("Authorization")
+        stored = Challenge(
+            challenge.scheme,
+            {k: v for k, v in challenge.params.items() if k in ("realm", "service")},
+        )
+        self._challenges[_origin(url)] = stored
+        header = self._header_for(challenge, request.method or "GET", url, sent)
+        if not header or header == sent:
+            return resp
+        return self._resend(resp, header, **kwargs)
+
+    @staticmethod
+    def _resend(resp: requests.Response, header: str, **kwargs: Any) -> requests.Response:
+        resp.content  # noqa: B018 - drain so the connection can be reused
+        resp.close()
+        prep = resp.request.copy()
+        extract_cookies_to_jar(prep._cookies, resp.request, resp.raw)  # type: ignore[attr-defined]
+        prep.prepare_cookies(prep._cookies)  # type: ignore[attr-defined]
+        prep.headers["Authorization"] = header
+        again = resp.connection.send(prep, **kwargs)  # type: ignore[attr-defined]
+        again.history.append(resp)
+        again.request = prep
+        return again
+
+    # -- headers and tokens ---------------------------------------------------------
+
+    def _header_for(
+        self, challenge: Challenge, method: str, url: str, sent: str | None
+    ) -> str | None:
+        if challenge.scheme == "basic":
+            return self._basic_header
+        if challenge.scheme != "bearer" or not challenge.realm:
+            return None
+        wanted = scope_for(method, url)
+        scope = challenge.params.get("scope") or wanted or ""
+        service = challenge.params.get("service", "")
+        key = (challenge.realm, service, scope)
+        own_key = (challenge.realm, service, wanted or "")
+        if sent and sent.startswith("Bearer "):
+            # The registry refused the token we sent (expired, revoked, too few rights):
+            # forget it, unless another thread already replaced it.
+            self.tokens.invalidate(key, sent[7:])
+            self.tokens.invalidate(own_key, sent[7:])
+        token = self.tokens.get(key, lambda: self._fetch_token(challenge, scope))
+        if own_key != key:
+            # The registry named another scope than we guessed: next time, use its token.
+            self.tokens.alias(key, own_key)
+        return f"Bearer {token}"
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if self.transport is not None:
+            return self.transport.send(method, url, action="requesting an access token", **kwargs)
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, url, **kwargs)
+
+    def _fetch_token(self, challenge: Challenge, scope: str) -> tuple[str, float]:
+        realm = challenge.realm
+        service = challenge.params.get("service", "")
+        scopes = [s for s in scope.split(" ") if s]
+        creds = self.credentials
+        log.debug("fetching a token from %s for %s", redact_url(realm), scope or "(no scope)")
+        self.token_requests += 1
+        resp: requests.Response | None = None
+        if creds.identity_token:
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "service": service,
+                "client_id": CLIENT_ID,
+                "scope": " ".join(scopes),
+            }
+            resp = self._send("POST", realm, data=form, auth=_NoAuth(), idempotent=True)
+            if resp.status_code in (404, 405):
+                resp = None  # no OAuth endpoint: fall back to GET with Basic
+        if resp is None:
+            params = [("service", service)] if service else []
+            params += [("scope", s) for s in scopes]
+            basic = creds.basic
+            auth: AuthBase = HTTPBasicAuth(*basic) if basic else _NoAuth()
+            resp = self._send("GET", realm, params=params, auth=auth)
+        return self._parse_token(resp, realm)
+
+    def _parse_token(self, resp: requests.Response, realm: str) -> tuple[str, float]:
+        where = redact_url(realm)
+        if resp.status_code in (401, 403):
+            body = parse_error_body(resp).summary(resp.status_code)
+            if self.credentials.present:
+                raise AuthenticationError(
+                    f"The token server at {where} rejected the credentials (from "
+                    f"{self.credentials.source}) ({body}); check the user name and password.",
+                    status=resp.status_code,
+                )
+            raise AuthenticationError(
+                f"The token server at {where} requires credentials ({body}); pass -u/-p, set "
+                "REGISTRY_USER and REGISTRY_PASSWORD, or run docker login.",
+                status=resp.status_code,
+            )
+        if resp.status_code != 200:
+            raise RegistryError(
+                f"The token server at {where} answered "
+                f"{parse_error_body(resp).summary(resp.status_code)}.",
+                status=resp.status_code,
+            )
+        try:
+            doc = json.loads(resp.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"The token server at {where} answered malformed JSON.") from exc
+        token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ProtocolError(f"The token server at {where} answered without a token.")
+        expires_in = doc.get("expires_in")
+        if (
+            not isinstance(expires_in, int | float)
+            or isinstance(expires_in, bool)
+            or expires_in <= 0
+        ):
+            expires_in = DEFAULT_EXPIRES_IN
+        return token, float(expires_in)

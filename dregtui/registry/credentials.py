@@ -1,0 +1,218 @@
+"""Where credentials come from: explicit arguments, else the docker client's config.
+
+Order (the first that yields credentials wins):
+
+1. explicit ``username``/``password`` (the CLI maps ``-u``/``-p`` and ``REGISTRY_USER``/
+   ``REGISTRY_PASSWORD`` onto them);
+2. ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``):
+   ``credHelpers[host]``, then ``credsStore`` (both run ``docker-credential-<name> get``
+   with the server on stdin), then ``auths[key]`` with ``auth`` (base64 ``user:pass``),
+   ``username``/``password`` or ``identitytoken``. Keys may be bare hosts, ``host:port``
+   or URLs such as ``https://host/v1/``.
+
+:attr:`Credentials.source` says where they came from (for ``--debug``); secrets never
+appear in ``repr`` or logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+log = logging.getLogger("dregtui.registry")
+
+HELPER_TIMEOUT = 15.0
+IDENTITY_TOKEN_USER = "<token>"
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name with a password, or an identity (refresh) token, or nothing."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    identity_token: str | None = field(default=None, repr=False)
+    source: str = "none"
+
+    @property
+    def present(self) -> bool:
+        return bool(self.username is not None or self.identity_token)
+
+    @property
+    def basic(self) -> tuple[str, str] | None:
+        """(user, password) for HTTP Basic; an identity token alone is sent as the password
+        of the ``<token>`` user, as the docker client does."""
+        if self.username is not None and self.password is not None:
+            return self.username, self.password
+        if self.identity_token:
+            return self.username or IDENTITY_TOKEN_USER, self.identity_token
+        if self.username is not None:
+            return self.username, ""
+        return None
+
+
+def registry_host(registry_url: str) -> str:
+    """``https://Host:5000/x`` -> ``host:5000`` (the key docker uses)."""
+    parts = urlsplit(registry_url if "://" in registry_url else "//" + registry_url)
+    host = (parts.hostname or "").lower()
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def _key_host(key: str) -> str:
+    return registry_host(key.strip())
+
+
+def docker_config_path(docker_config: str | os.PathLike[str] | None = None) -> Path:
+    """The config.json to read: an explicit file or directory, else $DOCKER_CONFIG, else ~/.docker."""
+    if docker_config:
+        path = Path(docker_config).expanduser()
+        return path / "config.json" if path.is_dir() or path.suffix != ".json" else path
+    env = os.environ.get("DOCKER_CONFIG")
+    base = Path(env).expanduser() if env else Path.home() / ".docker"
+    return base / "config.json"
+
+
+def load_docker_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        log.warning("cannot read the docker config %s: %s", path, exc.strerror or exc)
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        log.warning("the docker config %s is not valid JSON; ignoring it", path)
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def run_credential_helper(name: str, server: str) -> Credentials | None:
+    """``docker-credential-<name> get`` with ``server`` on stdin; None when it has nothing."""
+    program = f"docker-credential-{name}"
+    try:
+        proc = subprocess.run(
+            [program, "get"],
+            input=server.encode(),
+            capture_output=True,
+            timeout=HELPER_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        log.warning("the credential helper %s is not installed (not on PATH)", program)
+        return None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("the credential helper %s failed: %s", program, type(exc).__name__)
+        return None
+    if proc.returncode != 0:
+        log.debug("credential helper %s has no credentials for %s", program, server)
+        return None
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        log.warning("the credential helper %s answered something that is not JSON", program)
+        return None
+    if not isinstance(doc, dict):
+        return None
+    user = doc.get("Username")
+    secret = doc.get("Secret")
+    if not isinstance(secret, str) or not secret:
+        return None
+    source = f"credential helper {program}"
+    if user == IDENTITY_TOKEN_USER:
+        return Credentials(identity_token=secret, source=source)
+    return Credentials(username=str(user or ""), password=secret, source=source)
+
+
+def _helper_servers(host: str) -> list[str]:
+    if host in DOCKER_HUB_HOSTS:
+        return [DOCKER_HUB_KEY]
+    return [host, f"https://{host}"]
+
+
+def _from_auths(auths: Any, host: str, path: Path) -> Credentials | None:
+    if not isinstance(auths, dict):
+        return None
+    wanted = {host} | ({"index.docker.io"} if host in DOCKER_HUB_HOSTS else set())
+    for key, entry in auths.items():
+        if not isinstance(key, str) or not isinstance(entry, dict) or _key_host(key) not in wanted:
+            continue
+        source = f"docker config {path} (auths[{key!r}])"
+        user, password = None, None
+        encoded = entry.get("auth")
+        if isinstance(encoded, str) and encoded:
+            try:
+                decoded = base64.b64decode(encoded.strip() + "===", validate=False).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                log.warning("the auth entry for %s in %s is not valid base64", key, path)
+                decoded = ""
+            if ":" in decoded:
+                user, password = decoded.split(":", 1)
+        if user is None and isinstance(entry.get("username"), str):
+            user = entry["username"]
+            password = entry.get("password") if isinstance(entry.get("password"), str) else ""
+        token = entry.get("identitytoken")
+        if isinstance(token, str) and token:
+            return Credentials(username=user or None, identity_token=token, source=source)
+        if user is not None:
+            return Credentials(username=user, password=password or "", source=source)
+    return None
+
+
+def resolve_credentials(
+    registry_url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    docker_config: str | os.PathLike[str] | None = None,
+) -> Credentials:
+    """The credentials to use for ``registry_url``; ``Credentials()`` (source "none") if none."""
+    if username is not None or password is not None:
+        return Credentials(
+            username=username or "", password=password or "", source="command line/environment"
+        )
+    host = registry_host(registry_url)
+    path = docker_config_path(docker_config)
+    config = load_docker_config(path)
+    if not config:
+        return Credentials()
+    helpers = config.get("credHelpers")
+    helper = helpers.get(host) if isinstance(helpers, dict) else None
+    if isinstance(helper, str) and helper:
+        for server in _helper_servers(host):
+            found = run_credential_helper(helper, server)
+            if found:
+                return found
+    store = config.get("credsStore")
+    if isinstance(store, str) and store:
+        for server in _helper_servers(host):
+            found = run_credential_helper(store, server)
+            if found:
+                return found
+    return _from_auths(config.get("auths"), host, path) or Credentials()
+
+
+def describe_credentials(
+    registry_url: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    docker_config: str | os.PathLike[str] | None = None,
+) -> str:
+    """Where credentials for ``registry_url`` would come from, e.g. for ``--debug`` logs."""
+    return resolve_credentials(
+        registry_url, username=username, password=password, docker_config=docker_config
+    ).source

@@ -1,0 +1,1 @@
+"""Test support: TLS material, a token issuer, a scripted fake HTTP server, fixtures."""
