@@ -38,6 +38,7 @@ Put a module in ``dregtui/commands/`` (one per command group). It is discovered 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -48,11 +49,11 @@ from typing import Any, NoReturn, TextIO
 from dregtui import __version__
 from dregtui.commands import command_modules
 from dregtui.commands._context import Context, UsageError
-from dregtui.config import ConfigError, is_bool_word, resolve_settings
+from dregtui.config import ConfigError, Settings, is_bool_word, resolve_settings
 from dregtui.inventory.scanner import ScanProgress
 from dregtui.registry.errors import RegistryError
 
-__all__ = ["Context", "UsageError", "build_parser", "main"]
+__all__ = ["Context", "UsageError", "build_parser", "main", "parse_settings"]
 
 PROG = "dregtui"
 DEFAULT_COMMAND = "tui"
@@ -195,6 +196,19 @@ def _normalize_argv(argv: Sequence[str], commands: set[str]) -> list[str]:
     return out
 
 
+def parse_settings(
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    parser: argparse.ArgumentParser | None = None,
+) -> tuple[argparse.Namespace, Settings]:
+    """Parse a command line and merge it with env and config file: (args, settings)."""
+    parser = parser or build_parser()
+    commands = set(_subcommand_names(parser))
+    args = parser.parse_args(_normalize_argv(argv, commands))
+    cli = {name: getattr(args, name, None) for name in GLOBAL_FIELDS}
+    return args, resolve_settings(cli, env, getattr(args, "config", None))
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -211,10 +225,8 @@ def main(
     ctx: Context | None = None
     try:
         parser = build_parser()
-        commands = set(_subcommand_names(parser))
-        args = parser.parse_args(_normalize_argv(argv, commands))
-        cli = {name: getattr(args, name, None) for name in GLOBAL_FIELDS}
-        settings = resolve_settings(cli, env, getattr(args, "config", None))
+        with contextlib.redirect_stdout(stdout):  # --help / --version go to our stdout
+            args, settings = parse_settings(argv, env, parser)
         debug = settings.debug
         _configure_logging(settings.log_level, settings.debug, stderr)
         ctx = Context(settings, stdout=stdout, stderr=stderr, progress_hook=progress)

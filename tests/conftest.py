@@ -86,6 +86,50 @@ def big_registry() -> Iterator[LocalRegistry]:
     reg.cleanup()
 
 
+# -- CLI helpers (scanner/cache/CLI tests) ------------------------------------------------
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[:500]!r}, err={self.err[:500]!r})"
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., CliResult]:
+    """``run_cli(*argv, env=None, progress=None)`` -> CliResult(code, out, err) via cli.main."""
+    import io
+
+    from dregtui.cli import main
+
+    def run(*argv: str, env: dict[str, str] | None = None, progress: Any = None) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), env=env, stdout=out, stderr=err, progress=progress)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def small_registry(make_registry: Callable[..., LocalRegistry]) -> LocalRegistry:
+    """A fresh registry (mutable, may be stopped) with 12 repositories x 3 tags."""
+    reg = make_registry()
+    with RegistryClient(reg.url) as c:
+        p = ImagePusher(c)
+        for i in range(12):
+            repo = f"team/app-{i:02d}"
+            base = p.image(repo, "1.0", seed=f"small/{i}")
+            p.tag(repo, "latest", base)
+            p.image(repo, "2.0", seed=f"small/{i}/2")
+    return reg
+
+
 # Registry variants (auth, TLS, deletion disabled) and the fake server: tests/support/fixtures.py
 from support.fixtures import (  # noqa: E402, F401
     fake_registry,

@@ -1,0 +1,188 @@
+"""The inventory cache: written safely, reused, refreshed, disabled, rebuilt when unusable."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from dregtui.demo.images import ImagePusher
+from dregtui.inventory.cache import InventoryCache, cache_name, default_cache_dir
+from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.registry import RegistryClient
+
+
+def cache_file(url: str) -> Path:
+    return default_cache_dir() / cache_name(url)
+
+
+def test_cache_is_written_private_without_credentials(small_registry, run_cli):
+    url = small_registry.url
+    result = run_cli("-reg", url, "-u", "someone", "-p", "s3cret-Passw0rd", "list-tag-names")
+    assert result.code == 0, result
+    path = cache_file(url)
+    assert path.parent == Path(os.environ["XDG_CACHE_HOME"]) / "dregtui"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert "s3cret-Passw0rd" not in text and "someone" not in text
+    doc = json.loads(text)
+    assert doc["registry"] == url
+    assert isinstance(doc["scanned_at"], float)
+    assert doc["version"] == 1
+    assert len(doc["repositories"]) == 12
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp left over
+
+
+def test_second_run_uses_the_cache_even_with_the_registry_gone(small_registry, run_cli):
+    url = small_registry.url
+    first = run_cli("-reg", url, "list-tag-names")
+    assert first.code == 0, first
+    small_registry.stop()
+    second = run_cli("-reg", url, "list-tag-names")
+    assert second.code == 0, second
+    assert second.out == first.out
+    # --refresh really goes to the registry (which is down now): one clear error
+    third = run_cli("-reg", url, "--refresh", "list-tag-names")
+    assert third.code == 1
+    assert third.err.count("\n") == 1 and third.err.startswith("dregtui: error: ")
+
+
+def test_refresh_rescans_and_updates_the_cache(small_registry, run_cli):
+    url = small_registry.url
+    assert run_cli("-reg", url, "list-tag-names").code == 0
+    with RegistryClient(url) as c:
+        ImagePusher(c).image("team/app-00", "3.0", seed="new")
+    stale = run_cli("-reg", url, "list-tag-names", "team/app-00")
+    assert [line.split()[1] for line in stale.lines] == ["1.0", "2.0", "latest"]
+    fresh = run_cli("-reg", url, "--refresh", "list-tag-names", "team/app-00")
+    assert [line.split()[1] for line in fresh.lines] == ["1.0", "2.0", "3.0", "latest"]
+    again = run_cli("-reg", url, "list-tag-names", "team/app-00")  # the cache was updated
+    assert again.out == fresh.out
+
+
+def test_cache_none_disables_and_cache_path_is_used(small_registry, run_cli, tmp_path):
+    url = small_registry.url
+    assert run_cli("-reg", url, "-c", "None", "list-repo-names").code == 0
+    assert not cache_file(url).exists()
+    custom = tmp_path / "sub" / "my-cache.json"
+    assert run_cli("-reg", url, "-c", str(custom), "list-repo-names").code == 0
+    assert json.loads(custom.read_text())["registry"] == url
+    assert stat.S_IMODE(custom.stat().st_mode) == 0o600
+    assert not cache_file(url).exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        json.dumps({"format": "dregtui-inventory", "version": 99}),
+        json.dumps({"format": "dregtui-inventory", "version": 1, "registry": "http://elsewhere:1"}),
+        json.dumps(
+            {"format": "dregtui-inventory", "version": 1, "registry": "URL", "repositories": 3}
+        ),
+        "\x00\xff garbage",
+    ],
+    ids=["bad-json", "unknown-version", "other-registry", "damaged", "binary"],
+)
+def test_unusable_cache_is_reported_in_one_line_and_rebuilt(small_registry, run_cli, content):
+    url = small_registry.url
+    path = cache_file(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content.replace("URL", url))
+    result = run_cli("-reg", url, "list-repo-names")
+    assert result.code == 0, result
+    assert len(result.lines) == 12
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("dregtui: warning: ") and str(path) in result.err
+    assert json.loads(path.read_text())["registry"] == url  # rebuilt
+    result = run_cli("-reg", url, "list-repo-names")
+    assert result.err == ""
+
+
+def test_registry_dying_mid_scan_leaves_no_cache_behind(small_registry, run_cli):
+    url = small_registry.url
+
+    def stop_after_three(progress):
+        if progress.repositories_done >= 3 and small_registry.process is not None:
+            small_registry.stop()
+
+    result = run_cli("-reg", url, "-j", "1", "list-tag-names", progress=stop_after_three)
+    assert result.code == 1, result
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and result.err.startswith("dregtui: error: ")
+    assert "Traceback" not in result.err
+    assert not cache_file(url).exists()
+
+
+def test_registry_dying_mid_refresh_keeps_the_old_cache(small_registry, run_cli):
+    url = small_registry.url
+    assert run_cli("-reg", url, "list-repo-names").code == 0
+    before = cache_file(url).read_bytes()
+
+    def stop_after_two(progress):
+        if progress.repositories_done >= 2 and small_registry.process is not None:
+            small_registry.stop()
+
+    result = run_cli(
+        "-reg", url, "-j", "1", "--refresh", "list-repo-names", progress=stop_after_two
+    )
+    assert result.code == 1, result
+    assert cache_file(url).read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://registry.example.com",
+        "http://127.0.0.1:5000",
+        "https://host:443/some/path",
+        "https://../../etc/passwd",
+        "https://[::1]:5000",
+        "https://h/%2e%2e/%2e%2e/x",
+        "https://" + "a" * 300 + ".example",
+        "https://host/..\\..\\x y;rm",
+    ],
+)
+def test_cache_names_are_safe(url, tmp_path):
+    name = cache_name(url)
+    assert name.endswith(".json")
+    assert "/" not in name and "\\" not in name and not name.startswith(".")
+    assert all(ch.isalnum() or ch in "._-" for ch in name)
+    assert len(name) <= 100
+    cache = InventoryCache.for_registry(url, tmp_path)
+    assert cache.path.parent == tmp_path
+
+
+def test_distinct_registries_get_distinct_names():
+    names = {
+        cache_name(u)
+        for u in ("https://h:5000", "https://h:5001", "https://h", "https://h/a", "https://h/b")
+    }
+    assert len(names) == 5
+
+
+def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):
+    inv = Inventory("https://r")
+    inv.add_repositories(["a", "b", "empty"])
+    inv.set_repository("a", {"1": TagInfo("sha256:" + "1" * 64, "application/x-one")})
+    inv.set_repository("b", {"x": TagInfo("sha256:" + "1" * 64, "application/x-one")})
+    inv.set_children("sha256:" + "1" * 64, ["sha256:" + "2" * 64])
+    inv.mark_scanned(1234.5)
+    cache = InventoryCache(tmp_path / "c.json", "https://r")
+    cache.save(inv)
+    loaded = cache.load()
+    assert loaded is not None
+    assert loaded.repositories == inv.repositories
+    assert loaded.children == inv.children
+    assert loaded.scanned_at == 1234.5
+    assert [(r.repository, r.tag) for r in loaded.holders("sha256:" + "1" * 64)] == [
+        ("a", "1"),
+        ("b", "x"),
+    ]
+    # an incomplete scan is never written
+    inv.scanned_at = None
+    with pytest.raises(ValueError):
+        cache.save(inv)
