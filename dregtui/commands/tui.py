@@ -1,0 +1,100 @@
+"""Commands ``tui`` (the full-screen browser; also what runs without a command) and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from typing import Any
+
+ORDER = 90
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "tui",
+        help="open the full-screen browser (what runs when no command is given)",
+        description="Browse the registry, see which tags share a digest, mark and delete safely.",
+    )
+    p.set_defaults(handler=run_tui)
+    p = subparsers.add_parser(
+        "demo",
+        help="start a local registry with sample images and open the browser on it",
+        description="Starts docker-registry on a free loopback port in a temporary directory, "
+        "pushes sample images (shared digests, an OCI index, signatures, many tags), opens the "
+        "browser on it and stops the registry on exit.",
+    )
+    p.add_argument(
+        "--tags",
+        type=int,
+        default=3000,
+        metavar="N",
+        help="tags in the big sample repository ci/builds (default 3000)",
+    )
+    p.set_defaults(handler=run_demo)
+
+
+def _app_options(settings: Any) -> dict[str, Any]:
+    return {
+        "dry_run": bool(settings.dry_run),
+        "jobs": settings.jobs,
+        "keymap": dict(settings.keymap or {}),
+        "theme": settings.theme,
+    }
+
+
+def run_tui(args: argparse.Namespace, ctx: Any) -> int:
+    from dregtui.tui.app import DregApp
+
+    settings = ctx.settings
+    client = ctx.client()
+    client.ping()  # one clear error line before the screen takes over
+    cache = ctx.cache()
+    inventory = None
+    if cache is not None and not settings.refresh:
+        inventory = cache.load(warn=ctx.warn)
+        wanted = settings.repositories or []
+        if inventory is not None and not all(r in inventory.repositories for r in wanted):
+            inventory = None
+
+    def save(inv: Any) -> None:
+        if cache is not None:
+            # the screen is up: a cache that cannot be written is not worth a crash
+            with contextlib.suppress(OSError):
+                cache.save(inv)
+
+    app = DregApp(
+        client,
+        inventory=inventory,
+        save_cache=save,
+        settings=settings,
+        repositories=settings.repositories or None,
+        **_app_options(settings),
+    )
+    app.run()
+    return 0
+
+
+def run_demo(args: argparse.Namespace, ctx: Any) -> int:
+    from dregtui.demo.sample import populate
+    from dregtui.demo.server import LocalRegistry, RegistryNotFound
+    from dregtui.registry import RegistryClient
+    from dregtui.tui.app import DregApp
+
+    registry = LocalRegistry()
+    try:
+        registry.start()
+    except RegistryNotFound as exc:
+        ctx.stderr.write(f"dregtui: error: {exc}.\n")
+        return 1
+    try:
+        ctx.stderr.write(f"dregtui demo: registry started at {registry.url}\n")
+        with RegistryClient(registry.url) as client:
+            populate(
+                client,
+                many_tags=max(args.tags, 0),
+                report=lambda step: ctx.stderr.write(f"dregtui demo: {step}…\n"),
+            )
+            DregApp(client, **_app_options(ctx.settings)).run()
+    finally:
+        registry.cleanup()
+    return 0

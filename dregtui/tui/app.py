@@ -1,0 +1,281 @@
+"""DregApp: browse a registry, see who shares a digest, mark tags, delete them safely."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tree
+
+from dregtui.inventory.model import Inventory
+from dregtui.registry.client import RegistryClient
+from dregtui.tui import messages as msg
+from dregtui.tui.actions import ActionsMixin
+from dregtui.tui.deletion import DeletionMixin
+from dregtui.tui.details import Details, DetailsCache
+from dregtui.tui.session import Session
+from dregtui.tui.text import clean
+from dregtui.tui.widgets.digest_pane import DigestPane
+from dregtui.tui.widgets.repo_tree import RepoTree
+from dregtui.tui.widgets.reverse_panel import ReversePanel
+from dregtui.tui.widgets.status_bar import StatusBar
+from dregtui.tui.widgets.tag_list import TagList
+from dregtui.tui.workers import WorkersMixin
+
+NARROW = 100
+
+
+class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "dregtui"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("m", "mark_matching", "Mark matching", id="app.mark_matching"),
+        Binding("c", "clear_marks", "Clear marks", id="app.clear_marks"),
+        Binding("d", "delete", "Delete marked", id="app.delete"),
+        Binding("r", "rescan", "Rescan repo", id="app.rescan"),
+        Binding("R", "rescan_all", "Rescan all", id="app.rescan_all"),
+        Binding("s", "sort", "Sort", id="app.sort"),
+        Binding("v", "toggle_reverse", "Shared by", id="app.toggle_reverse"),
+        Binding("P", "save_profile", "Save profile", show=False, id="app.save_profile"),
+        Binding("escape", "escape", "Back", show=False, id="app.escape"),
+    ]
+
+    def __init__(
+        self,
+        client: RegistryClient | None,
+        *,
+        inventory: Inventory | None = None,
+        registry: str | None = None,
+        dry_run: bool = False,
+        scan: bool = True,
+        jobs: int = 8,
+        save_cache: Callable[[Inventory], None] | None = None,
+        keymap: dict[str, str] | None = None,
+        theme: str | None = None,
+        settings: Any = None,
+        details: Iterable[Details] = (),
+        repositories: list[str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self._init_workers()
+        url = registry or (client.base_url if client else "")
+        self.client = client
+        self.session = Session(
+            url,
+            inventory if inventory is not None else Inventory(url),
+            details=DetailsCache({d.digest: d for d in details}),
+        )
+        self.dry_run = dry_run
+        self.scan_on_start = scan
+        self.jobs = jobs
+        self.save_cache = save_cache
+        self.settings = settings
+        self.fixed_repositories = repositories
+        self.clock = clock
+        self.user_keymap = dict(keymap or {})
+        self._theme_name = theme
+        self.from_cache = inventory is not None and bool(inventory.scanned)
+        self.scanner: Any = None
+        self.show_reverse_narrow = False
+
+    # -- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield RepoTree(self.session, id="repos")
+            with Vertical(id="right"):
+                with Vertical(id="tags-pane"):
+                    yield Static(id="tags-header")
+                    yield TagList(self.session, id="tags")
+                with Horizontal(id="lower"):
+                    yield DigestPane(id="digest")
+                    yield ReversePanel(id="reverse")
+        yield Input(id="filter", placeholder="filter: text, <1.4, >=1.2,<2, re:^1\\., !latest")
+        yield StatusBar(self.session, id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        if self._theme_name:
+            try:
+                self.theme = self._theme_name
+            except Exception:  # noqa: BLE001 - an unknown theme name must not stop the app
+                self.notify(
+                    f"Unknown theme {clean(self._theme_name)!r}.", severity="warning", markup=False
+                )
+        self.query_one("#repos", RepoTree).border_title = "repositories"
+        self.query_one("#digest", DigestPane).border_title = "digest"
+        self.query_one("#reverse", ReversePanel).border_title = "shared by"
+        self.query_one("#filter", Input).display = False
+        self._apply_layout(self.size.width)
+        self.refresh_tree()
+        self.update_status()
+        self.query_one("#repos", RepoTree).focus()
+        if self.scan_on_start and self.client is not None and not self.from_cache:
+            self.run_scan()
+
+    def on_resize(self, event: Any) -> None:
+        self._apply_layout(event.size.width)
+
+    def _apply_layout(self, width: int) -> None:
+        narrow = width < NARROW
+        self.screen.set_class(narrow, "-narrow")
+        self.screen.set_class(narrow and self.show_reverse_narrow, "-show-reverse")
+        self._update_tags_header()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from dregtui.tui.commands import palette_commands
+
+        yield from super().get_system_commands(screen)
+        yield from palette_commands(self)
+
+    # -- panes ----------------------------------------------------------------------
+
+    @property
+    def repo_tree(self) -> RepoTree:
+        return self.query_one("#repos", RepoTree)
+
+    @property
+    def tag_list(self) -> TagList:
+        return self.query_one("#tags", TagList)
+
+    def refresh_tree(self) -> None:
+        self.repo_tree.populate()
+
+    def show_repository(self, repository: str | None, *, keep_cursor: bool = True) -> None:
+        self.tag_list.show(repository or "", keep_cursor=keep_cursor)
+        self._update_tags_header()
+
+    def _update_tags_header(self) -> None:
+        tag_list = self.tag_list
+        pane = self.query_one("#tags-pane")
+        repo = tag_list.repository
+        total = len(self.session.inventory.repositories.get(repo, {}))
+        title = Text(clean(repo) if repo else "tags", no_wrap=True)
+        shown = len(tag_list.rows)
+        title.append(f"  {shown}/{total}" if self.session.tag_filter else f"  {total}", style="dim")
+        if repo and repo not in self.session.inventory.scanned:
+            title.append("  scanning…", style="italic")
+        pane.border_title = title
+        pane.border_subtitle = f"sort: {self.session.sort}"
+        width = tag_list.size.width or max(self.size.width - 30, 40)
+        self.query_one("#tags-header", Static).update(Text(TagList.header(width), style="bold"))
+
+    def show_tag(self, repository: str, tag: str | None) -> None:
+        info = self.session.inventory.tag_info(repository, tag) if tag else None
+        details = self.session.details.get(info.digest) if info else None
+        self.query_one("#digest", DigestPane).show(repository, tag, info, details)
+        lookup = self.session.reverse_lookup(repository, info.digest) if info else None
+        self.query_one("#reverse", ReversePanel).show(lookup)
+
+    def update_status(self) -> None:
+        self.query_one("#status", StatusBar).refresh_status(self.clock())
+
+    def refresh_marks(self, repositories: list[str] | None = None) -> None:
+        self.repo_tree.refresh_labels(repositories)
+        self.tag_list.refresh()
+        self.update_status()
+
+    # -- events from the panes --------------------------------------------------------
+
+    @on(Tree.NodeHighlighted, "#repos")
+    def _repo_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        if event.node.data:
+            self.show_repository(event.node.data, keep_cursor=False)
+
+    @on(Tree.NodeSelected, "#repos")
+    def _repo_selected(self, event: Tree.NodeSelected[str]) -> None:
+        repository = event.node.data
+        if repository:
+            self.open_repository(repository)
+
+    def open_repository(self, repository: str) -> None:
+        if self.tag_list.repository != repository:
+            self.show_repository(repository, keep_cursor=False)
+        if repository not in self.session.inventory.scanned and self.client is not None:
+            if self.scanner is not None:
+                self.scanner.prioritize(repository)
+            else:
+                self.rescan_repository(repository)
+        self.tag_list.focus()
+
+    @on(TagList.Highlighted)
+    def _tag_highlighted(self, event: TagList.Highlighted) -> None:
+        self.show_tag(event.repository, event.tag)
+
+    @on(TagList.NeedDetails)
+    def _need_details(self, event: TagList.NeedDetails) -> None:
+        if self.client is not None:
+            self.queue_details(event.repository, event.digests)
+
+    @on(TagList.MarksChanged)
+    @on(RepoTree.MarksChanged)
+    def _marks_changed(self, event: Any) -> None:
+        self.refresh_marks(
+            [self.tag_list.repository] if isinstance(event, TagList.MarksChanged) else None
+        )
+
+    @on(TagList.Opened)
+    def _tag_opened(self) -> None:
+        if self.screen.has_class("-narrow"):
+            self.show_reverse_narrow = True
+            self._apply_layout(self.size.width)
+        self.query_one("#reverse", ReversePanel).focus()
+
+    @on(ReversePanel.Jump)
+    def _jump(self, event: ReversePanel.Jump) -> None:
+        self.jump_to(event.repository, event.tag)
+
+    def jump_to(self, repository: str, tag: str) -> None:
+        if self.session.tag_filter and tag not in self.session.visible_tags(repository):
+            self.session.tag_filter = ""
+        self.repo_tree.reveal(repository)
+        self.show_repository(repository, keep_cursor=False)
+        self.tag_list.select_tag(tag)
+        self.tag_list.focus()
+
+    # -- messages from workers --------------------------------------------------------
+
+    def on_catalog_loaded(self, message: msg.CatalogLoaded) -> None:
+        self.session.inventory.add_repositories(message.repositories)
+        self.refresh_tree()
+        self.update_status()
+
+    def on_repository_scanned(self, message: msg.RepositoryScanned) -> None:
+        self.repo_tree.refresh_labels([message.repository])
+        if message.repository == self.tag_list.repository:
+            self.show_repository(message.repository)
+        self.session.prune_marks()
+        self.update_status()
+
+    def on_scan_progress(self, message: msg.ScanProgress) -> None:
+        status = self.query_one("#status", StatusBar)
+        status.scan = None if message.finished else (message.done, message.total)
+        if message.finished:
+            self.from_cache = False
+            self.refresh_tree()
+            self.show_repository(self.tag_list.repository)
+        self.update_status()
+
+    def on_details_loaded(self, message: msg.DetailsLoaded) -> None:
+        for item in message.details:
+            self.session.details.put(item)
+        self.tag_list.refresh()
+        repo, tag = self.tag_list.repository, self.tag_list.current_tag
+        info = self.session.inventory.tag_info(repo, tag) if tag else None
+        if info and any(d.digest == info.digest for d in message.details):
+            self.show_tag(repo, tag)

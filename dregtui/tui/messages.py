@@ -1,0 +1,81 @@
+"""Typed messages that worker threads post back to the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from dregtui.tui.details import Details
+
+
+class CatalogLoaded(Message):
+    """The repository names arrived (tags may still be unknown)."""
+
+    def __init__(self, repositories: list[str]) -> None:
+        super().__init__()
+        self.repositories = repositories
+
+
+class RepositoryScanned(Message):
+    """One repository's tags are now in the inventory."""
+
+    def __init__(self, repository: str) -> None:
+        super().__init__()
+        self.repository = repository
+
+
+class ScanProgress(Message):
+    """Scan progress; a newer one replaces a queued older one."""
+
+    def __init__(self, done: int, total: int, finished: bool = False) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.finished = finished
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScanProgress) and not message.finished
+
+
+class DetailsLoaded(Message):
+    def __init__(self, details: list[Details]) -> None:
+        super().__init__()
+        self.details = details
+
+
+class DeleteProgress(Message):
+    def __init__(self, done: int, total: int, label: str = "") -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.label = label
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DeleteProgress)
+
+
+@dataclass
+class Outcome:
+    """One line of a result screen."""
+
+    repository: str
+    digest: str
+    tags: list[str]
+    status: str  # deleted | skipped | failed | restored
+    reason: str = ""
+
+
+class DeleteFinished(Message):
+    def __init__(self, outcomes: list[Outcome], batch: Any = None, cancelled: bool = False) -> None:
+        super().__init__()
+        self.outcomes = outcomes
+        self.batch = batch
+        self.cancelled = cancelled
+
+
+class RestoreFinished(Message):
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        super().__init__()
+        self.outcomes = outcomes

@@ -1,0 +1,44 @@
+"""Deletion in progress: a progress bar, cancellable between items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, ProgressBar, Static
+
+from dregtui.tui.text import clean
+
+
+class ProgressScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,x", "cancel", "Cancel", id="progress.cancel")]
+
+    def __init__(self, title: str, total: int, cancel: Callable[[], None]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.total = total
+        self.cancel_callback = cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="progress-box"):
+            yield Static(Text(self.title_text, style="bold"), id="progress-title")
+            yield ProgressBar(total=self.total, id="progress-bar", show_eta=False)
+            yield Static("", id="progress-label")
+        yield Footer()
+
+    def update_progress(self, done: int, total: int, label: str) -> None:
+        bar = self.query_one("#progress-bar", ProgressBar)
+        bar.update(total=total, progress=done)
+        self.query_one("#progress-label", Static).update(
+            Text(clean(label), no_wrap=True, overflow="ellipsis")
+        )
+
+    def action_cancel(self) -> None:
+        self.cancel_callback()
+        self.query_one("#progress-label", Static).update(
+            Text("Cancelling after the current item…", style="italic")
+        )

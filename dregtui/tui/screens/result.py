@@ -1,0 +1,108 @@
+"""The result screen: what was deleted, skipped and failed, and how to get space back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from dregtui.tui.messages import Outcome
+from dregtui.tui.text import clean, short_digest
+
+RECLAIM = (
+    "Deleting only unlinks manifests. To free disk space run the registry's garbage collector "
+    "with the registry read-only or stopped: registry garbage-collect /etc/docker/registry/config.yml "
+    "(restore works until then)."
+)
+HEADINGS = {
+    "deleted": ("Deleted", "bold red"),
+    "untagged": ("Untagged", "bold yellow"),
+    "skipped": ("Skipped", "bold cyan"),
+    "failed": ("Failed", "bold magenta"),
+    "restored": ("Restored", "bold green"),
+}
+
+
+def outcomes_text(outcomes: list[Outcome]) -> Text:
+    text = Text(no_wrap=False, overflow="fold")
+    for status, (heading, style) in HEADINGS.items():
+        group = [o for o in outcomes if o.status == status]
+        if not group:
+            continue
+        if text:
+            text.append("\n")
+        text.append(f"{heading} ({len(group)})\n", style=style)
+        for item in group:
+            text.append("  " + clean(item.repository), style="bold")
+            text.append(f" @ {short_digest(item.digest)}", style="dim")
+            if item.tags:
+                text.append("  " + ", ".join(clean(t) for t in item.tags))
+            text.append("\n")
+            if item.reason:
+                text.append("    " + clean(item.reason) + "\n", style="italic dim")
+    text.rstrip()
+    return text
+
+
+class ResultScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("u", "restore", "Undo (restore batch)", id="result.restore"),
+        Binding("escape,enter,q", "close", "Close", id="result.close"),
+    ]
+
+    def __init__(
+        self,
+        outcomes: list[Outcome],
+        *,
+        batch: str | None,
+        cancelled: bool = False,
+        restore: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.outcomes = outcomes
+        self.batch_id = batch
+        self.cancelled = cancelled
+        self.restore = restore
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="result-box"):
+            yield Static(id="result-title")
+            with VerticalScroll(id="result-body"):
+                yield Static(id="result-list")
+            yield Static(id="result-advice")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_outcomes(self.outcomes)
+        self.query_one("#result-body").focus()
+
+    def show_outcomes(self, outcomes: list[Outcome]) -> None:
+        self.outcomes = outcomes
+        counts = {s: sum(1 for o in outcomes if o.status == s) for s in HEADINGS}
+        title = Text("Deletion cancelled" if self.cancelled else "Deletion finished", style="bold")
+        title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
+        self.query_one("#result-title", Static).update(title)
+        self.query_one("#result-list", Static).update(outcomes_text(outcomes))
+        advice = Text(RECLAIM, style="dim")
+        if self.batch_id and counts["deleted"] + counts["untagged"]:
+            advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")
+        self.query_one("#result-advice", Static).update(advice)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restore":
+            return bool(self.batch_id and self.restore)
+        return True
+
+    def action_restore(self) -> None:
+        if self.batch_id and self.restore:
+            self.restore(self.batch_id)
+            self.batch_id = None
+            self.refresh_bindings()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,195 @@
+"""The state the TUI works on: inventory, marks, filters, details cache. No Textual here.
+
+All methods run on the UI thread except where noted; the inventory itself is locked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dregtui.inventory.model import Inventory, TagRef
+from dregtui.tui.details import DetailsCache
+from dregtui.versions import parse_version, sort_tags
+
+SORTS = ("version", "name", "date")
+SIGNATURE = re.compile(r"^sha256-([0-9a-f]{64})\.(sig|att|sbom)$")
+
+TagPredicate = Callable[[str], bool]
+
+
+def _fallback_matcher(text: str) -> TagPredicate:
+    """Selector syntax: ``<1.4``, ``>=1,<2``, ``re:^1\\.``, ``!latest``; else a substring."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    text = text.strip()
+    if not text:
+        return lambda tag: True
+    if text.startswith("!"):
+        inner = _fallback_matcher(text[1:])
+        return lambda tag: not inner(tag)
+    if text.startswith("re:"):
+        try:
+            pattern = re.compile(text[3:])
+        except re.error as exc:
+            raise ValueError(
+                f"The filter {text!r} is not a valid regular expression ({exc})."
+            ) from exc
+        return lambda tag: pattern.match(tag) is not None
+    if text[0] in "<>=~":
+        try:
+            spec = SpecifierSet(text)
+        except InvalidSpecifier as exc:
+            raise ValueError(f"The filter {text!r} is not a valid version range.") from exc
+
+        def match(tag: str) -> bool:
+            version = parse_version(tag)
+            return version is not None and spec.contains(version, prereleases=True)
+
+        return match
+    lowered = text.lower()
+    return lambda tag: lowered in tag.lower()
+
+
+def tag_matcher(text: str) -> TagPredicate:
+    """The CLI's one-string selector when available (dregtui.select), else the fallback."""
+    try:
+        from dregtui.select import parse_filter
+    except ImportError:
+        return _fallback_matcher(text)
+    from dregtui.select import SelectorError
+
+    if not text.strip():
+        return lambda tag: True
+    try:
+        return parse_filter(text).matches
+    except SelectorError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def repository_matcher(text: str) -> Callable[[str], bool]:
+    text = text.strip()
+    if text.startswith("re:"):
+        try:
+            pattern = re.compile(text[3:])
+        except re.error as exc:
+            raise ValueError(
+                f"The filter {text!r} is not a valid regular expression ({exc})."
+            ) from exc
+        return lambda name: pattern.search(name) is not None
+    lowered = text.lower()
+    return lambda name: lowered in name.lower()
+
+
+@dataclass
+class Session:
+    registry: str
+    inventory: Inventory
+    details: DetailsCache = field(default_factory=DetailsCache)
+    marks: set[tuple[str, str]] = field(default_factory=set)
+    tag_filter: str = ""
+    repo_filter: str = ""
+    sort: str = "version"
+
+    # -- tags of one repository, as the tags pane shows them --------------------------
+
+    def visible_tags(self, repository: str) -> list[str]:
+        tags = list(self.inventory.repositories.get(repository, {}))
+        if self.tag_filter:
+            match = tag_matcher(self.tag_filter)
+            tags = [t for t in tags if match(t)]
+        if self.sort == "name":
+            return sorted(tags)
+        ordered = sort_tags(tags)
+        if self.sort == "date":
+            info = self.inventory.repositories.get(repository, {})
+
+            def created(tag: str) -> str:
+                item = info.get(tag)
+                found = self.details.get(item.digest) if item else None
+                return (found.created or "") if found else ""
+
+            ordered.sort(key=created, reverse=True)
+        return ordered
+
+    def visible_repositories(self) -> list[str]:
+        names = self.inventory.repository_names()
+        if self.repo_filter:
+            match = repository_matcher(self.repo_filter)
+            names = [n for n in names if match(n)]
+        return names
+
+    def next_sort(self) -> str:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        return self.sort
+
+    # -- marks ----------------------------------------------------------------------
+
+    def toggle_tag(self, repository: str, tag: str) -> bool:
+        key = (repository, tag)
+        if key in self.marks:
+            self.marks.discard(key)
+            return False
+        self.marks.add(key)
+        return True
+
+    def toggle_repository(self, repository: str) -> bool:
+        """Mark every tag of the repository, or unmark them all if all were marked."""
+        tags = list(self.inventory.repositories.get(repository, {}))
+        keys = {(repository, t) for t in tags}
+        if keys and keys <= self.marks:
+            self.marks -= keys
+            return False
+        self.marks |= keys
+        return True
+
+    def mark_tags(self, repository: str, tags: list[str]) -> int:
+        before = len(self.marks)
+        self.marks.update((repository, t) for t in tags)
+        return len(self.marks) - before
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+
+    def marked_in(self, repository: str) -> int:
+        return sum(1 for repo, _ in self.marks if repo == repository)
+
+    def marked_digests(self) -> set[tuple[str, str]]:
+        out = set()
+        for repo, tag in self.marks:
+            info = self.inventory.tag_info(repo, tag)
+            if info is not None:
+                out.add((repo, info.digest))
+        return out
+
+    def prune_marks(self) -> None:
+        """Forget marks on tags that no longer exist (after a delete or rescan)."""
+        self.marks = {(r, t) for r, t in self.marks if self.inventory.tag_info(r, t) is not None}
+
+    # -- reverse lookup ---------------------------------------------------------------
+
+    def reverse_lookup(self, repository: str, digest: str) -> ReverseLookup:
+        holders = self.inventory.holders(digest)
+        same = [h for h in holders if h.repository == repository]
+        other = [h for h in holders if h.repository != repository]
+        parents = self.inventory.parents(digest)
+        parent_refs = [ref for p in parents for ref in self.inventory.holders(p)]
+        signature_prefix = digest.replace(":", "-") + "."
+        signatures = [
+            TagRef(repo, signature_prefix + kind)
+            for repo, tags in self.inventory.repositories.items()
+            for kind in ("sig", "att", "sbom")
+            if signature_prefix + kind in tags
+        ]
+        return ReverseLookup(digest, same, other, parents, parent_refs, sorted(signatures, key=str))
+
+
+@dataclass
+class ReverseLookup:
+    digest: str
+    same_repository: list[TagRef]
+    other_repositories: list[TagRef]
+    parent_indexes: list[str]
+    parent_tags: list[TagRef]
+    signatures: list[TagRef]

@@ -1,0 +1,38 @@
+"""Registry text is data: strip control characters and never parse it as markup."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+# C0/C1 control characters (ESC included, so ANSI sequences lose their introducer) and DEL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
+def clean(value: object) -> str:
+    """A single-line printable string: ANSI sequences dropped, other controls as U+FFFD."""
+    text = _ANSI.sub("", str(value))
+    return _CONTROL.sub("\ufffd", text)
+
+
+def literal(value: object, style: str = "") -> Text:
+    """A rich Text holding ``value`` literally (``[bold]`` stays ``[bold]``)."""
+    return Text(clean(value), style=style, no_wrap=True, end="")
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def short_digest(digest: str, length: int = 12) -> str:
+    _, _, hexpart = digest.partition(":")
+    return (hexpart or digest)[:length]

@@ -1,0 +1,81 @@
+"""The digest pane: what the selected tag points at."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from dregtui.inventory.model import TagInfo
+from dregtui.registry import mediatypes
+from dregtui.tui.details import Details
+from dregtui.tui.text import clean, human_size, short_digest
+
+LABEL_W = 10
+
+
+class _Rows:
+    """Label/value rows; long values are cut into chunks aligned under the value column."""
+
+    def __init__(self, width: int) -> None:
+        self.text = Text(no_wrap=True, overflow="crop")
+        self.room = max(width - LABEL_W, 12)
+
+    def __call__(self, label: str, value: str, style: str = "") -> None:
+        value = clean(value)
+        chunks = [value[i : i + self.room] for i in range(0, len(value), self.room)] or [""]
+        for number, chunk in enumerate(chunks):
+            self.text.append((label if number == 0 else "").ljust(LABEL_W), style="bold")
+            self.text.append(chunk + "\n", style=style)
+
+
+def describe(
+    repository: str, tag: str, info: TagInfo, details: Details | None, width: int = 80
+) -> Text:
+    """The pane's content as a Text (registry values kept literal)."""
+    rows = _Rows(width)
+    text = rows.text
+    rows("tag", f"{repository}:{tag}")
+    rows("digest", info.digest)
+    media_type = (details.media_type if details and details.media_type else "") or info.media_type
+    rows("type", mediatypes.short_name(media_type) if media_type else "?", "dim")
+    if details is None:
+        text.append("loading details…", style="dim italic")
+        return text
+    if details.error:
+        rows("error", details.error, "red")
+        return text
+    if details.os_arch:
+        rows("platform", details.os_arch)
+    rows("created", details.created or "unknown")
+    if details.platforms:
+        rows("size", f"{human_size(details.size)} over {len(details.platforms)} platforms")
+        for number, (platform, child) in enumerate(details.platforms):
+            rows("platforms" if number == 0 else "", f"{platform:<14} {short_digest(child)}")
+    else:
+        rows("size", f"{human_size(details.size)} in {len(details.layers)} layer(s)")
+    for number, (key, value) in enumerate(sorted(details.labels.items())):
+        rows("labels" if number == 0 else "", f"{key}={value}")
+    for number, layer in enumerate(details.layers):
+        rows(
+            "layers" if number == 0 else "",
+            f"{short_digest(layer.digest)} {human_size(layer.size):>9}",
+            "dim",
+        )
+    text.rstrip()
+    return text
+
+
+class DigestPane(VerticalScroll, can_focus=True):
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(Text("Select a tag to see its manifest.", style="dim"), id="digest-body")
+
+    def show(
+        self, repository: str, tag: str | None, info: TagInfo | None, details: Details | None
+    ) -> None:
+        body = self.query_one("#digest-body", Static)
+        if tag is None or info is None:
+            body.update(Text("No tag selected.", style="dim"))
+            return
+        width = self.scrollable_content_region.width - 1 or 60
+        body.update(describe(repository, tag, info, details, width))

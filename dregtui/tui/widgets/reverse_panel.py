@@ -1,0 +1,68 @@
+"""The reverse-lookup panel: every (repository, tag) in the registry sharing the digest."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from dregtui.inventory.model import TagRef
+from dregtui.tui.session import ReverseLookup
+from dregtui.tui.text import clean, short_digest
+
+
+class ReversePanel(OptionList):
+    """Group headers are disabled options; enter on a tag jumps to it."""
+
+    class Jump(Message):
+        def __init__(self, repository: str, tag: str) -> None:
+            super().__init__()
+            self.repository = repository
+            self.tag = tag
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._refs: dict[str, TagRef] = {}
+
+    def show(self, lookup: ReverseLookup | None) -> None:
+        self.clear_options()
+        self._refs.clear()
+        if lookup is None:
+            self.add_option(Option(Text("No tag selected.", style="dim"), disabled=True))
+            return
+        groups = [
+            ("same repository — deleted together", lookup.same_repository),
+            ("other repositories — keep the blobs alive", lookup.other_repositories),
+            ("tags of indexes referencing it", lookup.parent_tags),
+            ("signatures / attestations", lookup.signatures),
+        ]
+        options: list[Option] = []
+        for title, refs in groups:
+            if not refs and title.startswith(("tags of", "signatures")):
+                continue
+            header = Text(f"{title} ({len(refs)})", style="bold", no_wrap=True)
+            options.append(Option(header, disabled=True))
+            if not refs:
+                options.append(Option(Text("  none", style="dim"), disabled=True))
+            for ref in refs:
+                key = f"r{len(self._refs)}"
+                self._refs[key] = ref
+                label = Text("  " + clean(ref.repository), no_wrap=True)
+                label.append(":" + clean(ref.tag), style="bold")
+                options.append(Option(label, id=key))
+        if lookup.parent_indexes and not lookup.parent_tags:
+            options.append(
+                Option(Text("untagged indexes referencing it", style="bold"), disabled=True)
+            )
+            for parent in lookup.parent_indexes:
+                options.append(
+                    Option(Text("  " + short_digest(parent, 20), style="dim"), disabled=True)
+                )
+        self.add_options(options)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        ref = self._refs.get(event.option.id or "")
+        if ref is not None:
+            event.stop()
+            self.post_message(self.Jump(ref.repository, ref.tag))

@@ -1,0 +1,213 @@
+"""The tags pane: a virtual list that draws only the visible lines (tens of thousands of tags)."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from dregtui.tui.session import Session
+from dregtui.tui.text import clean, human_size, short_digest
+
+DIGEST_W = 12
+SIZE_W = 9
+DATE_W = 10
+
+
+class TagList(ScrollView, can_focus=True):
+    """Rows: mark, tag, short digest, size, created. The cursor row is highlighted."""
+
+    COMPONENT_CLASSES = {"taglist--cursor", "taglist--mark", "taglist--dim", "taglist--header"}
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="tags.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="tags.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="tags.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="tags.page_down"),
+        Binding("home,g", "first", "First", show=False, id="tags.first"),
+        Binding("end,G", "last", "Last", show=False, id="tags.last"),
+        Binding("space", "toggle_mark", "Mark", id="tags.mark"),
+        Binding("enter", "open", "Open", show=False, id="tags.open"),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, repository: str, tag: str | None) -> None:
+            super().__init__()
+            self.repository = repository
+            self.tag = tag
+
+    class NeedDetails(Message):
+        """Digests of visible rows whose size/created are unknown."""
+
+        def __init__(self, repository: str, digests: list[str]) -> None:
+            super().__init__()
+            self.repository = repository
+            self.digests = digests
+
+    class MarksChanged(Message):
+        pass
+
+    class Opened(Message):
+        pass
+
+    def __init__(self, session: Session, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.session = session
+        self.repository = ""
+        self.rows: list[str] = []
+        self._requested: set[str] = set()
+
+    # -- data -----------------------------------------------------------------------
+
+    def show(self, repository: str, *, keep_cursor: bool = True) -> None:
+        """(Re)load the rows of ``repository`` from the session (filter + sort applied)."""
+        same = repository == self.repository
+        current = self.current_tag if keep_cursor and same else None
+        self.repository = repository
+        self.rows = self.session.visible_tags(repository) if repository else []
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        index = self.rows.index(current) if current in self.rows else 0
+        if not (keep_cursor and same):
+            self.forget_requests()
+            self.scroll_to(y=0, animate=False)
+        self.cursor = min(index, max(len(self.rows) - 1, 0))
+        self.refresh()
+
+    @property
+    def current_tag(self) -> str | None:
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def select_tag(self, tag: str) -> bool:
+        if tag in self.rows:
+            self.cursor = self.rows.index(tag)
+            return True
+        return False
+
+    # -- cursor ---------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.rows) - 1)) if self.rows else 0
+
+    def watch_cursor(self, value: int) -> None:
+        top = int(self.scroll_y)
+        height = max(self.scrollable_content_region.height, 1)
+        if value < top:
+            self.scroll_to(y=value, animate=False)
+        elif value >= top + height:
+            self.scroll_to(y=value - height + 1, animate=False)
+        self.refresh()
+        self.post_message(self.Highlighted(self.repository, self.current_tag))
+        self.call_after_refresh(self._request_details)
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_page_up(self) -> None:
+        self.cursor -= max(self.scrollable_content_region.height - 1, 1)
+
+    def action_page_down(self) -> None:
+        self.cursor += max(self.scrollable_content_region.height - 1, 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.rows) - 1
+
+    def action_toggle_mark(self) -> None:
+        tag = self.current_tag
+        if tag is None:
+            return
+        self.session.toggle_tag(self.repository, tag)
+        self.post_message(self.MarksChanged())
+        self.cursor += 1
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened())
+
+    def on_click(self, event: object) -> None:
+        offset = getattr(event, "y", None)
+        if isinstance(offset, int):
+            self.cursor = int(self.scroll_y) + offset
+            self.focus()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.call_after_refresh(self._request_details)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        self._request_details()
+
+    # -- lazy details -----------------------------------------------------------------
+
+    def _visible_range(self) -> range:
+        top = int(self.scroll_y)
+        return range(top, min(top + self.size.height, len(self.rows)))
+
+    def _request_details(self) -> None:
+        tags = self.session.inventory.repositories.get(self.repository, {})
+        digests = [tags[self.rows[i]].digest for i in self._visible_range() if self.rows[i] in tags]
+        missing = [d for d in self.session.details.missing(digests) if d not in self._requested]
+        if missing:
+            self._requested.update(missing)
+            self.post_message(self.NeedDetails(self.repository, missing))
+
+    def forget_requests(self) -> None:
+        self._requested.clear()
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        tag = self.rows[index]
+        info = self.session.inventory.tag_info(self.repository, tag)
+        details = self.session.details.get(info.digest) if info else None
+        marked = (self.repository, tag) in self.session.marks
+        style = base
+        if index == self.cursor:
+            style = base + self.get_component_rich_style("taglist--cursor", partial=True)
+        dim = style + self.get_component_rich_style("taglist--dim", partial=True)
+        mark_style = style + self.get_component_rich_style("taglist--mark", partial=True)
+        fixed = 2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1
+        tag_w = max(width - fixed, 8)
+        name = clean(tag)
+        if len(name) > tag_w:
+            name = name[: tag_w - 1] + "…"
+        segments = [
+            Segment("● " if marked else "  ", mark_style),
+            Segment(name.ljust(tag_w), mark_style if marked else style),
+            Segment(" " + (short_digest(info.digest) if info else "").ljust(DIGEST_W), dim),
+            Segment(" " + human_size(details.size if details else None).rjust(SIZE_W), style),
+            Segment(" " + (details.created_day if details else "").ljust(DATE_W), dim),
+        ]
+        strip = Strip(segments)
+        return strip.crop_extend(0, width, style)
+
+    @staticmethod
+    def header(width: int) -> str:
+        tag_w = max(width - (2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1), 8)
+        return (
+            "  "
+            + "tag".ljust(tag_w)
+            + " "
+            + "digest".ljust(DIGEST_W)
+            + " "
+            + "size".rjust(SIZE_W)
+            + " "
+            + "created".ljust(DATE_W)
+        )

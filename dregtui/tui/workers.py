@@ -1,0 +1,122 @@
+"""Every registry call of the TUI runs here, in thread workers that report with messages."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from dregtui.registry.errors import RegistryError
+from dregtui.tui import backend
+from dregtui.tui import messages as msg
+from dregtui.tui.details import fetch_details
+from dregtui.tui.text import clean
+
+if TYPE_CHECKING:
+    from dregtui.tui.app import DregApp
+
+DETAIL_BATCH = 4
+
+
+class WorkersMixin:
+    """Mixed into DregApp: scan, details, rescan, delete and restore workers."""
+
+    _details_queue: list[tuple[str, str]]
+    _details_lock: threading.Lock
+
+    def _init_workers(self: DregApp) -> None:
+        self._details_queue = []
+        self._details_lock = threading.Lock()
+
+    # -- scanning -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
+    def run_scan(self: DregApp, full: bool = True) -> None:
+        """Catalog first (the tree fills at once), then tags in the background."""
+        assert self.client is not None
+        worker = get_current_worker()
+        inventory = self.session.inventory
+        if self.fixed_repositories is not None:
+            names = list(self.fixed_repositories)
+        else:
+            names = self.client.list_repositories()
+        if worker.is_cancelled:
+            return
+        self.post_message(msg.CatalogLoaded(names))
+        scanner = backend.make_scanner(
+            self.client,
+            self.jobs,
+            progress=lambda done, total, fin: self.post_message(msg.ScanProgress(done, total)),
+            on_repository=lambda repo: self.post_message(msg.RepositoryScanned(repo)),
+        )
+        self.scanner = scanner
+        try:
+            scanner.scan(inventory, repositories=names)
+        finally:
+            self.scanner = None
+            self.post_message(msg.ScanProgress(0, 0, finished=True))
+        if not worker.is_cancelled and inventory.scanned_at and self.save_cache is not None:
+            self.save_cache(inventory)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rescan")
+    def rescan_repository(self: DregApp, repository: str) -> None:
+        assert self.client is not None
+        scanner = backend.make_scanner(
+            self.client, self.jobs, progress=lambda *a: None, on_repository=lambda r: None
+        )
+        scanner.scan_repository(self.session.inventory, repository)
+        self.post_message(msg.RepositoryScanned(repository))
+        if self.save_cache is not None and self.session.inventory.scanned_at:
+            self.save_cache(self.session.inventory)
+
+    # -- details (size, created, labels) for visible rows -------------------------------
+
+    def queue_details(self: DregApp, repository: str, digests: list[str]) -> None:
+        with self._details_lock:
+            self._details_queue.extend((repository, d) for d in digests)
+        self.fetch_details_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="details")
+    def fetch_details_worker(self: DregApp) -> None:
+        assert self.client is not None
+        worker = get_current_worker()
+        batch = []
+        while not worker.is_cancelled:
+            with self._details_lock:
+                if not self._details_queue:
+                    break
+                repository, digest = self._details_queue.pop()  # newest request first
+            if digest in self.session.details:
+                continue
+            batch.append(fetch_details(self.client, repository, digest))
+            if len(batch) >= DETAIL_BATCH:
+                self.post_message(msg.DetailsLoaded(batch))
+                batch = []
+        if batch:
+            self.post_message(msg.DetailsLoaded(batch))
+
+    # -- one place for worker failures --------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def _worker_state(self: DregApp, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is not WorkerState.ERROR:
+            return
+        error: Any = worker.error
+        what = {
+            "scan": "Scanning the registry failed",
+            "rescan": "Rescanning failed",
+            "details": "Loading manifest details failed",
+            "delete": "Deleting failed",
+            "restore": "Restoring failed",
+        }.get(worker.group, "A background task failed")
+        if isinstance(error, RegistryError):
+            text = f"{what}: {error}"
+        else:
+            text = f"{what}: {type(error).__name__}: {error}"
+        self.query_one("#status").message = ""  # type: ignore[attr-defined]
+        self.notify(clean(text), title="Error", severity="error", timeout=10, markup=False)
+        if worker.group == "scan":
+            self.on_scan_progress(msg.ScanProgress(0, 0, finished=True))
