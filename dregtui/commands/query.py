@@ -1,0 +1,255 @@
+"""``query-repos`` and ``query-tags``: what a removal would take, without changing anything.
+
+Classic dregutil output: one ``repo  digest`` line per digest that would be deleted (or
+untagged with ``--untag``); ``--count`` adds ``Number of selected digests: N``; ``--json``
+prints the whole plan (tags, intersecting tags and other repositories per digest). Digests
+skipped for safety are explained on stderr.
+
+The helpers here (selection options, plan building and plan rendering) are shared with
+``remove-repos`` / ``remove-tags`` (:mod:`dregtui.commands.remove`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from dregtui.commands._context import Context, UsageError
+from dregtui.inventory.model import Inventory
+from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan
+from dregtui.progress import clean
+from dregtui.select import Selection, SelectorError
+
+ORDER = 20
+
+
+# -- shared options ------------------------------------------------------------------------
+
+
+def add_repository_options(p: argparse.ArgumentParser) -> None:
+    from dregtui.cli import add_output_options
+
+    p.add_argument("--repo", "-r", nargs="+", default=[], metavar="NAME", help="repository names")
+    p.add_argument(
+        "--repo-regex",
+        "-rre",
+        nargs="+",
+        default=[],
+        metavar="REGEX",
+        help="repository regexes (re.match: anchored at the start)",
+    )
+    p.add_argument(
+        "--no-raise-intersecting-repo",
+        action="store_true",
+        help="accepted for compatibility: digests other repositories also hold are always "
+        "deleted from the selected repositories only (theirs stay)",
+    )
+    add_output_options(p)
+
+
+def add_tag_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tags",
+        "-t",
+        nargs="*",
+        default=[],
+        metavar="TAG",
+        help="tag names or version selectors: '<1.4', '>=1.2,<2', '==1.0', '!=2.0' "
+        "(a leading v is tolerated; non-version tags never match a version selector)",
+    )
+    p.add_argument(
+        "--regex",
+        "-re",
+        nargs="*",
+        default=[],
+        metavar="REGEX",
+        help="tag regexes (re.match: anchored at the start only; add $ to anchor the end)",
+    )
+    p.add_argument(
+        "--exclude",
+        "-x",
+        nargs="*",
+        default=[],
+        metavar="TAG",
+        help="protect digests that carry a tag with this name or version selector",
+    )
+    p.add_argument(
+        "--exclude-regex",
+        "-xre",
+        nargs="*",
+        default=[],
+        metavar="REGEX",
+        help="protect digests that carry a tag matching this regex",
+    )
+    p.add_argument(
+        "--no-match-all-tags",
+        dest="match_all_tags",
+        action="store_false",
+        help="delete a digest even when other, unselected tags point at it (they go too)",
+    )
+    p.add_argument(
+        "--raise-intersecting-tag",
+        action="store_true",
+        help="stop with an error when selected digests carry unselected tags",
+    )
+    p.add_argument(
+        "--untag",
+        action="store_true",
+        help="remove only the selected tags; other tags on the same digest stay",
+    )
+    p.add_argument(
+        "--keep-last",
+        type=int,
+        metavar="N",
+        help="per repository, keep the N highest versions (newest with --by-date)",
+    )
+    p.add_argument("--by-date", action="store_true", help="--keep-last ranks by created date")
+    p.add_argument(
+        "--older-than",
+        metavar="DURATION",
+        help="only images created more than DURATION ago (30d, 12h, 2w, 1w2d)",
+    )
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "query-repos",
+        help="show the digests of whole repositories (what remove-repos would delete)",
+        description="Show every digest of the selected repositories.",
+    )
+    add_repository_options(p)
+    p.set_defaults(handler=run_query, whole_repositories=True)
+
+    p = subparsers.add_parser(
+        "query-tags",
+        help="show the digests that remove-tags would delete",
+        description="Show the digests the selection would delete, with what else they take "
+        "along. `latest` is only selected when named with -t latest.",
+    )
+    add_repository_options(p)
+    add_tag_options(p)
+    p.set_defaults(handler=run_query, whole_repositories=False)
+
+
+# -- selection and plan --------------------------------------------------------------------
+
+
+def make_selection(args: argparse.Namespace) -> Selection:
+    if not (args.repo or args.repo_regex):
+        raise UsageError("No repositories given: use -r NAME ... or -rre REGEX ...")
+    whole = args.whole_repositories
+    tags = getattr(args, "tags", None) or []
+    regex = getattr(args, "regex", None) or []
+    keep_last = getattr(args, "keep_last", None)
+    older_than = getattr(args, "older_than", None)
+    if not whole and not (tags or regex or keep_last is not None or older_than):
+        raise UsageError("No tags specified: give -t, -re, --keep-last or --older-than.")
+    try:
+        return Selection.from_args(
+            repositories=args.repo,
+            repository_regex=args.repo_regex,
+            tags=tags,
+            regex=regex,
+            exclude=getattr(args, "exclude", None) or [],
+            exclude_regex=getattr(args, "exclude_regex", None) or [],
+            all_tags=whole,
+            keep_last=keep_last,
+            by_date=getattr(args, "by_date", False),
+            older_than=older_than,
+        )
+    except SelectorError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def make_mode(args: argparse.Namespace) -> PlanMode:
+    return PlanMode(
+        match_all_tags=getattr(args, "match_all_tags", True),
+        raise_intersecting_tag=getattr(args, "raise_intersecting_tag", False),
+        untag=getattr(args, "untag", False),
+    )
+
+
+def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Inventory]:
+    """Validate the selectors (before any request), load the inventory, build the plan."""
+    selection = make_selection(args)
+    mode = make_mode(args)
+    inventory = ctx.inventory()
+    for name in selection.missing_repositories(inventory.repository_names()):
+        ctx.warn(f"the registry has no repository {clean(name)!r}.")
+    created = None
+    if selection.needs_dates:
+        from dregtui.inventory.dates import CreatedDates
+
+        created = CreatedDates(ctx.client(), jobs=ctx.settings.jobs)
+    chosen = selection.select(inventory, created=created)
+    try:
+        return build_plan(inventory, chosen, mode), inventory
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _tags(tags: list[str]) -> str:
+    return ", ".join(clean(t) for t in tags)
+
+
+def render_plan(plan: Plan) -> list[str]:
+    """The plan as text lines (dry runs and the confirmation prompt)."""
+    lines = []
+    for item in plan.items:
+        where = f"{clean(item.repository)}@{item.digest}"
+        if item.action is Action.DELETE:
+            lines.append(f"delete  {where}  tags: {_tags(item.tags_removed)}")
+            if item.intersecting_tags:
+                lines.append(f"        not selected, deleted too: {_tags(item.intersecting_tags)}")
+        elif item.action is Action.UNTAG:
+            lines.append(f"untag   {where}  tags: {_tags(item.selected_tags)}")
+            if item.tags_kept:
+                lines.append(f"        stays tagged: {_tags(item.tags_kept)}")
+        else:
+            lines.append(f"skip    {where}  tags: {_tags(item.selected_tags)}")
+            lines.append(f"        {clean(item.reason)}")
+        if item.other_repositories and item.action is not Action.SKIP:
+            lines.append(
+                f"        also in {_tags(item.other_repositories)} (unaffected; keeps the blobs)"
+            )
+        if item.children and item.action is Action.DELETE:
+            lines.append(f"        index: its {len(item.children)} child manifests stay, untagged")
+        if item.orphaned_signatures:
+            lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
+    lines.append(summary_line(plan))
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    t = plan.totals()
+    return (
+        f"{t['manifests_deleted']} manifests to delete, {t['untagged']} to untag, "
+        f"{t['skipped']} skipped for safety; {t['tags_removed']} tags removed "
+        f"in {t['repositories']} repositories."
+    )
+
+
+def show_count(ctx: Context, item_type: str, count: int) -> None:
+    if ctx.settings.count:
+        status = f"Number of {item_type}: {count}"
+        ctx.out("-" * len(status))
+        ctx.out(status)
+
+
+def run_query(args: argparse.Namespace, ctx: Context) -> int:
+    plan, _ = plan_from_args(args, ctx)
+    if ctx.settings.json:
+        ctx.out(json.dumps(plan.to_json(), indent=2))
+        return 0
+    items = plan.actionable
+    width = max([len(r) for r in args.repo] + [len(i.repository) for i in items] or [0])
+    for item in items:
+        ctx.out(f"{clean(item.repository):{width}}  {item.digest}")
+    for item in plan.skipped:
+        ctx.stderr.write(f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n")
+    show_count(ctx, "selected digests", len(items))
+    return 0

@@ -1,0 +1,129 @@
+"""``restore``: list recent deletions, or put a batch back from the journal.
+
+    dregtui restore                 # recent deletion batches (of -reg's registry, if given)
+    dregtui restore --last          # re-upload the newest batch
+    dregtui restore ID              # a batch id (or unique prefix), or one record id
+
+Manifests are re-uploaded byte for byte, then their tags; index children before the index. This
+works until the registry's garbage collector runs: after that each affected item says its blobs
+are gone. Exit codes: 0 all restored, 1 failures, 3 some tags left alone (they point elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from typing import Any
+
+from dregtui.commands._context import Context, UsageError
+from dregtui.config import make_client
+from dregtui.inventory.journal import Batch, Journal
+from dregtui.progress import clean
+from dregtui.registry import normalize_url
+from dregtui.restore import RestoreStatus, restore_batch
+
+ORDER = 40
+LIST_LIMIT = 20
+
+
+def register(subparsers: Any) -> None:
+    from dregtui.cli import add_output_options
+
+    p = subparsers.add_parser(
+        "restore",
+        help="list recent deletions, or restore one (ID or --last)",
+        description="Without arguments, list recent deletion batches from the journal. With a "
+        "batch ID or --last, re-upload its manifests and tags (works until the registry's "
+        "garbage collector has run).",
+    )
+    p.add_argument("id", nargs="?", help="batch id (or a unique prefix), or a record id")
+    p.add_argument("--last", action="store_true", help="restore the most recent batch")
+    add_output_options(p)
+    p.set_defaults(handler=run_restore)
+
+
+def _registry_filter(ctx: Context) -> str | None:
+    return normalize_url(ctx.settings.registry) if ctx.settings.registry else None
+
+
+def _list(ctx: Context, journal: Journal) -> int:
+    batches = journal.batches(_registry_filter(ctx))[:LIST_LIMIT]
+    if ctx.settings.json:
+        doc = [
+            {
+                "batch": b.id,
+                "time": b.time,
+                "registry": b.registry,
+                "repositories": b.repositories,
+                "manifests": len(b.records),
+                "tags": b.tag_count,
+            }
+            for b in batches
+        ]
+        ctx.out(json.dumps(doc, indent=2))
+        return 0
+    if not batches:
+        ctx.stderr.write(f"No deletions recorded in {journal.path}.\n")
+        return 0
+    for batch in batches:
+        ctx.out(clean(batch.summary()))
+    return 0
+
+
+def _client_for(ctx: Context, batch: Batch) -> Any:
+    wanted = _registry_filter(ctx)
+    if wanted is not None:
+        if wanted != batch.registry:
+            raise UsageError(
+                f"Batch {batch.id} was deleted from {batch.registry}, not from {wanted}."
+            )
+        return ctx.client()
+    return make_client(dataclasses.replace(ctx.settings, registry=batch.registry))
+
+
+def run_restore(args: argparse.Namespace, ctx: Context) -> int:
+    journal = Journal()
+    if not args.id and not args.last:
+        return _list(ctx, journal)
+    if args.id and args.last:
+        raise UsageError("Give either a batch ID or --last, not both.")
+    batch = journal.last(_registry_filter(ctx)) if args.last else journal.find(args.id)
+    if batch is None:
+        what = "no deletion recorded" if args.last else f"no deletion batch or record {args.id!r}"
+        raise UsageError(f"There is {what} in {journal.path} (run `dregtui restore` to list).")
+    client = _client_for(ctx, batch)
+    cache = _cache(ctx, batch)
+    inventory = cache.load(warn=ctx.warn) if cache is not None else None
+    try:
+        result = restore_batch(client, batch, inventory)
+    finally:
+        if client is not ctx._client:
+            client.close()
+    if cache is not None and inventory is not None:
+        try:
+            cache.save(inventory)
+        except (OSError, ValueError):
+            cache.remove()
+    if ctx.settings.json:
+        ctx.out(json.dumps(result.to_json(), indent=2))
+    else:
+        for item in result.items:
+            if item.status is RestoreStatus.FAILED:
+                ctx.stderr.write(f"failed   {clean(item.message)}\n")
+            else:
+                ctx.out(
+                    f"{item.status.value:8} {clean(item.message)}  tags: {', '.join(item.tags)}"
+                )
+    return result.exit_code
+
+
+def _cache(ctx: Context, batch: Batch) -> Any:
+    """The batch registry's cache (updated with the restored tags), or None without a cache."""
+    if not ctx.settings.use_cache:
+        return None
+    from dregtui.inventory.cache import InventoryCache
+
+    if ctx.settings.cache:
+        return InventoryCache(ctx.settings.cache, batch.registry)
+    return InventoryCache.for_registry(batch.registry)

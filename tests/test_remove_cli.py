@@ -1,0 +1,154 @@
+"""query-*/remove-*/restore through dregtui.cli.main against the real registry."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from dregtui.inventory.cache import InventoryCache
+
+
+@pytest.fixture
+def populated(registry, pusher):
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    b = pusher.image("app", "1.1")
+    pusher.tag("mirror", "1.1", b)
+    c = pusher.image("app", "2.0")
+    pusher.tag("app", "latest", c)
+    return {"1.0": a.digest, "1.1": b.digest, "2.0": c.digest}
+
+
+def resolve(client, repo, tag):
+    ref = client.head_manifest(repo, tag)
+    return ref.digest if ref else None
+
+
+def test_query_tags_classic_output_and_count(registry, populated, run_cli):
+    r = run_cli("-reg", registry.url, "--count", "query-tags", "-r", "app", "-t", "1.0", "1.1")
+    assert r.code == 0, r
+    assert r.lines == [
+        "app  " + populated["1.1"],
+        "-" * 29,
+        "Number of selected digests: 1",
+    ]
+    assert "skipped app@" in r.err and "1.0.0" in r.err  # 1.0 shares its digest with 1.0.0
+
+
+def test_query_repos_lists_every_digest_and_json_plan(registry, populated, run_cli):
+    r = run_cli("-reg", registry.url, "query-repos", "-r", "app")
+    assert r.code == 0, r
+    assert sorted(r.lines) == sorted(f"app  {d}" for d in populated.values())
+    r = run_cli("-reg", registry.url, "--json", "query-tags", "-r", "app", "-t", "1.1")
+    doc = json.loads(r.out)
+    (item,) = doc["items"]
+    assert item["tags"] == ["1.1"] and item["other_repositories"] == ["mirror"]
+    assert item["intersecting_tags"] == [] and item["action"] == "delete"
+
+
+def test_bad_selector_is_one_clear_error_before_any_request(run_cli):
+    r = run_cli("-reg", "http://127.0.0.1:9", "remove-tags", "-r", "app", "-re", "[")
+    assert r.code == 1
+    assert r.err == "dregtui: error: -re '[': unterminated character set\n"
+    r = run_cli("-reg", "http://127.0.0.1:9", "remove-tags", "-r", "app")
+    assert r.code == 1 and "No tags specified" in r.err
+
+
+def test_dry_run_changes_nothing(registry, client, populated, run_cli):
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "1.1", "--dry-run")
+    assert r.code == 3, r  # something would be skipped for safety
+    assert any(line.startswith("skip    app@") for line in r.lines)
+    assert any(line.startswith("delete  app@" + populated["1.1"]) for line in r.lines)
+    assert resolve(client, "app", "1.1") == populated["1.1"]
+
+
+def test_remove_tags_default_skips_intersecting_and_exits_3(registry, client, populated, run_cli):
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "1.1")
+    assert r.code == 3, r
+    assert resolve(client, "app", "1.1") is None
+    assert resolve(client, "mirror", "1.1") == populated["1.1"]
+    assert resolve(client, "app", "1.0") == populated["1.0"]
+    assert "garbage-collect" in r.err and "dregtui restore" in r.err
+    # the cache follows: a later query sees the deletion without rescanning
+    cached = InventoryCache.for_registry(registry.url).load()
+    assert cached is not None and "1.1" not in cached.tags("app")
+
+
+def test_remove_tags_no_match_all_tags_and_untag(registry, client, populated, run_cli):
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "--untag")
+    assert r.code == 0, r
+    assert resolve(client, "app", "1.0") is None
+    assert resolve(client, "app", "1.0.0") == populated["1.0"]
+    r = run_cli(
+        "-reg", registry.url, "--no-raise-intersecting-repo", "remove-tags", "-r", "app",
+        "-t", "2.0", "--no-match-all-tags",
+    )  # fmt: skip
+    assert r.code == 0, r
+    assert resolve(client, "app", "2.0") is None and resolve(client, "app", "latest") is None
+
+
+def test_raise_intersecting_tag_errors(registry, populated, run_cli):
+    r = run_cli(
+        "-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "--raise-intersecting-tag"
+    )
+    assert r.code == 1 and "also tagged 1.0.0" in r.err
+
+
+def test_remove_repos_then_restore(registry, client, populated, run_cli):
+    before = {t: resolve(client, "app", t) for t in client.list_tags("app")}
+    r = run_cli("-reg", registry.url, "--count", "remove-repos", "-r", "app")
+    assert r.code == 0, r
+    assert client.list_tags("app") == []
+    assert resolve(client, "mirror", "1.1") == populated["1.1"]
+    assert r.lines[-1] == "Number of removed digests: 3"
+    listing = run_cli("-reg", registry.url, "restore")
+    assert listing.code == 0 and "app: 3 manifests, 5 tags" in listing.out
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 0, r
+    assert {t: resolve(client, "app", t) for t in client.list_tags("app")} == before
+    cached = InventoryCache.for_registry(registry.url).load()
+    assert cached is not None and sorted(cached.tags("app")) == sorted(before)
+
+
+def test_deletion_disabled_is_one_sentence_exit_1(make_registry, run_cli):
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    reg = make_registry(config={"storage": {"delete": {"enabled": False}}})
+    with RegistryClient(reg.url) as c:
+        ImagePusher(c).image("app", "1.0")
+    r = run_cli("-reg", reg.url, "remove-tags", "-r", "app", "-t", "1.0")
+    assert r.code == 1
+    assert "storage.delete.enabled: true" in r.err and "Traceback" not in r.err
+
+
+def test_tty_asks_and_no_keeps_everything(registry, client, populated, run_cli, monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Tty("n\n"))
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.1")
+    assert r.code == 1 and "Proceed? [y/N]" in r.err and "Nothing removed" in r.err
+    assert resolve(client, "app", "1.1") == populated["1.1"]
+    monkeypatch.setattr("sys.stdin", Tty("y\n"))
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.1")
+    assert r.code == 0 and resolve(client, "app", "1.1") is None
+    monkeypatch.setattr("sys.stdin", Tty(""))
+    r = run_cli(
+        "-reg", registry.url, "remove-tags", "-r", "app", "-t", "2.0", "-x", "latest", "--yes"
+    )
+    assert r.code == 0 and "Nothing to remove" in r.err
+
+
+def test_keep_last_and_older_than(registry, client, pusher, run_cli):
+    for i, day in enumerate(["2020-01-01", "2021-01-01", "2022-01-01", "2099-01-01"]):
+        pusher.image("svc", f"1.{i}", created=f"{day}T00:00:00Z")
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "svc", "--keep-last", "2")
+    assert r.code == 0, r
+    assert sorted(client.list_tags("svc")) == ["1.2", "1.3"]
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "svc", "--older-than", "30d")
+    assert r.code == 0, r
+    assert client.list_tags("svc") == ["1.3"]
