@@ -110,6 +110,12 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="GET instead of HEAD for digests (Nexus)",
     )
+    g.add_argument(  # classic global option; what always happens now (see remove-tags --help)
+        "--no-raise-intersecting-repo",
+        dest="compat_no_raise_intersecting_repo",
+        action="store_true",
+        help=argparse.SUPPRESS,
+    )
     g.add_argument(
         "--repositories",
         metavar="A,B,C",
