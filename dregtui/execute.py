@@ -19,8 +19,9 @@ pointing at a deleted child), in a thread pool:
 
 ``progress(done, total, item_result)`` is called from worker threads after each item.
 ``cancel`` (a ``threading.Event``) is checked between items: items not started are reported in
-``not_run``. A :class:`DeletionDisabledError` (405) stops the run: ``result.stopped`` holds one
-sentence on how to enable deletion. :data:`RECLAIM_SPACE` is the advice to show after deleting.
+``not_run``. A :class:`DeletionDisabledError` (405) or a journal that cannot be written stops
+the run: ``result.stopped`` holds one sentence (for 405: how to enable deletion).
+:data:`RECLAIM_SPACE` is the advice to show after deleting.
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ class ExecutionResult:
         }
 
 
+class JournalError(Exception):
+    """The journal could not be written: the run stops before touching the registry."""
+
+
 class _Skip(Exception):
     """Internal: the registry changed since the scan; skip this item with this sentence."""
 
@@ -156,17 +161,23 @@ class _Run:
         self.known = {
             i.repository: set(inventory.repositories.get(i.repository, {})) for i in plan.items
         }
-        self._listings: dict[str, set[str]] = {}
+        self._appeared: dict[str, dict[str, str]] = {}
 
     # -- checks ----------------------------------------------------------------------
 
-    def _listing(self, repository: str) -> set[str]:
+    def _new_tags(self, repository: str) -> dict[str, str]:
+        """Tags that appeared since the scan -> their digest (resolved once per repository)."""
         with self.lock:
-            cached = self._listings.get(repository)
+            cached = self._appeared.get(repository)
         if cached is None:
-            cached = set(self.client.list_tags(repository))
+            listed = set(self.client.list_tags(repository))
+            cached = {}
+            for tag in sorted(listed - self.known.get(repository, set())):
+                ref = self.client.head_manifest(repository, tag)
+                if ref is not None:
+                    cached[tag] = ref.digest
             with self.lock:
-                self._listings[repository] = cached
+                self._appeared[repository] = cached
         return cached
 
     def _verify_tags(self, item: PlanItem, tags: Iterable[str]) -> list[str]:
@@ -185,10 +196,8 @@ class _Run:
         return present
 
     def _verify_no_new_tags(self, item: PlanItem) -> None:
-        new = sorted(self._listing(item.repository) - self.known.get(item.repository, set()))
-        for tag in new:
-            ref = self.client.head_manifest(item.repository, tag)
-            if ref is not None and ref.digest == item.digest:
+        for tag, digest in self._new_tags(item.repository).items():
+            if digest == item.digest:
                 raise _Skip(
                     f"the tag {item.repository}:{tag} appeared since the scan and points at "
                     f"{item.digest}: rescan and plan again"
@@ -208,7 +217,9 @@ class _Run:
 
     # -- actions ---------------------------------------------------------------------
 
-    def _record(self, item: PlanItem, raw: bytes, media_type: str, tags: list[str], kind: str):
+    def _record(
+        self, item: PlanItem, raw: bytes, media_type: str, tags: list[str], kind: str
+    ) -> JournalRecord:
         record = JournalRecord(
             batch=self.batch,
             registry=self.plan.registry,
@@ -219,7 +230,13 @@ class _Run:
             tags=tuple(tags),
             kind=kind,
         )
-        self.journal.append(record)
+        try:
+            self.journal.append(record)
+        except OSError as exc:
+            raise JournalError(
+                f"Cannot write the journal {self.journal.path} ({exc.strerror or exc}): "
+                "nothing is deleted without a journal record."
+            ) from exc
         return record
 
     def _delete(self, item: PlanItem) -> ItemResult:
@@ -298,7 +315,7 @@ class _Run:
             result = action(item)
         except _Skip as exc:
             result = ItemResult(item, Status.SKIPPED, str(exc))
-        except DeletionDisabledError as exc:
+        except (DeletionDisabledError, JournalError) as exc:
             with self.lock:
                 self.stopped = self.stopped or str(exc)
             self.stop.set()

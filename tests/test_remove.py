@@ -166,3 +166,15 @@ def test_cancelled_half_way_then_rerun_completes(client, pusher):
     result = execute_plan(client, plan(client, inv, repositories=["app"], tags=["<2"]), inv)
     assert result.exit_code == 0 and len(result.deleted) == 4
     assert client.list_tags("app") == ["2.0"]
+
+
+def test_unwritable_journal_stops_before_any_delete(client, pusher, tmp_path):
+    pusher.image("app", "1.0")
+    pusher.image("app", "1.1")
+    inv = scan(client)
+    blocked = tmp_path / "journal-dir"
+    blocked.write_text("a file where the journal's directory should be")
+    p = plan(client, inv, repositories=["app"], regex=[".*"])
+    result = execute_plan(client, p, inv, jobs=1, journal=Journal(blocked / "journal.jsonl"))
+    assert result.exit_code == 1 and "Cannot write the journal" in result.stopped
+    assert sorted(client.list_tags("app")) == ["1.0", "1.1"]
