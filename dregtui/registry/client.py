@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from dregtui.registry import mediatypes
 from dregtui.registry.auth import RegistryAuth
@@ -110,6 +112,9 @@ class RegistryClient:
         if isinstance(cert, list | tuple) and len(cert) == 1:
             cert = cert[0]
         check_tls_files(verify, cert)
+        if verify is False:
+            # The user asked for --insecure: say it once (the CLI does), not per request.
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
         self.credentials = credentials or resolve_credentials(
             self.base_url, username=username, password=password, docker_config=docker_config
         )

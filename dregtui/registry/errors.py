@@ -122,7 +122,7 @@ class ErrorBody:
         if self.codes:
             text += " " + ", ".join(self.codes)
         if self.detail:
-            text += ": " + self.detail
+            text += ": " + self.detail.rstrip(". ")
         return text
 
 
@@ -199,6 +199,10 @@ def error_for_response(
             f"The registry at {registry} requires credentials for {action} ({what}); pass "
             "-u/-p, set REGISTRY_USER and REGISTRY_PASSWORD, or run docker login.",
             **kwargs,
+        )
+    if status == 400 and "HTTP request to an HTTPS server" in body.detail:
+        return RegistryTLSError(
+            f"The registry at {registry} expects HTTPS; use the https:// URL.", **kwargs
         )
     if status == 403:
         return AuthorizationError(

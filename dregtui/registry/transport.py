@@ -200,12 +200,15 @@ def describe_tls_error(
             f"The registry at {registry} requires a TLS client certificate; pass it with -cert "
             "and -key."
         )
-    if (
-        "connection reset" in text or "eof occurred" in text or "unexpected eof" in text
-    ) and not has_client_cert:
+    if "connection reset" in text or "eof occurred" in text or "unexpected eof" in text:
+        if has_client_cert:
+            return RegistryTLSError(
+                f"The registry at {registry} closed the TLS connection; it probably does not "
+                "trust the client certificate (pass one it trusts with -cert/-key)."
+            )
         return RegistryTLSError(
-            f"The TLS handshake with {registry} failed (the server closed the connection); it may "
-            "require a client certificate (-cert/-key)."
+            f"The TLS handshake with {registry} failed (the server closed the connection); it "
+            "may require a client certificate (-cert/-key)."
         )
     return RegistryTLSError(
         f"The TLS connection to {registry} failed ({type(_root_cause(exc)).__name__})."

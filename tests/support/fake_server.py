@@ -54,7 +54,9 @@ HTML_PAGE = (
 
 class FakeRegistry:
     def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], list[Reply | Callable[[str], Reply]]] = {}
+        self.routes: dict[
+            tuple[str, str], list[Reply | Callable[[str, dict[str, str]], Reply]]
+        ] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self.route("GET", "/v2/", json_reply({}))
@@ -84,8 +86,10 @@ class FakeRegistry:
     def url(self) -> str:
         return self.server.url
 
-    def route(self, method: str, path: str, *replies: Reply | Callable[[str], Reply]) -> None:
-        """Queue replies for ``method path`` (the path with query matches first, then without)."""
+    def route(
+        self, method: str, path: str, *replies: Reply | Callable[[str, dict[str, str]], Reply]
+    ) -> None:
+        """Queue replies (or callables ``(path, headers) -> Reply``) for ``method path`` (the path with query matches first, then without)."""
         with self._lock:
             self.routes[(method.upper(), path)] = list(replies)
 
@@ -93,9 +97,9 @@ class FakeRegistry:
         with self._lock:
             return sum(1 for m, p, _ in self.requests if m == method and p.split("?")[0] == path)
 
-    def _next(self, method: str, path: str) -> Reply | None:
+    def _next(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
         with self._lock:
-            self.requests.append((method, path, {}))
+            self.requests.append((method, path, headers))
             queue = self.routes.get((method, path)) or self.routes.get((method, path.split("?")[0]))
             if queue is None and method == "HEAD":
                 queue = self.routes.get(("GET", path)) or self.routes.get(
@@ -104,16 +108,14 @@ class FakeRegistry:
             if not queue:
                 return None
             item = queue.pop(0) if len(queue) > 1 else queue[0]
-        return item(path) if callable(item) else item
+        return item(path, headers) if callable(item) else item
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         if length:
             handler.rfile.read(length)
         method = handler.command
-        reply = self._next(method, handler.path)
-        with self._lock:
-            self.requests[-1] = (method, handler.path, dict(handler.headers.items()))
+        reply = self._next(method, handler.path, dict(handler.headers.items()))
         if reply is None:
             reply = error_reply(404, "NAME_UNKNOWN", "repository name not known to registry")
         body = reply.payload()
