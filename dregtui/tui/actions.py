@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on
 from textual.widgets import Input
 
 from dregtui.tui.text import clean
@@ -35,13 +34,13 @@ class ActionsMixin:
         field.display = True
         field.focus()
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self: DregApp, event: Input.Changed) -> None:
-        self._apply_filter(event.value, quiet=True)
+    # (handlers by name: @on() is not collected from mixin classes)
+    def on_input_changed(self: DregApp, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self._apply_filter(event.value, quiet=True)
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self: DregApp, event: Input.Submitted) -> None:
-        if self._apply_filter(event.value, quiet=False):
+    def on_input_submitted(self: DregApp, event: Input.Submitted) -> None:
+        if event.input.id == "filter" and self._apply_filter(event.value, quiet=False):
             self._close_filter()
 
     def _apply_filter(self: DregApp, value: str, *, quiet: bool) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import work
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from dregtui.registry.errors import RegistryError
@@ -99,8 +99,7 @@ class WorkersMixin:
 
     # -- one place for worker failures --------------------------------------------------
 
-    @on(Worker.StateChanged)
-    def _worker_state(self: DregApp, event: Worker.StateChanged) -> None:
+    def on_worker_state_changed(self: DregApp, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is not WorkerState.ERROR:
             return

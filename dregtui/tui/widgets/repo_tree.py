@@ -65,7 +65,7 @@ class RepoTree(Tree[str]):
                 self._load(node)
                 node.expand()
         if current in self._repo_nodes:
-            self.move_cursor(self._repo_nodes[current])
+            self._move_to(self._repo_nodes[current])
 
     def _namespace_nodes(self) -> list[TreeNode[str]]:
         return [n for n in self.root.children if n.data is None]
@@ -89,7 +89,11 @@ class RepoTree(Tree[str]):
                     self._load(node)
                     node.expand()
         if repository in self._repo_nodes:
-            self.move_cursor(self._repo_nodes[repository])
+            self._move_to(self._repo_nodes[repository])
+
+    def _move_to(self, node: TreeNode[str]) -> None:
+        self._tree_lines  # noqa: B018 - builds the line index so node._line is known
+        self.move_cursor(node)
 
     # -- labels ---------------------------------------------------------------------
 

@@ -1,0 +1,124 @@
+"""A fixed inventory (no registry needed) for snapshot tests and screenshots/generate.py."""
+
+from __future__ import annotations
+
+import hashlib
+
+from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.registry import mediatypes
+from dregtui.tui.details import Details, Layer
+
+REGISTRY = "https://registry.example.com"
+SCANNED_AT = 1_700_000_000.0
+NOW = SCANNED_AT + 600
+
+
+def _digest(seed: str) -> str:
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+
+
+def sample_inventory() -> tuple[Inventory, list[Details]]:
+    """Repositories, shared digests (within and across repositories), an index, signatures."""
+    inv = Inventory(REGISTRY)
+    details: list[Details] = []
+
+    def image(
+        seed: str, created: str, size: int, media_type: str = mediatypes.DOCKER_MANIFEST
+    ) -> str:
+        digest = _digest(seed)
+        details.append(
+            Details(
+                digest=digest,
+                media_type=media_type,
+                size=size,
+                created=created,
+                labels={
+                    "org.opencontainers.image.source": "https://git.example.com/"
+                    + seed.split(":")[0]
+                },
+                layers=(
+                    Layer(_digest(seed + "/l1"), size - 1200, ""),
+                    Layer(_digest(seed + "/l2"), 1200, ""),
+                ),
+                os_arch="linux/amd64",
+            )
+        )
+        return digest
+
+    api = {}
+    for number, version in enumerate(
+        ["v1.0.0", "v1.1.0", "v1.2.0", "v1.2.1", "v1.3.0", "v1.4.0", "v1.4.1", "v1.4.2"]
+    ):
+        api[version] = image(
+            f"team/api:{version}",
+            f"2024-0{1 + number // 2}-1{number}T10:00:00Z",
+            48_000_000 + number * 731_000,
+            mediatypes.OCI_MANIFEST,
+        )
+    tags = {v: TagInfo(d, mediatypes.OCI_MANIFEST) for v, d in api.items()}
+    tags["latest"] = tags["v1.4.2"]
+    tags["prod"] = tags["v1.4.1"]
+    sig = image("team/api:sig", "2024-05-01T00:00:00Z", 900, mediatypes.OCI_MANIFEST)
+    tags[api["v1.4.2"].replace(":", "-") + ".sig"] = TagInfo(sig, mediatypes.OCI_MANIFEST)
+    inv.set_repository("team/api", tags)
+
+    web = {
+        v: image(f"team/web:{v}", f"2024-02-0{n + 1}T08:30:00Z", 21_500_000 + n * 90_000)
+        for n, v in enumerate(["2.0.0", "2.1.0", "2.2.0"])
+    }
+    web_tags = {v: TagInfo(d, mediatypes.DOCKER_MANIFEST) for v, d in web.items()}
+    web_tags["api-base"] = TagInfo(api["v1.3.0"], mediatypes.OCI_MANIFEST)
+    inv.set_repository("team/web", web_tags)
+
+    nginx = {
+        v: image(f"library/nginx:{v}", f"2023-1{n}-01T00:00:00Z", 67_000_000 + n * 1_000_000)
+        for n, v in enumerate(["1.24.0", "1.25.0", "1.25.3"])
+    }
+    nginx_tags = {v: TagInfo(d, mediatypes.DOCKER_MANIFEST) for v, d in nginx.items()}
+    nginx_tags["stable"] = nginx_tags["1.25.3"]
+    nginx_tags["latest"] = nginx_tags["1.25.3"]
+    inv.set_repository("library/nginx", nginx_tags)
+    inv.set_repository(
+        "mirror/nginx", {"1.25.3": nginx_tags["1.25.3"], "latest": nginx_tags["1.25.3"]}
+    )
+
+    children = [
+        image(f"library/alpine:3.20/{p}", "2024-05-22T00:00:00Z", 3_400_000)
+        for p in ("amd64", "arm64")
+    ]
+    index = _digest("library/alpine:3.20")
+    inv.set_children(index, children)
+    details.append(
+        Details(
+            digest=index,
+            media_type=mediatypes.OCI_INDEX,
+            size=6_800_000,
+            created="2024-05-22T00:00:00Z",
+            platforms=(("linux/amd64", children[0]), ("linux/arm64", children[1])),
+        )
+    )
+    old = image("library/alpine:3.19", "2023-12-07T00:00:00Z", 3_300_000)
+    inv.set_repository(
+        "library/alpine",
+        {
+            "3.20": TagInfo(index, mediatypes.OCI_INDEX),
+            "latest": TagInfo(index, mediatypes.OCI_INDEX),
+            "3.19": TagInfo(old, mediatypes.DOCKER_MANIFEST),
+        },
+    )
+    builds = {}
+    for number in range(240):
+        digest = (
+            image(
+                f"ci/builds:{number // 6}",
+                f"2024-06-{1 + number // 12:02d}T12:00:00Z",
+                12_000_000 + number // 6 * 1000,
+            )
+            if number % 6 == 0
+            else builds[f"0.{(number - 1) // 100}.{(number - 1) % 100}"].digest
+        )
+        builds[f"0.{number // 100}.{number % 100}"] = TagInfo(digest, mediatypes.DOCKER_MANIFEST)
+    inv.set_repository("ci/builds", builds)
+    inv.mark_scanned(SCANNED_AT)
+    unique = {d.digest: d for d in details}
+    return inv, list(unique.values())

@@ -1,0 +1,196 @@
+"""The TUI through Pilot against the real registry: browse, filter, reverse lookup, mark,
+confirm with intersecting tags, delete (verified in the registry), restore, dry run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from dregtui.demo.images import ImagePusher
+from dregtui.registry import RegistryClient
+from dregtui.tui.app import DregApp
+from dregtui.tui.screens.confirm import ConfirmScreen
+from dregtui.tui.screens.result import ResultScreen
+from dregtui.tui.widgets.reverse_panel import ReversePanel
+
+pytestmark = pytest.mark.timeout(90)
+
+
+async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def populated(pusher: ImagePusher) -> dict[str, str]:
+    """team/app: 1.0 (A), 1.1 + latest (B); other/app: 1.1 (B); team/web: 2.0."""
+    a = pusher.image("team/app", "1.0", seed="A", labels={"purpose": "test"})
+    b = pusher.image("team/app", "1.1", seed="B")
+    pusher.tag("team/app", "latest", b)
+    pusher.tag("other/app", "1.1", b)
+    pusher.image("team/web", "2.0", seed="W")
+    return {"A": a.digest, "B": b.digest}
+
+
+def option_texts(panel: ReversePanel) -> list[str]:
+    return [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
+
+
+async def open_repository(app: DregApp, pilot, repository: str) -> None:
+    await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
+    app.repo_tree.reveal(repository)
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.tag_list.repository == repository and app.tag_list.has_focus)
+
+
+def test_browse_and_reverse_lookup(client: RegistryClient, populated: dict[str, str]) -> None:
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
+            # the tree groups by namespace: other/ and team/ (collapsed), enter expands
+            labels = [str(n.label) for n in app.repo_tree.root.children]
+            assert labels[0].startswith("other/") and labels[1].startswith("team/")
+            await open_repository(app, pilot, "team/app")
+            assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+            await pilot.press("j")
+            assert app.tag_list.current_tag == "1.1"
+            panel = app.query_one("#reverse", ReversePanel)
+            texts = option_texts(panel)
+            same = texts.index(next(t for t in texts if t.startswith("same repository")))
+            other = texts.index(next(t for t in texts if t.startswith("other repositories")))
+            assert (
+                "  team/app:1.1" in texts[same:other] and "  team/app:latest" in texts[same:other]
+            )
+            assert "  other/app:1.1" in texts[other:]
+            # details are fetched lazily in a worker and shown in the digest pane
+            await wait_for(pilot, lambda: populated["B"] in app.session.details)
+            # enter on the tag moves to the panel; enter on other/app:1.1 jumps there
+            await pilot.press("enter")
+            assert panel.has_focus
+            panel.highlighted = texts.index("  other/app:1.1")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.tag_list.repository == "other/app")
+            assert app.tag_list.current_tag == "1.1"
+
+    asyncio.run(run())
+
+
+def test_filter_and_mark_matching(client: RegistryClient, populated: dict[str, str]) -> None:
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_repository(app, pilot, "team/app")
+            await pilot.press("slash", *"<1.1", "enter")
+            assert app.tag_list.rows == ["1.0"]
+            await pilot.press("m")
+            assert app.session.marks == {("team/app", "1.0")}
+            await pilot.press("slash", *"!latest", "enter")
+            assert app.tag_list.rows == ["1.0", "1.1"]
+            await pilot.press("escape")
+            assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+            await pilot.press("slash", *"re:[", "enter")  # a bad regex is a notification
+            assert app.query_one("#filter").display
+            await pilot.press("escape", "c")
+            assert app.session.marks == set()
+
+    asyncio.run(run())
+
+
+def test_confirm_intersecting_delete_and_restore(
+    client: RegistryClient, populated: dict[str, str]
+) -> None:
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await open_repository(app, pilot, "team/app")
+            await pilot.press("j", "space")  # mark 1.1 (latest shares its digest)
+            assert app.session.marks == {("team/app", "1.1")}
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            screen = app.screen
+            assert isinstance(screen, ConfirmScreen)
+            [item] = screen.plan.items
+            assert item.intersecting_tags == ["latest"] and item.action.value == "skip"
+            assert item.other_repositories == ["other/app"]
+            await pilot.press("escape")  # back, marks intact, nothing deleted
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert app.session.marks == {("team/app", "1.1")}
+            assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("2")  # delete them too
+            assert app.screen.plan.items[0].action.value == "delete"
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+            result = app.screen
+            assert [o.status for o in result.outcomes] == ["deleted"]
+            # the registry now holds: team/app 1.0 only; other/app keeps its copy
+            assert sorted(client.list_tags("team/app")) == ["1.0"]
+            assert client.head_manifest("other/app", "1.1").digest == populated["B"]
+            assert app.session.inventory.tags("team/app") == ["1.0"]
+            assert app.session.marks == set()
+            await pilot.press("u")
+            await wait_for(pilot, lambda: any(o.status == "restored" for o in result.outcomes))
+            assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
+            assert client.head_manifest("team/app", "latest").digest == populated["B"]
+            assert app.session.inventory.tags("team/app") == ["1.0", "1.1", "latest"]
+            await pilot.press("escape")
+            assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+
+    asyncio.run(run())
+
+
+def test_untag_only_and_dry_run(client: RegistryClient, populated: dict[str, str]) -> None:
+    async def run() -> None:
+        app = DregApp(client, dry_run=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_repository(app, pilot, "team/app")
+            await pilot.press("space")  # 1.0: no intersecting tags
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await pilot.pause()
+            assert not isinstance(app.screen, (ConfirmScreen, ResultScreen))
+            assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
+
+    asyncio.run(run())
+
+
+def test_repository_mark_and_rescan(
+    client: RegistryClient, pusher: ImagePusher, populated: dict[str, str]
+) -> None:
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
+            app.repo_tree.reveal("team/web")
+            await pilot.pause()
+            await pilot.press("space")
+            assert app.session.marks == {("team/web", "2.0")}
+            assert "●1" in str(app.repo_tree.cursor_node.label)
+            pusher.image("team/web", "2.1", seed="W2")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: "2.1" in app.session.inventory.repositories["team/web"])
+
+    asyncio.run(run())
+
+
+def test_unreachable_registry_is_a_notification() -> None:
+    async def run() -> None:
+        with RegistryClient("http://127.0.0.1:9", retries=0, timeout=2) as dead:
+            app = DregApp(dead)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await wait_for(pilot, lambda: bool(app._notifications))
+                [note] = list(app._notifications)
+                assert note.severity == "error" and "Scanning the registry failed" in note.message
+                assert app.is_running
+
+    asyncio.run(run())
