@@ -152,3 +152,36 @@ def test_keep_last_and_older_than(registry, client, pusher, run_cli):
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "svc", "--older-than", "30d")
     assert r.code == 0, r
     assert client.list_tags("svc") == ["1.3"]
+
+
+def test_catalog_refused_scans_the_named_repositories(token_registry, run_cli):
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    issuer = token_registry.issuer
+    issuer.users["carol"] = "cleaner"
+    issuer.rights["carol"] = {"pull", "push", "delete"}  # no catalog
+    with RegistryClient(token_registry.url, username="alice", password="wonderland") as c:
+        pusher = ImagePusher(c)
+        pusher.image("app", "1.0")
+        keep = pusher.image("app", "2.0")
+        auth = ("-reg", token_registry.url, "-u", "carol", "-p", "cleaner")
+        r = run_cli(*auth, "remove-tags", "-r", "app", "-t", "1.0")
+        assert r.code == 0, r
+        assert "does not list its repositories" in r.err
+        assert c.list_tags("app") == ["2.0"]
+        assert resolve(c, "app", "2.0") == keep.digest
+
+
+def test_repo_regex_and_orphaned_signatures(registry, pusher, run_cli):
+    a = pusher.image("team/api", "1.0")
+    pusher.signature("team/api", a.digest)
+    pusher.image("team/web", "1.0")
+    pusher.image("other", "1.0")
+    r = run_cli("-reg", registry.url, "--json", "query-tags", "-rre", "team/", "-t", "1.0")
+    doc = json.loads(r.out)
+    assert [i["repository"] for i in doc["items"]] == ["team/api", "team/web"]
+    sig = a.digest.replace(":", "-") + ".sig"
+    assert doc["items"][0]["orphaned_signatures"] == [sig]
+    r = run_cli("-reg", registry.url, "remove-tags", "-rre", "team/a", "-t", "1.0", "--dry-run")
+    assert r.code == 0 and f"left orphaned: {sig}" in r.out

@@ -12,6 +12,7 @@ The helpers here (selection options, plan building and plan rendering) are share
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from dregtui.commands._context import Context, UsageError
 from dregtui.inventory.model import Inventory
 from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan
 from dregtui.progress import clean
+from dregtui.registry.errors import CatalogUnavailableError
 from dregtui.select import Selection, SelectorError
 
 ORDER = 20
@@ -174,7 +176,18 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     """Validate the selectors (before any request), load the inventory, build the plan."""
     selection = make_selection(args)
     mode = make_mode(args)
-    inventory = ctx.inventory()
+    try:
+        inventory = ctx.inventory()
+    except CatalogUnavailableError:
+        if not args.repo or ctx.settings.repositories:
+            raise
+        # Docker Hub, GHCR, GitLab...: scan the named repositories only.
+        ctx.settings = dataclasses.replace(ctx.settings, repositories=list(args.repo))
+        ctx.warn(
+            "the registry does not list its repositories: only the named ones are checked "
+            "for digests they share."
+        )
+        inventory = ctx.inventory()
     for name in selection.missing_repositories(inventory.repository_names()):
         ctx.warn(f"the registry has no repository {clean(name)!r}.")
     created = None
