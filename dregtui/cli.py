@@ -51,6 +51,7 @@ from dregtui.commands import command_modules
 from dregtui.commands._context import Context, UsageError
 from dregtui.config import ConfigError, Settings, is_bool_word, resolve_settings
 from dregtui.inventory.scanner import ScanProgress
+from dregtui.progress import clean
 from dregtui.registry.errors import RegistryError
 
 __all__ = ["Context", "UsageError", "build_parser", "main", "parse_settings"]
@@ -262,7 +263,7 @@ def main(
 def _fail(stderr: TextIO, message: str, debug: bool) -> int:
     if debug:
         traceback.print_exc(file=stderr)
-    message = " ".join(message.split())  # one line, whatever the registry sent
+    message = clean(" ".join(message.split()))  # one line, no escapes, whatever the registry sent
     stderr.write(f"{PROG}: error: {message}\n")
     stderr.flush()
     return 1

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dregtui.commands._context import Context, UsageError
+from dregtui.progress import clean
 
 ORDER = 10
 
@@ -55,7 +56,7 @@ def run_list_repo_names(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(json.dumps(doc, indent=2))
         return 0
     for repo in names:
-        ctx.out(repo)
+        ctx.out(clean(repo))
     _show_count(ctx, "repositories", len(names))
     return 0
 
@@ -97,10 +98,10 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
     if args.image_names:
         prefix = registry_prefix(ctx.registry_url)
         for repo, tag in rows:
-            ctx.out(f"{prefix}/{repo}:{tag}")
+            ctx.out(clean(f"{prefix}/{repo}:{tag}"))
     elif rows:
         width = max(len(repo) for repo, _ in rows)
         for repo, tag in rows:
-            ctx.out(f"{repo:{width}}  {tag}")
+            ctx.out(clean(f"{repo:{width}}  {tag}"))
     _show_count(ctx, "tags", len(rows))
     return 0
