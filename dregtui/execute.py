@@ -159,7 +159,8 @@ class _Run:
         self.done = 0
         self.total = len(plan.actionable)
         self.known = {
-            i.repository: set(inventory.repositories.get(i.repository, {})) for i in plan.items
+            repo: set(inventory.repositories.get(repo, {}))
+            for repo in {i.repository for i in plan.items}
         }
         self._appeared: dict[str, dict[str, str]] = {}
 

@@ -209,8 +209,11 @@ def build_plan(
             info = tags.get(name)
             if info is not None:
                 by_digest.setdefault(info.digest, []).append(name)
+        tags_by_digest: dict[str, list[str]] = {}
+        for name, info in tags.items():
+            tags_by_digest.setdefault(info.digest, []).append(name)
         for digest, chosen in by_digest.items():
-            on_digest = inventory.tags_on_digest(repo, digest)
+            on_digest = sort_tags(tags_by_digest.get(digest, []))
             items.append(
                 PlanItem(
                     repository=repo,
@@ -259,19 +262,27 @@ def _decide(item: PlanItem, mode: PlanMode) -> None:
 
 def _protect_index_children(inventory: Inventory, items: list[PlanItem], mode: PlanMode) -> None:
     """Never delete a child of an index that stays tagged after the plan (until a fixpoint)."""
+    parents_of: dict[str, list[str]] = {}
+    for index_digest, kids in inventory.children.items():
+        for kid in kids:
+            parents_of.setdefault(kid, []).append(index_digest)
+    if not parents_of:
+        return
+    tagged: dict[str, set[str]] = {}
     changed = True
     while changed:
         changed = False
         deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
         for item in items:
-            if item.action is not Action.DELETE:
+            if item.action is not Action.DELETE or item.digest not in parents_of:
                 continue
-            tagged = inventory.digests(item.repository)
-            parents = [
+            if item.repository not in tagged:
+                tagged[item.repository] = inventory.digests(item.repository)
+            parents = sorted(
                 p
-                for p in inventory.parents(item.digest)
-                if p in tagged and (item.repository, p) not in deleted
-            ]
+                for p in parents_of[item.digest]
+                if p in tagged[item.repository] and (item.repository, p) not in deleted
+            )
             if not parents:
                 continue
             item.parent_indexes = parents
