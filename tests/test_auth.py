@@ -15,7 +15,12 @@ from support.fixtures import PASSWORD, USER
 
 from dregtui.demo.images import ImagePusher
 from dregtui.registry import RegistryClient, resolve_credentials
-from dregtui.registry.errors import AuthenticationError, AuthorizationError, CatalogUnavailableError
+from dregtui.registry.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    CatalogUnavailableError,
+    RegistryConnectionError,
+)
 
 
 def _write_docker_config(path: Path, doc: dict) -> Path:
@@ -197,8 +202,9 @@ def test_token_with_fewer_rights_reads_but_cannot_delete(token_registry):
 def test_anonymous_token_has_no_rights(token_registry):
     with RegistryClient(token_registry.url) as c:
         c.ping()  # /v2/ needs a token, but no access
-        with pytest.raises((AuthenticationError, AuthorizationError)):
+        with pytest.raises(AuthenticationError) as err:
             c.list_tags("any/app")
+    assert "requires credentials" in str(err.value)
 
 
 def test_token_renewal_on_expiry(token_registry):
@@ -249,3 +255,14 @@ def test_identity_token_is_used_as_refresh_token(token_registry, tmp_path):
         ImagePusher(c).image("idt/app", "1")
         assert c.list_tags("idt/app") == ["1"]
     assert issuer.requests and all(r.method == "POST" for r in issuer.requests)
+
+
+def test_token_server_unreachable(make_registry, token_issuer):
+    reg = make_registry(config=token_issuer.registry_config())
+    token_issuer.stop()
+    with (
+        RegistryClient(reg.url, username=USER, password=PASSWORD, retries=1, backoff=0.01) as c,
+        pytest.raises(RegistryConnectionError) as err,
+    ):
+        c.ping()
+    assert "token server" in str(err.value) and PASSWORD not in str(err.value)

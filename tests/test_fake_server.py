@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from email.utils import formatdate
 
@@ -282,3 +283,37 @@ def test_parse_challenges():
     assert parse_challenges("") == [] and parse_challenges("garbage") == [
         parse_challenges("garbage")[0]
     ]
+
+
+def test_digest_auth(fake_registry):
+    realm, nonce = "registry", "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    def guarded(path: str, headers: dict[str, str]) -> Reply:
+        auth = headers.get("Authorization", "")
+        fields = (
+            dict(re.findall(r'(\w+)="?([^",]*)"?', auth[7:])) if auth.startswith("Digest ") else {}
+        )
+        if fields:
+            ha1 = md5(f"u:{realm}:p")
+            ha2 = md5(f"GET:{fields['uri']}")
+            expected = md5(f"{ha1}:{nonce}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+            if fields.get("response") == expected and fields.get("username") == "u":
+                return json_reply({"tags": ["d"]})
+        challenge = f'Digest realm="{realm}", nonce="{nonce}", qop="auth", algorithm=MD5'
+        return Reply(401, "", {"WWW-Authenticate": challenge})
+
+    fake_registry.route("GET", "/v2/x/tags/list", guarded)
+    with RegistryClient(
+        fake_registry.url, username="u", password="p", digest_auth=True, **FAST
+    ) as c:
+        assert c.list_tags("x") == ["d"]
+    with (
+        RegistryClient(
+            fake_registry.url, username="u", password="bad", digest_auth=True, **FAST
+        ) as c,
+        pytest.raises(AuthenticationError),
+    ):
+        c.list_tags("x")

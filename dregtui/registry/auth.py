@@ -276,7 +276,14 @@ class RegistryAuth(AuthBase):
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         if self.transport is not None:
-            return self.transport.send(method, url, action="requesting an access token", **kwargs)
+            return self.transport.send(
+                method,
+                url,
+                action="requesting an access token",
+                where=redact_url(url),
+                label="the token server",
+                **kwargs,
+            )
         kwargs.setdefault("timeout", self.timeout)
         return self.session.request(method, url, **kwargs)
 

@@ -190,7 +190,16 @@ def resolve_credentials(
     if not config:
         return Credentials()
     helpers = config.get("credHelpers")
-    helper = helpers.get(host) if isinstance(helpers, dict) else None
+    helper = None
+    if isinstance(helpers, dict):
+        helper = helpers.get(host) or next(
+            (
+                name
+                for key, name in helpers.items()
+                if isinstance(key, str) and _key_host(key) == host
+            ),
+            None,
+        )
     if isinstance(helper, str) and helper:
         for server in _helper_servers(host):
             found = run_credential_helper(helper, server)

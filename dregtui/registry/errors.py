@@ -182,7 +182,7 @@ def error_for_response(
     what = body.summary(status)
     kwargs = {"status": status, "code": body.code}
     if status == 401:
-        if "insufficient_scope" in resp.headers.get("WWW-Authenticate", ""):
+        if has_credentials and "insufficient_scope" in resp.headers.get("WWW-Authenticate", ""):
             return AuthorizationError(
                 f"The registry at {registry} did not grant access for {action} ({what}); "
                 "the account lacks the rights for it.",

@@ -156,9 +156,10 @@ def connection_not_established(exc: requests.RequestException) -> bool:
 
 
 def describe_tls_error(
-    exc: BaseException, registry: str, has_client_cert: bool
+    exc: BaseException, registry: str, has_client_cert: bool, label: str = "the registry"
 ) -> RegistryTLSError:
     text = _chain_text(exc).lower()
+    cap = label[:1].upper() + label[1:]
     if "certificate_verify_failed" in text or "certificate verify failed" in text:
         if "hostname" in text or "ip address mismatch" in text or "doesn't match" in text:
             return RegistryTLSError(
@@ -193,17 +194,16 @@ def describe_tls_error(
     if any(marker in text for marker in client_cert_markers):
         if has_client_cert:
             return RegistryTLSError(
-                f"The registry at {registry} rejected the client certificate; pass one that it "
+                f"{cap} at {registry} rejected the client certificate; pass one that it "
                 "trusts with -cert/-key."
             )
         return RegistryTLSError(
-            f"The registry at {registry} requires a TLS client certificate; pass it with -cert "
-            "and -key."
+            f"{cap} at {registry} requires a TLS client certificate; pass it with -cert and -key."
         )
     if "connection reset" in text or "eof occurred" in text or "unexpected eof" in text:
         if has_client_cert:
             return RegistryTLSError(
-                f"The registry at {registry} closed the TLS connection; it probably does not "
+                f"{cap} at {registry} closed the TLS connection; it probably does not "
                 "trust the client certificate (pass one it trusts with -cert/-key)."
             )
         return RegistryTLSError(
@@ -216,19 +216,20 @@ def describe_tls_error(
 
 
 def describe_connection_error(
-    exc: requests.RequestException, registry: str, action: str
+    exc: requests.RequestException, registry: str, action: str, label: str = "the registry"
 ) -> RegistryError:
     if isinstance(exc, requests.exceptions.SSLError):
-        return describe_tls_error(exc, registry, has_client_cert=False)
+        return describe_tls_error(exc, registry, has_client_cert=False, label=label)
+    cap = label[:1].upper() + label[1:]
     root = _root_cause(exc)
     text = _chain_text(exc).lower()
     if isinstance(exc, requests.ConnectTimeout):
         return RegistryConnectionError(
-            f"Cannot reach the registry at {registry}: the connection timed out."
+            f"Cannot reach {label} at {registry}: the connection timed out."
         )
     if isinstance(exc, requests.ReadTimeout):
         return RegistryConnectionError(
-            f"The registry at {registry} did not answer in time while {action}."
+            f"{cap} at {registry} did not answer in time while {action}."
         )
     if (
         "name or service not known" in text
@@ -238,11 +239,11 @@ def describe_connection_error(
     ):
         host = urlsplit(registry).hostname or registry
         return RegistryConnectionError(
-            f"Cannot reach the registry at {registry}: the host name {host} does not resolve."
+            f"Cannot reach {label} at {registry}: the host name {host} does not resolve."
         )
     if isinstance(root, ConnectionRefusedError) or "connection refused" in text:
         return RegistryConnectionError(
-            f"Cannot reach the registry at {registry}: the connection was refused (is it running, "
+            f"Cannot reach {label} at {registry}: the connection was refused (is it running, "
             "and is the port right?)."
         )
     if (
@@ -255,14 +256,12 @@ def describe_connection_error(
         or "incomplete" in text
     ):
         return RegistryConnectionError(
-            f"The connection to the registry at {registry} was lost while {action}."
+            f"The connection to {label} at {registry} was lost while {action}."
         )
     if "no route to host" in text or "network is unreachable" in text:
-        return RegistryConnectionError(
-            f"Cannot reach the registry at {registry}: no route to the host."
-        )
+        return RegistryConnectionError(f"Cannot reach {label} at {registry}: no route to the host.")
     return RegistryConnectionError(
-        f"Cannot reach the registry at {registry} ({type(root).__name__}) while {action}."
+        f"Cannot reach {label} at {registry} ({type(root).__name__}) while {action}."
     )
 
 
@@ -307,6 +306,8 @@ class Transport:
         idempotent: bool | None = None,
         retries: int | None = None,
         retry_refused: bool = True,
+        where: str | None = None,
+        label: str = "the registry",
         **kwargs: Any,
     ) -> requests.Response:
         """One request, retried as the module docstring says. Returns any HTTP answer
@@ -315,12 +316,13 @@ class Transport:
         safe = method in ("GET", "HEAD") if idempotent is None else idempotent
         budget = self.retries if retries is None else retries
         kwargs.setdefault("timeout", self.timeout)
+        where = where or self.registry
         attempt = 0
         while True:
             try:
                 resp = self.session.request(method, url, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise describe_tls_error(exc, self.registry, self.has_client_cert) from exc
+                raise describe_tls_error(exc, where, self.has_client_cert, label) from exc
             except requests.exceptions.InvalidURL as exc:
                 raise RegistryError(f"The URL {redact_url(url)} is not valid.") from exc
             except (
@@ -329,7 +331,7 @@ class Transport:
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError,
             ) as exc:
-                error = describe_connection_error(exc, self.registry, action)
+                error = describe_connection_error(exc, where, action, label)
                 refused = connection_not_established(exc)
                 retryable = (safe or refused) and (retry_refused or not refused)
                 if "does not resolve" in error.message:
@@ -347,7 +349,7 @@ class Transport:
                 )
             except OSError as exc:  # unreadable CA bundle / client certificate
                 raise RegistryTLSError(
-                    f"Cannot use the TLS files for {self.registry}: {exc.strerror or exc}."
+                    f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
                 ) from exc
             else:
                 status = resp.status_code
