@@ -185,3 +185,17 @@ def test_repo_regex_and_orphaned_signatures(registry, pusher, run_cli):
     assert doc["items"][0]["orphaned_signatures"] == [sig]
     r = run_cli("-reg", registry.url, "remove-tags", "-rre", "team/a", "-t", "1.0", "--dry-run")
     assert r.code == 0 and f"left orphaned: {sig}" in r.out
+
+
+def test_restore_by_id_without_registry_option(registry, client, populated, run_cli):
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.1")
+    assert r.code == 0, r
+    batch = r.err.split("dregtui restore ", 1)[1].split()[0]
+    listing = run_cli("--json", "restore")
+    assert [b["batch"] for b in json.loads(listing.out)] == [batch]
+    r = run_cli("restore", batch[:8])
+    assert r.code == 0, r
+    assert r.out.startswith("restored app@" + populated["1.1"])
+    assert resolve(client, "app", "1.1") == populated["1.1"]
+    r = run_cli("restore", "nope")
+    assert r.code == 1 and "no deletion batch or record 'nope'" in r.err
