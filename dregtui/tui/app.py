@@ -38,16 +38,16 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "help", "Help", id="app.help"),
         Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("d", "delete", "Delete marked", id="app.delete"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
         Binding("m", "mark_matching", "Mark matching", id="app.mark_matching"),
         Binding("c", "clear_marks", "Clear marks", id="app.clear_marks"),
-        Binding("d", "delete", "Delete marked", id="app.delete"),
-        Binding("r", "rescan", "Rescan repo", id="app.rescan"),
-        Binding("R", "rescan_all", "Rescan all", id="app.rescan_all"),
         Binding("s", "sort", "Sort", id="app.sort"),
         Binding("v", "toggle_reverse", "Shared by", id="app.toggle_reverse"),
+        Binding("r", "rescan", "Rescan repo", id="app.rescan"),
+        Binding("R", "rescan_all", "Rescan all", id="app.rescan_all"),
         Binding("P", "save_profile", "Save profile", show=False, id="app.save_profile"),
         Binding("escape", "escape", "Back", show=False, id="app.escape"),
     ]
@@ -71,7 +71,11 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     ) -> None:
         super().__init__()
         self._init_workers()
-        url = registry or (client.base_url if client else "")
+        url = (
+            registry
+            or (client.base_url if client else "")
+            or (inventory.registry if inventory else "")
+        )
         self.client = client
         self.session = Session(
             url,
@@ -135,6 +139,8 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         narrow = width < NARROW
         self.screen.set_class(narrow, "-narrow")
         self.screen.set_class(narrow and self.show_reverse_narrow, "-show-reverse")
+        self.query_one("#digest").border_subtitle = "v: shared by" if narrow else ""
+        self.query_one("#reverse").border_subtitle = "v: digest" if narrow else ""
         self._update_tags_header()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

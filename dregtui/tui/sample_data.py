@@ -122,3 +122,60 @@ def sample_inventory() -> tuple[Inventory, list[Details]]:
     inv.mark_scanned(SCANNED_AT)
     unique = {d.digest: d for d in details}
     return inv, list(unique.values())
+
+
+def sample_app(**kwargs: object):  # type: ignore[no-untyped-def]
+    """A DregApp on the fixed inventory: no registry, no clock, no network."""
+    from dregtui.tui.app import DregApp
+
+    inventory, details = sample_inventory()
+    return DregApp(None, inventory=inventory, details=details, clock=lambda: NOW, **kwargs)  # type: ignore[arg-type]
+
+
+async def show_main(pilot) -> None:  # type: ignore[no-untyped-def]
+    """team/api open, cursor on v1.3.0 (also team/web:api-base)."""
+    app = pilot.app
+    app.repo_tree.reveal("team/api")
+    await pilot.pause()
+    await pilot.press("enter", "down", "down", "down", "down")
+    await pilot.pause()
+
+
+async def show_confirm(pilot) -> None:  # type: ignore[no-untyped-def]
+    """v1.0.0 and v1.4.1 marked (prod shares v1.4.1's digest), then d."""
+    await show_main(pilot)
+    await pilot.press(
+        "up", "up", "up", "up", "space", "down", "down", "down", "down", "down", "space", "d"
+    )
+    await pilot.pause()
+
+
+def sample_outcomes():  # type: ignore[no-untyped-def]
+    from dregtui.tui.messages import Outcome
+
+    inventory, _ = sample_inventory()
+    api = inventory.repositories["team/api"]
+    return [
+        Outcome("team/api", api["v1.0.0"].digest, ["v1.0.0"], "deleted"),
+        Outcome("team/api", api["v1.1.0"].digest, ["v1.1.0"], "deleted"),
+        Outcome(
+            "team/api",
+            api["v1.4.1"].digest,
+            ["v1.4.1"],
+            "skipped",
+            "also tagged prod (not marked): choose 'delete them too' or 'untag only'",
+        ),
+        Outcome(
+            "team/api", api["v1.2.0"].digest, ["v1.2.0"], "failed", "v1.2.0 changed since the scan"
+        ),
+    ]
+
+
+async def show_result(pilot) -> None:  # type: ignore[no-untyped-def]
+    from dregtui.tui.screens.result import ResultScreen
+
+    await show_main(pilot)
+    pilot.app.push_screen(
+        ResultScreen(sample_outcomes(), batch="3f2a9c1d7e8b", restore=lambda batch: None)
+    )
+    await pilot.pause()

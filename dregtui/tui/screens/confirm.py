@@ -65,8 +65,11 @@ def plan_text(plan: Plan) -> Text:
         if item.orphaned_signatures:
             text.append("  ! orphaned signatures: ", style="bold yellow")
             text.append(_names(item.orphaned_signatures) + "\n")
-        if item.reason:
-            text.append("  " + clean(item.reason) + "\n", style="italic dim")
+        reason = item.reason
+        if item.action is Action.SKIP and item.intersecting_tags:
+            reason = "skipped: press 2 to delete them too, or 3 to untag only"
+        if reason:
+            text.append("  " + clean(reason) + "\n", style="italic dim")
     text.rstrip()
     return text
 

@@ -22,7 +22,7 @@ class RepoTree(Tree[str]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="repos.down"),
         Binding("k", "cursor_up", "Up", show=False, id="repos.up"),
-        Binding("space", "toggle_mark", "Mark repo", id="repos.mark"),
+        Binding("space", "toggle_mark", "Mark all", id="repos.mark"),
     ]
 
     class MarksChanged(Message):

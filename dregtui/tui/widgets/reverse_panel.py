@@ -32,16 +32,17 @@ class ReversePanel(OptionList):
             self.add_option(Option(Text("No tag selected.", style="dim"), disabled=True))
             return
         groups = [
-            ("same repository — deleted together", lookup.same_repository),
-            ("other repositories — keep the blobs alive", lookup.other_repositories),
-            ("tags of indexes referencing it", lookup.parent_tags),
-            ("signatures / attestations", lookup.signatures),
+            ("same repository", "deleted with it", lookup.same_repository),
+            ("other repositories", "keep blobs alive", lookup.other_repositories),
+            ("indexes using it", "keep it needed", lookup.parent_tags),
+            ("signatures", "orphaned by a delete", lookup.signatures),
         ]
         options: list[Option] = []
-        for title, refs in groups:
-            if not refs and title.startswith(("tags of", "signatures")):
+        for title, note, refs in groups:
+            if not refs and title.startswith(("indexes", "signatures")):
                 continue
             header = Text(f"{title} ({len(refs)})", style="bold", no_wrap=True)
+            header.append(f" · {note}", style="dim")
             options.append(Option(header, disabled=True))
             if not refs:
                 options.append(Option(Text("  none", style="dim"), disabled=True))

@@ -1,0 +1,28 @@
+"""Snapshot tests (pytest-textual-snapshot) of the main, confirmation and result screens at
+120x36 and 80x24, on a fixed inventory (no registry, clock, port or temp path on screen).
+
+Update after an intended change: ``pytest tests/test_tui_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dregtui.tui.sample_data import sample_app, show_confirm, show_main, show_result
+
+SIZES = [(120, 36), (80, 24)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_main_screen(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_main)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_confirm_screen(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_confirm)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_result_screen(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_result)
