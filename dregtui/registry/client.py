@@ -8,13 +8,12 @@ Thread-safe for concurrent use: the scanner shares one client between its worker
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin
 
 import requests
 import urllib3
@@ -24,11 +23,9 @@ from dregtui.registry.auth import RegistryAuth
 from dregtui.registry.credentials import Credentials, resolve_credentials
 from dregtui.registry.errors import (
     CATALOG_HINT,
-    DELETE_HINT,
     AuthenticationError,
     AuthorizationError,
     CatalogUnavailableError,
-    DeletionDisabledError,
     NotARegistryError,
     NotFoundError,
     ProtocolError,
@@ -37,8 +34,17 @@ from dregtui.registry.errors import (
     parse_error_body,
     redact_url,
 )
-from dregtui.registry.models import DeleteOutcome, ImageConfig, Manifest, ManifestRef
+from dregtui.registry.models import ImageConfig, Manifest, ManifestRef
 from dregtui.registry.transport import RegistrySession, Transport, check_tls_files
+from dregtui.registry.wire import (
+    body_media_type,
+    header_media_type,
+    normalize_url,
+    sha256_digest,
+    split_userinfo,
+    with_query,
+)
+from dregtui.registry.writes import WriteOperations
 
 log = logging.getLogger("dregtui.registry")
 
@@ -48,37 +54,7 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_PAGES = 100_000
 
 
-def normalize_url(url: str) -> str:
-    """``host:5000`` -> ``https://host:5000``; strips a trailing slash and ``/v2``."""
-    url = url.strip()
-    if "://" not in url:
-        url = "https://" + url
-    url = url.rstrip("/")
-    if url.endswith("/v2"):
-        url = url[:-3]
-    return url.rstrip("/")
-
-
-def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
-    """``https://u:p@host`` -> (``https://host``, u, p)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None, None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return clean, unquote(user) or None, unquote(password) if password else None
-
-
-def sha256_digest(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def _media_type(resp: requests.Response) -> str:
-    return resp.headers.get("Content-Type", "").split(";")[0].strip()
-
-
-class RegistryClient:
+class RegistryClient(WriteOperations):
     """Talks to one registry. Thread-safe for concurrent reads (the scanner shares it).
 
     ``backoff`` is the first retry delay in seconds (doubled per retry, capped at 8 s);
@@ -103,7 +79,7 @@ class RegistryClient:
         max_retry_after: float = 60.0,
         credentials: Credentials | None = None,
     ) -> None:
-        url, url_user, url_password = _split_userinfo(normalize_url(url))
+        url, url_user, url_password = split_userinfo(normalize_url(url))
         self.base_url = url
         if username is None and url_user is not None:
             username, password = url_user, url_password
@@ -254,7 +230,7 @@ class RegistryClient:
                 if page_size < 1:
                     raise self._error(resp, action)
                 log.debug("catalog page size refused, retrying with n=%d", page_size)
-                url = _with_query(url, n=str(page_size))
+                url = with_query(url, n=str(page_size))
                 continue
             if resp.status_code in (401, 403, 404):
                 self._catalog_refused(resp)
@@ -316,7 +292,7 @@ class RegistryClient:
                 size = resp.headers.get("Content-Length")
                 return ManifestRef(
                     resp.headers["Docker-Content-Digest"],
-                    _media_type(resp),
+                    header_media_type(resp),
                     int(size) if size and size.isdigit() else None,
                 )
             if resp.status_code == 404:
@@ -330,7 +306,7 @@ class RegistryClient:
         if resp.status_code != 200:
             raise self._error(resp, action)
         raw = resp.content
-        media_type = _media_type(resp) or _body_media_type(raw)
+        media_type = header_media_type(resp) or body_media_type(raw)
         digest = resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
         return ManifestRef(digest, media_type, len(raw))
 
@@ -351,12 +327,12 @@ class RegistryClient:
         raw = resp.content
         if len(raw) > MAX_MANIFEST_BYTES:
             raise ProtocolError(f"The manifest {repository}:{reference} is implausibly large.")
-        return raw, _media_type(resp), resp.headers.get("Docker-Content-Digest")
+        return raw, header_media_type(resp), resp.headers.get("Docker-Content-Digest")
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
         raw, media_type, header_digest = self._get_manifest_raw(repository, reference)
         computed = sha256_digest(raw)
-        media_type = media_type or _body_media_type(raw)
+        media_type = media_type or body_media_type(raw)
         if (
             reference.startswith("sha256:")
             and computed != reference
@@ -411,92 +387,6 @@ class RegistryClient:
             return False
         raise self._error(resp, action)
 
-    def upload_blob(self, repository: str, data: bytes) -> str:
-        """Monolithic blob upload (POST then PUT with the digest); returns the digest.
-
-        Skips the upload when the registry already has the blob in that repository.
-        """
-        digest = sha256_digest(data)
-        if self.blob_exists(repository, digest):
-            return digest
-        action = f"uploading a blob to {repository}"
-        start = self._url(f"/v2/{self._repo_path(repository)}/blobs/uploads/")
-        resp = self._request("POST", start, action=action)
-        if resp.status_code != 202 or "Location" not in resp.headers:
-            raise self._error(resp, action)
-        location = urljoin(start, resp.headers["Location"])
-        resp = self._request(
-            "PUT",
-            _with_query(location, digest=digest),
-            action=action,
-            data=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        if resp.status_code not in (201, 204):
-            raise self._error(resp, action)
-        return digest
-
-    def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
-        """Upload a manifest under a tag or digest; returns its digest. Safe to retry: the
-        same bytes under the same reference leave the registry in the same state."""
-        action = f"uploading the manifest {repository}:{reference}"
-        resp = self._request(
-            "PUT",
-            f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}",
-            action=action,
-            idempotent=True,
-            data=raw,
-            headers={"Content-Type": media_type},
-        )
-        if resp.status_code not in (200, 201, 202):
-            raise self._error(resp, action)
-        return resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
-
-    def delete_manifest(self, repository: str, digest: str) -> str:
-        """DELETE by digest. Returns DeleteOutcome.DELETED or NOT_FOUND; raises
-        DeletionDisabledError when the registry does not allow deletes.
-
-        Not retried once the request may have reached the registry (a lost answer is not
-        proof either way: check with head_manifest)."""
-        action = f"deleting {repository}@{digest}"
-        resp = self._request(
-            "DELETE",
-            f"/v2/{self._repo_path(repository)}/manifests/{self._ref(digest)}",
-            action=action,
-        )
-        if resp.status_code in (200, 202, 204):
-            return DeleteOutcome.DELETED
-        if resp.status_code == 404:
-            return DeleteOutcome.NOT_FOUND
-        body = parse_error_body(resp)
-        if resp.status_code == 405 or "UNSUPPORTED" in body.codes:
-            raise DeletionDisabledError(
-                f"The registry at {self.base_url} does not allow deleting manifests "
-                f"({body.summary(resp.status_code)}): {DELETE_HINT}.",
-                status=resp.status_code,
-                code=body.code,
-            )
-        raise self._error(resp, action)
-
-    def delete_tag(self, repository: str, tag: str) -> bool:
-        """OCI delete-by-tag (untag only). True when the registry removed just the tag;
-        False when it does not support it (distribution 2.8: 400 DIGEST_INVALID, 405,
-        UNSUPPORTED). Raises NotFoundError when the tag does not exist."""
-        action = f"deleting the tag {repository}:{tag}"
-        resp = self._request(
-            "DELETE", f"/v2/{self._repo_path(repository)}/manifests/{self._ref(tag)}", action=action
-        )
-        if resp.status_code in (200, 202, 204):
-            return True
-        body = parse_error_body(resp)
-        if resp.status_code in (400, 405, 501) or "UNSUPPORTED" in body.codes:
-            return False
-        if resp.status_code == 404:
-            raise NotFoundError(
-                f"The tag {repository}:{tag} does not exist.", status=404, code=body.code
-            )
-        raise self._error(resp, action)
-
     def close(self) -> None:
         self.session.close()
 
@@ -508,32 +398,6 @@ class RegistryClient:
 
     def __repr__(self) -> str:
         return f"RegistryClient({redact_url(self.base_url)!r})"
-
-
-def _with_query(url: str, **params: str) -> str:
-    """Set query parameters, keeping the others (and their encoding) as they were."""
-    parts = urlsplit(url)
-    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    pairs.extend(params.items())
-    return urlunsplit(
-        (parts.scheme, parts.netloc, parts.path, urlencode(pairs, quote_via=quote, safe=""), "")
-    )
-
-
-def _body_media_type(raw: bytes) -> str:
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str):
-        return doc["mediaType"]
-    if isinstance(doc, dict) and doc.get("schemaVersion") == 1:
-        return (
-            mediatypes.DOCKER_MANIFEST_V1_SIGNED
-            if "signatures" in doc
-            else mediatypes.DOCKER_MANIFEST_V1
-        )
-    return ""
 
 
 __all__ = [

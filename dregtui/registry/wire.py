@@ -1,0 +1,67 @@
+"""Small pure helpers for the registry client: URLs, digests, media types of bodies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from dregtui.registry import mediatypes
+
+
+def normalize_url(url: str) -> str:
+    """``host:5000`` -> ``https://host:5000``; strips a trailing slash and ``/v2``."""
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    url = url.rstrip("/")
+    if url.endswith("/v2"):
+        url = url[:-3]
+    return url.rstrip("/")
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """``https://u:p@host`` -> (``https://host``, u, p)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(user) or None, unquote(password) if password else None
+
+
+def sha256_digest(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def header_media_type(resp: requests.Response) -> str:
+    return resp.headers.get("Content-Type", "").split(";")[0].strip()
+
+
+def with_query(url: str, **params: str) -> str:
+    """Set query parameters, keeping the others (and their encoding) as they were."""
+    parts = urlsplit(url)
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    pairs.extend(params.items())
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, urlencode(pairs, quote_via=quote, safe=""), "")
+    )
+
+
+def body_media_type(raw: bytes) -> str:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str):
+        return doc["mediaType"]
+    if isinstance(doc, dict) and doc.get("schemaVersion") == 1:
+        return (
+            mediatypes.DOCKER_MANIFEST_V1_SIGNED
+            if "signatures" in doc
+            else mediatypes.DOCKER_MANIFEST_V1
+        )
+    return ""
