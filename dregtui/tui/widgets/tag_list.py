@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -180,9 +181,11 @@ class TagList(ScrollView, can_focus=True):
         marked = (self.repository, tag) in self.session.marks
         style = base
         if index == self.cursor:
-            style = base + self.get_component_rich_style("taglist--cursor", partial=True)
-        dim = style + self.get_component_rich_style("taglist--dim", partial=True)
-        mark_style = style + self.get_component_rich_style("taglist--mark", partial=True)
+            style = base + self.get_component_rich_style("taglist--cursor")
+        dim_color = self.get_component_rich_style("taglist--dim").color
+        mark = self.get_component_rich_style("taglist--mark")
+        dim = style + Style(color=dim_color) if index != self.cursor else style
+        mark_style = style + Style(color=mark.color, bold=True)
         fixed = 2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1
         tag_w = max(width - fixed, 8)
         name = clean(tag)
