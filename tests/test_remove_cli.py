@@ -199,3 +199,40 @@ def test_restore_by_id_without_registry_option(registry, client, populated, run_
     assert resolve(client, "app", "1.1") == populated["1.1"]
     r = run_cli("restore", "nope")
     assert r.code == 1 and "no deletion batch or record 'nope'" in r.err
+
+
+def test_ctrl_c_half_way_then_rerun_completes(registry, client, pusher, run_cli, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    import dregtui.commands.remove as remove
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("SIGINT reaches only the main thread")
+    for i in range(6):
+        pusher.image("app", f"1.{i}")
+    real = remove.execute_plan
+
+    def interrupted_after_two(*args, **kwargs):
+        inner = kwargs["progress"]
+
+        def progress(done, total, result):
+            inner(done, total, result)
+            if done == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        kwargs["progress"] = progress
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(remove, "execute_plan", interrupted_after_two)
+    r = run_cli("-reg", registry.url, "-j", "1", "remove-tags", "-r", "app", "-re", ".*")
+    assert r.code == 130, r
+    deleted = [line for line in r.lines if line.startswith("deleted ")]
+    assert 2 <= len(deleted) <= 3  # the signal lands while the next item may be starting
+    assert "interrupted" in r.err and f"not attempted: {6 - len(deleted)} items" in r.err
+    assert len(client.list_tags("app")) == 6 - len(deleted)
+    monkeypatch.setattr(remove, "execute_plan", real)
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-re", ".*")
+    assert r.code == 0, r
+    assert len(r.lines) == 6 - len(deleted) and client.list_tags("app") == []

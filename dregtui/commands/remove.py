@@ -92,6 +92,7 @@ def _run(ctx: Context, plan: Plan, inventory: Any) -> tuple[ExecutionResult | No
     cancel = threading.Event()
     progress, tty = _progress_writer(ctx)
     box: dict[str, Any] = {}
+    finished = threading.Event()
 
     def work() -> None:
         try:
@@ -105,17 +106,20 @@ def _run(ctx: Context, plan: Plan, inventory: Any) -> tuple[ExecutionResult | No
             )
         except BaseException as exc:  # re-raised in the main thread
             box["error"] = exc
+        finally:
+            finished.set()
 
     thread = threading.Thread(target=work, name="dregtui-remove", daemon=True)
     thread.start()
     interrupted = False
-    while thread.is_alive():
+    while not finished.is_set():
         try:
-            thread.join(0.2)
+            finished.wait(0.2)
         except KeyboardInterrupt:
             interrupted = True
             cancel.set()
             ctx.stderr.write("\ninterrupted: finishing the deletions in flight...\n")
+    thread.join()
     if tty:
         ctx.stderr.write("\r\033[K")
     if "error" in box:
