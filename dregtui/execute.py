@@ -269,10 +269,17 @@ class _Run:
         if not tags:
             raise _Skip(f"the selected tags of {item.repository}@{item.digest} are already gone")
         raw, media_type = self._verify_manifest(item)
-        self._record(item, raw, media_type, tags, "untag")
-        for tag in tags:
-            self._untag_one(item.repository, tag)
-            self.inventory.remove_tag(item.repository, tag)
+        record = self._record(item, raw, media_type, tags, "untag")
+        removed: list[str] = []
+        try:
+            for tag in tags:
+                self._untag_one(item.repository, tag, raw, media_type)
+                self.inventory.remove_tag(item.repository, tag)
+                removed.append(tag)
+        except RegistryError:
+            if not removed:
+                self.journal.void(record.id)
+            raise
         lost = [t for t in item.tags_kept if self.client.head_manifest(item.repository, t) is None]
         if lost:
             return ItemResult(
@@ -283,7 +290,7 @@ class _Run:
             )
         return ItemResult(item, Status.UNTAGGED, "untagged", tags)
 
-    def _untag_one(self, repository: str, tag: str) -> None:
+    def _untag_one(self, repository: str, tag: str, original: bytes, media_type: str) -> None:
         delete_tag = getattr(self.client, "delete_tag", None)
         if delete_tag is not None:
             try:
@@ -304,7 +311,13 @@ class _Run:
         ref = self.client.head_manifest(repository, tag)
         if ref is None or ref.digest != digest:
             raise RegistryError(f"{repository}:{tag} changed while it was being untagged.")
-        self.client.delete_manifest(repository, digest)
+        try:
+            self.client.delete_manifest(repository, digest)
+        except RegistryError:
+            # e.g. deletion disabled: point the tag back at the original, never leave it on
+            # the placeholder.
+            self.client.put_manifest(repository, tag, original, media_type)
+            raise
 
     # -- driver ----------------------------------------------------------------------
 

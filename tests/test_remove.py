@@ -178,3 +178,20 @@ def test_unwritable_journal_stops_before_any_delete(client, pusher, tmp_path):
     result = execute_plan(client, p, inv, jobs=1, journal=Journal(blocked / "journal.jsonl"))
     assert result.exit_code == 1 and "Cannot write the journal" in result.stopped
     assert sorted(client.list_tags("app")) == ["1.0", "1.1"]
+
+
+def test_untag_with_deletion_disabled_leaves_the_tag_on_the_original(nodelete_registry):
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    with RegistryClient(nodelete_registry.url) as client:
+        pusher = ImagePusher(client)
+        a = pusher.image("app", "1.0")
+        pusher.tag("app", "1.0.0", a)
+        inv = scan(client)
+        p = plan(client, inv, PlanMode(untag=True), repositories=["app"], tags=["1.0"])
+        result = execute_plan(client, p, inv)
+        assert result.exit_code == 1 and "storage.delete.enabled" in result.stopped
+        assert resolve(client, "app", "1.0") == resolve(client, "app", "1.0.0") == a.digest
+        assert inv.tags("app") == ["1.0", "1.0.0"]
+        assert Journal().records() == []
