@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dregtui.inventory.cache import InventoryCache
+from dregtui.inventory.dates import load_known
 
 
 @pytest.fixture
@@ -152,6 +153,9 @@ def test_keep_last_and_older_than(registry, client, pusher, run_cli):
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "svc", "--older-than", "30d")
     assert r.code == 0, r
     assert client.list_tags("svc") == ["1.3"]
+    # created dates are kept by digest between runs (they never change)
+    known = load_known(registry.url)
+    assert known[resolve(client, "svc", "1.3")].startswith("2099-01-01")
 
 
 def test_catalog_refused_scans_the_named_repositories(token_registry, run_cli):

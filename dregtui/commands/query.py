@@ -192,10 +192,13 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         ctx.warn(f"the registry has no repository {clean(name)!r}.")
     created = None
     if selection.needs_dates:
-        from dregtui.inventory.dates import CreatedDates
+        from dregtui.inventory.dates import CreatedDates, load_known, save_known
 
-        created = CreatedDates(ctx.client(), jobs=ctx.settings.jobs)
+        known = load_known(inventory.registry) if ctx.settings.use_cache else {}
+        created = CreatedDates(ctx.client(), jobs=ctx.settings.jobs, known=known)
     chosen = selection.select(inventory, created=created)
+    if created is not None and ctx.settings.use_cache:
+        save_known(inventory.registry, created.known)
     try:
         return build_plan(inventory, chosen, mode), inventory
     except PlanError as exc:

@@ -4,15 +4,19 @@
 (repository, digest) pairs and it returns digest -> created date (None when unknown), fetching
 only digests it has not seen, concurrently. For an index, the newest date of its children's
 configs is used. ``.known`` holds the cache (digest -> ISO string or None) so a caller may keep
-it between runs; pass it back as ``known=``.
+it between runs; pass it back as ``known=``: :func:`load_known` / :func:`save_known` keep it in
+``<user cache dir>/dregtui/created/<registry>.json`` (a digest's created date never changes).
+Unknown dates (lookup failed) are not persisted, so they are retried next time.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dregtui.registry.errors import RegistryError
@@ -81,3 +85,39 @@ class CreatedDates:
             with self._lock:
                 self.known.update(found)
         return {d: parse_created(self.known.get(d)) for _, d in pairs}
+
+
+# -- persistence: created dates never change for a digest, so they are kept between runs ----
+
+
+def dates_path(registry_url: str) -> Path:
+    from dregtui.inventory.cache import cache_name, default_cache_dir
+
+    return default_cache_dir() / "created" / cache_name(registry_url)
+
+
+def load_known(registry_url: str) -> dict[str, str | None]:
+    """Previously looked-up dates of this registry (digest -> ISO date or None); {} if none."""
+    try:
+        doc = json.loads(dates_path(registry_url).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("registry") != registry_url:
+        return {}
+    known = doc.get("created")
+    if not isinstance(known, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else None for k, v in known.items()}
+
+
+def save_known(registry_url: str, known: Mapping[str, str | None]) -> None:
+    """Write the lookups (atomically, 0600); failures are ignored (it is only a cache)."""
+    from dregtui.config import atomic_write
+
+    doc = {"registry": registry_url, "created": {k: v for k, v in known.items() if v}}
+    path = dates_path(registry_url)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(doc, separators=(",", ":")).encode())
+    except OSError:
+        pass
