@@ -217,6 +217,7 @@ class RegistryAuth(AuthBase):
     def _handle_401(self, resp: requests.Response, **kwargs: Any) -> requests.Response:
         if resp.status_code != 401:
             return resp
+        resp.content  # noqa: B018 - read the (small) body now: the connection must not linger
         challenges = parse_challenges(resp.headers.get("WWW-Authenticate", ""))
         challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
             (c for c in challenges if c.scheme == "basic"), None

@@ -76,7 +76,7 @@ class RegistryClient(WriteOperations):
         pool_size: int = 16,
         docker_config: str | None = None,
         backoff: float = 0.5,
-        max_retry_after: float = 60.0,
+        max_retry_after: float = 30.0,
         credentials: Credentials | None = None,
     ) -> None:
         url, url_user, url_password = split_userinfo(normalize_url(url))
