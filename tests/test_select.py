@@ -226,3 +226,21 @@ def test_keep_last_keeps_exactly_min_n_versions(tags, n):
     kept = [t for t in versioned if t not in chosen]
     if chosen and kept:
         assert min(parse_version(t) for t in kept) >= max(parse_version(t) for t in chosen)
+
+
+def test_created_dates_parse_and_lookup_through_index_children(client, pusher):
+    from dregtui.inventory.dates import CreatedDates, parse_created
+
+    assert parse_created("2024-01-02T03:04:05.123456789Z") == datetime(
+        2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC
+    )
+    assert parse_created("2024-01-02T03:04:05+02:00").utcoffset() == timedelta(hours=2)
+    assert parse_created("yesterday") is None and parse_created(None) is None
+    image = pusher.image("app", "1.0", created="2021-05-01T00:00:00Z")
+    index, _ = pusher.index("app", "2.0", created="2022-06-01T00:00:00.5Z")
+    lookup = CreatedDates(client, jobs=2)
+    dates = lookup([("app", image.digest), ("app", index.digest), ("app", "sha256:" + "0" * 64)])
+    assert dates[image.digest] == datetime(2021, 5, 1, tzinfo=UTC)
+    assert dates[index.digest] == datetime(2022, 6, 1, 0, 0, 0, 500000, tzinfo=UTC)
+    assert dates["sha256:" + "0" * 64] is None
+    assert set(lookup.known) == {image.digest, index.digest, "sha256:" + "0" * 64}
