@@ -147,3 +147,20 @@ def _html():
     from support.fake_server import Reply
 
     return Reply(200, "<html><body>Welcome to nginx!</body></html>", {"Content-Type": "text/html"})
+
+
+def test_docker_manifest_list_and_index_without_amd64(client, pusher):
+    listed, _ = pusher.index("ml/app", "1", oci=False, platforms=("linux/arm64", "linux/s390x"))
+    ref = client.head_manifest("ml/app", "1")
+    assert (ref.digest, ref.media_type) == (listed.digest, mediatypes.DOCKER_MANIFEST_LIST)
+    config = client.get_config("ml/app", client.get_manifest("ml/app", "1"))
+    assert (config.os, config.architecture) == ("linux", "arm64")  # no amd64: the first child
+
+
+def test_put_manifest_by_digest_and_signature_tags(client, pusher):
+    pushed = pusher.image("sig/app", "1")
+    sig = pusher.signature("sig/app", pushed.digest)
+    assert sig.tag == pushed.digest.replace(":", "-") + ".sig"
+    assert sorted(client.list_tags("sig/app")) == sorted(["1", sig.tag])
+    again = client.put_manifest("sig/app", pushed.digest, pushed.raw, pushed.media_type)
+    assert again == pushed.digest
