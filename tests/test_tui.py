@@ -148,7 +148,24 @@ def test_confirm_intersecting_delete_and_restore(
     asyncio.run(run())
 
 
-def test_untag_only_and_dry_run(client: RegistryClient, populated: dict[str, str]) -> None:
+def test_untag_only(client: RegistryClient, populated: dict[str, str]) -> None:
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_repository(app, pilot, "team/app")
+            await pilot.press("j", "space", "d")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("3", "y")
+            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+            assert [o.status for o in app.screen.outcomes] == ["untagged"]
+            assert sorted(client.list_tags("team/app")) == ["1.0", "latest"]
+            assert client.head_manifest("team/app", "latest").digest == populated["B"]
+            assert client.head_manifest("other/app", "1.1").digest == populated["B"]
+
+    asyncio.run(run())
+
+
+def test_dry_run_changes_nothing(client: RegistryClient, populated: dict[str, str]) -> None:
     async def run() -> None:
         app = DregApp(client, dry_run=True)
         async with app.run_test(size=(80, 24)) as pilot:

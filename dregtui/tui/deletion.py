@@ -1,7 +1,7 @@
 """Delete marked tags: plan -> confirmation -> worker with progress -> result -> restore.
 
-The registry work is done by the core executor/restore (``dregtui.execute``) when present;
-``_fallback_execute``/``_fallback_restore`` cover the same ground until then.
+The registry work is done by the core: ``dregtui.execute.execute_plan`` (re-check, journal,
+DELETE or untag, inventory update) and ``dregtui.restore.restore_batch``.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.worker import get_current_worker
 
-from dregtui.inventory.journal import Journal, JournalRecord, new_id
-from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.plan import Action, Plan, PlanMode, build_plan
+from dregtui.execute import ItemResult, Status, execute_plan
+from dregtui.inventory.journal import Journal
+from dregtui.inventory.model import Inventory
+from dregtui.plan import Plan, PlanMode, build_plan
 from dregtui.registry.client import RegistryClient
-from dregtui.registry.errors import RegistryError
+from dregtui.restore import RestoreStatus, restore_batch
 from dregtui.tui import messages as msg
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.progress import ProgressScreen
 from dregtui.tui.screens.result import ResultScreen
+from dregtui.tui.text import short_digest
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp
@@ -59,22 +60,18 @@ class DeletionMixin:
     @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
     def delete_worker(self: DregApp, plan: Plan, cancel: threading.Event) -> None:
         assert self.client is not None
-        worker = get_current_worker()
 
         def progress(done: int, total: int, label: str) -> None:
             self.post_message(msg.DeleteProgress(done, total, label))
 
-        def cancelled() -> bool:
-            return cancel.is_set() or worker.is_cancelled
-
         try:
-            outcomes, batch = execute(
-                self.client, self.session.inventory, plan, progress, cancelled
+            outcomes, batch, cancelled = execute(
+                self.client, self.session.inventory, plan, progress, cancel
             )
         finally:
             if self.save_cache is not None and self.session.inventory.scanned_at:
                 self.save_cache(self.session.inventory)
-        self.post_message(msg.DeleteFinished(outcomes, batch, cancelled=cancel.is_set()))
+        self.post_message(msg.DeleteFinished(outcomes, batch, cancelled=cancelled))
 
     def on_delete_progress(self: DregApp, message: msg.DeleteProgress) -> None:
         if isinstance(self.screen, ProgressScreen):
@@ -116,7 +113,7 @@ class DeletionMixin:
         self.update_status()
 
 
-# -- the registry work (core executor when available) --------------------------------------
+# -- the registry work: the core executor and restore -----------------------------------------
 
 
 def execute(
@@ -124,96 +121,47 @@ def execute(
     inventory: Inventory,
     plan: Plan,
     progress: Progress,
-    cancelled: Callable[[], bool],
-) -> tuple[list[msg.Outcome], str | None]:
-    return _fallback_execute(client, inventory, plan, progress, cancelled)
+    cancel: threading.Event,
+) -> tuple[list[msg.Outcome], str | None, bool]:
+    """Run the plan; returns (outcomes, batch id, cancelled)."""
+
+    def report(done: int, total: int, result: ItemResult) -> None:
+        progress(done, total, f"{result.item.repository} @ {short_digest(result.item.digest)}")
+
+    result = execute_plan(client, plan, inventory, progress=report, cancel=cancel)
+    outcomes = [
+        msg.Outcome(
+            r.item.repository,
+            r.item.digest,
+            r.removed_tags or r.item.selected_tags,
+            r.status.value,
+            r.message if r.status is not Status.DELETED else "",
+        )
+        for r in result.results
+    ]
+    outcomes += [
+        msg.Outcome(i.repository, i.digest, i.selected_tags, "skipped", "not run: cancelled")
+        for i in result.not_run
+    ]
+    if result.stopped:
+        outcomes.append(msg.Outcome("", "", [], "failed", result.stopped))
+    batch = result.batch if result.changed else None
+    return outcomes, batch, result.cancelled
 
 
 def restore(client: RegistryClient, inventory: Inventory, batch_id: str) -> list[msg.Outcome]:
-    return _fallback_restore(client, inventory, batch_id)
-
-
-def _fallback_execute(
-    client: RegistryClient,
-    inventory: Inventory,
-    plan: Plan,
-    progress: Progress,
-    cancelled: Callable[[], bool],
-) -> tuple[list[msg.Outcome], str | None]:
-    journal = Journal()
-    batch = new_id()
-    outcomes: list[msg.Outcome] = [
-        msg.Outcome(i.repository, i.digest, i.selected_tags, "skipped", i.reason)
-        for i in plan.skipped
-    ]
-    todo = plan.actionable
-    for number, item in enumerate(todo):
-        if cancelled():
-            outcomes.append(
-                msg.Outcome(
-                    item.repository, item.digest, item.selected_tags, "skipped", "cancelled"
-                )
-            )
-            continue
-        progress(number, len(todo), f"{item.repository} @ {item.digest[:19]}")
-        if item.action is Action.UNTAG:
-            outcomes.append(
-                msg.Outcome(
-                    item.repository,
-                    item.digest,
-                    item.selected_tags,
-                    "failed",
-                    "untag is not available yet",
-                )
-            )
-            continue
-        try:
-            for tag in item.tags_removed:
-                ref = client.head_manifest(item.repository, tag)
-                if ref is None or ref.digest != item.digest:
-                    raise RegistryError(f"{tag} changed since the scan")
-            manifest = client.get_manifest(item.repository, item.digest)
-            record = JournalRecord(
-                batch=batch,
-                registry=client.base_url,
-                repository=item.repository,
-                digest=item.digest,
-                media_type=manifest.media_type,
-                manifest=manifest.raw,
-                tags=tuple(item.tags_removed),
-            )
-            journal.append(record)
-            client.delete_manifest(item.repository, item.digest)
-            inventory.remove_digest(item.repository, item.digest)
-            outcomes.append(msg.Outcome(item.repository, item.digest, item.tags_removed, "deleted"))
-        except RegistryError as exc:
-            outcomes.append(
-                msg.Outcome(item.repository, item.digest, item.selected_tags, "failed", str(exc))
-            )
-    progress(len(todo), len(todo), "done")
-    return outcomes, batch
-
-
-def _fallback_restore(
-    client: RegistryClient, inventory: Inventory, batch_id: str
-) -> list[msg.Outcome]:
     found = Journal().find(batch_id, client.base_url)
     if found is None:
         return [msg.Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]
-    outcomes = []
-    for record in found.records:
-        try:
-            client.put_manifest(
-                record.repository, record.digest, record.manifest, record.media_type
-            )
-            for tag in record.tags:
-                client.put_manifest(record.repository, tag, record.manifest, record.media_type)
-                inventory.set_tag(record.repository, tag, TagInfo(record.digest, record.media_type))
-            outcomes.append(
-                msg.Outcome(record.repository, record.digest, list(record.tags), "restored")
-            )
-        except RegistryError as exc:
-            outcomes.append(
-                msg.Outcome(record.repository, record.digest, list(record.tags), "failed", str(exc))
-            )
-    return outcomes
+    result = restore_batch(client, found, inventory)
+    status = {RestoreStatus.RESTORED: "restored", RestoreStatus.PARTIAL: "restored"}
+    return [
+        msg.Outcome(
+            item.record.repository,
+            item.record.digest,
+            item.tags or list(item.record.tags),
+            status.get(item.status, "failed"),
+            item.message,
+        )
+        for item in result.items
+    ]
