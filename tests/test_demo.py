@@ -1,0 +1,75 @@
+"""`dregtui demo` and its sample content, against the real registry."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from dregtui.cli import main
+from dregtui.demo.sample import BIG_REPOSITORY, populate
+from dregtui.inventory.scanner import Scanner
+from dregtui.registry import RegistryClient, mediatypes
+from dregtui.tui.app import DregApp
+
+
+def test_sample_shows_off_shared_digests_indexes_and_signatures(client: RegistryClient) -> None:
+    populate(client, many_tags=50)
+    inv = Scanner(client, jobs=8).scan()
+    assert inv.repository_names() == [
+        "ci/builds", "library/alpine", "library/nginx", "mirror/nginx", "team/api",
+        "team/tools/lint", "team/web",
+    ]  # fmt: skip
+    assert len(inv.repositories[BIG_REPOSITORY]) == 50
+    nginx = inv.repositories["library/nginx"]
+    assert nginx["latest"].digest == nginx["1.26.1"].digest  # intersecting tags
+    holders = {(r.repository, r.tag) for r in inv.holders(nginx["1.26.1"].digest)}
+    assert ("mirror/nginx", "1.26.1") in holders  # shared across repositories
+    api = inv.repositories["team/api"]
+    assert inv.repositories["team/web"]["api-base"].digest == api["v1.3.0"].digest
+    assert api["v1.4.2"].digest.replace(":", "-") + ".sig" in api
+    alpine = inv.repositories["library/alpine"]["3.20"]
+    assert mediatypes.is_index(alpine.media_type) and len(inv.children[alpine.digest]) == 3
+    config = client.get_manifest("team/api", api["v1.4.2"].digest).config
+    assert config is not None  # labels and created dates live in the config blob
+
+
+def test_demo_without_registry_binary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    err = io.StringIO()
+    assert main(["demo"], stderr=err, stdout=io.StringIO()) == 1
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1 and "apt-get install docker-registry" in lines[0]
+
+
+def test_demo_runs_the_app_and_stops_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: DregApp, *args: object, **kwargs: object) -> None:
+        assert self.client is not None
+        seen["url"] = self.client.base_url
+        seen["repos"] = self.client.list_repositories()
+        seen["tags"] = len(self.client.list_tags(BIG_REPOSITORY))
+
+    monkeypatch.setattr(DregApp, "run", fake_run)
+    err = io.StringIO()
+    assert main(["demo", "--tags", "12"], stderr=err, stdout=io.StringIO()) == 0
+    assert "team/api" in seen["repos"] and seen["tags"] == 12
+    with pytest.raises(Exception), RegistryClient(seen["url"], timeout=2) as gone:  # noqa: B017
+        gone.ping()  # the registry was stopped on exit
+
+
+def test_tui_command_opens_from_the_cache(client: RegistryClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    populate(client, many_tags=0)
+    url = client.base_url
+    assert main(["-reg", url, "list-repo-names"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: DregApp, *args: object, **kwargs: object) -> None:
+        seen["from_cache"] = self.from_cache
+        seen["repos"] = self.session.inventory.repository_names()
+
+    monkeypatch.setattr(DregApp, "run", fake_run)
+    assert main(["-reg", url], stdout=io.StringIO(), stderr=io.StringIO()) == 0  # no command = TUI
+    assert seen["from_cache"] and "team/web" in seen["repos"]
