@@ -126,3 +126,31 @@ def test_dregutil_style_digest_auth_forms_and_help(small_registry, run_cli):
     assert result.code == 0
     result = run_cli("list-tag-names", "--help")
     assert result.code == 0
+
+
+def test_closed_catalog_named_repositories(token_registry, run_cli):
+    """'reader' may pull but not list the catalog (like Docker Hub / GHCR for most users)."""
+    from support.fixtures import PASSWORD, USER
+
+    from dregtui.demo.images import ImagePusher
+
+    url = token_registry.url
+    with RegistryClient(url, username=USER, password=PASSWORD) as c:
+        p = ImagePusher(c)
+        for repo in ("team/a", "team/b", "team/c"):
+            p.image(repo, "1.0", seed=repo)
+            p.image(repo, "1.1", seed=repo + "/1.1")
+    reader = ("-reg", url, "-u", "reader", "-p", "readonly")
+    result = run_cli(*reader, "list-repo-names")
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert "--repositories" in result.err
+    result = run_cli(*reader, "--repositories", "team/a,team/c", "list-repo-names")
+    assert result.code == 0, result
+    assert result.lines == ["team/a", "team/c"]
+    # a positional filter is enough for list-tag-names
+    result = run_cli(*reader, "list-tag-names", "team/b")
+    assert result.code == 0, result
+    assert result.lines == ["team/b  1.0", "team/b  1.1"]
+    # the partial cache is never taken for the whole registry
+    result = run_cli(*reader, "list-repo-names")
+    assert result.code == 1 and "--repositories" in result.err

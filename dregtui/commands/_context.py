@@ -37,6 +37,7 @@ class Context:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     progress_hook: Callable[[ScanProgress], None] | None = None
     _client: RegistryClient | None = None
+    _catalog: bool = True  # the last inventory() covered the whole catalog
 
     # -- output -----------------------------------------------------------------------
 
@@ -99,28 +100,37 @@ class Context:
         scanner.progress_line = progress  # type: ignore[attr-defined]
         return scanner
 
-    def inventory(self) -> Inventory:
-        """The registry's inventory: cached unless ``--refresh``; a scan is saved to the cache."""
+    def inventory(self, repositories: list[str] | None = None) -> Inventory:
+        """The registry's inventory: cached unless ``--refresh``; a scan is saved to the cache.
+
+        ``repositories`` (default: ``--repositories``) names what to scan when the registry
+        does not serve ``_catalog``; a cached full scan that has them is used as it is.
+        """
         cache = self.cache()
-        wanted = self.settings.repositories
+        wanted = list(repositories if repositories is not None else self.settings.repositories)
         if cache is not None and not self.settings.refresh:
-            inventory = cache.load(warn=self.warn)
-            if inventory is not None and all(r in inventory.repositories for r in wanted):
-                return inventory
-        inventory = self.scan()
+            cached = cache.read(warn=self.warn)
+            if cached is not None:
+                have = cached.inventory.repositories
+                if (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted)):
+                    self._catalog = cached.catalog
+                    return cached.inventory
+        inventory = self.scan(wanted or None)
         if cache is not None:
             try:
-                cache.save(inventory)
+                cache.save(inventory, catalog=not wanted)
             except OSError as exc:
                 self.warn(f"cannot write the cache file {cache.path}: {exc.strerror or exc}.")
+        self._catalog = not wanted
         return inventory
 
-    def scan(self) -> Inventory:
+    def scan(self, repositories: list[str] | None = None) -> Inventory:
+        """A fresh scan (no cache): the whole catalog, or only ``repositories``."""
         client = self.client()
         client.ping()
         scanner = self.scanner()
         try:
-            return scanner.scan(repositories=self.settings.repositories or None)
+            return scanner.scan(repositories=repositories)
         finally:
             scanner.progress_line.clear()  # type: ignore[attr-defined]
 
@@ -128,6 +138,6 @@ class Context:
         cache = self.cache()
         if cache is not None and inventory.scanned_at is not None:
             try:
-                cache.save(inventory)
+                cache.save(inventory, catalog=self._catalog)
             except OSError as exc:
                 self.warn(f"cannot write the cache file {cache.path}: {exc.strerror or exc}.")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from dregtui.commands._context import Context, UsageError
 from dregtui.progress import clean
+from dregtui.registry.errors import CatalogUnavailableError
 
 ORDER = 10
 
@@ -68,7 +69,12 @@ def registry_prefix(url: str) -> str:
 
 
 def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
-    inventory = ctx.inventory()
+    try:
+        inventory = ctx.inventory()
+    except CatalogUnavailableError:
+        if not args.repo or ctx.settings.repositories:
+            raise
+        inventory = ctx.inventory(repositories=list(args.repo))  # Docker Hub, GHCR, GitLab...
     if args.repo:
         missing = [r for r in args.repo if r not in inventory.repositories]
         if missing:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,6 +55,12 @@ def cache_name(registry_url: str) -> str:
     return name + ".json"
 
 
+@dataclass(frozen=True, slots=True)
+class CachedInventory:
+    inventory: Inventory
+    catalog: bool  # False: only named repositories were scanned (registry without _catalog)
+
+
 class InventoryCache:
     def __init__(self, path: str | os.PathLike[str], registry_url: str) -> None:
         self.path = Path(path)
@@ -68,6 +75,11 @@ class InventoryCache:
 
     def load(self, warn: Callable[[str], None] | None = None) -> Inventory | None:
         """The cached inventory, or None: missing file silently, unusable file with one warning."""
+        cached = self.read(warn)
+        return cached.inventory if cached is not None else None
+
+    def read(self, warn: Callable[[str], None] | None = None) -> CachedInventory | None:
+        """Like ``load``, plus whether the cache covers the whole catalog."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -85,7 +97,7 @@ class InventoryCache:
         if doc.get("registry") != self.registry_url:
             return self._reject(warn, "belongs to another registry")
         try:
-            return _inventory_from(doc)
+            return CachedInventory(_inventory_from(doc), bool(doc.get("catalog", True)))
         except (KeyError, TypeError, ValueError, AttributeError):
             return self._reject(warn, "is damaged")
 
@@ -94,18 +106,21 @@ class InventoryCache:
             warn(f"The cache file {self.path} {why}; rescanning the registry.")
         return None
 
-    def save(self, inventory: Inventory) -> None:
-        """Write the whole inventory atomically (mode 0600). Only complete scans are saved."""
+    def save(self, inventory: Inventory, *, catalog: bool = True) -> None:
+        """Write the whole inventory atomically (mode 0600). Only complete scans are saved.
+
+        ``catalog=False`` records that only named repositories were scanned (closed catalog).
+        """
         if inventory.scanned_at is None:
             raise ValueError("refusing to cache an incomplete scan")
-        atomic_write(self.path, _dump(inventory, self.registry_url).encode("utf-8"))
+        atomic_write(self.path, _dump(inventory, self.registry_url, catalog).encode("utf-8"))
 
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
 
-def _dump(inventory: Inventory, registry_url: str) -> str:
+def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:
     media_types: dict[str, str] = {}
     repositories: dict[str, dict[str, str]] = {}
     with inventory._lock:
@@ -121,6 +136,7 @@ def _dump(inventory: Inventory, registry_url: str) -> str:
         "version": VERSION,
         "registry": registry_url,
         "scanned_at": inventory.scanned_at,
+        "catalog": catalog,
         "repositories": repositories,
         "scanned": scanned,
         "media_types": media_types,
