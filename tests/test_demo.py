@@ -60,7 +60,9 @@ def test_demo_runs_the_app_and_stops_the_registry(monkeypatch: pytest.MonkeyPatc
         gone.ping()  # the registry was stopped on exit
 
 
-def test_tui_command_opens_from_the_cache(client: RegistryClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tui_command_opens_from_the_cache(
+    client: RegistryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     populate(client, many_tags=0)
     url = client.base_url
     assert main(["-reg", url, "list-repo-names"], stdout=io.StringIO(), stderr=io.StringIO()) == 0

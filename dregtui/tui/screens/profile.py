@@ -47,7 +47,7 @@ class ProfileScreen(ModalScreen[str | None]):
             )
             return
         try:
-            path = save_profile(name, self.settings)
+            path = save_profile(name, self.settings, getattr(self.settings, "config_path", None))
         except OSError as exc:
             self.query_one("#profile-error", Static).update(
                 Text(clean(f"Cannot write the config file: {exc}"), style="red")

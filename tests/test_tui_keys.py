@@ -1,0 +1,94 @@
+"""Keys: keymap overrides from the config, the help screen, the command palette, profiles."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dregtui.cli import main
+from dregtui.config import Settings
+from dregtui.tui.app import DregApp
+from dregtui.tui.commands import ACTIONS
+from dregtui.tui.sample_data import sample_app
+from dregtui.tui.screens.confirm import ConfirmScreen
+from dregtui.tui.screens.help import HelpScreen
+from dregtui.tui.screens.profile import ProfileScreen
+
+
+def test_every_binding_has_an_id_and_description() -> None:
+    from dregtui.tui.widgets.repo_tree import RepoTree
+    from dregtui.tui.widgets.tag_list import TagList
+
+    for cls in (DregApp, RepoTree, TagList, ConfirmScreen, HelpScreen):
+        for binding in cls.BINDINGS:
+            assert binding.id and binding.description, (cls.__name__, binding)
+
+
+def test_keymap_override_help_and_palette() -> None:
+    async def run() -> None:
+        app = sample_app(keymap={"app.delete": "x", "tags.mark": "t"})
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.repo_tree.reveal("team/web")
+            await pilot.pause()
+            await pilot.press("enter", "t")  # remapped mark
+            assert app.session.marks == {("team/web", "2.0.0")}
+            await pilot.press("d")  # no longer delete
+            assert not isinstance(app.screen, ConfirmScreen)
+            await pilot.press("x")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("escape", "question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            for title, _, _ in ACTIONS:
+                assert title in titles
+
+    asyncio.run(run())
+
+
+def test_save_profile_never_writes_the_password(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    settings = Settings(
+        registry="https://r.example", username="ops", password="s3cret", config_path=str(config)
+    )
+
+    async def run() -> None:
+        app = sample_app(settings=settings)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("P")
+            assert isinstance(app.screen, ProfileScreen)
+            await pilot.press(*"bad name", "enter")  # rejected: space
+            assert isinstance(app.screen, ProfileScreen)
+            await pilot.press(*["backspace"] * 8, *"prod", "enter")
+            await pilot.pause()
+            assert not isinstance(app.screen, ProfileScreen)
+
+    asyncio.run(run())
+    text = config.read_text()
+    assert "s3cret" not in text
+    doc = tomllib.loads(text)
+    assert doc["profiles"]["prod"]["registry"] == "https://r.example"
+    assert doc["profiles"]["prod"]["username"] == "ops"
+    assert config.stat().st_mode & 0o777 == 0o600
+
+
+def test_keymap_and_theme_from_the_config_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, registry: Any
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[tui]\ntheme = "nord"\n\n[keymap]\n"app.delete" = "x"\n')
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: DregApp, *args: object, **kwargs: object) -> None:
+        seen["keymap"] = self.user_keymap
+        seen["theme"] = self._theme_name
+
+    monkeypatch.setattr(DregApp, "run", fake_run)
+    argv = ["-reg", registry.url, "--config", str(config), "tui"]
+    assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert seen == {"keymap": {"app.delete": "x"}, "theme": "nord"}
