@@ -205,14 +205,35 @@ class RegistryAuth(AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if self._digest is not None:
             return self._digest(r)
-        url = r.url or ""
-        challenge = self._challenges.get(_origin(url))
-        if challenge is not None:
-            header = self._header_for(challenge, r.method or "GET", url, None)
-            if header:
-                r.headers["Authorization"] = header
+        header = self.preemptive_header(r.method or "GET", r.url or "")
+        if header:
+            r.headers["Authorization"] = header
         r.register_hook("response", self._handle_401)
         return r
+
+    def note_challenge(self, url: str, header: str) -> None:
+        """Remember the challenge of a 401 seen outside requests (the fast path), so the
+        full path can answer it up front."""
+        challenges = parse_challenges(header)
+        challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
+            (c for c in challenges if c.scheme == "basic"), None
+        )
+        if challenge is not None:
+            self._remember(url, challenge)
+
+    def _remember(self, url: str, challenge: Challenge) -> None:
+        kept = {k: v for k, v in challenge.params.items() if k in ("realm", "service")}
+        self._challenges[_origin(url)] = Challenge(challenge.scheme, kept)
+
+    def preemptive_header(self, method: str, url: str) -> str | None:
+        """The Authorization header the origin's known challenge calls for (None if no
+        challenge is known yet, or with digest auth, which needs the full exchange)."""
+        if self._digest is not None:
+            return None
+        challenge = self._challenges.get(_origin(url))
+        if challenge is None:
+            return None
+        return self._header_for(challenge, method, url, None)
 
     def _handle_401(self, resp: requests.Response, **kwargs: Any) -> requests.Response:
         if resp.status_code != 401:
@@ -227,11 +248,7 @@ class RegistryAuth(AuthBase):
         request = resp.request
         url = request.url or ""
         sent = request.headers.get("Authorization")
-        stored = Challenge(
-            challenge.scheme,
-            {k: v for k, v in challenge.params.items() if k in ("realm", "service")},
-        )
-        self._challenges[_origin(url)] = stored
+        self._remember(url, challenge)
         header = self._header_for(challenge, request.method or "GET", url, sent)
         if not header or header == sent:
             return resp

@@ -34,6 +34,7 @@ from dregtui.registry.errors import (
     parse_error_body,
     redact_url,
 )
+from dregtui.registry.fastpath import FastReads
 from dregtui.registry.models import ImageConfig, Manifest, ManifestRef
 from dregtui.registry.transport import RegistrySession, Transport, check_tls_files
 from dregtui.registry.wire import (
@@ -58,7 +59,9 @@ class RegistryClient(WriteOperations):
     """Talks to one registry. Thread-safe for concurrent reads (the scanner shares it).
 
     ``backoff`` is the first retry delay in seconds (doubled per retry, capped at 8 s);
-    ``max_retry_after`` caps how long a ``429``/``503`` ``Retry-After`` is honoured.
+    ``max_retry_after`` caps how long a ``429``/``503`` ``Retry-After`` is honoured;
+    ``fast_reads=False`` sends every request through the full ``requests`` path (see
+    ``fastpath.py``).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class RegistryClient(WriteOperations):
         backoff: float = 0.5,
         max_retry_after: float = 30.0,
         credentials: Credentials | None = None,
+        fast_reads: bool = True,
     ) -> None:
         url, url_user, url_password = split_userinfo(normalize_url(url))
         self.base_url = url
@@ -113,6 +117,10 @@ class RegistryClient(WriteOperations):
             transport=self.transport,
         )
         self.session.auth = self.auth
+        if fast_reads and not digest_auth:
+            self.transport.fast = FastReads(
+                self.session, self.auth.preemptive_header, self.auth.note_challenge
+            )
         self.api_version: str | None = None
 
     # -- plumbing -------------------------------------------------------------------
@@ -125,7 +133,7 @@ class RegistryClient(WriteOperations):
     def _url(self, path: str) -> str:
         if "://" in path:
             return path
-        return urljoin(self.base_url + "/", path.lstrip("/"))
+        return self.base_url + "/" + path.lstrip("/")
 
     def _request(self, method: str, path: str, *, action: str, **kwargs: Any) -> requests.Response:
         return self.transport.send(method, self._url(path), action=action, **kwargs)

@@ -39,6 +39,7 @@ from dregtui.registry.errors import (
     RegistryTLSError,
     redact_url,
 )
+from dregtui.registry.fastpath import FastReads
 
 log = logging.getLogger("dregtui.registry")
 
@@ -286,6 +287,7 @@ class Transport:
         self.backoff = max(0.0, backoff)
         self.max_retry_after = max_retry_after
         self.has_client_cert = has_client_cert
+        self.fast: FastReads | None = None
 
     def mount(self, pool_size: int) -> None:
         size = max(1, int(pool_size))
@@ -318,40 +320,46 @@ class Transport:
         kwargs.setdefault("timeout", self.timeout)
         where = where or self.registry
         attempt = 0
+        use_fast = self.fast is not None and self.fast.eligible(method, url, kwargs)
         while True:
-            try:
-                resp = self.session.request(method, url, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise describe_tls_error(exc, where, self.has_client_cert, label) from exc
-            except requests.exceptions.InvalidURL as exc:
-                raise RegistryError(f"The URL {redact_url(url)} is not valid.") from exc
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ) as exc:
-                error = describe_connection_error(exc, where, action, label)
-                refused = connection_not_established(exc)
-                retryable = (safe or refused) and (retry_refused or not refused)
-                if "does not resolve" in error.message:
-                    retryable = False
-                if not retryable or attempt >= budget:
-                    raise error from exc
-                delay = self._delay(attempt)
-                log.debug(
-                    "%s %s: %s; retry %d in %.2fs",
-                    method,
-                    redact_url(url),
-                    error,
-                    attempt + 1,
-                    delay,
-                )
-            except OSError as exc:  # unreadable CA bundle / client certificate
-                raise RegistryTLSError(
-                    f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
-                ) from exc
-            else:
+            resp: requests.Response | None = None
+            if use_fast and self.fast is not None:
+                resp = self.fast.send(method, url, kwargs.get("headers"), kwargs["timeout"])
+                use_fast = resp is not None  # anything unusual: the full path from now on
+            if resp is None:
+                try:
+                    resp = self.session.request(method, url, **kwargs)
+                except requests.exceptions.SSLError as exc:
+                    raise describe_tls_error(exc, where, self.has_client_cert, label) from exc
+                except requests.exceptions.InvalidURL as exc:
+                    raise RegistryError(f"The URL {redact_url(url)} is not valid.") from exc
+                except (
+                    requests.ConnectionError,
+                    requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError,
+                ) as exc:
+                    error = describe_connection_error(exc, where, action, label)
+                    refused = connection_not_established(exc)
+                    retryable = (safe or refused) and (retry_refused or not refused)
+                    if "does not resolve" in error.message:
+                        retryable = False
+                    if not retryable or attempt >= budget:
+                        raise error from exc
+                    delay = self._delay(attempt)
+                    log.debug(
+                        "%s %s: %s; retry %d in %.2fs",
+                        method,
+                        redact_url(url),
+                        error,
+                        attempt + 1,
+                        delay,
+                    )
+                except OSError as exc:  # unreadable CA bundle / client certificate
+                    raise RegistryTLSError(
+                        f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
+                    ) from exc
+            if resp is not None:
                 status = resp.status_code
                 retryable = status == 429 or (status in RETRY_STATUSES and safe)
                 if not retryable or attempt >= budget:
@@ -363,7 +371,7 @@ class Transport:
                     "%s %s: %d; retry %d in %.2fs",
                     method,
                     redact_url(url),
-                    resp.status_code,
+                    status,
                     attempt + 1,
                     delay,
                 )
