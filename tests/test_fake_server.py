@@ -318,3 +318,28 @@ def test_digest_auth(fake_registry):
         pytest.raises(AuthenticationError),
     ):
         c.list_tags("x")
+
+
+def test_bearer_scope_named_by_the_challenge_is_used_and_remembered(fake_registry):
+    from urllib.parse import parse_qs, urlsplit
+
+    digest = "sha256:" + "c" * 64
+    realm = f"{fake_registry.url}/token"
+    challenge = f'Bearer realm="{realm}",service="fake",scope="repository:x:*"'
+
+    def token(path: str, headers: dict[str, str]) -> Reply:
+        scopes = parse_qs(urlsplit(path).query).get("scope", [])
+        return json_reply({"access_token": "tok-" + "+".join(scopes)})
+
+    def delete(path: str, headers: dict[str, str]) -> Reply:
+        if headers.get("Authorization") == "Bearer tok-repository:x:*":
+            return Reply(202)
+        return error_reply(401, "UNAUTHORIZED", "need *", **{"WWW-Authenticate": challenge})
+
+    fake_registry.route("GET", "/token", token)
+    fake_registry.route("DELETE", f"/v2/x/manifests/{digest}", delete)
+    with RegistryClient(fake_registry.url, **FAST) as c:
+        assert c.delete_manifest("x", digest) == "deleted"
+        assert c.delete_manifest("x", digest) == "deleted"
+    assert fake_registry.count("GET", "/token") == 1
+    assert fake_registry.count("DELETE", f"/v2/x/manifests/{digest}") == 3  # 401, 202, 202

@@ -53,7 +53,7 @@ class FastReads:
             and FAST_KWARGS.issuperset(kwargs)
             and isinstance(kwargs.get("timeout"), int | float)
             and not self.session.proxies
-            and not self.session._env_proxies(url)
+            and not self.session.env_proxies(url)
         )
 
     def _pool(self, url: str, origin: str) -> Any:

@@ -64,7 +64,7 @@ class RegistrySession(requests.Session):
         self._proxy_cache: dict[str, dict[str, str]] = {}
         self._proxy_lock = threading.Lock()
 
-    def _env_proxies(self, url: str) -> dict[str, str]:
+    def env_proxies(self, url: str) -> dict[str, str]:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         cached = self._proxy_cache.get(origin)
@@ -82,7 +82,7 @@ class RegistrySession(requests.Session):
         verify: bool | str | None,
         cert: Any,
     ) -> dict[str, Any]:
-        merged = dict(self._env_proxies(url))
+        merged = dict(self.env_proxies(url))
         merged.update(self.proxies)
         merged.update(proxies or {})
         return {
