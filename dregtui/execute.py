@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +40,12 @@ from dregtui.inventory.journal import Journal, JournalRecord, new_id
 from dregtui.inventory.model import Inventory
 from dregtui.plan import Action, Plan, PlanItem
 from dregtui.registry import mediatypes
-from dregtui.registry.errors import DeletionDisabledError, NotFoundError, RegistryError
+from dregtui.registry.errors import (
+    DeletionDisabledError,
+    NotFoundError,
+    RegistryError,
+    ServerError,
+)
 from dregtui.registry.models import DeleteOutcome
 
 RECLAIM_SPACE = (
@@ -50,6 +56,7 @@ RECLAIM_SPACE = (
     "`dregtui restore --last` can undo this."
 )
 PLACEHOLDER_ANNOTATION = "org.dregtui.placeholder"
+DELETE_ATTEMPTS = 3
 
 
 class Status(StrEnum):
@@ -163,6 +170,30 @@ class _Run:
             for repo in {i.repository for i in plan.items}
         }
         self._appeared: dict[str, dict[str, str]] = {}
+        self._repo_locks: dict[str, threading.Lock] = {}
+
+    def repo_lock(self, repository: str) -> threading.Lock:
+        """Mutations of one repository run one at a time: distribution 2.8 answers 500 when
+        DELETEs in the same repository race (each walks every tag of the repository)."""
+        with self.lock:
+            return self._repo_locks.setdefault(repository, threading.Lock())
+
+    def _delete_digest(self, repository: str, digest: str) -> str:
+        """DELETE with a bounded retry on 5xx, each retry only after HEAD proves it is still
+        there (a lost answer proves nothing either way)."""
+        for attempt in range(DELETE_ATTEMPTS):
+            try:
+                with self.repo_lock(repository):
+                    return self.client.delete_manifest(repository, digest)
+            except DeletionDisabledError:
+                raise
+            except ServerError:
+                if self.client.head_manifest(repository, digest) is None:
+                    return DeleteOutcome.DELETED
+                if attempt + 1 == DELETE_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # -- checks ----------------------------------------------------------------------
 
@@ -248,7 +279,7 @@ class _Run:
         raw, media_type = self._verify_manifest(item)
         record = self._record(item, raw, media_type, tags, "delete")
         try:
-            outcome = self.client.delete_manifest(item.repository, item.digest)
+            outcome = self._delete_digest(item.repository, item.digest)
         except DeletionDisabledError:
             self.journal.void(record.id)
             raise
@@ -294,7 +325,9 @@ class _Run:
         delete_tag = getattr(self.client, "delete_tag", None)
         if delete_tag is not None:
             try:
-                if delete_tag(repository, tag):
+                with self.repo_lock(repository):
+                    removed = delete_tag(repository, tag)
+                if removed:
                     return
             except NotFoundError:
                 return
@@ -307,16 +340,18 @@ class _Run:
             "annotations": {PLACEHOLDER_ANNOTATION: uuid.uuid4().hex},
         }
         raw = json.dumps(doc, separators=(",", ":")).encode()
-        digest = self.client.put_manifest(repository, tag, raw, mediatypes.OCI_MANIFEST)
+        with self.repo_lock(repository):
+            digest = self.client.put_manifest(repository, tag, raw, mediatypes.OCI_MANIFEST)
         ref = self.client.head_manifest(repository, tag)
         if ref is None or ref.digest != digest:
             raise RegistryError(f"{repository}:{tag} changed while it was being untagged.")
         try:
-            self.client.delete_manifest(repository, digest)
+            self._delete_digest(repository, digest)
         except RegistryError:
             # e.g. deletion disabled: point the tag back at the original, never leave it on
             # the placeholder.
-            self.client.put_manifest(repository, tag, original, media_type)
+            with self.repo_lock(repository):
+                self.client.put_manifest(repository, tag, original, media_type)
             raise
 
     # -- driver ----------------------------------------------------------------------
