@@ -119,14 +119,20 @@ def run_cli() -> Callable[..., CliResult]:
 @pytest.fixture
 def small_registry(make_registry: Callable[..., LocalRegistry]) -> LocalRegistry:
     """A fresh registry (mutable, may be stopped) with 12 repositories x 3 tags."""
+    from concurrent.futures import ThreadPoolExecutor
+
     reg = make_registry()
     with RegistryClient(reg.url) as c:
         p = ImagePusher(c)
-        for i in range(12):
+
+        def fill(i: int) -> None:
             repo = f"team/app-{i:02d}"
             base = p.image(repo, "1.0", seed=f"small/{i}")
             p.tag(repo, "latest", base)
             p.image(repo, "2.0", seed=f"small/{i}/2")
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fill, range(12)))
     return reg
 
 

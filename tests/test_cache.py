@@ -74,32 +74,33 @@ def test_cache_none_disables_and_cache_path_is_used(small_registry, run_cli, tmp
     assert not cache_file(url).exists()
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        "{not json",
-        json.dumps({"format": "dregtui-inventory", "version": 99}),
-        json.dumps({"format": "dregtui-inventory", "version": 1, "registry": "http://elsewhere:1"}),
-        json.dumps(
-            {"format": "dregtui-inventory", "version": 1, "registry": "URL", "repositories": 3}
-        ),
-        "\x00\xff garbage",
-    ],
-    ids=["bad-json", "unknown-version", "other-registry", "damaged", "binary"],
-)
-def test_unusable_cache_is_reported_in_one_line_and_rebuilt(small_registry, run_cli, content):
+UNUSABLE = {
+    "bad-json": "{not json",
+    "unknown-version": json.dumps({"format": "dregtui-inventory", "version": 99}),
+    "other-registry": json.dumps(
+        {"format": "dregtui-inventory", "version": 1, "registry": "http://elsewhere:1"}
+    ),
+    "damaged": json.dumps(
+        {"format": "dregtui-inventory", "version": 1, "registry": "URL", "repositories": 3}
+    ),
+    "binary": "\x00\xff garbage",
+}
+
+
+def test_unusable_cache_is_reported_in_one_line_and_rebuilt(small_registry, run_cli):
     url = small_registry.url
     path = cache_file(url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content.replace("URL", url))
-    result = run_cli("-reg", url, "list-repo-names")
-    assert result.code == 0, result
-    assert len(result.lines) == 12
-    assert result.err.count("\n") == 1
-    assert result.err.startswith("dregtui: warning: ") and str(path) in result.err
-    assert json.loads(path.read_text())["registry"] == url  # rebuilt
-    result = run_cli("-reg", url, "list-repo-names")
-    assert result.err == ""
+    for label, content in UNUSABLE.items():
+        path.write_text(content.replace("URL", url))
+        result = run_cli("-reg", url, "list-repo-names")
+        assert result.code == 0, (label, result)
+        assert len(result.lines) == 12
+        assert result.err.count("\n") == 1, label
+        assert result.err.startswith("dregtui: warning: ") and str(path) in result.err
+        assert json.loads(path.read_text())["registry"] == url  # rebuilt
+        result = run_cli("-reg", url, "list-repo-names")
+        assert result.err == ""
 
 
 def test_registry_dying_mid_scan_leaves_no_cache_behind(small_registry, run_cli):

@@ -13,6 +13,10 @@ Used by the CLI and the TUI (from a worker thread).
 
 ``scan`` raises the first RegistryError a worker hits (after stopping the others). After
 ``cancel()`` it returns the partial inventory with ``scanned_at`` left at None (incomplete).
+A repository that vanished (``tags/list`` 404) ends up with no tags; a tag that vanished
+between the list and its HEAD is skipped. Callbacks (``progress``, ``on_repository``) run on
+worker threads, one at a time; ``progress`` at most every 0.1 s plus once per repository.
+One scan at a time per Scanner: refresh a repository during a full scan with a second Scanner.
 """
 
 from __future__ import annotations
@@ -130,8 +134,8 @@ class Scanner:
         """Scan ``repository`` next (the TUI user just opened it)."""
         with self._cond:
             state = self._states.get(repository)
-            if state is None or not state.pending or repository in self._urgent:
-                return
+            if state is None or (state.listed and not state.pending) or repository in self._urgent:
+                return  # unknown, already done, or already first
             self._urgent.appendleft(repository)
             self._cond.notify_all()
 
@@ -202,8 +206,12 @@ class Scanner:
                 with self._cond:
                     self._catalog_done = True
                     self._cond.notify_all()
-            for future in workers:
-                future.result()
+            try:
+                for future in workers:
+                    future.result()
+            except BaseException:  # Ctrl-C while waiting: stop the workers, then re-raise
+                self.cancel()
+                raise
         if self._error is not None and not isinstance(self._error, ScanCancelled):
             raise self._error
         self._emit_progress(force=True, finished=not self._cancel.is_set())
