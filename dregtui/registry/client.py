@@ -13,7 +13,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -84,6 +84,11 @@ class RegistryClient(WriteOperations):
         fast_reads: bool = True,
     ) -> None:
         url, url_user, url_password = split_userinfo(normalize_url(url))
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryError(
+                f"{redact_url(url)} is not a registry URL; give https://host[:port] or host[:port]."
+            )
         self.base_url = url
         if username is None and url_user is not None:
             username, password = url_user, url_password

@@ -355,6 +355,11 @@ class Transport:
                         attempt + 1,
                         delay,
                     )
+                except requests.RequestException as exc:  # InvalidSchema, TooManyRedirects ...
+                    raise RegistryError(
+                        f"The request to {label} at {where} failed ({type(exc).__name__}) "
+                        f"while {action}."
+                    ) from exc
                 except OSError as exc:  # unreadable CA bundle / client certificate
                     raise RegistryTLSError(
                         f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
