@@ -195,3 +195,18 @@ def test_untag_with_deletion_disabled_leaves_the_tag_on_the_original(nodelete_re
         assert resolve(client, "app", "1.0") == resolve(client, "app", "1.0.0") == a.digest
         assert inv.tags("app") == ["1.0", "1.0.0"]
         assert Journal().records() == []
+
+
+def test_many_concurrent_untags_and_deletes_in_one_repository(client, pusher):
+    # distribution 2.8 answers 500 when DELETEs in one repository race: they must not.
+    for i in range(16):
+        a = pusher.image("app", f"1.{i}")
+        pusher.tag("app", f"1.{i}-alias", a)
+    inv = scan(client)
+    p = plan(client, inv, PlanMode(untag=True), repositories=["app"], regex=[r"1\.\d+$"])
+    result = execute_plan(client, p, inv, jobs=8)
+    assert result.exit_code == 0 and len(result.untagged) == 16, result.to_json()
+    p = plan(client, inv, repositories=["app"], regex=[".*"])
+    result = execute_plan(client, p, inv, jobs=8)
+    assert result.exit_code == 0 and len(result.deleted) == 16, result.to_json()
+    assert client.list_tags("app") == []
