@@ -291,3 +291,20 @@ def test_sixteen_cold_workers_fetch_one_token(token_registry):
             t.join(timeout=30)
     assert results == [["1"]] * 16
     assert issuer.count("repository:cold/app:pull") == before + 1
+
+
+def test_broken_docker_config_and_identity_token_helper(tmp_path, monkeypatch, caplog):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    assert not resolve_credentials("reg.example", docker_config=str(broken)).present
+    assert "not valid JSON" in caplog.text
+    bin_dir = tmp_path / "bin"
+    _helper(bin_dir, "idt", {"reg.example:5000": ("<token>", "refresh-xyz")})
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    config = _write_docker_config(
+        tmp_path / "cfg", {"credHelpers": {"https://reg.example:5000": "idt"}}
+    )
+    creds = resolve_credentials("https://reg.example:5000/", docker_config=str(config))
+    assert creds.identity_token == "refresh-xyz" and creds.username is None
+    assert "refresh-xyz" not in repr(creds)

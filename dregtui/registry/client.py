@@ -103,6 +103,7 @@ class RegistryClient(WriteOperations):
         self.credentials = credentials or resolve_credentials(
             self.base_url, username=username, password=password, docker_config=docker_config
         )
+        log.debug("credentials for %s: %s", self.base_url, self.credentials.source)
         self.session = RegistrySession(verify=verify, cert=cert)
         self.transport = Transport(
             self.session,

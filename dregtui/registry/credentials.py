@@ -112,7 +112,7 @@ def run_credential_helper(name: str, server: str) -> Credentials | None:
             check=False,
         )
     except FileNotFoundError:
-        log.warning("the credential helper %s is not installed (not on PATH)", program)
+        log.debug("the credential helper %s is not installed (not on PATH)", program)
         return None
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("the credential helper %s failed: %s", program, type(exc).__name__)
