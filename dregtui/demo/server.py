@@ -119,6 +119,7 @@ class LocalRegistry:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -160,6 +161,18 @@ class LocalRegistry:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the registry when its parent dies (no leaked servers)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
