@@ -165,6 +165,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     def show_repository(self, repository: str | None, *, keep_cursor: bool = True) -> None:
         self.tag_list.show(repository or "", keep_cursor=keep_cursor)
         self._update_tags_header()
+        self.call_after_refresh(self._update_tags_header)
 
     def _update_tags_header(self) -> None:
         tag_list = self.tag_list
@@ -178,7 +179,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
             title.append("  scanning…", style="italic")
         pane.border_title = title
         pane.border_subtitle = f"sort: {self.session.sort}"
-        width = tag_list.size.width or max(self.size.width - 30, 40)
+        width = tag_list.scrollable_content_region.width or max(self.size.width - 30, 40)
         self.query_one("#tags-header", Static).update(Text(TagList.header(width), style="bold"))
 
     def show_tag(self, repository: str, tag: str | None) -> None:
@@ -200,7 +201,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
 
     @on(Tree.NodeHighlighted, "#repos")
     def _repo_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
-        if event.node.data:
+        if event.node.data and event.node.data != self.tag_list.repository:
             self.show_repository(event.node.data, keep_cursor=False)
 
     @on(Tree.NodeSelected, "#repos")

@@ -77,10 +77,13 @@ def plan_text(plan: Plan) -> Text:
 def totals_text(plan: Plan, dry_run: bool) -> Text:
     t = plan.totals()
     text = Text(no_wrap=False)
-    text.append(f"{t['manifests_deleted']} manifests deleted", style="bold red")
-    text.append(f", {t['untagged']} untagged", style="bold yellow")
+    text.append(f"{t['manifests_deleted']} manifests to delete", style="bold red")
+    text.append(f", {t['untagged']} to untag", style="bold yellow")
     text.append(f", {t['skipped']} skipped", style="bold cyan")
-    text.append(f" · {t['tags_removed']} tags removed in {t['repositories']} repositories")
+    repos = t["repositories"]
+    text.append(
+        f" · {t['tags_removed']} tags go in {repos} repositor{'y' if repos == 1 else 'ies'}"
+    )
     if t["shared_with_other_repositories"]:
         text.append(f" · {t['shared_with_other_repositories']} digests stay in other repositories")
     if dry_run:

@@ -11,10 +11,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from dregtui.execute import RECLAIM_SPACE
 from dregtui.tui.messages import Outcome
 from dregtui.tui.text import clean, short_digest
 
+RECLAIM = (
+    "Disk space is freed only by the registry's garbage collector: registry garbage-collect "
+    "config.yml, with the registry read-only or stopped. Until it runs, deletions can be undone."
+)
 HEADINGS = {
     "deleted": ("Deleted", "bold red"),
     "untagged": ("Untagged", "bold yellow"),
@@ -84,7 +87,7 @@ class ResultScreen(ModalScreen[None]):
         title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
         self.query_one("#result-title", Static).update(title)
         self.query_one("#result-list", Static).update(outcomes_text(outcomes))
-        advice = Text(RECLAIM_SPACE, style="dim")
+        advice = Text(RECLAIM, style="dim")
         if self.batch_id and counts["deleted"] + counts["untagged"]:
             advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")
         self.query_one("#result-advice", Static).update(advice)

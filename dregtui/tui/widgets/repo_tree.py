@@ -44,6 +44,8 @@ class RepoTree(Tree[str]):
         names = self.session.visible_repositories()
         expanded = {self._namespaces[n.id] for n in self._namespace_nodes() if n.is_expanded}
         current = self.current_repository
+        node_now = self.cursor_node
+        current_ns = self._namespaces.get(node_now.id) if node_now is not None else None
         self.clear()
         self._repo_nodes.clear()
         self._pending.clear()
@@ -66,6 +68,13 @@ class RepoTree(Tree[str]):
                 node.expand()
         if current in self._repo_nodes:
             self._move_to(self._repo_nodes[current])
+            return
+        for node in self._namespace_nodes():
+            if self._namespaces[node.id] == current_ns:
+                self._move_to(node)
+                return
+        if self.root.children:
+            self._move_to(self.root.children[0])
 
     def _namespace_nodes(self) -> list[TreeNode[str]]:
         return [n for n in self.root.children if n.data is None]

@@ -71,7 +71,7 @@ class TagList(ScrollView, can_focus=True):
         current = self.current_tag if keep_cursor and same else None
         self.repository = repository
         self.rows = self.session.visible_tags(repository) if repository else []
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        self.virtual_size = Size(1, len(self.rows))
         index = self.rows.index(current) if current in self.rows else 0
         if not (keep_cursor and same):
             self.forget_requests()
@@ -147,7 +147,7 @@ class TagList(ScrollView, can_focus=True):
         self.call_after_refresh(self._request_details)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        self.virtual_size = Size(1, len(self.rows))
         self._request_details()
 
     # -- lazy details -----------------------------------------------------------------
@@ -171,7 +171,7 @@ class TagList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         base = self.rich_style
         if index >= len(self.rows):
             return Strip.blank(width, base)
