@@ -85,19 +85,18 @@ class Inventory:
     def remove_digest(self, repository: str, digest: str) -> list[str]:
         """What a registry DELETE of ``digest`` in ``repository`` does: every tag on it goes.
 
-        Returns the removed tags.
+        Returns the removed tags. Uses the reverse index: O(tags on that digest).
         """
         with self._lock:
             tags = self.repositories.get(repository, {})
-            gone = [t for t, info in tags.items() if info.digest == digest]
+            holders = self._by_digest.get(digest, set())
+            gone = [t for r, t in holders if r == repository]
             for tag in gone:
-                del tags[tag]
-            holders = self._by_digest.get(digest)
-            if holders is not None:
-                holders.difference_update((repository, t) for t in gone)
-                if not holders:
-                    del self._by_digest[digest]
-            return gone
+                tags.pop(tag, None)
+            holders.difference_update((repository, t) for t in gone)
+            if not holders:
+                self._by_digest.pop(digest, None)
+            return sort_tags(gone)
 
     def remove_tag(self, repository: str, tag: str) -> None:
         with self._lock:
@@ -146,9 +145,9 @@ class Inventory:
 
     def tags_on_digest(self, repository: str, digest: str) -> list[str]:
         """Tags of one repository that point at ``digest`` (what a DELETE there removes)."""
-        return sort_tags(
-            [t for t, info in self.repositories.get(repository, {}).items() if info.digest == digest]
-        )
+        with self._lock:
+            holders = list(self._by_digest.get(digest, ()))
+        return sort_tags([t for r, t in holders if r == repository])
 
     def parents(self, digest: str) -> list[str]:
         """Index digests that reference ``digest`` as a child."""
