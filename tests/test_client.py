@@ -182,3 +182,16 @@ def test_lean_and_full_request_paths_agree(registry, pusher):
             )
     assert results[0] == results[1]
     assert results[0][2][0].digest == index.digest and results[0][2][2] is None
+
+
+def test_registry_stopped_mid_catalog(registry, pusher):
+    base = pusher.image("die/r0", "1")
+    for i in range(1, 5):
+        pusher.tag(f"die/r{i}", "1", base)
+    with RegistryClient(registry.url, retries=1, backoff=0.01) as c:
+        names = c.iter_catalog(page_size=2)
+        assert [next(names), next(names)] == ["die/r0", "die/r1"]
+        registry.stop()
+        with pytest.raises(RegistryConnectionError) as err:
+            list(names)
+    assert "connection was refused" in str(err.value)

@@ -18,6 +18,7 @@ from dregtui.registry.errors import (
     ProtocolError,
     RateLimitedError,
     RegistryConnectionError,
+    RegistryError,
     ServerError,
 )
 from dregtui.registry.transport import parse_retry_after
@@ -343,3 +344,18 @@ def test_bearer_scope_named_by_the_challenge_is_used_and_remembered(fake_registr
         assert c.delete_manifest("x", digest) == "deleted"
     assert fake_registry.count("GET", "/token") == 1
     assert fake_registry.count("DELETE", f"/v2/x/manifests/{digest}") == 3  # 401, 202, 202
+
+
+def test_hostile_names_are_data_and_escaped_in_paths(fake_registry):
+    names = ["ok/app", "we?ird#name", "pct%2Fname", "\x1b[31mred"]
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [*names, 42, None]}))
+    fake_registry.route("GET", "/v2/we%3Fird%23name/tags/list", json_reply({"tags": ["t?1", 7]}))
+    fake_registry.route("GET", "/v2/pct%252Fname/tags/list", json_reply({"tags": ["p"]}))
+    with RegistryClient(fake_registry.url, **FAST) as c:
+        assert c.list_repositories() == sorted(names)
+        assert c.list_tags("we?ird#name") == ["t?1"]
+        assert c.list_tags("pct%2Fname") == ["p"]
+        fake_registry.route("HEAD", "/v2/ok/app/manifests/t%3F1", Reply(404))
+        assert c.head_manifest("ok/app", "t?1") is None
+        with pytest.raises(RegistryError):
+            c.list_tags("../../etc")

@@ -7,8 +7,9 @@ body go directly to the session adapter's urllib3 connection pool (same pool, TL
 and connections as the session), with the auth header the challenge already calls for.
 
 Anything unusual goes back to the full ``requests`` path, which owns auth challenges,
-redirects, proxies and error reporting: a proxy for the origin, digest auth, a 401 or a
-redirect in the answer, or any exception (the full path then retries and explains it).
+redirects, proxies, cookies and error reporting: a proxy for the origin, digest auth, session
+cookies, a 401 or a redirect in the answer, or any exception (the full path then retries and
+explains it).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class FastReads:
             and FAST_KWARGS.issuperset(kwargs)
             and isinstance(kwargs.get("timeout"), int | float)
             and not self.session.proxies
+            and not len(self.session.cookies)  # cookies (sticky sessions): the full path
             and not self.session.env_proxies(url)
         )
 
@@ -122,4 +124,6 @@ class FastReads:
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
             resp.close()
             return None
+        if len(resp.cookies):
+            self.session.cookies.update(resp.cookies)
         return resp
