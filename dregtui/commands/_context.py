@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from dregtui.config import ConfigError, Settings, make_client
+from dregtui.config import NO_REGISTRY, ConfigError, Settings, make_client
 from dregtui.inventory.cache import InventoryCache
 from dregtui.inventory.model import Inventory
 from dregtui.inventory.scanner import Scanner, ScanProgress
@@ -53,10 +53,7 @@ class Context:
     @property
     def registry_url(self) -> str:
         if not self.settings.registry:
-            raise ConfigError(
-                "No registry given: pass -reg/--registry URL, set the REGISTRY environment "
-                "variable, or choose a config file profile with --profile."
-            )
+            raise ConfigError(NO_REGISTRY)
         from dregtui.registry import normalize_url
 
         return normalize_url(self.settings.registry)

@@ -341,7 +341,8 @@ class Scanner:
             listed = self._repos_listed or 1
             estimate = self._tags_total * repos_total / listed if repos_total else 0
             remaining = max(estimate - self._tags_done, 0)
-            eta = remaining / rate if rate > 0 else None
+            settled = elapsed >= 0.5 and self._tags_done >= 2 * self.jobs
+            eta = remaining / rate if rate > 0 and settled else None
             return ScanProgress(
                 repositories_total=repos_total,
                 repositories_done=self._repos_done,
