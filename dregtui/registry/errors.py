@@ -209,8 +209,9 @@ def error_for_response(
             f"The registry at {registry} refused {action} ({what}); the account is not allowed to do it.",
             **kwargs,
         )
+    doing = action[:1].upper() + action[1:]
     if status == 404:
-        return NotFoundError(f"Not found while {action} ({what}).", **kwargs)
+        return NotFoundError(f"{doing} failed: not found at {registry} ({what}).", **kwargs)
     if status == 429:
         return RateLimitedError(
             f"The registry at {registry} kept rate-limiting {action} ({what}); try again later "
@@ -222,7 +223,4 @@ def error_for_response(
             f"The registry at {registry} failed while {action} ({what}); try again later.",
             **kwargs,
         )
-    return RegistryError(
-        f"The registry at {registry} answered {what} while {action}.",
-        **kwargs,
-    )
+    return RegistryError(f"{doing} failed at {registry} ({what}).", **kwargs)
