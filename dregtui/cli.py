@@ -26,8 +26,12 @@ Put a module in ``dregtui/commands/`` (one per command group). It is discovered 
   ``UsageError`` (bad input) with one sentence: ``main`` prints ``dregtui: error: <sentence>``
   and returns 1 (a traceback only with ``--debug``).
 - ``ctx.settings`` holds the merged global options (``dregtui.config.Settings``): json, count,
-  dry_run, jobs, ... ``ctx.client()``, ``ctx.inventory()``, ``ctx.save_inventory(inv)``,
-  ``ctx.scanner()``, ``ctx.warn(text)`` are described in ``dregtui.commands._context``.
+  dry_run, jobs, ... ``ctx.client()``, ``ctx.inventory(repositories=None)`` (cache, else a
+  scan with the progress line; named repositories for registries without ``_catalog``),
+  ``ctx.save_inventory(inv)`` (after deletions), ``ctx.scanner()``, ``ctx.cache()``,
+  ``ctx.warn(text)``, ``ctx.out(line)`` are described in ``dregtui.commands._context``.
+- ``add_output_options(parser)`` lets ``--json``/``--count`` also follow the command.
+- ``parse_settings(argv, env)`` -> (args, Settings) parses without running anything.
 - Command modules must import Textual (or anything heavy) inside the handler only: the core
   must not import ``textual``/``rich`` (tests/test_import_hygiene.py).
 - With no command, ``main`` runs the handler of the command named ``tui`` when one is

@@ -149,3 +149,18 @@ def test_progress_line_only_on_a_terminal(small_registry, tmp_path: Path):
     assert "scanning:" in text and "repositories" in text and "tags/s" in text
     assert text.endswith("\r\x1b[K")  # cleared at the end
     assert len(out.getvalue().splitlines()) == 12
+
+
+def test_python_dash_m_exit_code_and_single_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dregtui", "list-repo-names"],
+        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("dregtui: error: No registry")

@@ -202,3 +202,9 @@ def test_make_client_uses_the_settings(tmp_path):
         make_client(Settings())
     with pytest.raises(ConfigError, match="missing.pem"):
         make_client(Settings(registry="r", cert=str(tmp_path / "missing.pem")))
+
+
+def test_settings_repr_hides_the_password():
+    s = settings("-reg", "r", "-u", "me", "-p", "hunter2-secret")
+    assert s.password == "hunter2-secret"
+    assert "hunter2-secret" not in repr(s) and "***" in repr(s)
