@@ -164,3 +164,19 @@ def test_python_dash_m_exit_code_and_single_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("dregtui: error: No registry")
+
+
+def test_malformed_answers_mid_scan_are_one_line_and_leave_no_cache(fake_registry, run_cli):
+    from support.fake_server import Reply, json_reply
+
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": ["ok", "broken"]}))
+    fake_registry.route("GET", "/v2/ok/tags/list", json_reply({"name": "ok", "tags": None}))
+    fake_registry.route(
+        "GET",
+        "/v2/broken/tags/list",
+        Reply(200, "{not json\x1b[2J", {"Content-Type": "application/json"}),
+    )
+    result = run_cli("-reg", fake_registry.url, "list-repo-names")
+    assert_one_line_error(result)
+    assert "\x1b" not in result.err
+    assert no_cache_files()
