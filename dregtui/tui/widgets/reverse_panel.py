@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import OptionList
@@ -10,6 +12,14 @@ from textual.widgets.option_list import Option
 from dregtui.inventory.model import TagRef
 from dregtui.tui.session import ReverseLookup
 from dregtui.tui.text import clean, short_digest
+
+SIGNATURE = re.compile(r"^sha256-([0-9a-f]{12})[0-9a-f]{52}(\.\w+)$")
+
+
+def short_tag(tag: str) -> str:
+    """``sha256-<64 hex>.sig`` -> ``sha256-<12 hex>….sig``; other tags unchanged (cleaned)."""
+    match = SIGNATURE.match(tag)
+    return f"sha256-{match.group(1)}…{match.group(2)}" if match else clean(tag)
 
 
 class ReversePanel(OptionList):
@@ -32,10 +42,10 @@ class ReversePanel(OptionList):
             self.add_option(Option(Text("No tag selected.", style="dim"), disabled=True))
             return
         groups = [
-            ("same repository", "deleted with it", lookup.same_repository),
-            ("other repositories", "keep blobs alive", lookup.other_repositories),
-            ("indexes using it", "keep it needed", lookup.parent_tags),
-            ("signatures", "orphaned by a delete", lookup.signatures),
+            ("same repository", "deleted too", lookup.same_repository),
+            ("other repositories", "keep blobs", lookup.other_repositories),
+            ("indexes using it", "need it", lookup.parent_tags),
+            ("signatures", "orphaned", lookup.signatures),
         ]
         options: list[Option] = []
         for title, note, refs in groups:
@@ -50,7 +60,7 @@ class ReversePanel(OptionList):
                 key = f"r{len(self._refs)}"
                 self._refs[key] = ref
                 label = Text("  " + clean(ref.repository), no_wrap=True)
-                label.append(":" + clean(ref.tag), style="bold")
+                label.append(":" + short_tag(ref.tag), style="bold")
                 options.append(Option(label, id=key))
         if lookup.parent_indexes and not lookup.parent_tags:
             options.append(
