@@ -275,7 +275,9 @@ def resolve_settings(
     env = os.environ if env is None else env
     cli = {k: v for k, v in cli.items() if v is not None}
     from_env = env_settings(env)
-    path = Path(config_path) if config_path else default_config_path(env)
+    path = Path(config_path).expanduser() if config_path else default_config_path(env)
+    if config_path and not path.is_file():
+        raise ConfigError(f"The config file {path} does not exist.")
     doc = load_config(path)
     profile_name = cli.get("profile") or from_env.get("profile")
     from_file = profile_settings(doc, profile_name, str(path))
@@ -324,6 +326,12 @@ def resolve_settings(
             settings.timeout = _float(value, "timeout") or settings.timeout
         elif hasattr(settings, key) and key not in ("config_path", "keymap", "theme"):
             setattr(settings, key, value)
+    for attr in ("cert", "key", "cache"):
+        value = getattr(settings, attr)
+        if isinstance(value, str) and value.startswith("~"):
+            setattr(settings, attr, os.path.expanduser(value))
+    if isinstance(settings.verify, str) and settings.verify.startswith("~"):
+        settings.verify = os.path.expanduser(settings.verify)
     tui = doc.get("tui") if isinstance(doc.get("tui"), dict) else {}
     settings.theme = tui.get("theme") if isinstance(tui.get("theme"), str) else None
     keymap = doc.get("keymap") if isinstance(doc.get("keymap"), dict) else {}

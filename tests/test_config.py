@@ -208,3 +208,12 @@ def test_settings_repr_hides_the_password():
     s = settings("-reg", "r", "-u", "me", "-p", "hunter2-secret")
     assert s.password == "hunter2-secret"
     assert "hunter2-secret" not in repr(s) and "***" in repr(s)
+
+
+def test_paths_expand_home_and_missing_config_option_is_an_error(tmp_path, run_cli):
+    write_config('[profiles.p]\ncert = "~/certs/c.pem"\nverify = "~/ca.pem"\n')
+    s = settings("--profile", "p")
+    home = os.environ["HOME"]
+    assert s.cert == f"{home}/certs/c.pem" and s.verify == f"{home}/ca.pem"
+    result = run_cli("--config", str(tmp_path / "absent.toml"), "list-repo-names")
+    assert result.code == 1 and result.err.count("\n") == 1 and "absent.toml" in result.err
