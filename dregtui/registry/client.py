@@ -41,6 +41,7 @@ from dregtui.registry.wire import (
     body_media_type,
     header_media_type,
     normalize_url,
+    ref_name,
     sha256_digest,
     split_userinfo,
     with_query,
@@ -298,7 +299,7 @@ class RegistryClient(WriteOperations):
     def head_manifest(self, repository: str, reference: str) -> ManifestRef | None:
         """Resolve a tag or digest to (digest, media type); None when it does not exist."""
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
-        action = f"resolving {repository}:{reference}"
+        action = f"resolving {ref_name(repository, reference)}"
         headers = {"Accept": mediatypes.MANIFEST_ACCEPT}
         if not self.use_get_manifest:
             resp = self._request("HEAD", path, action=action, headers=headers)
@@ -326,13 +327,13 @@ class RegistryClient(WriteOperations):
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str | None]:
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
-        action = f"fetching the manifest {repository}:{reference}"
+        action = f"fetching the manifest {ref_name(repository, reference)}"
         resp = self._request(
             "GET", path, action=action, headers={"Accept": mediatypes.MANIFEST_ACCEPT}
         )
         if resp.status_code == 404:
             raise NotFoundError(
-                f"The manifest {repository}:{reference} does not exist.",
+                f"The manifest {ref_name(repository, reference)} does not exist.",
                 status=404,
                 code=parse_error_body(resp).code,
             )
@@ -340,7 +341,9 @@ class RegistryClient(WriteOperations):
             raise self._error(resp, action)
         raw = resp.content
         if len(raw) > MAX_MANIFEST_BYTES:
-            raise ProtocolError(f"The manifest {repository}:{reference} is implausibly large.")
+            raise ProtocolError(
+                f"The manifest {ref_name(repository, reference)} is implausibly large."
+            )
         return raw, header_media_type(resp), resp.headers.get("Docker-Content-Digest")
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:

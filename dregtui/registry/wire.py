@@ -65,3 +65,9 @@ def body_media_type(raw: bytes) -> str:
             else mediatypes.DOCKER_MANIFEST_V1
         )
     return ""
+
+
+def ref_name(repository: str, reference: str) -> str:
+    """``repo:tag`` or ``repo@sha256:...`` for messages."""
+    sep = "@" if ":" in reference else ":"
+    return f"{repository}{sep}{reference}"

@@ -18,7 +18,7 @@ from dregtui.registry.errors import (
     parse_error_body,
 )
 from dregtui.registry.models import DeleteOutcome
-from dregtui.registry.wire import sha256_digest, with_query
+from dregtui.registry.wire import ref_name, sha256_digest, with_query
 
 if TYPE_CHECKING:
     import requests
@@ -69,7 +69,7 @@ class WriteOperations:
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> str:
         """Upload a manifest under a tag or digest; returns its digest. Safe to retry: the
         same bytes under the same reference leave the registry in the same state."""
-        action = f"uploading the manifest {repository}:{reference}"
+        action = f"uploading the manifest {ref_name(repository, reference)}"
         resp = self._request(
             "PUT",
             f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}",
