@@ -207,7 +207,7 @@ def save_profile(name: str, settings: Settings, path: str | os.PathLike[str] | N
     for key, attr in PROFILE_KEYS.items():
         value = getattr(settings, attr)
         default = getattr(Settings(), attr)
-        if value is None or value == default and key != "registry":
+        if value is None or value == default:
             continue
         profile[key] = value
     for secret in SECRET_KEYS:
