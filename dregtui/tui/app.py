@@ -20,6 +20,7 @@ from dregtui.tui import messages as msg
 from dregtui.tui.actions import ActionsMixin
 from dregtui.tui.deletion import DeletionMixin
 from dregtui.tui.details import Details, DetailsCache
+from dregtui.tui.screens.progress import ProgressScreen
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 from dregtui.tui.widgets.digest_pane import DigestPane
@@ -143,6 +144,14 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.query_one("#reverse").border_subtitle = "v: digest" if narrow else ""
         self._update_tags_header()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """On a pushed screen (confirm, progress, result, help) the main-screen keys rest."""
+        if self.screen is self.screen_stack[0] or action.startswith("app."):
+            return True
+        if action == "quit":
+            return not isinstance(self.screen, ProgressScreen)
+        return action in ("command_palette", "help_quit", "toggle_dark", "screenshot", "bell")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from dregtui.tui.commands import palette_commands
 
@@ -190,7 +199,9 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.query_one("#reverse", ReversePanel).show(lookup)
 
     def update_status(self) -> None:
-        self.query_one("#status", StatusBar).refresh_status(self.clock())
+        status = self.query_one("#status", StatusBar)
+        status.from_cache = self.from_cache
+        status.refresh_status(self.clock())
 
     def refresh_marks(self, repositories: list[str] | None = None) -> None:
         self.repo_tree.refresh_labels(repositories)
@@ -281,6 +292,8 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     def on_details_loaded(self, message: msg.DetailsLoaded) -> None:
         for item in message.details:
             self.session.details.put(item)
+        if self.session.sort == "date":
+            self.show_repository(self.tag_list.repository)
         self.tag_list.refresh()
         repo, tag = self.tag_list.repository, self.tag_list.current_tag
         info = self.session.inventory.tag_info(repo, tag) if tag else None

@@ -25,6 +25,7 @@ class StatusBar(Static):
         self.session = session
         self.scan: tuple[int, int] | None = None
         self.message = ""
+        self.from_cache = False
 
     def refresh_status(self, now: float) -> None:
         inv = self.session.inventory
@@ -35,7 +36,9 @@ class StatusBar(Static):
             done, total = self.scan
             text.append(f"scanning {done}/{total}", style="italic")
         elif inv.scanned_at:
-            text.append(f"scanned {age(now - inv.scanned_at)}")
+            text.append(
+                f"{'cache from' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}"
+            )
         else:
             text.append("not scanned")
         text.append(f" │ {len(inv.repositories)} repos, {inv.tag_count} tags")
