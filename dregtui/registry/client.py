@@ -34,9 +34,10 @@ from dregtui.registry.errors import (
     parse_error_body,
     redact_url,
 )
+from dregtui.registry.failures import check_tls_files
 from dregtui.registry.fastpath import FastReads
 from dregtui.registry.models import ImageConfig, Manifest, ManifestRef
-from dregtui.registry.transport import RegistrySession, Transport, check_tls_files
+from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (
     body_media_type,
     header_media_type,
