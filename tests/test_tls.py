@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +101,11 @@ def test_plain_http_registry_with_https_url(registry):
     with RegistryClient(url, retries=0) as c, pytest.raises(RegistryError) as err:
         c.ping()
     assert "TLS" in str(err.value)
+
+
+def test_client_certificate_and_key_in_one_file(tls_registry, tmp_path):
+    files = tls_registry.tls
+    combined = tmp_path / "client.pem"
+    combined.write_bytes(Path(files.client_cert).read_bytes() + Path(files.client_key).read_bytes())
+    with RegistryClient(tls_registry.url, verify=files.ca, cert=str(combined)) as c:
+        c.ping()
