@@ -37,7 +37,7 @@ class StatusBar(Static):
             text.append(f"scanning {done}/{total}", style="italic")
         elif inv.scanned_at:
             text.append(
-                f"{'cache from' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}"
+                f"{'cached' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}"
             )
         else:
             text.append("not scanned")
