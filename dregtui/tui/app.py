@@ -235,6 +235,10 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     def _tag_highlighted(self, event: TagList.Highlighted) -> None:
         self.show_tag(event.repository, event.tag)
 
+    @on(TagList.Resized)
+    def _tags_resized(self) -> None:
+        self._update_tags_header()
+
     @on(TagList.NeedDetails)
     def _need_details(self, event: TagList.NeedDetails) -> None:
         if self.client is not None:

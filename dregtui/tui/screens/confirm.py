@@ -74,18 +74,21 @@ def plan_text(plan: Plan) -> Text:
     return text
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
 def totals_text(plan: Plan, dry_run: bool) -> Text:
     t = plan.totals()
     text = Text(no_wrap=False)
-    text.append(f"{t['manifests_deleted']} manifests to delete", style="bold red")
+    text.append(plural(t["manifests_deleted"], "manifest") + " to delete", style="bold red")
     text.append(f", {t['untagged']} to untag", style="bold yellow")
     text.append(f", {t['skipped']} skipped", style="bold cyan")
-    repos = t["repositories"]
-    text.append(
-        f" · {t['tags_removed']} tags go in {repos} repositor{'y' if repos == 1 else 'ies'}"
-    )
+    repos = plural(t["repositories"], "repository", "repositories")
+    text.append(f" · {plural(t['tags_removed'], 'tag')} removed in {repos}")
     if t["shared_with_other_repositories"]:
-        text.append(f" · {t['shared_with_other_repositories']} digests stay in other repositories")
+        shared = plural(t["shared_with_other_repositories"], "digest")
+        text.append(f" · {shared} stay in other repositories")
     if dry_run:
         text.append("\nDry run: nothing will be deleted.", style="bold")
     return text
@@ -137,7 +140,7 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
         t = self.plan.totals()
         title = "Dry run: deletion plan" if self.dry_run else "Delete these tags?"
         self.query_one("#confirm-title", Static).update(
-            Text(f"{title}  ({t['items']} digests)", style="bold")
+            Text(f"{title}  ({plural(t['items'], 'digest')})", style="bold")
         )
         self.query_one("#confirm-plan", Static).update(plan_text(self.plan))
         self.query_one("#confirm-totals", Static).update(totals_text(self.plan, self.dry_run))

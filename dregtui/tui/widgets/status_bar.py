@@ -36,9 +36,7 @@ class StatusBar(Static):
             done, total = self.scan
             text.append(f"scanning {done}/{total}", style="italic")
         elif inv.scanned_at:
-            text.append(
-                f"{'cached' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}"
-            )
+            text.append(f"{'cached' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}")
         else:
             text.append("not scanned")
         text.append(f" │ {len(inv.repositories)} repos, {inv.tag_count} tags")

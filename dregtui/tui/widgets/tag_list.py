@@ -56,6 +56,9 @@ class TagList(ScrollView, can_focus=True):
     class Opened(Message):
         pass
 
+    class Resized(Message):
+        """The visible width changed: the column header must follow."""
+
     def __init__(self, session: Session, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
@@ -149,6 +152,7 @@ class TagList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(1, len(self.rows))
         self._request_details()
+        self.call_after_refresh(self.post_message, self.Resized())
 
     # -- lazy details -----------------------------------------------------------------
 
