@@ -38,6 +38,7 @@ class Context:
     progress_hook: Callable[[ScanProgress], None] | None = None
     _client: RegistryClient | None = None
     _catalog: bool = True  # the last inventory() covered the whole catalog
+    _memo: tuple[list[str], Inventory] | None = None
 
     # -- output -----------------------------------------------------------------------
 
@@ -103,8 +104,15 @@ class Context:
         ``repositories`` (default: ``--repositories``) names what to scan when the registry
         does not serve ``_catalog``; a cached full scan that has them is used as it is.
         """
-        cache = self.cache()
         wanted = list(repositories if repositories is not None else self.settings.repositories)
+        if self._memo is not None and self._memo[0] == wanted:
+            return self._memo[1]  # one scan per run, even with --refresh
+        inventory = self._load_or_scan(wanted)
+        self._memo = (wanted, inventory)
+        return inventory
+
+    def _load_or_scan(self, wanted: list[str]) -> Inventory:
+        cache = self.cache()
         if cache is not None and not self.settings.refresh:
             cached = cache.read(warn=self.warn)
             if cached is not None:
