@@ -23,6 +23,7 @@ from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.progress import ProgressScreen
 from dregtui.tui.screens.result import ResultScreen
 from dregtui.tui.text import short_digest
+from dregtui.versions import sort_tags
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp
@@ -133,7 +134,7 @@ def execute(
         msg.Outcome(
             r.item.repository,
             r.item.digest,
-            r.removed_tags or r.item.selected_tags,
+            sort_tags(r.removed_tags or r.item.selected_tags),
             r.status.value,
             r.message if r.status is not Status.DELETED else "",
         )
