@@ -75,14 +75,14 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
 
 
 def run_demo(args: argparse.Namespace, ctx: Any) -> int:
+    from dregtui.demo import start_demo_registry
     from dregtui.demo.sample import populate
-    from dregtui.demo.server import LocalRegistry, RegistryNotFound
+    from dregtui.demo.server import RegistryNotFound
     from dregtui.registry import RegistryClient
     from dregtui.tui.app import DregApp
 
-    registry = LocalRegistry()
     try:
-        registry.start()
+        registry: Any = start_demo_registry()
     except RegistryNotFound as exc:
         ctx.stderr.write(f"dregtui: error: {exc}.\n")
         return 1
