@@ -187,3 +187,13 @@ def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):
     inv.scanned_at = None
     with pytest.raises(ValueError):
         cache.save(inv)
+
+
+def test_credentials_in_the_url_never_reach_the_cache(small_registry, run_cli):
+    url = small_registry.url
+    with_creds = url.replace("http://", "http://someone:url-Secret-42@")
+    result = run_cli("-reg", with_creds, "list-repo-names")
+    assert result.code == 0, result
+    text = cache_file(url).read_text()
+    assert "url-Secret-42" not in text and "someone" not in text
+    assert json.loads(text)["registry"] == url

@@ -55,9 +55,13 @@ class Context:
     def registry_url(self) -> str:
         if not self.settings.registry:
             raise ConfigError(NO_REGISTRY)
+        from urllib.parse import urlsplit, urlunsplit
+
         from dregtui.registry import normalize_url
 
-        return normalize_url(self.settings.registry)
+        parts = urlsplit(normalize_url(self.settings.registry))
+        host = parts.netloc.rpartition("@")[2]  # never keep user:password@ (cache, output)
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
     def client(self) -> RegistryClient:
         if self._client is None:
