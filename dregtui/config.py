@@ -224,7 +224,7 @@ def save_profile(name: str, settings: Settings, path: str | os.PathLike[str] | N
 
 def atomic_write(file: Path, payload: bytes, mode: int = 0o600) -> None:
     """Write via a temp file in the same directory + os.replace; the result has ``mode``."""
-    file.parent.mkdir(parents=True, exist_ok=True)
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + file.name + ".", suffix=".tmp", dir=file.parent)
     try:
         os.fchmod(fd, mode)

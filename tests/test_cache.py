@@ -197,3 +197,14 @@ def test_credentials_in_the_url_never_reach_the_cache(small_registry, run_cli):
     text = cache_file(url).read_text()
     assert "url-Secret-42" not in text and "someone" not in text
     assert json.loads(text)["registry"] == url
+
+
+def test_unwritable_cache_is_a_warning_not_a_failure(small_registry, run_cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = run_cli(
+        "-reg", small_registry.url, "-c", str(blocker / "cache.json"), "list-repo-names"
+    )
+    assert result.code == 0, result
+    assert len(result.lines) == 12
+    assert result.err.count("\n") == 1 and result.err.startswith("dregtui: warning: ")

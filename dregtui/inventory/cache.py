@@ -82,7 +82,7 @@ class InventoryCache:
         """Like ``load``, plus whether the cache covers the whole catalog."""
         try:
             text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, UnicodeDecodeError) as exc:
             return self._reject(warn, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
