@@ -162,3 +162,24 @@ def test_registry_dying_mid_scan_raises_one_registry_error(small_registry):
 def test_unreachable_registry_raises_registry_error():
     with RegistryClient("http://127.0.0.1:9", retries=0) as c, pytest.raises(RegistryError):
         Scanner(c).scan()
+
+
+def test_nested_indexes_record_every_level(registry, client, pusher):
+    import json
+
+    from dregtui.registry import mediatypes
+
+    inner, inner_children = pusher.index("nest", None, seed="inner")
+    outer_raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [
+                {"mediaType": inner.media_type, "digest": inner.digest, "size": len(inner.raw)}
+            ],
+        }
+    ).encode()
+    outer = client.put_manifest("nest", "v1", outer_raw, mediatypes.OCI_INDEX)
+    inv = Scanner(client, jobs=2).scan()
+    assert inv.children[outer] == (inner.digest,)
+    assert inv.children[inner.digest] == tuple(c.digest for c in inner_children)

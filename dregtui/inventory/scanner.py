@@ -268,7 +268,7 @@ class Scanner:
                 elif kind == _HEAD:
                     self._head(state, arg)
                 else:
-                    self._index(state.name, arg)
+                    self._index(state, arg)
             except BaseException as exc:
                 self._fail(exc)
             finally:
@@ -313,13 +313,21 @@ class Scanner:
         else:
             self._emit_progress()
 
-    def _index(self, repository: str, digest: str) -> None:
+    def _index(self, state: _RepoState, digest: str) -> None:
         self._limiter.acquire()
         try:
-            manifest = self.client.get_manifest(repository, digest)
+            manifest = self.client.get_manifest(state.name, digest)
         except NotFoundError:
             return
         self._inventory.set_children(digest, (d.digest for d in manifest.manifests))
+        nested = [d.digest for d in manifest.manifests if mediatypes.is_index(d.media_type)]
+        if nested:  # an index of indexes: record the inner ones' children too
+            with self._cond:
+                for child in nested:
+                    if child not in self._index_seen:
+                        self._index_seen.add(child)
+                        state.pending.appendleft((_INDEX, child))
+                self._requeue(state)
 
     def _complete(self, state: _RepoState) -> None:
         if self._cancel.is_set():
