@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -211,3 +212,25 @@ def test_unreachable_registry_is_a_notification() -> None:
                 assert app.is_running
 
     asyncio.run(run())
+
+
+def test_deletion_disabled_says_how_to_enable_it(make_registry: Callable[..., Any]) -> None:
+    reg = make_registry(config={"storage": {"delete": {"enabled": False}}})
+    with RegistryClient(reg.url) as c:
+        ImagePusher(c).image("team/app", "1.0", seed="A")
+
+        async def run() -> None:
+            app = DregApp(c)
+            async with app.run_test(size=(120, 36)) as pilot:
+                await open_repository(app, pilot, "team/app")
+                await pilot.press("space", "d")
+                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                await pilot.press("y")
+                await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+                reasons = " ".join(o.reason for o in app.screen.outcomes)
+                assert "storage.delete.enabled" in reasons
+                assert not any(o.status == "deleted" for o in app.screen.outcomes)
+                assert app.screen.batch_id is None  # nothing to restore
+            assert c.list_tags("team/app") == ["1.0"]
+
+        asyncio.run(run())

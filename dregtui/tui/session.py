@@ -178,7 +178,7 @@ class Session:
         signature_prefix = digest.replace(":", "-") + "."
         signatures = [
             TagRef(repo, signature_prefix + kind)
-            for repo, tags in self.inventory.repositories.items()
+            for repo, tags in list(self.inventory.repositories.items())
             for kind in ("sig", "att", "sbom")
             if signature_prefix + kind in tags
         ]

@@ -37,6 +37,9 @@ def outcomes_text(outcomes: list[Outcome]) -> Text:
             text.append("\n")
         text.append(f"{heading} ({len(group)})\n", style=style)
         for item in group:
+            if not item.repository:  # the whole run stopped (e.g. deletion disabled)
+                text.append("  " + clean(item.reason) + "\n", style="bold")
+                continue
             text.append("  " + clean(item.repository), style="bold")
             text.append(f" @ {short_digest(item.digest)}", style="dim")
             if item.tags:
