@@ -86,8 +86,12 @@ def build_parser() -> ArgumentParser:
         allow_abbrev=False,
     )
     g = parser.add_argument_group("registry and connection")
-    g.add_argument("-reg", "--registry", help="registry URL or host[:port] (env REGISTRY)")
-    g.add_argument("-u", "--user", dest="username", help="user name (env REGISTRY_USER)")
+    g.add_argument(
+        "-reg", "--registry", metavar="URL", help="registry URL or host[:port] (env REGISTRY)"
+    )
+    g.add_argument(
+        "-u", "--user", dest="username", metavar="USER", help="user name (env REGISTRY_USER)"
+    )
     g.add_argument("-p", "--password", help="password (env REGISTRY_PASSWORD)")
     g.add_argument(
         "--digest-auth",
@@ -100,12 +104,22 @@ def build_parser() -> ArgumentParser:
         "-cert",
         "--client-cert",
         dest="cert",
+        metavar="FILE",
         help="client certificate file (env REGISTRY_CLIENT_CERT)",
     )
     g.add_argument(
-        "-key", "--client-key", dest="key", help="client key file (env REGISTRY_CLIENT_KEY)"
+        "-key",
+        "--client-key",
+        dest="key",
+        metavar="FILE",
+        help="client key file (env REGISTRY_CLIENT_KEY)",
     )
-    g.add_argument("-v", "--verify", help="CA bundle file, or None to disable TLS verification")
+    g.add_argument(
+        "-v",
+        "--verify",
+        metavar="CA_BUNDLE",
+        help="CA bundle file, or None to disable TLS verification",
+    )
     g.add_argument(
         "--insecure", action="store_true", default=None, help="do not verify TLS certificates"
     )
@@ -126,7 +140,7 @@ def build_parser() -> ArgumentParser:
         metavar="A,B,C",
         help="repositories to scan when the registry refuses _catalog",
     )
-    g.add_argument("--profile", help="config file profile to use")
+    g.add_argument("--profile", metavar="NAME", help="config file profile to use")
     g.add_argument("--config", metavar="PATH", help="config file (env DREGTUI_CONFIG)")
 
     g = parser.add_argument_group("scan and cache")
@@ -137,8 +151,12 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="rescan the registry, then update the cache",
     )
-    g.add_argument("-j", "--jobs", type=_positive_int, help="parallel requests (default 16)")
-    g.add_argument("--rate", type=_positive_float, help="at most this many requests per second")
+    g.add_argument(
+        "-j", "--jobs", type=_positive_int, metavar="N", help="parallel requests (default 16)"
+    )
+    g.add_argument(
+        "--rate", type=_positive_float, metavar="N", help="at most this many requests per second"
+    )
 
     g = parser.add_argument_group("output")
     g.add_argument(
@@ -151,7 +169,12 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="show what would change, change nothing",
     )
-    g.add_argument("-l", "--log-level", help="log level: debug, info, warning (default), error")
+    g.add_argument(
+        "-l",
+        "--log-level",
+        metavar="LEVEL",
+        help="log level: debug, info, warning (default), error",
+    )
     g.add_argument("--debug", action="store_true", default=None, help="show tracebacks")
     g.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
