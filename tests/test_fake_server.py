@@ -359,3 +359,15 @@ def test_hostile_names_are_data_and_escaped_in_paths(fake_registry):
         assert c.head_manifest("ok/app", "t?1") is None
         with pytest.raises(RegistryError):
             c.list_tags("../../etc")
+
+
+def test_sticky_session_cookie_is_sent_back(fake_registry):
+    fake_registry.route(
+        "GET", "/v2/a/tags/list", json_reply({"tags": ["1"]}, **{"Set-Cookie": "lb=node-7; Path=/"})
+    )
+    fake_registry.route("GET", "/v2/b/tags/list", json_reply({"tags": ["2"]}))
+    with RegistryClient(fake_registry.url, **FAST) as c:
+        assert c.list_tags("a") == ["1"]
+        assert c.list_tags("b") == ["2"]
+    headers = next(h for m, p, h in fake_registry.requests if p == "/v2/b/tags/list")
+    assert headers.get("Cookie") == "lb=node-7"

@@ -180,7 +180,7 @@ def resolve_credentials(
     docker_config: str | os.PathLike[str] | None = None,
 ) -> Credentials:
     """The credentials to use for ``registry_url``; ``Credentials()`` (source "none") if none."""
-    if username is not None or password is not None:
+    if username or password:  # empty strings (unset options) do not count
         return Credentials(
             username=username or "", password=password or "", source="command line/environment"
         )

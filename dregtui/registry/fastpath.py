@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 
 if TYPE_CHECKING:
@@ -98,8 +99,8 @@ class FastReads:
                 headers=merged,
                 redirect=False,
                 assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
+                preload_content=True,  # read the body now and give the connection back
+                decode_content=True,
                 retries=urllib3.Retry(0, read=False, redirect=False),
                 timeout=urllib3.Timeout(connect=timeout, read=timeout),
             )
@@ -109,21 +110,17 @@ class FastReads:
             challenge = raw.headers.get("WWW-Authenticate")
             if raw.status == 401 and challenge and self.on_challenge is not None:
                 self.on_challenge(url, challenge)
-            raw.drain_conn()
-            raw.release_conn()
             return None
-        prep = requests.PreparedRequest()
-        prep.method = method
-        prep.url = url
-        prep.headers = CaseInsensitiveDict(merged)
-        prep.body = None
-        prep._cookies = None  # type: ignore[attr-defined]
-        resp = self.session.get_adapter(url).build_response(prep, raw)
-        try:
-            resp.content  # noqa: B018 - read now, like requests with stream=False
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
-            resp.close()
-            return None
-        if len(resp.cookies):
-            self.session.cookies.update(resp.cookies)
+        if "set-cookie" in raw.headers:
+            prep = requests.PreparedRequest()
+            prep.prepare(method=method, url=url, headers=merged)
+            extract_cookies_to_jar(self.session.cookies, prep, raw)
+        resp = requests.Response()
+        resp.status_code = raw.status
+        resp.headers = CaseInsensitiveDict(raw.headers)
+        resp.reason = raw.reason or ""
+        resp.url = url
+        resp.raw = raw
+        resp._content = raw.data or b""
+        resp._content_consumed = True  # type: ignore[attr-defined]
         return resp
