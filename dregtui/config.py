@@ -197,22 +197,33 @@ def profile_settings(
     return out
 
 
-def save_profile(name: str, settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write ``settings`` as ``[profiles.NAME]`` (atomic, mode 0600). Never writes a password."""
+def save_profile(
+    name: str,
+    settings: Settings,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    default: bool = False,
+) -> Path:
+    """Write ``settings`` as ``[profiles.NAME]`` (atomic, mode 0600). Never writes a password.
+
+    The first profile saved (or any, with ``default=True``) becomes ``default_profile``.
+    """
     import tomli_w
 
     file = Path(path) if path is not None else default_config_path()
     doc = load_config(file)
     profile: dict[str, Any] = {}
+    defaults = Settings()
     for key, attr in PROFILE_KEYS.items():
         value = getattr(settings, attr)
-        default = getattr(Settings(), attr)
-        if value is None or value == default:
+        if value is None or value == getattr(defaults, attr):
             continue
         profile[key] = value
     for secret in SECRET_KEYS:
         profile.pop(secret, None)
     doc.setdefault("profiles", {})[name] = profile
+    if default:
+        doc["default_profile"] = name
     doc.setdefault("default_profile", name)
     for prof in doc["profiles"].values():  # strip any secret a user put there by hand
         for secret in SECRET_KEYS:

@@ -217,3 +217,26 @@ def test_paths_expand_home_and_missing_config_option_is_an_error(tmp_path, run_c
     assert s.cert == f"{home}/certs/c.pem" and s.verify == f"{home}/ca.pem"
     result = run_cli("--config", str(tmp_path / "absent.toml"), "list-repo-names")
     assert result.code == 1 and result.err.count("\n") == 1 and "absent.toml" in result.err
+
+
+def test_save_profile_command_round_trip(small_registry, run_cli):
+    url = small_registry.url
+    result = run_cli(
+        "-reg", url, "-u", "me", "-p", "pw-never-saved", "-j", "4", "save-profile", "local"
+    )
+    assert result.code == 0, result
+    assert str(config_file()) in result.out
+    assert "password was not saved" in result.err
+    text = config_file().read_text()
+    assert "pw-never-saved" not in text
+    assert stat.S_IMODE(config_file().stat().st_mode) == 0o600
+    doc = load_config(config_file())
+    assert doc["default_profile"] == "local"
+    assert doc["profiles"]["local"] == {"registry": url, "username": "me", "jobs": 4}
+    assert run_cli("-reg", "http://127.0.0.1:9", "save-profile", "other").code == 0
+    assert load_config(config_file())["default_profile"] == "local"
+    # the default profile now drives a plain command (the open registry ignores the user)
+    result = run_cli("-c", "None", "list-repo-names")
+    assert result.code == 0, result
+    assert len(result.lines) == 12
+    assert run_cli("-reg", url, "save-profile", "bad name ").code == 1
