@@ -308,3 +308,17 @@ def test_broken_docker_config_and_identity_token_helper(tmp_path, monkeypatch, c
     creds = resolve_credentials("https://reg.example:5000/", docker_config=str(config))
     assert creds.identity_token == "refresh-xyz" and creds.username is None
     assert "refresh-xyz" not in repr(creds)
+
+
+def test_describe_credentials_says_where_they_come_from(tmp_path):
+    from dregtui.registry import describe_credentials
+
+    config = _write_docker_config(
+        tmp_path / "cfg", {"auths": {"reg.example": {"auth": base64.b64encode(b"u:p").decode()}}}
+    )
+    assert describe_credentials("https://reg.example", username="u", password="p") == (
+        "command line/environment"
+    )
+    source = describe_credentials("https://reg.example", docker_config=str(config))
+    assert source.startswith("docker config ") and "auths['reg.example']" in source
+    assert describe_credentials("https://other.example", docker_config=str(config)) == "none"
