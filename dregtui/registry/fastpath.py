@@ -53,7 +53,7 @@ class FastReads:
             self.enabled
             and method in FAST_METHODS
             and FAST_KWARGS.issuperset(kwargs)
-            and isinstance(kwargs.get("timeout"), int | float)
+            and isinstance(kwargs.get("timeout"), tuple)
             and not self.session.proxies
             and not len(self.session.cookies)  # cookies (sticky sessions): the full path
             and not self.session.env_proxies(url)
@@ -76,7 +76,11 @@ class FastReads:
         return pool
 
     def send(
-        self, method: str, url: str, headers: dict[str, str] | None, timeout: float
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None,
+        timeout: tuple[float, float],
     ) -> requests.Response | None:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -102,7 +106,7 @@ class FastReads:
                 preload_content=True,  # read the body now and give the connection back
                 decode_content=True,
                 retries=urllib3.Retry(0, read=False, redirect=False),
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
             )
         except (urllib3.exceptions.HTTPError, OSError, ValueError):
             return None

@@ -47,6 +47,7 @@ from dregtui.registry.fastpath import FastReads
 log = logging.getLogger("dregtui.registry")
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+MAX_CONNECT_TIMEOUT = 10.0  # opening a connection never needs the full read timeout
 MAX_BACKOFF = 8.0
 
 
@@ -167,7 +168,7 @@ class Transport:
         method = method.upper()
         safe = method in ("GET", "HEAD") if idempotent is None else idempotent
         budget = self.retries if retries is None else retries
-        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("timeout", (min(self.timeout, MAX_CONNECT_TIMEOUT), self.timeout))
         where = where or self.registry
         attempt = 0
         use_fast = self.fast is not None and self.fast.eligible(method, url, kwargs)
