@@ -371,3 +371,18 @@ def test_sticky_session_cookie_is_sent_back(fake_registry):
         assert c.list_tags("b") == ["2"]
     headers = next(h for m, p, h in fake_registry.requests if p == "/v2/b/tags/list")
     assert headers.get("Cookie") == "lb=node-7"
+
+
+def test_read_timeout_is_retried_then_reported(fake_registry):
+    fake_registry.route(
+        "GET", "/v2/slow/tags/list", Reply(200, "{}", delay=0.6), json_reply({"tags": ["1"]})
+    )
+    with RegistryClient(fake_registry.url, retries=1, backoff=0.01, timeout=0.3) as c:
+        assert c.list_tags("slow") == ["1"]
+    fake_registry.route("GET", "/v2/stuck/tags/list", Reply(200, "{}", delay=0.6))
+    with RegistryClient(fake_registry.url, retries=1, backoff=0.01, timeout=0.3) as c:
+        start = time.monotonic()
+        with pytest.raises(RegistryConnectionError) as err:
+            c.list_tags("stuck")
+        assert time.monotonic() - start < 2.5
+    assert "did not answer in time" in str(err.value)

@@ -11,6 +11,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -29,6 +30,7 @@ class Reply:
     # "reply": normal answer; "reset": headers and part of the body, then a TCP reset;
     # "close": close the connection without answering.
     action: str = "reply"
+    delay: float = 0.0  # seconds to wait before answering (to provoke read timeouts)
 
     def payload(self) -> bytes:
         if isinstance(self.body, dict | list):
@@ -119,6 +121,8 @@ class FakeRegistry:
         if reply is None:
             reply = error_reply(404, "NAME_UNKNOWN", "repository name not known to registry")
         body = reply.payload()
+        if reply.delay:
+            time.sleep(reply.delay)
         if reply.action == "close":
             handler.close_connection = True
             _reset(handler)
