@@ -50,14 +50,39 @@ def test_demo_runs_the_app_and_stops_the_registry(monkeypatch: pytest.MonkeyPatc
         assert self.client is not None
         seen["url"] = self.client.base_url
         seen["repos"] = self.client.list_repositories()
-        seen["tags"] = len(self.client.list_tags(BIG_REPOSITORY))
+        seen["message"] = self.status_message
 
     monkeypatch.setattr(DregApp, "run", fake_run)
     err = io.StringIO()
     assert main(["demo", "--tags", "12"], stderr=err, stdout=io.StringIO()) == 0
-    assert "team/api" in seen["repos"] and seen["tags"] == 12
+    assert "team/api" in seen["repos"] and "pushing 12 tags" in seen["message"]
     with pytest.raises(Exception), RegistryClient(seen["url"], timeout=2) as gone:  # noqa: B017
         gone.ping()  # the registry was stopped on exit
+
+
+def test_demo_fills_the_big_repository_while_on_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The screen is up at once; ci/builds fills in the background and is rescanned after."""
+    import asyncio
+    import time
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: DregApp, *args: object, **kwargs: object) -> None:
+        async def drive() -> None:
+            async with self.run_test(size=(100, 30)) as pilot:
+                deadline = time.monotonic() + 60
+                while len(self.session.inventory.repositories.get(BIG_REPOSITORY, {})) < 30:
+                    assert time.monotonic() < deadline, "ci/builds never filled"
+                    await pilot.pause(0.1)
+                await pilot.pause()
+                seen["tags"] = len(self.session.inventory.repositories[BIG_REPOSITORY])
+                seen["message"] = self.query_one("#status").message
+
+        asyncio.run(drive())
+
+    monkeypatch.setattr(DregApp, "run", fake_run)
+    assert main(["demo", "--tags", "30"], stderr=io.StringIO(), stdout=io.StringIO()) == 0
+    assert seen == {"tags": 30, "message": ""}
 
 
 def test_tui_command_opens_from_the_cache(

@@ -76,7 +76,7 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
 
 def run_demo(args: argparse.Namespace, ctx: Any) -> int:
     from dregtui.demo import start_demo_registry
-    from dregtui.demo.sample import populate
+    from dregtui.demo.sample import BIG_REPOSITORY, BackgroundFill, populate
     from dregtui.demo.server import RegistryNotFound
     from dregtui.registry import RegistryClient
     from dregtui.tui.app import DregApp
@@ -86,15 +86,27 @@ def run_demo(args: argparse.Namespace, ctx: Any) -> int:
     except RegistryNotFound as exc:
         ctx.stderr.write(f"dregtui: error: {exc}.\n")
         return 1
+    fill = None
     try:
         ctx.stderr.write(f"dregtui demo: registry started at {registry.url}\n")
         with RegistryClient(registry.url) as client:
             populate(
                 client,
-                many_tags=max(args.tags, 0),
+                many_tags=0,
                 report=lambda step: ctx.stderr.write(f"dregtui demo: {step}…\n"),
             )
-            DregApp(client, **_app_options(ctx.settings)).run()
+            app = DregApp(client, **_app_options(ctx.settings))
+            if args.tags > 0:
+                # The big repository fills in while the screen is already up.
+                app.status_message = f"demo: pushing {args.tags} tags to {BIG_REPOSITORY}…"
+
+                def done(error: Exception | None) -> None:
+                    app.call_when_running(app.demo_fill_done, BIG_REPOSITORY, error)
+
+                fill = BackgroundFill(registry.url, args.tags, done).start()
+            app.run()
     finally:
+        if fill is not None:
+            fill.join()
         registry.cleanup()
     return 0

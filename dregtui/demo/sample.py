@@ -15,6 +15,7 @@ What it holds (``populate(client)``):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -149,3 +150,32 @@ def populate(
         if report:
             report(f"pushing {many_tags} tags to {BIG_REPOSITORY}")
         populate_big(pusher, many_tags)
+
+
+class BackgroundFill:
+    """Push the big repository in a thread while the demo is already on screen.
+
+    ``on_done(error)`` is called from that thread at the end (``None`` on success).
+    """
+
+    def __init__(self, url: str, tags: int, on_done: Callable[[Exception | None], None]) -> None:
+        self.url = url
+        self.tags = tags
+        self.on_done = on_done
+        self.thread = threading.Thread(target=self._run, name="demo-fill", daemon=True)
+
+    def start(self) -> BackgroundFill:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        error: Exception | None = None
+        try:
+            with RegistryClient(self.url) as client:
+                populate_big(ImagePusher(client), self.tags)
+        except Exception as exc:  # noqa: BLE001 - reported to the UI, never raised in a thread
+            error = exc
+        self.on_done(error)
+
+    def join(self, timeout: float = 5.0) -> None:
+        self.thread.join(timeout)

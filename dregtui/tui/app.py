@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -95,6 +96,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.from_cache = inventory is not None and bool(inventory.scanned)
         self.scanner: Any = None
         self.show_reverse_narrow = False
+        self.status_message = ""
 
     # -- layout ---------------------------------------------------------------------
 
@@ -128,6 +130,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.query_one("#filter", Input).display = False
         self._apply_layout(self.size.width)
         self.refresh_tree()
+        self.query_one("#status", StatusBar).message = self.status_message
         self.update_status()
         self.query_one("#repos", RepoTree).focus()
         if self.scan_on_start and self.client is not None and not self.from_cache:
@@ -270,6 +273,28 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.tag_list.select_tag(tag)
         self.tag_list.focus()
 
+    # -- called from other threads ----------------------------------------------------------
+
+    def call_when_running(self, callback: Callable[..., object], *args: object) -> None:
+        """Run ``callback`` on the UI thread once the app runs (waits up to 10 s); else drop it."""
+        deadline = time.monotonic() + 10
+        while not self.is_running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.is_running:
+            with contextlib.suppress(RuntimeError):  # the app stopped meanwhile
+                self.call_from_thread(callback, *args)
+
+    def demo_fill_done(self, repository: str, error: Exception | None) -> None:
+        status = self.query_one("#status", StatusBar)
+        status.message = ""
+        if error is not None:
+            self.notify(
+                clean(f"Filling {repository} failed: {error}"), severity="error", markup=False
+            )
+        elif self.client is not None:
+            self.rescan_repository(repository)
+        self.update_status()
+
     # -- messages from workers --------------------------------------------------------
 
     def on_catalog_loaded(self, message: msg.CatalogLoaded) -> None:
@@ -278,6 +303,9 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.update_status()
 
     def on_repository_scanned(self, message: msg.RepositoryScanned) -> None:
+        status = self.query_one("#status", StatusBar)
+        if status.message == f"rescanning {message.repository}":
+            status.message = ""
         self.repo_tree.refresh_labels([message.repository])
         if message.repository == self.tag_list.repository:
             self.show_repository(message.repository)

@@ -178,8 +178,10 @@ class TagList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.rich_style
         if index >= len(self.rows):
-            if y == 0 and not self.rows and self.repository:
+            if y == 0 and not self.rows:
                 note = "  no tags match the filter" if self.session.tag_filter else "  no tags"
+                if not self.repository:
+                    note = "  pick a repository on the left (enter opens it)"
                 dim = base + Style(color=self.get_component_rich_style("taglist--dim").color)
                 return Strip([Segment(note, dim)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
