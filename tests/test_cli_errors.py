@@ -180,3 +180,25 @@ def test_malformed_answers_mid_scan_are_one_line_and_leave_no_cache(fake_registr
     assert_one_line_error(result)
     assert "\x1b" not in result.err
     assert no_cache_files()
+
+
+def test_debug_logging_never_shows_the_password(htpasswd_registry, run_cli):
+    url = htpasswd_registry.url
+    result = run_cli(
+        "-reg",
+        url,
+        "-u",
+        "alice",
+        "-p",
+        "wonderland",
+        "-l",
+        "debug",
+        "-c",
+        "None",
+        "list-repo-names",
+    )
+    assert result.code == 0, result
+    assert "wonderland" not in result.err
+    bad = run_cli("-reg", url, "-u", "alice", "-p", "wrong-pass-77", "--debug", "list-repo-names")
+    assert bad.code == 1
+    assert "wrong-pass-77" not in bad.err
