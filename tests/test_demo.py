@@ -71,10 +71,13 @@ def test_demo_fills_the_big_repository_while_on_screen(monkeypatch: pytest.Monke
         async def drive() -> None:
             async with self.run_test(size=(100, 30)) as pilot:
                 deadline = time.monotonic() + 60
-                while len(self.session.inventory.repositories.get(BIG_REPOSITORY, {})) < 30:
-                    assert time.monotonic() < deadline, "ci/builds never filled"
+                status = self.query_one("#status")
+                while (
+                    len(self.session.inventory.repositories.get(BIG_REPOSITORY, {})) < 30
+                    or status.message
+                ):
+                    assert time.monotonic() < deadline, "ci/builds never filled and rescanned"
                     await pilot.pause(0.1)
-                await pilot.pause()
                 seen["tags"] = len(self.session.inventory.repositories[BIG_REPOSITORY])
                 seen["message"] = self.query_one("#status").message
 
