@@ -92,3 +92,26 @@ def test_keymap_and_theme_from_the_config_file(
     argv = ["-reg", registry.url, "--config", str(config), "tui"]
     assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
     assert seen == {"keymap": {"app.delete": "x"}, "theme": "nord"}
+
+
+def test_narrow_layout_sort_and_escape() -> None:
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert app.screen.has_class("-narrow")
+            reverse = app.query_one("#reverse")
+            assert not reverse.display or reverse.region.width == 0
+            app.repo_tree.reveal("team/api")
+            await pilot.pause()
+            await pilot.press("enter", "enter")  # open the repository, then the tag's sharers
+            assert app.screen.has_class("-show-reverse") and reverse.has_focus
+            await pilot.press("escape")
+            assert not app.screen.has_class("-show-reverse") and app.tag_list.has_focus
+            await pilot.press("s")  # name order
+            assert app.tag_list.rows[:3] == ["latest", "prod", "sha256-" + app.tag_list.rows[2][7:]]
+            await pilot.press("s")  # newest first
+            assert app.tag_list.rows[0].endswith(".sig") and app.tag_list.rows[-1] == "v1.0.0"
+            await pilot.press("s")
+            assert app.tag_list.rows[0] == "v1.0.0"
+
+    asyncio.run(run())

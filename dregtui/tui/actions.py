@@ -75,8 +75,10 @@ class ActionsMixin:
             self.refresh_tree()
             self.show_repository(self.tag_list.repository)
             self.update_status()
-        elif self.screen.has_class("-show-reverse"):
-            self.action_toggle_reverse()
+        elif self.focused is not None and self.focused.id in ("reverse", "digest"):
+            if self.screen.has_class("-show-reverse"):
+                self.action_toggle_reverse()
+            self.tag_list.focus()
 
     # -- marks ----------------------------------------------------------------------
 
