@@ -14,7 +14,9 @@ from dregtui.registry.errors import (
     DeletionDisabledError,
     NotARegistryError,
     NotFoundError,
+    ProtocolError,
     RegistryConnectionError,
+    RegistryError,
 )
 
 
@@ -195,3 +197,18 @@ def test_registry_stopped_mid_catalog(registry, pusher):
         with pytest.raises(RegistryConnectionError) as err:
             list(names)
     assert "connection was refused" in str(err.value)
+
+
+def test_a_blob_digest_is_never_deleted_as_a_manifest(client, pusher):
+    import json
+
+    pushed = pusher.image("blob/app", "1")
+    config_digest = json.loads(pushed.raw)["config"]["digest"]
+    with pytest.raises(ProtocolError) as err:
+        client.delete_manifest("blob/app", config_digest)
+    assert "Refusing to delete" in str(err.value)
+    assert client.blob_exists("blob/app", config_digest)
+    with pytest.raises(RegistryError):
+        client.delete_manifest("blob/app", "1")  # a tag is not a digest
+    assert client.delete_manifest("blob/app", "sha256:" + "0" * 64) == DeleteOutcome.NOT_FOUND
+    assert client.get_config("blob/app", client.get_manifest("blob/app", "1")).os == "linux"

@@ -131,18 +131,18 @@ def test_delete_is_not_retried_once_it_may_have_been_applied(fake_registry):
     path = "/v2/x/manifests/sha256:" + "a" * 64
     fake_registry.route("DELETE", path, Reply(200, "", action="reset"))
     with RegistryClient(fake_registry.url, **FAST) as c, pytest.raises(RegistryConnectionError):
-        c.delete_manifest("x", "sha256:" + "a" * 64)
+        c.delete_manifest("x", "sha256:" + "a" * 64, check=False)
     assert fake_registry.count("DELETE", path) == 1
     fake_registry.route("DELETE", path, Reply(503, "busy"))
     with RegistryClient(fake_registry.url, **FAST) as c, pytest.raises(ServerError):
-        c.delete_manifest("x", "sha256:" + "a" * 64)
+        c.delete_manifest("x", "sha256:" + "a" * 64, check=False)
     assert fake_registry.count("DELETE", path) == 2
     # 429 means "not processed": safe to send again
     fake_registry.route(
         "DELETE", path, error_reply(429, "TOOMANYREQUESTS", "x", **{"Retry-After": "0"}), Reply(202)
     )
     with RegistryClient(fake_registry.url, **FAST) as c:
-        assert c.delete_manifest("x", "sha256:" + "a" * 64) == "deleted"
+        assert c.delete_manifest("x", "sha256:" + "a" * 64, check=False) == "deleted"
 
 
 def test_registry_dies_mid_catalog(fake_registry):
@@ -340,8 +340,8 @@ def test_bearer_scope_named_by_the_challenge_is_used_and_remembered(fake_registr
     fake_registry.route("GET", "/token", token)
     fake_registry.route("DELETE", f"/v2/x/manifests/{digest}", delete)
     with RegistryClient(fake_registry.url, **FAST) as c:
-        assert c.delete_manifest("x", digest) == "deleted"
-        assert c.delete_manifest("x", digest) == "deleted"
+        assert c.delete_manifest("x", digest, check=False) == "deleted"
+        assert c.delete_manifest("x", digest, check=False) == "deleted"
     assert fake_registry.count("GET", "/token") == 1
     assert fake_registry.count("DELETE", f"/v2/x/manifests/{digest}") == 3  # 401, 202, 202
 

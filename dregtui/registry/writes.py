@@ -7,13 +7,16 @@ POST/blob PUT/DELETE are only resent when they surely did not reach the registry
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from dregtui.registry import mediatypes
 from dregtui.registry.errors import (
     DELETE_HINT,
     DeletionDisabledError,
     NotFoundError,
+    ProtocolError,
     RegistryError,
     parse_error_body,
 )
@@ -22,6 +25,8 @@ from dregtui.registry.wire import ref_name, sha256_digest, with_query
 
 if TYPE_CHECKING:
     import requests
+
+DIGEST_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
 class WriteOperations:
@@ -82,13 +87,20 @@ class WriteOperations:
             raise self._error(resp, action)
         return resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
 
-    def delete_manifest(self, repository: str, digest: str) -> str:
+    def delete_manifest(self, repository: str, digest: str, *, check: bool = True) -> str:
         """DELETE by digest. Returns DeleteOutcome.DELETED or NOT_FOUND; raises
         DeletionDisabledError when the registry does not allow deletes.
 
-        Not retried once the request may have reached the registry (a lost answer is not
+        With ``check`` (the default) a manifest request with the full Accept must first
+        prove that ``digest`` is a manifest in ``repository``: distribution 2.8 also
+        "deletes" a blob digest sent here, which breaks every image using that blob.
+        Not retried once the DELETE may have reached the registry (a lost answer is not
         proof either way: check with head_manifest)."""
+        if not DIGEST_RE.fullmatch(digest):
+            raise RegistryError(f"{digest!r} is not a digest; only digests can be deleted.")
         action = f"deleting {repository}@{digest}"
+        if check and not self._is_manifest(repository, digest):
+            return DeleteOutcome.NOT_FOUND
         resp = self._request(
             "DELETE",
             f"/v2/{self._repo_path(repository)}/manifests/{self._ref(digest)}",
@@ -107,6 +119,30 @@ class WriteOperations:
                 code=body.code,
             )
         raise self._error(resp, action)
+
+    def _is_manifest(self, repository: str, digest: str) -> bool:
+        """True if the registry serves ``digest`` as a manifest; False if unknown (404).
+        Anything else (2.8 answers 500 for a blob digest) refuses the deletion."""
+        path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(digest)}"
+        action = f"checking that {repository}@{digest} is a manifest"
+        headers = {"Accept": mediatypes.MANIFEST_ACCEPT}
+        method = "GET" if getattr(self, "use_get_manifest", False) else "HEAD"
+        resp = self._request(method, path, action=action, headers=headers, retries=1)
+        if method == "HEAD" and resp.status_code in (400, 405, 501):
+            resp = self._request("GET", path, action=action, headers=headers, retries=1)
+        if resp.status_code == 404:
+            return False
+        if resp.status_code in (401, 403):
+            raise self._error(resp, action)
+        served = resp.headers.get("Docker-Content-Digest")
+        if resp.status_code == 200 and (not served or served == digest):
+            return True
+        what = parse_error_body(resp).summary(resp.status_code)
+        raise ProtocolError(
+            f"Refusing to delete {repository}@{digest}: the registry does not serve it as a "
+            f"manifest ({what}); deleting a blob digest this way would break images.",
+            status=resp.status_code,
+        )
 
     def delete_tag(self, repository: str, tag: str) -> bool:
         """OCI delete-by-tag (untag only). True when the registry removed just the tag;
