@@ -57,3 +57,52 @@ def test_hostile_names_and_labels_shown_literally() -> None:
             assert "[bold red]boom[/]" in confirm and "[link=http://x]click[/link]red" in confirm
 
     asyncio.run(run())
+
+
+def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type: ignore[no-untyped-def]
+    """A (fake) registry serving markup/ANSI names and a markup error message."""
+    from urllib.parse import quote
+
+    from support.fake_server import error_reply, json_reply
+
+    from dregtui.registry import RegistryClient
+
+    evil_ok, evil_bad = "[bold]ok[/bold]\x1b[5m", "[red]bad[/red]"
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [evil_ok, evil_bad]}))
+    fake_registry.route(
+        "GET",
+        f"/v2/{quote(evil_ok)}/tags/list",
+        json_reply({"name": evil_ok, "tags": ["[i]t[/i]"]}),
+    )
+    fake_registry.route(
+        "GET",
+        f"/v2/{quote(evil_bad)}/tags/list",
+        error_reply(400, "NAME_INVALID", "[blink]no[/blink] \x1b[31mway"),
+    )
+    head = json_reply(
+        {},
+        **{
+            "Docker-Content-Digest": DIGEST,
+            "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+        },
+    )
+    fake_registry.route("HEAD", f"/v2/{quote(evil_ok)}/manifests/{quote('[i]t[/i]')}", head)
+
+    async def run() -> None:
+        with RegistryClient(fake_registry.url, retries=0) as client:
+            app = DregApp(client)
+            async with app.run_test(size=(120, 36)) as pilot:
+                for _ in range(200):
+                    if app._notifications:
+                        break
+                    await pilot.pause(0.05)
+                await pilot.pause(0.2)
+                text = screen_text(app)
+                # a slash makes "[bold]ok[" a namespace: both halves shown as typed
+                assert "[bold]ok[/" in text and "bold]ok" in text and "[red]bad[/" in text
+                assert "\x1b" not in text
+                messages = " ".join(n.message for n in app._notifications)
+                assert "[red]bad[/red]" in messages and "\x1b" not in messages
+                assert app.is_running
+
+    asyncio.run(run())
