@@ -315,6 +315,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     def on_scan_progress(self, message: msg.ScanProgress) -> None:
         status = self.query_one("#status", StatusBar)
         status.scan = None if message.finished else (message.done, message.total)
+        status.scan_tags = (message.tags, message.rate)
         if message.finished:
             self.from_cache = False
             self.refresh_tree()

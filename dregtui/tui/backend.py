@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dregtui.inventory.scanner import Scanner, ScanProgress
 from dregtui.registry.client import RegistryClient
 
-ProgressCallback = Callable[[int, int, bool], None]
+ProgressCallback = Callable[[ScanProgress], None]
 RepositoryCallback = Callable[[str], None]
 
 
@@ -17,9 +17,5 @@ def make_scanner(
     progress: ProgressCallback,
     on_repository: RepositoryCallback,
 ) -> Scanner:
-    """A core Scanner whose progress reports (repositories done, total, finished)."""
-
-    def report(p: ScanProgress) -> None:
-        progress(p.repositories_done, p.repositories_total, p.finished)
-
-    return Scanner(client, jobs=jobs, progress=report, on_repository=on_repository)
+    """A core Scanner reporting progress and finished repositories through callbacks."""
+    return Scanner(client, jobs=jobs, progress=progress, on_repository=on_repository)

@@ -29,11 +29,15 @@ class RepositoryScanned(Message):
 class ScanProgress(Message):
     """Scan progress; a newer one replaces a queued older one."""
 
-    def __init__(self, done: int, total: int, finished: bool = False) -> None:
+    def __init__(
+        self, done: int, total: int, finished: bool = False, tags: int = 0, rate: float = 0.0
+    ) -> None:
         super().__init__()
         self.done = done
         self.total = total
         self.finished = finished
+        self.tags = tags
+        self.rate = rate
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ScanProgress) and not message.finished

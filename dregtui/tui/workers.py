@@ -48,7 +48,11 @@ class WorkersMixin:
         scanner = backend.make_scanner(
             self.client,
             self.jobs,
-            progress=lambda done, total, fin: self.post_message(msg.ScanProgress(done, total)),
+            progress=lambda p: self.post_message(
+                msg.ScanProgress(
+                    p.repositories_done, p.repositories_total, tags=p.tags_done, rate=p.rate
+                )
+            ),
             on_repository=lambda repo: self.post_message(msg.RepositoryScanned(repo)),
         )
         self.scanner = scanner
@@ -64,7 +68,7 @@ class WorkersMixin:
     def rescan_repository(self: DregApp, repository: str) -> None:
         assert self.client is not None
         scanner = backend.make_scanner(
-            self.client, self.jobs, progress=lambda *a: None, on_repository=lambda r: None
+            self.client, self.jobs, progress=lambda p: None, on_repository=lambda r: None
         )
         scanner.scan_repository(self.session.inventory, repository)
         self.post_message(msg.RepositoryScanned(repository))

@@ -24,6 +24,7 @@ class StatusBar(Static):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
         self.scan: tuple[int, int] | None = None
+        self.scan_tags: tuple[int, float] = (0, 0.0)
         self.message = ""
         self.from_cache = False
 
@@ -34,12 +35,16 @@ class StatusBar(Static):
         text.append(" │ ")
         if self.scan is not None:
             done, total = self.scan
-            text.append(f"scanning {done}/{total}", style="italic")
+            tags, rate = self.scan_tags
+            text.append(f"scanning {done}/{total} repos", style="italic")
+            if tags:
+                text.append(f", {tags} tags, {rate:.0f}/s", style="italic")
         elif inv.scanned_at:
             text.append(f"{'cached' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}")
         else:
             text.append("not scanned")
-        text.append(f" │ {len(inv.repositories)} repos, {inv.tag_count} tags")
+        if self.scan is None:
+            text.append(f" │ {len(inv.repositories)} repos, {inv.tag_count} tags")
         marks = len(self.session.marks)
         if marks:
             digests = len(self.session.marked_digests())
