@@ -51,6 +51,24 @@ def test_keymap_override_help_and_palette() -> None:
     asyncio.run(run())
 
 
+def test_tree_arrows_expand_open_and_go_up() -> None:
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("j", "j", "j")  # team/
+            assert app.repo_tree.cursor_node.data is None
+            await pilot.press("right", "right")  # expand, then first child
+            assert app.repo_tree.current_repository == "team/api"
+            await pilot.press("l")  # open: focus moves to the tags
+            assert app.tag_list.has_focus and app.tag_list.repository == "team/api"
+            app.repo_tree.focus()
+            await pilot.press("left", "left")  # up to team/, then collapse
+            assert app.repo_tree.cursor_node.data is None
+            assert not app.repo_tree.cursor_node.is_expanded
+
+    asyncio.run(run())
+
+
 def test_save_profile_never_writes_the_password(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     settings = Settings(

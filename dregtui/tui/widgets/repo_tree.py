@@ -23,6 +23,8 @@ class RepoTree(Tree[str]):
         Binding("j", "cursor_down", "Down", show=False, id="repos.down"),
         Binding("k", "cursor_up", "Up", show=False, id="repos.up"),
         Binding("space", "toggle_mark", "Mark all", id="repos.mark"),
+        Binding("right,l", "open", "Expand / open", show=False, id="repos.open"),
+        Binding("left,h", "close", "Collapse / up", show=False, id="repos.close"),
     ]
 
     class MarksChanged(Message):
@@ -146,6 +148,28 @@ class RepoTree(Tree[str]):
     def current_repository(self) -> str | None:
         node = self.cursor_node
         return node.data if node is not None else None
+
+    def action_open(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.data is None:
+            if not node.is_expanded:
+                self._load(node)
+                node.expand()
+            elif node.children:
+                self._move_to(node.children[0])
+        else:
+            self.action_select_cursor()
+
+    def action_close(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.data is None and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self._move_to(node.parent)
 
     def action_toggle_mark(self) -> None:
         node = self.cursor_node
