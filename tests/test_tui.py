@@ -201,6 +201,23 @@ def test_repository_mark_and_rescan(
     asyncio.run(run())
 
 
+def test_rescan_all_finds_new_repositories(
+    client: RegistryClient, pusher: ImagePusher, populated: dict[str, str]
+) -> None:
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
+            pusher.image("late/arrival", "0.1", seed="L")
+            await pilot.press("R")
+            await wait_for(pilot, lambda: "late/arrival" in app.session.inventory.scanned)
+            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
+            labels = [str(n.label) for n in app.repo_tree.root.children]
+            assert any(label.startswith("late/") for label in labels)
+
+    asyncio.run(run())
+
+
 def test_unreachable_registry_is_a_notification() -> None:
     async def run() -> None:
         with RegistryClient("http://127.0.0.1:9", retries=0, timeout=2) as dead:

@@ -69,6 +69,19 @@ def test_tree_arrows_expand_open_and_go_up() -> None:
     asyncio.run(run())
 
 
+def test_mouse_click_selects_a_tag() -> None:
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.repo_tree.reveal("team/api")
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.click("#tags", offset=(4, 3))
+            assert app.tag_list.current_tag == "v1.2.1" and app.tag_list.has_focus
+
+    asyncio.run(run())
+
+
 def test_save_profile_never_writes_the_password(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     settings = Settings(
