@@ -171,6 +171,7 @@ def test_dry_run_changes_nothing(client: RegistryClient, populated: dict[str, st
         app = DregApp(client, dry_run=True)
         async with app.run_test(size=(80, 24)) as pilot:
             await open_repository(app, pilot, "team/app")
+            assert "dry run" in str(app.query_one("#status").render())
             await pilot.press("space")  # 1.0: no intersecting tags
             await pilot.press("d")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))

@@ -204,6 +204,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     def update_status(self) -> None:
         status = self.query_one("#status", StatusBar)
         status.from_cache = self.from_cache
+        status.dry_run = self.dry_run
         status.refresh_status(self.clock())
 
     def refresh_marks(self, repositories: list[str] | None = None) -> None:

@@ -27,6 +27,7 @@ class StatusBar(Static):
         self.scan_tags: tuple[int, float] = (0, 0.0)
         self.message = ""
         self.from_cache = False
+        self.dry_run = False
 
     def refresh_status(self, now: float) -> None:
         inv = self.session.inventory
@@ -50,6 +51,9 @@ class StatusBar(Static):
             digests = len(self.session.marked_digests())
             text.append(" │ ")
             text.append(f"● {marks} tags / {digests} digests marked", style="bold")
+        if self.dry_run:
+            text.append(" │ ")
+            text.append("dry run", style="bold reverse")
         if self.session.tag_filter:
             text.append(" │ filter: ")
             text.append(clean(self.session.tag_filter), style="italic")
