@@ -97,8 +97,13 @@ class ImagePusher:
         for platform in platforms:
             os_name, _, arch = platform.partition("/")
             child = self.image(
-                repository, None, seed=f"{seed}/{platform}", oci=oci, created=created,
-                os=os_name, architecture=arch,
+                repository,
+                None,
+                seed=f"{seed}/{platform}",
+                oci=oci,
+                created=created,
+                os=os_name,
+                architecture=arch,
             )
             children.append(child)
             entries.append(
