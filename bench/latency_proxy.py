@@ -6,6 +6,7 @@ exchange costs about ``2 * one_way`` extra. Used by bench/scan.py only.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -50,10 +51,8 @@ class LatencyProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self._stop.set()

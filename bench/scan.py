@@ -27,7 +27,6 @@ sys.path.insert(0, str(HERE))
 from latency_proxy import LatencyProxy  # noqa: E402
 
 from dregtui.demo.server import LocalRegistry  # noqa: E402
-
 from dregtui.registry import RegistryClient, mediatypes  # noqa: E402
 
 REPOS, TAGS = 300, 40
@@ -45,17 +44,29 @@ def populate(url: str) -> None:
             layer_data = hashlib.sha256(repo.encode()).digest() * 4
             layer = client.upload_blob(repo, layer_data)
             for t in range(TAGS):
-                config_data = json.dumps({"os": "linux", "architecture": "amd64", "tag": f"{repo}:{t}"}).encode()
+                config_data = json.dumps(
+                    {"os": "linux", "architecture": "amd64", "tag": f"{repo}:{t}"}
+                ).encode()
                 config = client.upload_blob(repo, config_data)
                 doc = {
                     "schemaVersion": 2,
                     "mediaType": mediatypes.DOCKER_MANIFEST,
-                    "config": {"mediaType": mediatypes.DOCKER_CONFIG, "digest": config,
-                               "size": len(config_data)},
-                    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                                "digest": layer, "size": len(layer_data)}],
+                    "config": {
+                        "mediaType": mediatypes.DOCKER_CONFIG,
+                        "digest": config,
+                        "size": len(config_data),
+                    },
+                    "layers": [
+                        {
+                            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                            "digest": layer,
+                            "size": len(layer_data),
+                        }
+                    ],
                 }
-                client.put_manifest(repo, f"1.{t}.0", json.dumps(doc).encode(), mediatypes.DOCKER_MANIFEST)
+                client.put_manifest(
+                    repo, f"1.{t}.0", json.dumps(doc).encode(), mediatypes.DOCKER_MANIFEST
+                )
 
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(fill, range(REPOS)))
@@ -65,15 +76,19 @@ def classic_python() -> Path:
     py = VENV / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "docker-registry-util", "setuptools"],
-                       check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "docker-registry-util", "setuptools"],
+            check=True,
+        )
     return py
 
 
 def time_classic(url: str) -> tuple[int, float]:
     py = classic_python()
-    code = ("import sys; sys.argv=['dregutil','-reg',%r,'-c','None','-l','warning','list-tag-names'];"
-            "from docker_registry_util.cli import main; main()") % url
+    code = (
+        f"import sys; sys.argv=['dregutil','-reg',{url!r},'-c','None','-l','warning','list-tag-names'];"
+        "from docker_registry_util.cli import main; main()"
+    )
     start = time.perf_counter()
     out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout
     elapsed = time.perf_counter() - start
@@ -82,6 +97,7 @@ def time_classic(url: str) -> tuple[int, float]:
 
 def time_dregtui(url: str, jobs: int) -> tuple[int, float]:
     from dregtui.inventory.scanner import Scanner
+
     start = time.perf_counter()
     with RegistryClient(url, pool_size=jobs) as client:
         inventory = Scanner(client, jobs=jobs).scan()
@@ -96,12 +112,18 @@ def run(label: str, url: str, jobs: int) -> None:
     classic_tags, classic_s = time_classic(url)
     ours_tags, ours_s = time_dregtui(url, jobs)
     ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
-    print(f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
-          f"(jobs={jobs})")
-    print(f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
-          f"(first 100 repositories only)")
-    print(f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "
-          f"{ours_tags}/{REPOS * TAGS} tags, dregutil {classic_tags}")
+    print(
+        f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
+        f"(jobs={jobs})"
+    )
+    print(
+        f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
+        f"(first 100 repositories only)"
+    )
+    print(
+        f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "
+        f"{ours_tags}/{REPOS * TAGS} tags, dregutil {classic_tags}"
+    )
 
 
 def main() -> int:

@@ -29,10 +29,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test sees the developer's registry settings, docker config, cache or data dirs."""
     for name in list(os.environ):
-        if name.startswith(("REGISTRY", "DREGTUI_")) or name in ("REQUESTS_CA_BUNDLE", "DOCKER_CONFIG"):
+        if name.startswith(("REGISTRY", "DREGTUI_")) or name in (
+            "REQUESTS_CA_BUNDLE",
+            "DOCKER_CONFIG",
+        ):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -46,7 +51,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 def make_registry() -> Iterator[Callable[..., LocalRegistry]]:
     started: list[LocalRegistry] = []
 
-    def start(config: dict[str, Any] | None = None, tls: tuple[str, str] | None = None) -> LocalRegistry:
+    def start(
+        config: dict[str, Any] | None = None, tls: tuple[str, str] | None = None
+    ) -> LocalRegistry:
         reg = LocalRegistry(config=config or {}, tls=tls).start()
         started.append(reg)
         return reg
