@@ -95,6 +95,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self._theme_name = theme
         self.from_cache = inventory is not None and bool(inventory.scanned)
         self.scanner: Any = None
+        self.rescanner: Any = None
         self.show_reverse_narrow = False
         self.status_message = ""
 
@@ -273,6 +274,13 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.show_repository(repository, keep_cursor=False)
         self.tag_list.select_tag(tag)
         self.tag_list.focus()
+
+    async def action_quit(self) -> None:
+        """Stop the scanners first: their threads would otherwise hold the exit up."""
+        for scanner in (self.scanner, self.rescanner):
+            if scanner is not None:
+                scanner.cancel()
+        await super().action_quit()
 
     # -- called from other threads ----------------------------------------------------------
 

@@ -70,7 +70,13 @@ class WorkersMixin:
         scanner = backend.make_scanner(
             self.client, self.jobs, progress=lambda p: None, on_repository=lambda r: None
         )
-        scanner.scan_repository(self.session.inventory, repository)
+        self.rescanner = scanner
+        try:
+            scanner.scan_repository(self.session.inventory, repository)
+        finally:
+            self.rescanner = None
+        if scanner.cancelled:
+            return
         self.post_message(msg.RepositoryScanned(repository))
         if self.save_cache is not None and self.session.inventory.scanned_at:
             self.save_cache(self.session.inventory)
