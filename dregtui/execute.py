@@ -19,7 +19,8 @@ pointing at a deleted child), in a thread pool:
 
 ``progress(done, total, item_result)`` is called from worker threads after each item.
 ``cancel`` (a ``threading.Event``) is checked between items: items not started are reported in
-``not_run``. A :class:`DeletionDisabledError` (405) or a journal that cannot be written stops
+``not_run``. A :class:`DeletionDisabledError` (405), a journal that cannot be written, or an
+error every further item would hit too (registry unreachable, TLS, rejected credentials) stops
 the run: ``result.stopped`` holds one sentence (for 405: how to enable deletion).
 :data:`RECLAIM_SPACE` is the advice to show after deleting.
 """
@@ -41,9 +42,12 @@ from dregtui.inventory.model import Inventory
 from dregtui.plan import Action, Plan, PlanItem
 from dregtui.registry import mediatypes
 from dregtui.registry.errors import (
+    AuthenticationError,
     DeletionDisabledError,
     NotFoundError,
+    RegistryConnectionError,
     RegistryError,
+    RegistryTLSError,
     ServerError,
 )
 from dregtui.registry.models import DeleteOutcome
@@ -57,6 +61,9 @@ RECLAIM_SPACE = (
 )
 PLACEHOLDER_ANNOTATION = "org.dregtui.placeholder"
 DELETE_ATTEMPTS = 3
+# Failures that every remaining item would hit too (the registry went away, credentials
+# expired): the run stops instead of retrying each item against a dead registry.
+FATAL_ERRORS = (RegistryConnectionError, RegistryTLSError, AuthenticationError)
 
 
 class Status(StrEnum):
@@ -72,6 +79,7 @@ class ItemResult:
     status: Status
     message: str = ""
     removed_tags: list[str] = field(default_factory=list)
+    gone: bool = False  # skipped because it was already gone: nothing left to do, not a safety skip
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +88,7 @@ class ItemResult:
             "status": self.status.value,
             "message": self.message,
             "removed_tags": self.removed_tags,
+            "already_gone": self.gone,
         }
 
 
@@ -116,10 +125,13 @@ class ExecutionResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all planned done, 1 errors (or stopped/cancelled), 3 some items skipped for safety."""
+        """0 all planned done, 1 errors (or stopped/cancelled), 3 some items skipped for safety.
+
+        Items that were already gone (deleted by an earlier, interrupted run or by someone
+        else) count as done."""
         if self.failed or self.stopped or self.cancelled or self.not_run:
             return 1
-        return 3 if self.skipped else 0
+        return 3 if any(not r.gone for r in self.skipped) else 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +149,10 @@ class JournalError(Exception):
 
 class _Skip(Exception):
     """Internal: the registry changed since the scan; skip this item with this sentence."""
+
+
+class _Gone(_Skip):
+    """Internal: what the item removes is already gone (the inventory was updated)."""
 
 
 Progress = Callable[[int, int, ItemResult], None]
@@ -238,7 +254,8 @@ class _Run:
     def _verify_manifest(self, item: PlanItem) -> tuple[bytes, str]:
         ref = self.client.head_manifest(item.repository, item.digest)
         if ref is None:
-            raise _Skip(f"{item.repository}@{item.digest} is already gone")
+            self.inventory.remove_digest(item.repository, item.digest)
+            raise _Gone(f"{item.repository}@{item.digest} is already gone")
         if ref.digest != item.digest or ref.media_type not in mediatypes.MANIFEST_TYPES:
             raise _Skip(
                 f"{item.repository}@{item.digest} does not resolve to a manifest "
@@ -246,6 +263,13 @@ class _Run:
             )
         manifest = self.client.get_manifest(item.repository, item.digest)
         return manifest.raw, manifest.media_type or ref.media_type
+
+    def _forget_tags(self, item: PlanItem, tags: Iterable[str]) -> None:
+        """The registry no longer has these tags: drop them from the inventory (cache)."""
+        for tag in tags:
+            info = self.inventory.tag_info(item.repository, tag)
+            if info is not None and info.digest == item.digest:
+                self.inventory.remove_tag(item.repository, tag)
 
     # -- actions ---------------------------------------------------------------------
 
@@ -274,7 +298,8 @@ class _Run:
     def _delete(self, item: PlanItem) -> ItemResult:
         tags = self._verify_tags(item, item.tags_removed)
         if not tags and item.tags_removed:
-            raise _Skip(f"every planned tag of {item.repository}@{item.digest} is already gone")
+            self._forget_tags(item, item.tags_removed)
+            raise _Gone(f"every planned tag of {item.repository}@{item.digest} is already gone")
         self._verify_no_new_tags(item)
         raw, media_type = self._verify_manifest(item)
         record = self._record(item, raw, media_type, tags, "delete")
@@ -291,14 +316,16 @@ class _Run:
             outcome = DeleteOutcome.DELETED
         if outcome == DeleteOutcome.NOT_FOUND:
             self.journal.void(record.id)
-            raise _Skip(f"{item.repository}@{item.digest} was already gone")
+            self.inventory.remove_digest(item.repository, item.digest)
+            raise _Gone(f"{item.repository}@{item.digest} was already gone")
         removed = self.inventory.remove_digest(item.repository, item.digest)
         return ItemResult(item, Status.DELETED, "deleted", sorted(set(removed) | set(tags)))
 
     def _untag(self, item: PlanItem) -> ItemResult:
         tags = self._verify_tags(item, item.selected_tags)
         if not tags:
-            raise _Skip(f"the selected tags of {item.repository}@{item.digest} are already gone")
+            self._forget_tags(item, item.selected_tags)
+            raise _Gone(f"the selected tags of {item.repository}@{item.digest} are already gone")
         raw, media_type = self._verify_manifest(item)
         record = self._record(item, raw, media_type, tags, "untag")
         removed: list[str] = []
@@ -363,8 +390,13 @@ class _Run:
             action = self._delete if item.action is Action.DELETE else self._untag
             result = action(item)
         except _Skip as exc:
-            result = ItemResult(item, Status.SKIPPED, str(exc))
+            result = ItemResult(item, Status.SKIPPED, str(exc), gone=isinstance(exc, _Gone))
         except (DeletionDisabledError, JournalError) as exc:
+            with self.lock:
+                self.stopped = self.stopped or str(exc)
+            self.stop.set()
+            result = ItemResult(item, Status.FAILED, str(exc))
+        except FATAL_ERRORS as exc:
             with self.lock:
                 self.stopped = self.stopped or str(exc)
             self.stop.set()
