@@ -75,7 +75,21 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports usage errors as UsageError (exit 1, one line) instead of exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        raise UsageError(self._misplaced_global(message) or f"{message} (see {self.prog} --help)")
+
+    def _misplaced_global(self, message: str) -> str | None:
+        """``dregtui restore -c None``: say that global options go before the command."""
+        prefix = "unrecognized arguments: "
+        if not message.startswith(prefix):
+            return None
+        for word in message[len(prefix) :].split():
+            option = word.split("=", 1)[0]
+            if option in self._option_string_actions and option not in ("-h", "--help"):
+                return (
+                    f"{option} is a global option: put it before the command "
+                    f"({self.prog} {option} ... COMMAND ...)"
+                )
+        return None
 
 
 def build_parser() -> ArgumentParser:
@@ -83,6 +97,9 @@ def build_parser() -> ArgumentParser:
         prog=PROG,
         description="Browse and clean up a Docker Registry v2 / OCI registry. "
         "Without a command, opens the full-screen browser.",
+        epilog="Global options go before the command (as with the classic dregutil). Exit "
+        "codes: 0 ok; 1 error (one line on stderr); 3 some items were skipped for safety "
+        "(remove-*, restore); 130 interrupted.",
         allow_abbrev=False,
     )
     g = parser.add_argument_group("registry and connection")

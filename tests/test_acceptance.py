@@ -76,3 +76,81 @@ def test_already_gone_counts_as_done_and_leaves_the_cache(registry, client, push
     assert cached_tags(registry.url)["app"] == ["2.0"]
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0")
     assert r.code == 0 and "Nothing to remove." in r.err, r
+
+
+def test_plan_and_journal_texts_use_singular_and_plural(registry, pusher, run_cli):
+    pusher.image("app", "1.0", seed="plural/1")
+    pusher.image("app", "2.0", seed="plural/2")
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "--dry-run")
+    assert r.code == 0, r
+    assert r.lines[-1] == (
+        "1 manifest to delete, 0 to untag, 0 skipped for safety; 1 tag removed in 1 repository."
+    )
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0")
+    assert r.code == 0, r
+    listing = run_cli("restore")
+    assert listing.out.rstrip().endswith("app: 1 manifest, 1 tag"), listing
+
+
+def test_restore_prints_one_line_per_manifest_like_remove(registry, pusher, run_cli):
+    image = pusher.image("team/app", "1.0", seed="restore/1")
+    pusher.tag("team/app", "stable", image)
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "team/app", "-t", "1.0", "stable")
+    assert r.lines == [f"deleted   team/app@{image.digest}  tags: 1.0, stable"], r
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 0, r
+    assert r.lines == [f"restored  team/app@{image.digest}  tags: 1.0, stable"]
+
+
+def test_global_option_after_the_command_is_explained(run_cli):
+    r = run_cli("-reg", "http://127.0.0.1:9", "restore", "--last", "-c", "None")
+    assert r.code == 1
+    assert r.err == (
+        "dregtui: error: -c is a global option: put it before the command "
+        "(dregtui -c ... COMMAND ...)\n"
+    )
+    r = run_cli("-reg", "http://127.0.0.1:9", "list-tag-names", "--bogus")
+    assert r.err == "dregtui: error: unrecognized arguments: --bogus (see dregtui --help)\n"
+    r = run_cli("--help")
+    assert r.code == 0 and "3 some items were skipped for safety" in " ".join(r.out.split())
+
+
+def test_deletion_disabled_reason_is_said_once(nodelete_registry, run_cli):
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    with RegistryClient(nodelete_registry.url) as c:
+        p = ImagePusher(c)
+        for i in range(3):
+            p.image("app", f"1.{i}", seed=f"nodelete/{i}")
+    r = run_cli("-reg", nodelete_registry.url, "remove-tags", "-r", "app", "-re", ".*")
+    assert r.code == 1, r
+    assert r.err.count("storage.delete.enabled") == 1, r.err
+    assert r.err.count("REGISTRY_STORAGE_DELETE_ENABLED") == 1
+    last = r.err.splitlines()[-1]
+    assert last.startswith("dregtui: error: ") and "storage.delete.enabled: true" in last
+    assert "Undo with" not in r.err  # nothing was deleted: no restore / GC advice
+
+
+def test_hostile_names_keep_the_columns_aligned(fake_registry, run_cli):
+    from support.fake_server import json_reply
+
+    evil = "ev\x1b[31mil"
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [evil, "okay"]}))
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}
+    for repo in ("ev%1B%5B31mil", "okay"):
+        fake_registry.route("GET", f"/v2/{repo}/tags/list", json_reply({"tags": ["1.0"]}))
+        fake_registry.route(
+            "HEAD",
+            f"/v2/{repo}/manifests/1.0",
+            json_reply(
+                manifest,
+                **{
+                    "Content-Type": "application/vnd.oci.image.index.v1+json",
+                    "Docker-Content-Digest": "sha256:" + "a" * 64,
+                },
+            ),
+        )
+    r = run_cli("-reg", fake_registry.url, "-c", "None", "list-tag-names")
+    assert r.code == 0, r
+    assert r.lines == ["ev[31mil  1.0", "okay      1.0"]

@@ -199,7 +199,7 @@ def test_restore_by_id_without_registry_option(registry, client, populated, run_
     assert [b["batch"] for b in json.loads(listing.out)] == [batch]
     r = run_cli("restore", batch[:8])
     assert r.code == 0, r
-    assert r.out.startswith("restored app@" + populated["1.1"])
+    assert r.out.startswith("restored  app@" + populated["1.1"])
     assert resolve(client, "app", "1.1") == populated["1.1"]
     r = run_cli("restore", "nope")
     assert r.code == 1 and "no deletion batch or record 'nope'" in r.err

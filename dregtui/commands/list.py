@@ -106,8 +106,8 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
         for repo, tag in rows:
             ctx.out(clean(f"{prefix}/{repo}:{tag}"))
     elif rows:
-        width = max(len(repo) for repo, _ in rows)
+        width = max(len(clean(repo)) for repo, _ in rows)
         for repo, tag in rows:
-            ctx.out(clean(f"{repo:{width}}  {tag}"))
+            ctx.out(f"{clean(repo):{width}}  {clean(tag)}")
     _show_count(ctx, "tags", len(rows))
     return 0

@@ -240,12 +240,19 @@ def render_plan(plan: Plan) -> list[str]:
     return lines
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 manifest``, ``2 manifests``, ``1 repository``, ``0 repositories``."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+
+
 def summary_line(plan: Plan) -> str:
     t = plan.totals()
     return (
-        f"{t['manifests_deleted']} manifests to delete, {t['untagged']} to untag, "
-        f"{t['skipped']} skipped for safety; {t['tags_removed']} tags removed "
-        f"in {t['repositories']} repositories."
+        f"{plural(t['manifests_deleted'], 'manifest')} to delete, {t['untagged']} to untag, "
+        f"{t['skipped']} skipped for safety; {plural(t['tags_removed'], 'tag')} removed "
+        f"in {plural(t['repositories'], 'repository')}."
     )
 
 
@@ -262,7 +269,7 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(json.dumps(plan.to_json(), indent=2))
         return 0
     items = plan.actionable
-    width = max([len(r) for r in args.repo] + [len(i.repository) for i in items] or [0])
+    width = max([len(clean(r)) for r in args.repo + [i.repository for i in items]] or [0])
     for item in items:
         ctx.out(f"{clean(item.repository):{width}}  {item.digest}")
     for item in plan.skipped:

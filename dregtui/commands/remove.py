@@ -140,9 +140,9 @@ def report(ctx: Context, result: ExecutionResult) -> None:
             f"skipped {clean(r.item.repository)}@{r.item.digest}: {clean(r.message)}\n"
         )
     for r in result.failed:
-        ctx.stderr.write(
-            f"failed  {clean(r.item.repository)}@{r.item.digest}: {clean(r.message)}\n"
-        )
+        # The reason that stopped the run is said once, on the error line below.
+        why = "" if r.message == result.stopped else f": {clean(r.message)}"
+        ctx.stderr.write(f"failed  {clean(r.item.repository)}@{r.item.digest}{why}\n")
     if result.not_run:
         ctx.stderr.write(f"not attempted: {len(result.not_run)} items (run the command again)\n")
     if result.stopped:

@@ -109,12 +109,13 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(json.dumps(result.to_json(), indent=2))
     else:
         for item in result.items:
+            where = f"{clean(item.record.repository)}@{item.record.digest}"
             if item.status is RestoreStatus.FAILED:
-                ctx.stderr.write(f"failed   {clean(item.message)}\n")
-            else:
-                ctx.out(
-                    f"{item.status.value:8} {clean(item.message)}  tags: {', '.join(item.tags)}"
-                )
+                ctx.stderr.write(f"failed    {clean(item.message)}\n")
+                continue
+            ctx.out(f"restored  {where}  tags: {', '.join(clean(t) for t in item.tags)}")
+            if item.status is RestoreStatus.PARTIAL:
+                ctx.stderr.write(f"partial   {clean(item.message)}\n")
     return result.exit_code
 
 

@@ -109,7 +109,8 @@ class Batch:
         where = repos[0] if len(repos) == 1 else f"{len(repos)} repositories"
         return (
             f"{self.id}  {self.time[:19].replace('T', ' ')}  {self.registry}  {where}: "
-            f"{len(self.records)} manifests, {self.tag_count} tags"
+            f"{len(self.records)} manifest{'' if len(self.records) == 1 else 's'}, "
+            f"{self.tag_count} tag{'' if self.tag_count == 1 else 's'}"
         )
 
 
