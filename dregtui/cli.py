@@ -339,10 +339,25 @@ def _configure_logging(level: str, debug: bool, stream: TextIO) -> None:
             root.removeHandler(h)
     handler = logging.StreamHandler(stream)
     handler._dregtui = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s - %(message)s"))
+    handler.setFormatter(_LogFormatter(verbose=numeric < logging.WARNING))
     root.addHandler(handler)
     root.setLevel(numeric)
     logging.getLogger("urllib3").setLevel(max(numeric, logging.WARNING))
+
+
+class _LogFormatter(logging.Formatter):
+    """``-l info``/``debug``: the classic tool's timestamped lines. Otherwise warnings look
+    like every other diagnostic: ``dregtui: warning: ...`` on one line."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(asctime)s [%(levelname)s] %(name)s - %(message)s")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.verbose:
+            return super().format(record)
+        message = clean(" ".join(record.getMessage().split()))
+        return f"{PROG}: {record.levelname.lower()}: {message}"
 
 
 def _silence_stdout() -> None:

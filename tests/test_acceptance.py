@@ -154,3 +154,22 @@ def test_hostile_names_keep_the_columns_aligned(fake_registry, run_cli):
     r = run_cli("-reg", fake_registry.url, "-c", "None", "list-tag-names")
     assert r.code == 0, r
     assert r.lines == ["ev[31mil  1.0", "okay      1.0"]
+
+
+def test_warnings_look_like_other_diagnostics(htpasswd_registry, run_cli, tmp_path, monkeypatch):
+    """A broken docker config is a one-line ``dregtui: warning:``, not a log record; with
+    ``-l info`` the classic timestamped log format is kept."""
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text("{not json")
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker))
+    url = htpasswd_registry.url
+    r = run_cli("-reg", url, "-c", "None", "-u", "alice", "-p", "wonderland", "list-repo-names")
+    assert r.code == 0 and r.err == "", r  # explicit credentials: the file is not read
+    r = run_cli("-reg", url, "-c", "None", "list-repo-names")
+    assert r.code == 1
+    first, second = r.err.splitlines()
+    assert first.startswith("dregtui: warning: the docker config ") and "not valid JSON" in first
+    assert second.startswith("dregtui: error: ")
+    r = run_cli("-reg", url, "-c", "None", "-l", "info", "list-repo-names")
+    assert "[WARNING] dregtui.registry - the docker config" in r.err
