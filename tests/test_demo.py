@@ -103,3 +103,45 @@ def test_tui_command_opens_from_the_cache(
     monkeypatch.setattr(DregApp, "run", fake_run)
     assert main(["-reg", url], stdout=io.StringIO(), stderr=io.StringIO()) == 0  # no command = TUI
     assert seen["from_cache"] and "team/web" in seen["repos"]
+
+
+def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(
+    client: RegistryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--repositories scans only those: the cache says so, and a later run without them
+    does not take that partial cache for the whole catalog."""
+    import asyncio
+    import time
+
+    from dregtui.inventory.cache import InventoryCache
+
+    populate(client, many_tags=0)
+    url = client.base_url
+    cache = InventoryCache.for_registry(url)
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: DregApp, *args: object, **kwargs: object) -> None:
+        seen["from_cache"] = self.from_cache
+
+        async def drive() -> None:
+            async with self.run_test(size=(80, 24)) as pilot:
+                deadline = time.monotonic() + 30
+                whole = self.fixed_repositories is None
+                while (found := cache.read()) is None or found.catalog != whole:
+                    assert time.monotonic() < deadline, "the scan was never cached"
+                    await pilot.pause(0.05)
+
+        asyncio.run(drive())
+
+    monkeypatch.setattr(DregApp, "run", fake_run)
+    argv = ["-reg", url, "--repositories", "team/api,team/web", "tui"]
+    assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    cached = cache.read()
+    assert cached is not None and not cached.catalog
+    assert cached.inventory.repository_names() == ["team/api", "team/web"]
+
+    assert main(["-reg", url, "tui"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert seen["from_cache"] is False  # the partial cache was not used for the whole catalog
+    cached = cache.read()
+    assert cached is not None and cached.catalog
+    assert "library/nginx" in cached.inventory.repositories

@@ -49,23 +49,28 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
     client = ctx.client()
     client.ping()  # one clear error line before the screen takes over
     cache = ctx.cache()
+    wanted = list(settings.repositories or [])
     inventory = None
+    catalog = not wanted  # does the inventory cover the whole catalog?
     if cache is not None and not settings.refresh:
-        inventory = cache.load(warn=ctx.warn)
-        wanted = settings.repositories or []
-        if inventory is not None and not all(r in inventory.repositories for r in wanted):
-            inventory = None
+        cached = cache.read(warn=ctx.warn)
+        if cached is not None:
+            have = cached.inventory.repositories
+            # a closed-catalog cache (named repositories only) never stands for the catalog
+            if (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted)):
+                inventory, catalog = cached.inventory, cached.catalog
 
-    def save(inv: Any) -> None:
+    def save(inv: Any, catalog: bool) -> None:
         if cache is not None:
             # the screen is up: a cache that cannot be written is not worth a crash
             with contextlib.suppress(OSError):
-                cache.save(inv)
+                cache.save(inv, catalog=catalog)
 
     app = DregApp(
         client,
         inventory=inventory,
         save_cache=save,
+        whole_catalog=catalog,
         settings=settings,
         repositories=settings.repositories or None,
         **_app_options(settings),

@@ -12,6 +12,8 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 
@@ -63,7 +65,8 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         dry_run: bool = False,
         scan: bool = True,
         jobs: int = 8,
-        save_cache: Callable[[Inventory], None] | None = None,
+        save_cache: Callable[[Inventory, bool], None] | None = None,
+        whole_catalog: bool | None = None,
         keymap: dict[str, str] | None = None,
         theme: str | None = None,
         settings: Any = None,
@@ -88,6 +91,8 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.scan_on_start = scan
         self.jobs = jobs
         self.save_cache = save_cache
+        # the inventory covers the whole catalog (not only --repositories): saved with the cache
+        self.whole_catalog = repositories is None if whole_catalog is None else whole_catalog
         self.settings = settings
         self.fixed_repositories = repositories
         self.clock = clock
@@ -161,6 +166,14 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
 
         yield from super().get_system_commands(screen)
         yield from palette_commands(self)
+
+    async def _on_message(self, message: Message) -> None:
+        """A message still queued while the app shuts down may find its panes gone."""
+        try:
+            await super()._on_message(message)
+        except NoMatches:
+            if self.is_running:
+                raise
 
     # -- panes ----------------------------------------------------------------------
 
@@ -281,6 +294,12 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
             if scanner is not None:
                 scanner.cancel()
         await super().action_quit()
+
+    def store_inventory(self) -> None:
+        """Write the inventory to the cache (any thread) when it holds a complete scan."""
+        inventory = self.session.inventory
+        if self.save_cache is not None and inventory.scanned_at:
+            self.save_cache(inventory, self.whole_catalog)
 
     # -- called from other threads ----------------------------------------------------------
 

@@ -70,8 +70,7 @@ class DeletionMixin:
                 self.client, self.session.inventory, plan, progress, cancel
             )
         finally:
-            if self.save_cache is not None and self.session.inventory.scanned_at:
-                self.save_cache(self.session.inventory)
+            self.store_inventory()
         self.post_message(msg.DeleteFinished(outcomes, batch, cancelled=cancelled))
 
     def on_delete_progress(self: DregApp, message: msg.DeleteProgress) -> None:
@@ -95,8 +94,7 @@ class DeletionMixin:
     def restore_worker(self: DregApp, batch: str) -> None:
         assert self.client is not None
         outcomes = restore(self.client, self.session.inventory, batch)
-        if self.save_cache is not None and self.session.inventory.scanned_at:
-            self.save_cache(self.session.inventory)
+        self.store_inventory()
         self.post_message(msg.RestoreFinished(outcomes))
 
     def on_restore_finished(self: DregApp, message: msg.RestoreFinished) -> None:

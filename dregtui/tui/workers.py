@@ -61,8 +61,10 @@ class WorkersMixin:
         finally:
             self.scanner = None
             self.post_message(msg.ScanProgress(0, 0, finished=True))
-        if not worker.is_cancelled and inventory.scanned_at and self.save_cache is not None:
-            self.save_cache(inventory)
+        if not worker.is_cancelled and inventory.scanned_at:
+            # a scan of named repositories drops the others: it no longer covers the catalog
+            self.whole_catalog = self.fixed_repositories is None
+            self.store_inventory()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rescan")
     def rescan_repository(self: DregApp, repository: str) -> None:
@@ -78,8 +80,7 @@ class WorkersMixin:
         if scanner.cancelled:
             return
         self.post_message(msg.RepositoryScanned(repository))
-        if self.save_cache is not None and self.session.inventory.scanned_at:
-            self.save_cache(self.session.inventory)
+        self.store_inventory()
 
     # -- details (size, created, labels) for visible rows -------------------------------
 
