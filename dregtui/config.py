@@ -15,8 +15,9 @@ The config file is TOML (``$DREGTUI_CONFIG``, else ``<user config dir>/dregtui/c
     [tui]
     theme = "textual-dark"
 
-    [keymap]
-    "delete-mark" = "d,delete"
+    [keymap]                               # binding id = keys (ids: see ? in the TUI)
+    "app.delete" = "d,delete"
+    "tags.mark" = "space,x"
 
 Passwords are never read from nor written to the file (use ``-p``, ``REGISTRY_PASSWORD`` or the
 docker credential store). Environment variables: ``REGISTRY``, ``REGISTRY_USER``,
