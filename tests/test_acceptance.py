@@ -173,3 +173,18 @@ def test_warnings_look_like_other_diagnostics(htpasswd_registry, run_cli, tmp_pa
     assert second.startswith("dregtui: error: ")
     r = run_cli("-reg", url, "-c", "None", "-l", "info", "list-repo-names")
     assert "[WARNING] dregtui.registry - the docker config" in r.err
+
+
+def test_anonymous_catalog_refusal_suggests_logging_in(token_registry, run_cli):
+    from support.fixtures import PASSWORD, USER
+
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    with RegistryClient(token_registry.url, username=USER, password=PASSWORD) as c:
+        ImagePusher(c).image("team/a", "1.0", seed="anon")
+    r = run_cli("-reg", token_registry.url, "-c", "None", "list-repo-names")
+    assert r.code == 1 and r.err.count("\n") == 1, r
+    assert "--repositories" in r.err and "-u/-p" in r.err
+    r = run_cli("-reg", token_registry.url, "-u", "reader", "-p", "readonly", "list-repo-names")
+    assert r.code == 1 and "--repositories" in r.err and "-u/-p" not in r.err, r

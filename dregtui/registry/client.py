@@ -265,9 +265,15 @@ class RegistryClient(WriteOperations):
         status = resp.status_code
         what = parse_error_body(resp).summary(status)
         self.ping()  # wrong credentials or not-a-registry are reported as such
+        hint = CATALOG_HINT
+        if status == 401 and not self.credentials.present:
+            hint += (
+                ", or log in (-u/-p, REGISTRY_USER and REGISTRY_PASSWORD, or docker login): "
+                "many registries list them only to a signed-in user"
+            )
         raise CatalogUnavailableError(
             f"The registry at {self.base_url} does not list its repositories (_catalog answered "
-            f"{what}); {CATALOG_HINT}.",
+            f"{what}); {hint}.",
             status=status,
             code=parse_error_body(resp).code,
         )
