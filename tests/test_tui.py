@@ -252,3 +252,43 @@ def test_deletion_disabled_says_how_to_enable_it(make_registry: Callable[..., An
             assert c.list_tags("team/app") == ["1.0"]
 
         asyncio.run(run())
+
+
+def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
+    """team/tools/lint sits in tools/ under team/; counts and marks add up on the ancestors."""
+    pusher.image("team/api", "1.0", seed="api")
+    pusher.image("team/web", "1.0", seed="web")
+    pusher.image("team/tools/lint", "0.9", seed="lint")
+    pusher.image("team/tools/lint", "1.0", seed="lint2")
+
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
+            tree = app.repo_tree
+            [team] = tree.root.children
+            assert str(team.label) == "team/ 3" and not team.children  # lazy
+            tree.focus()
+            await pilot.press("right")  # expand team/
+            assert [str(n.label) for n in team.children] == ["api 1", "tools/ 1", "web 1"]
+            tools = team.children[1]
+            assert not tools.is_expanded and not tools.children
+            app.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
+            await pilot.pause()
+            assert tools.is_expanded and str(tools.children[0].label) == "lint 2"
+            await pilot.press("space")  # mark team/tools/lint:1.0
+            assert app.session.marks == {("team/tools/lint", "1.0")}
+            assert str(tools.label) == "tools/ 1 ●1" and str(team.label) == "team/ 3 ●1"
+            tree.focus()
+            tree.move_cursor(team)
+            await pilot.press("space")  # every tag below team/, nested ones included
+            assert len(app.session.marks) == 4
+            assert str(team.label) == "team/ 3 ●4" and str(tools.label) == "tools/ 1 ●2"
+            await pilot.press("left")  # collapse, and the expansion survives a rebuild
+            await pilot.press("right")
+            app.refresh_tree()
+            await pilot.pause()
+            [team] = tree.root.children
+            assert team.is_expanded and team.children[1].is_expanded
+
+    asyncio.run(run())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -14,6 +16,41 @@ from dregtui.tui.text import clean
 
 def namespace_of(repository: str) -> str:
     return repository.rsplit("/", 1)[0] if "/" in repository else ""
+
+
+def ancestors(namespace: str) -> list[str]:
+    """``team/tools`` -> ``["team", "team/tools"]`` (outermost first); ``""`` -> ``[]``."""
+    if not namespace:
+        return []
+    parts = namespace.split("/")
+    return ["/".join(parts[: n + 1]) for n in range(len(parts))]
+
+
+class Namespaces:
+    """Repository names grouped into nested namespaces (``team/tools/lint`` is in
+    ``team/tools``, which is in ``team``)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.repositories: dict[str, list[str]] = {"": []}  # namespace -> its own repositories
+        self.children: dict[str, list[str]] = {"": []}  # namespace -> namespaces right below
+        self.below: dict[str, list[str]] = {"": list(names)}  # namespace -> every repo below
+        for name in names:
+            parent = ""
+            for ns in ancestors(namespace_of(name)):
+                if ns not in self.children:
+                    self.children[ns] = []
+                    self.repositories[ns] = []
+                    self.below[ns] = []
+                    self.children[parent].append(ns)
+                self.below[ns].append(name)
+                parent = ns
+            self.repositories[parent].append(name)
+
+    def entries(self, namespace: str) -> list[tuple[str, bool]]:
+        """(name, is_namespace) right below ``namespace``, sorted by name."""
+        out = [(n, True) for n in self.children[namespace]]
+        out += [(n, False) for n in self.repositories[namespace]]
+        return sorted(out)
 
 
 class RepoTree(Tree[str]):
@@ -35,70 +72,68 @@ class RepoTree(Tree[str]):
         self.session = session
         self.show_root = False
         self.guide_depth = 2
+        self._groups = Namespaces([])
         self._repo_nodes: dict[str, TreeNode[str]] = {}
-        self._pending: dict[int, list[str]] = {}  # namespace node id -> repositories not yet added
+        self._ns_nodes: dict[str, TreeNode[str]] = {}  # namespace -> its node
         self._namespaces: dict[int, str] = {}  # namespace node id -> namespace
+        self._pending: set[int] = set()  # namespace node ids whose children are not built yet
 
     # -- building -------------------------------------------------------------------
 
     def populate(self) -> None:
         """Rebuild from the session (filter applied), keeping expansion and the cursor."""
         names = self.session.visible_repositories()
-        expanded = {self._namespaces[n.id] for n in self._namespace_nodes() if n.is_expanded}
+        expanded = {ns for ns, node in self._ns_nodes.items() if node.is_expanded}
         current = self.current_repository
         node_now = self.cursor_node
         current_ns = self._namespaces.get(node_now.id) if node_now is not None else None
         self.clear()
         self._repo_nodes.clear()
-        self._pending.clear()
+        self._ns_nodes.clear()
         self._namespaces.clear()
-        groups: dict[str, list[str]] = {}
-        for name in names:
-            groups.setdefault(namespace_of(name), []).append(name)
-        entries: list[tuple[str, str]] = [(name, "repo") for name in groups.pop("", [])]
-        entries += [(ns, "ns") for ns in groups]
-        for key, kind in sorted(entries):
-            if kind == "repo":
-                self._add_repository(self.root, key)
-                continue
-            node = self.root.add(self._namespace_label(key, groups[key]), data=None)
-            node.allow_expand = True
-            self._namespaces[node.id] = key
-            self._pending[node.id] = groups[key]
-            if key in expanded or self.session.repo_filter or current in groups[key]:
-                self._load(node)
-                node.expand()
+        self._pending.clear()
+        self._groups = Namespaces(names)
+        open_too = set(ancestors(namespace_of(current))) if current in names else set()
+        self._add_entries(self.root, "", expanded | open_too)
         if current in self._repo_nodes:
             self._move_to(self._repo_nodes[current])
-            return
-        for node in self._namespace_nodes():
-            if self._namespaces[node.id] == current_ns:
-                self._move_to(node)
-                return
-        if self.root.children:
+        elif current_ns in self._ns_nodes:
+            self._move_to(self._ns_nodes[current_ns])
+        elif self.root.children:
             self._move_to(self.root.children[0])
 
-    def _namespace_nodes(self) -> list[TreeNode[str]]:
-        return [n for n in self.root.children if n.data is None]
+    def _add_entries(self, parent: TreeNode[str], namespace: str, expand: set[str]) -> None:
+        marks = self._mark_counts()
+        for name, is_namespace in self._groups.entries(namespace):
+            if not is_namespace:
+                node = parent.add_leaf(self._repo_label(name), data=name)
+                self._repo_nodes[name] = node
+                continue
+            node = parent.add(self._namespace_label(name, marks), data=None)
+            node.allow_expand = True
+            self._ns_nodes[name] = node
+            self._namespaces[node.id] = name
+            self._pending.add(node.id)
+            if name in expand or self.session.repo_filter:
+                self._load(node, expand)
+                node.expand()
 
-    def _add_repository(self, parent: TreeNode[str], name: str) -> None:
-        node = parent.add_leaf(self._repo_label(name), data=name)
-        self._repo_nodes[name] = node
-
-    def _load(self, node: TreeNode[str]) -> None:
-        for name in self._pending.pop(node.id, []):
-            self._add_repository(node, name)
+    def _load(self, node: TreeNode[str], expand: set[str] | None = None) -> None:
+        if node.id in self._pending:
+            self._pending.discard(node.id)
+            self._add_entries(node, self._namespaces[node.id], expand or set())
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self._load(event.node)
 
     def reveal(self, repository: str) -> None:
-        """Expand the namespace holding ``repository`` and put the cursor on it."""
-        if repository not in self._repo_nodes:
-            for node in self._namespace_nodes():
-                if repository in self._pending.get(node.id, []):
-                    self._load(node)
-                    node.expand()
+        """Expand the namespaces holding ``repository`` and put the cursor on it."""
+        for ns in ancestors(namespace_of(repository)):
+            node = self._ns_nodes.get(ns)
+            if node is None:
+                break
+            self._load(node)
+            node.expand()
         if repository in self._repo_nodes:
             self._move_to(self._repo_nodes[repository])
 
@@ -108,10 +143,16 @@ class RepoTree(Tree[str]):
 
     # -- labels ---------------------------------------------------------------------
 
-    def _namespace_label(self, namespace: str, names: list[str]) -> Text:
-        label = Text(clean(namespace) + "/", style="bold", no_wrap=True)
-        label.append(f" {len(names)}", style="dim")
-        marked = sum(self.session.marked_in(n) for n in names)
+    def _mark_counts(self) -> Counter[str]:
+        return Counter(repo for repo, _ in self.session.marks)
+
+    def _namespace_label(self, namespace: str, marks: Counter[str]) -> Text:
+        """The last part of the name, the repositories below it (all levels), their marks."""
+        short = namespace.rsplit("/", 1)[-1]
+        below = self._groups.below.get(namespace, [])
+        label = Text(clean(short) + "/", style="bold", no_wrap=True)
+        label.append(f" {len(below)}", style="dim")
+        marked = sum(marks[n] for n in below)
         if marked:
             label.append(f" ●{marked}", style="bold")
         return label
@@ -130,17 +171,14 @@ class RepoTree(Tree[str]):
         return label
 
     def refresh_labels(self, repositories: list[str] | None = None) -> None:
+        """Relabel these repositories (default: all) and every namespace (marks, counts)."""
         for name in repositories if repositories is not None else list(self._repo_nodes):
             node = self._repo_nodes.get(name)
             if node is not None:
                 node.set_label(self._repo_label(name))
-        names_by_ns: dict[str, list[str]] = {}
-        for name in self.session.visible_repositories():
-            names_by_ns.setdefault(namespace_of(name), []).append(name)
-        for node in self._namespace_nodes():
-            ns = self._namespaces.get(node.id, "")
-            if ns in names_by_ns:
-                node.set_label(self._namespace_label(ns, names_by_ns[ns]))
+        marks = self._mark_counts()
+        for ns, node in self._ns_nodes.items():
+            node.set_label(self._namespace_label(ns, marks))
 
     # -- actions --------------------------------------------------------------------
 
@@ -176,8 +214,7 @@ class RepoTree(Tree[str]):
         if node is None:
             return
         if node.data is None:
-            self._load(node)
-            names = [c.data for c in node.children if c.data]
+            names = self._groups.below.get(self._namespaces.get(node.id, ""), [])
             keys = {(n, t) for n in names for t in self.session.inventory.repositories.get(n, {})}
             if keys and keys <= self.session.marks:
                 self.session.marks -= keys
