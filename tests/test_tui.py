@@ -292,3 +292,64 @@ def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
             assert team.is_expanded and team.children[1].is_expanded
 
     asyncio.run(run())
+
+
+def test_date_order_fetches_concurrently_and_can_be_stopped(
+    client: RegistryClient, pusher: ImagePusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sorting by date loads every created date, a few requests at a time, with progress in
+    the status bar; esc stops it; the UI keeps answering meanwhile."""
+    import threading
+
+    created = {f"1.{n}": f"2024-01-{1 + (n * 7) % 28:02d}T{n % 24:02d}:00:00Z" for n in range(40)}
+    for tag, date in created.items():
+        pusher.image("ci/dated", tag, seed="d" + tag, created=date, layers=0)
+    for n in range(40):
+        pusher.image("ci/later", f"2.{n}", seed=f"l{n}", layers=0)
+    lock = threading.Lock()
+    flight = {"now": 0, "max": 0, "dates": 0}  # in flight now, most at once, by the date worker
+    real_get_manifest = client.get_manifest
+
+    def slow_get_manifest(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            flight["now"] += 1
+            flight["max"] = max(flight["max"], flight["now"])
+            flight["dates"] += threading.current_thread().name.startswith("dregtui-dates")
+        try:
+            time.sleep(0.05)
+            return real_get_manifest(*args, **kwargs)
+        finally:
+            with lock:
+                flight["now"] -= 1
+
+    monkeypatch.setattr(client, "get_manifest", slow_get_manifest)
+
+    async def run() -> None:
+        app = DregApp(client, jobs=4)
+        async with app.run_test(size=(80, 24)) as pilot:
+            status = app.query_one("#status")
+            await open_repository(app, pilot, "ci/dated")
+            await pilot.press("s", "s")  # version -> name -> date
+            assert app.session.sort == "date"
+            await wait_for(pilot, lambda: "dates " in str(status.render()))
+            before = app.tag_list.current_tag
+            await pilot.press("j")  # the UI answers while the dates load
+            assert app.tag_list.current_tag != before
+            await wait_for(pilot, lambda: status.dates is None)
+            assert 1 < flight["max"] <= 4 + 1  # + the one-at-a-time worker for visible rows
+            newest_first = sorted(created, key=lambda t: created[t], reverse=True)
+            assert app.tag_list.rows == newest_first
+            # another repository in date order loads its dates too; esc stops that
+            app.jump_to("ci/later", "2.0")
+            await wait_for(pilot, lambda: status.dates is not None)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: status.dates is None)
+            later = app.session.inventory.repositories["ci/later"]
+            loaded = sum(1 for info in later.values() if info.digest in app.session.details)
+            assert loaded < 40
+            stopped_at = flight["dates"]
+            await pilot.pause(0.3)  # the date worker sends nothing more after the stop
+            assert flight["dates"] == stopped_at
+            assert len(app.tag_list.rows) == 40
+
+    asyncio.run(run())

@@ -66,7 +66,9 @@ class ActionsMixin:
 
     def action_escape(self: DregApp) -> None:
         field = self.query_one("#filter", Input)
-        if field.display:
+        if self.cancel_dates():
+            self.notify("Stopped loading dates: undated tags are listed last.", markup=False)
+        elif field.display:
             field.value = ""
             self._apply_filter("", quiet=True)
             self._close_filter()
@@ -105,13 +107,20 @@ class ActionsMixin:
 
     def action_sort(self: DregApp) -> None:
         order = self.session.next_sort()
-        if order == "date" and self.client is not None:
-            repo = self.tag_list.repository
-            tags = self.session.inventory.repositories.get(repo, {})
-            self.queue_details(
-                repo, self.session.details.missing([i.digest for i in tags.values()])
-            )
+        if order == "date":
+            self.load_dates(self.tag_list.repository)
+        else:
+            self.cancel_dates()
         self.show_repository(self.tag_list.repository)
+
+    def load_dates(self: DregApp, repository: str) -> None:
+        """The date order needs every tag's created date: fetch the missing ones (worker)."""
+        if self.client is None or not repository:
+            return
+        tags = self.session.inventory.repositories.get(repository, {})
+        missing = self.session.details.missing([i.digest for i in list(tags.values())])
+        if missing:
+            self.fetch_dates_worker(repository, missing)
 
     def action_toggle_reverse(self: DregApp) -> None:
         if self.screen.has_class("-narrow"):

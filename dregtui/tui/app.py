@@ -103,6 +103,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.rescanner: Any = None
         self.show_reverse_narrow = False
         self.status_message = ""
+        self._last_resort = 0.0
 
     # -- layout ---------------------------------------------------------------------
 
@@ -189,6 +190,10 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.repo_tree.populate()
 
     def show_repository(self, repository: str | None, *, keep_cursor: bool = True) -> None:
+        if repository != self.tag_list.repository:
+            self.cancel_dates()
+            if self.session.sort == "date":
+                self.load_dates(repository or "")
         self.tag_list.show(repository or "", keep_cursor=keep_cursor)
         self._update_tags_header()
         self.call_after_refresh(self._update_tags_header)
@@ -350,10 +355,18 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
             self.show_repository(self.tag_list.repository)
         self.update_status()
 
+    def on_dates_progress(self, message: msg.DatesProgress) -> None:
+        status = self.query_one("#status", StatusBar)
+        status.dates = None if message.finished else (message.done, message.total)
+        if message.finished and message.repository == self.tag_list.repository:
+            self.show_repository(self.tag_list.repository)  # the final date order
+        self.update_status()
+
     def on_details_loaded(self, message: msg.DetailsLoaded) -> None:
         for item in message.details:
             self.session.details.put(item)
-        if self.session.sort == "date":
+        if self.session.sort == "date" and time.monotonic() - self._last_resort > 1.0:
+            self._last_resort = time.monotonic()  # re-sorting a huge list: at most once a second
             self.show_repository(self.tag_list.repository)
         self.tag_list.refresh()
         repo, tag = self.tag_list.repository, self.tag_list.current_tag

@@ -49,6 +49,20 @@ class DetailsLoaded(Message):
         self.details = details
 
 
+class DatesProgress(Message):
+    """Created dates being fetched for the date order; a newer one replaces a queued one."""
+
+    def __init__(self, repository: str, done: int, total: int, finished: bool = False) -> None:
+        super().__init__()
+        self.repository = repository
+        self.done = done
+        self.total = total
+        self.finished = finished
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DatesProgress) and not message.finished
+
+
 class DeleteProgress(Message):
     def __init__(self, done: int, total: int, label: str = "") -> None:
         super().__init__()

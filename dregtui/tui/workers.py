@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -11,13 +13,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from dregtui.registry.errors import RegistryError
 from dregtui.tui import backend
 from dregtui.tui import messages as msg
-from dregtui.tui.details import fetch_details
+from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.text import clean
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp
 
 DETAIL_BATCH = 4
+DATE_JOBS = 16  # at most this many manifest requests at once for the date order
 
 
 class WorkersMixin:
@@ -108,6 +111,49 @@ class WorkersMixin:
         if batch:
             self.post_message(msg.DetailsLoaded(batch))
 
+    # -- created dates of a whole repository (sort by date) -------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dates")
+    def fetch_dates_worker(self: DregApp, repository: str, digests: list[str]) -> None:
+        """Details of every digest, ``jobs`` requests at a time; cancellable (esc, sort, leave)."""
+        assert self.client is not None
+        client = self.client
+        worker = get_current_worker()
+        todo = iter(digests)
+        total, done = len(digests), 0
+        batch: list[Details] = []
+        sent = time.monotonic()
+        self.post_message(msg.DatesProgress(repository, 0, total))
+        jobs = max(1, min(self.jobs, DATE_JOBS))
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dregtui-dates")
+        running: set[Future[Details]] = set()
+        try:
+            while not worker.is_cancelled:
+                while len(running) < jobs and (digest := next(todo, None)):
+                    running.add(pool.submit(fetch_details, client, repository, digest))
+                if not running:
+                    break
+                finished, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    batch.append(future.result())  # errors are data (Details.error)
+                done += len(finished)
+                if batch and (time.monotonic() - sent > 0.5 or not running):
+                    self.post_message(msg.DetailsLoaded(batch))
+                    self.post_message(msg.DatesProgress(repository, done, total))
+                    batch, sent = [], time.monotonic()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            if batch:
+                self.post_message(msg.DetailsLoaded(batch))
+            self.post_message(msg.DatesProgress(repository, done, total, finished=True))
+
+    def cancel_dates(self: DregApp) -> bool:
+        """Stop fetching dates; True if a fetch was running."""
+        running = [w for w in self.workers if w.group == "dates" and w.is_running]
+        for worker in running:
+            worker.cancel()
+        return bool(running)
+
     # -- one place for worker failures --------------------------------------------------
 
     def on_worker_state_changed(self: DregApp, event: Worker.StateChanged) -> None:
@@ -119,6 +165,7 @@ class WorkersMixin:
             "scan": "Scanning the registry failed",
             "rescan": "Rescanning failed",
             "details": "Loading manifest details failed",
+            "dates": "Loading created dates failed",
             "delete": "Deleting failed",
             "restore": "Restoring failed",
         }.get(worker.group, "A background task failed")

@@ -25,6 +25,7 @@ class StatusBar(Static):
         self.session = session
         self.scan: tuple[int, int] | None = None
         self.scan_tags: tuple[int, float] = (0, 0.0)
+        self.dates: tuple[int, int] | None = None  # created dates loaded for the date order
         self.message = ""
         self.from_cache = False
         self.dry_run = False
@@ -44,7 +45,10 @@ class StatusBar(Static):
             text.append(f"{'cached' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}")
         else:
             text.append("not scanned")
-        if self.scan is None:
+        if self.dates is not None:
+            text.append(" │ ")
+            text.append(f"dates {self.dates[0]}/{self.dates[1]} (esc stops)", style="italic")
+        elif self.scan is None:
             text.append(f" │ {len(inv.repositories)} repos, {inv.tag_count} tags")
         marks = len(self.session.marks)
         if marks:
