@@ -353,3 +353,54 @@ def test_date_order_fetches_concurrently_and_can_be_stopped(
             assert len(app.tag_list.rows) == 40
 
     asyncio.run(run())
+
+
+def test_cancel_a_deletion_between_items(
+    client: RegistryClient, pusher: ImagePusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """esc during the progress: the items already done stay done, the rest never run, their
+    marks stay, and the registry holds exactly the tags that were not deleted."""
+    from dregtui.tui.screens.progress import ProgressScreen
+
+    tags = [f"1.{n}" for n in range(20)]
+    for tag in tags:
+        pusher.image("team/many", tag, seed="m" + tag, layers=0)
+    deletes = {"done": 0}
+    real_delete = client.delete_manifest
+
+    def slow_delete(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.2)
+        outcome = real_delete(*args, **kwargs)
+        deletes["done"] += 1
+        return outcome
+
+    monkeypatch.setattr(client, "delete_manifest", slow_delete)
+
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_repository(app, pilot, "team/many")
+            await pilot.press("m")  # mark every tag (no filter)
+            assert len(app.session.marks) == 20
+            await pilot.press("d")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: deletes["done"] >= 1)
+            assert isinstance(app.screen, ProgressScreen)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+            result = app.screen
+            assert result.cancelled
+            deleted = {t for o in result.outcomes if o.status == "deleted" for t in o.tags}
+            not_run = {
+                t for o in result.outcomes if o.reason == "not run: cancelled" for t in o.tags
+            }
+            assert deleted and not_run and deleted | not_run == set(tags)
+            assert not deleted & not_run
+            assert set(client.list_tags("team/many")) == not_run
+            assert set(app.session.inventory.tags("team/many")) == not_run
+            assert app.session.marks == {("team/many", t) for t in not_run}
+            await pilot.press("escape")
+            assert sorted(app.tag_list.rows) == sorted(not_run)
+
+    asyncio.run(run())
