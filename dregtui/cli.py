@@ -54,7 +54,7 @@ from dregtui import __version__
 from dregtui.commands import command_modules
 from dregtui.commands._context import Context, UsageError
 from dregtui.config import ConfigError, Settings, is_bool_word, resolve_settings
-from dregtui.inventory.scanner import ScanProgress
+from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
 from dregtui.progress import clean
 from dregtui.registry.errors import RegistryError
 
@@ -169,7 +169,11 @@ def build_parser() -> ArgumentParser:
         help="rescan the registry, then update the cache",
     )
     g.add_argument(
-        "-j", "--jobs", type=_positive_int, metavar="N", help="parallel requests (default 16)"
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help=f"parallel requests (default 16, at most {MAX_JOBS})",
     )
     g.add_argument(
         "--rate", type=_positive_float, metavar="N", help="at most this many requests per second"
@@ -218,6 +222,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _jobs(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_JOBS} (one thread and connection each)")
     return value
 
 

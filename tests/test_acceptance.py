@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from dregtui.inventory.cache import InventoryCache
 
 
@@ -188,3 +190,24 @@ def test_anonymous_catalog_refusal_suggests_logging_in(token_registry, run_cli):
     assert "--repositories" in r.err and "-u/-p" in r.err
     r = run_cli("-reg", token_registry.url, "-u", "reader", "-p", "readonly", "list-repo-names")
     assert r.code == 1 and "--repositories" in r.err and "-u/-p" not in r.err, r
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:abc", "http://127.0.0.1:abc is not a registry URL"),
+        ("http://127.0.0.1:99999", "http://127.0.0.1:99999 is not a registry URL"),
+        ("http://[::1", "The registry URL is malformed"),
+        ("https://me:secret@[::1", "The registry URL is malformed"),
+    ],
+)
+def test_malformed_registry_urls_are_one_sentence(url, expected, run_cli):
+    r = run_cli("-reg", url, "list-repo-names")
+    assert r.code == 1
+    assert r.err == f"dregtui: error: {expected}; give https://host[:port] or host[:port].\n"
+
+
+def test_jobs_are_capped_before_any_thread_starts(run_cli):
+    r = run_cli("-reg", "http://127.0.0.1:9", "-j", "100000", "list-repo-names")
+    assert r.code == 1
+    assert r.err.startswith("dregtui: error: argument -j/--jobs: at most 256")

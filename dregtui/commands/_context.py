@@ -59,7 +59,18 @@ class Context:
 
         from dregtui.registry import normalize_url
 
-        parts = urlsplit(normalize_url(self.settings.registry))
+        try:
+            parts = urlsplit(normalize_url(self.settings.registry))
+            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+        except ValueError:
+            from dregtui.registry.errors import redact_url
+
+            shown = redact_url(self.settings.registry)
+            malformed = shown.startswith("<")
+            what = (
+                "The registry URL is malformed" if malformed else f"{shown} is not a registry URL"
+            )
+            raise ConfigError(f"{what}; give https://host[:port] or host[:port].") from None
         host = parts.netloc.rpartition("@")[2]  # never keep user:password@ (cache, output)
         return urlunsplit((parts.scheme, host, parts.path, "", ""))
 

@@ -34,6 +34,7 @@ from dregtui.registry.client import RegistryClient
 from dregtui.registry.errors import NotFoundError, RegistryError
 
 PROGRESS_INTERVAL = 0.1  # seconds between two progress callbacks (plus one per repository)
+MAX_JOBS = 256  # worker threads (and pooled connections) at most, whatever -j says
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class Scanner:
         on_repository: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
-        self.jobs = max(1, int(jobs))
+        self.jobs = min(MAX_JOBS, max(1, int(jobs)))
         self.rate = rate
         self.progress = progress
         self.on_repository = on_repository

@@ -85,9 +85,14 @@ class RegistryClient(WriteOperations):
         credentials: Credentials | None = None,
         fast_reads: bool = True,
     ) -> None:
-        url, url_user, url_password = split_userinfo(normalize_url(url))
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            url, url_user, url_password = split_userinfo(normalize_url(url))
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+        except ValueError:
+            valid = False
+        if not valid:
             raise RegistryError(
                 f"{redact_url(url)} is not a registry URL; give https://host[:port] or host[:port]."
             )
