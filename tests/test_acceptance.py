@@ -211,3 +211,27 @@ def test_jobs_are_capped_before_any_thread_starts(run_cli):
     r = run_cli("-reg", "http://127.0.0.1:9", "-j", "100000", "list-repo-names")
     assert r.code == 1
     assert r.err.startswith("dregtui: error: argument -j/--jobs: at most 256")
+
+
+def test_restore_names_an_ambiguous_prefix_and_the_registry(run_cli):
+    from dregtui.inventory.journal import Journal, JournalRecord
+
+    journal = Journal()
+    for batch in ("ab12", "ab34"):
+        journal.append(
+            JournalRecord(
+                batch=batch,
+                registry="http://127.0.0.1:9",
+                repository="app",
+                digest="sha256:" + "0" * 64,
+                media_type="application/vnd.oci.image.manifest.v1+json",
+                manifest=b"{}",
+                tags=("1.0",),
+            )
+        )
+    r = run_cli("restore", "ab")
+    assert r.code == 1
+    assert r.err.startswith("dregtui: error: 'ab' matches 2 deletion batches (")
+    assert r.err.endswith("give more of the batch ID.\n")
+    r = run_cli("-reg", "http://127.0.0.1:1", "restore", "--last")
+    assert r.code == 1 and "no deletion recorded for http://127.0.0.1:1 in " in r.err

@@ -88,9 +88,20 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
         return _list(ctx, journal)
     if args.id and args.last:
         raise UsageError("Give either a batch ID or --last, not both.")
-    batch = journal.last(_registry_filter(ctx)) if args.last else journal.find(args.id)
+    registry = _registry_filter(ctx)
+    batch = journal.last(registry) if args.last else journal.find(args.id)
     if batch is None:
-        what = "no deletion recorded" if args.last else f"no deletion batch or record {args.id!r}"
+        if args.last:
+            what = "no deletion recorded" + (f" for {registry}" if registry else "")
+        else:
+            what = f"no deletion batch or record {args.id!r}"
+            matches = [b.id for b in journal.batches() if b.id.startswith(args.id)]
+            if len(matches) > 1:
+                raise UsageError(
+                    f"{args.id!r} matches {len(matches)} deletion batches "
+                    f"({', '.join(matches[:3])}{', ...' if len(matches) > 3 else ''}); "
+                    "give more of the batch ID."
+                )
         raise UsageError(f"There is {what} in {journal.path} (run `dregtui restore` to list).")
     client = _client_for(ctx, batch)
     cache = _cache(ctx, batch)
