@@ -235,3 +235,20 @@ def test_restore_names_an_ambiguous_prefix_and_the_registry(run_cli):
     assert r.err.endswith("give more of the batch ID.\n")
     r = run_cli("-reg", "http://127.0.0.1:1", "restore", "--last")
     assert r.code == 1 and "no deletion recorded for http://127.0.0.1:1 in " in r.err
+
+
+def test_digest_auth_option_still_follows_a_basic_or_token_challenge(
+    htpasswd_registry, token_registry, run_cli
+):
+    """REGISTRY_USE_DIGEST_AUTH set globally (classic scripts) must not break registries that
+    ask for Basic or a Bearer token: the challenge decides."""
+    for reg in (htpasswd_registry, token_registry):
+        env = {"REGISTRY_USE_DIGEST_AUTH": "true", "REGISTRY_USER": reg.username}
+        env["REGISTRY_PASSWORD"] = reg.password
+        r = run_cli(
+            "-reg", reg.url, "-c", "None", "--repositories", "app", "list-repo-names", env=env
+        )
+        assert r.code == 0, r
+        r = run_cli("-reg", reg.url, "-c", "None", "--digest-auth", "-p", "bad", "--repositories",
+                    "app", "list-repo-names", env=env)  # fmt: skip
+        assert r.code == 1 and "rejected the credentials" in r.err, r

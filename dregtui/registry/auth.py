@@ -15,7 +15,8 @@ shortly before ``expires_in`` (default 60 s) runs out, and renewed on ``401`` wi
 workers asking for one scope cause one token request. A token with fewer rights than asked
 is not an error here; the registry's answer to the request decides.
 
-With ``digest=True`` the session uses HTTP Digest (``requests.auth.HTTPDigestAuth``).
+With ``digest=True`` the session answers Digest challenges with ``requests.auth.HTTPDigestAuth``;
+a registry that challenges for Basic or Bearer instead is still answered as it asks.
 """
 
 from __future__ import annotations
@@ -204,7 +205,9 @@ class RegistryAuth(AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if self._digest is not None:
-            return self._digest(r)
+            # Digest answers a Digest challenge; a registry that asks for Basic or a Bearer
+            # token instead still gets what its challenge asks for (hook order: digest first).
+            r = self._digest(r)
         header = self.preemptive_header(r.method or "GET", r.url or "")
         if header:
             r.headers["Authorization"] = header
@@ -226,10 +229,8 @@ class RegistryAuth(AuthBase):
         self._challenges[_origin(url)] = Challenge(challenge.scheme, kept)
 
     def preemptive_header(self, method: str, url: str) -> str | None:
-        """The Authorization header the origin's known challenge calls for (None if no
-        challenge is known yet, or with digest auth, which needs the full exchange)."""
-        if self._digest is not None:
-            return None
+        """The Authorization header the origin's known Basic or Bearer challenge calls for
+        (None if none is known yet; a Digest exchange is left to ``requests``)."""
         challenge = self._challenges.get(_origin(url))
         if challenge is None:
             return None
