@@ -252,3 +252,18 @@ def test_digest_auth_option_still_follows_a_basic_or_token_challenge(
         r = run_cli("-reg", reg.url, "-c", "None", "--digest-auth", "-p", "bad", "--repositories",
                     "app", "list-repo-names", env=env)  # fmt: skip
         assert r.code == 1 and "rejected the credentials" in r.err, r
+
+
+def test_repository_regex_matching_nothing_is_warned_like_an_unknown_name(
+    registry, pusher, run_cli
+):
+    pusher.image("team/app", "1.0", seed="rre/1")
+    r = run_cli("-reg", registry.url, "remove-repos", "-rre", "tema/", "-r", "nope")
+    assert r.code == 0, r
+    assert r.err.splitlines() == [
+        "dregtui: warning: the registry has no repository 'nope'.",
+        "dregtui: warning: no repository matches -rre 'tema/'.",
+        "Nothing to remove.",
+    ]
+    r = run_cli("-reg", registry.url, "query-repos", "-rre", "team/")
+    assert r.code == 0 and r.err == "" and len(r.lines) == 1, r

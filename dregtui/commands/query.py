@@ -188,8 +188,12 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
             "for digests they share."
         )
         inventory = ctx.inventory()
-    for name in selection.missing_repositories(inventory.repository_names()):
+    names = inventory.repository_names()
+    for name in selection.missing_repositories(names):
         ctx.warn(f"the registry has no repository {clean(name)!r}.")
+    for pattern in selection.repository_patterns:
+        if not any(pattern.match(name) for name in names):
+            ctx.warn(f"no repository matches -rre {clean(pattern.pattern)!r}.")
     created = None
     if selection.needs_dates:
         from dregtui.inventory.dates import CreatedDates, load_known, save_known
