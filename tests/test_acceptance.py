@@ -267,3 +267,22 @@ def test_repository_regex_matching_nothing_is_warned_like_an_unknown_name(
     ]
     r = run_cli("-reg", registry.url, "query-repos", "-rre", "team/")
     assert r.code == 0 and r.err == "" and len(r.lines) == 1, r
+
+
+def test_repository_pushed_after_the_cache_is_found_without_refresh(registry, pusher, run_cli):
+    pusher.image("team/old", "1.0", seed="stale/old")
+    assert run_cli("-reg", registry.url, "list-repo-names").lines == ["team/old"]
+    new = pusher.image("team/new", "1.0", seed="stale/new")
+    r = run_cli("-reg", registry.url, "list-tag-names", "team/new")
+    assert r.code == 0 and r.lines == ["team/new  1.0"], r
+    assert cached_tags(registry.url)["team/new"] == ["1.0"]  # the cache learnt it
+    r = run_cli("-reg", registry.url, "list-tag-names", "team/nope")
+    assert r.code == 1 and "no repository 'team/nope'" in r.err
+    assert "team/nope" not in cached_tags(registry.url)
+
+    newer = pusher.image("team/newer", "2.0", seed="stale/newer")
+    r = run_cli("-reg", registry.url, "query-tags", "-r", "team/newer", "team/nope", "-t", "2.0")
+    assert r.code == 0 and r.lines == [f"team/newer  {newer.digest}"], r
+    assert r.err == "dregtui: warning: the registry has no repository 'team/nope'.\n"
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "team/new", "-t", "1.0")
+    assert r.code == 0 and r.lines == [f"deleted   team/new@{new.digest}  tags: 1.0"], r

@@ -154,6 +154,25 @@ class Context:
         finally:
             scanner.progress_line.clear()  # type: ignore[attr-defined]
 
+    def rescan_missing(self, inventory: Inventory, names: list[str]) -> list[str]:
+        """Scan the named repositories the inventory does not know (pushed since the cache
+        was written?) into it; returns those the registry has no tags for either."""
+        missing = [n for n in dict.fromkeys(names) if n and n not in inventory.repositories]
+        if not missing:
+            return []
+        scanner = self.scanner()
+        try:
+            for name in missing:
+                scanner.scan_repository(inventory, name)
+        finally:
+            scanner.progress_line.clear()  # type: ignore[attr-defined]
+        unknown = [n for n in missing if not inventory.repositories.get(n)]
+        for name in unknown:
+            inventory.remove_repository(name)  # no empty entries for typos in the cache
+        if len(unknown) < len(missing):
+            self.save_inventory(inventory)
+        return unknown
+
     def save_inventory(self, inventory: Inventory) -> None:
         cache = self.cache()
         if cache is not None and inventory.scanned_at is not None:

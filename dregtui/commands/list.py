@@ -76,7 +76,7 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
             raise
         inventory = ctx.inventory(repositories=list(args.repo))  # Docker Hub, GHCR, GitLab...
     if args.repo:
-        missing = [r for r in args.repo if r not in inventory.repositories]
+        missing = ctx.rescan_missing(inventory, list(args.repo))
         if missing:
             raise UsageError(
                 f"The registry has no repository {missing[0]!r} (try list-repo-names, or --refresh)."

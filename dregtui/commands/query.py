@@ -189,8 +189,10 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         )
         inventory = ctx.inventory()
     names = inventory.repository_names()
-    for name in selection.missing_repositories(names):
+    missing = selection.missing_repositories(names)
+    for name in ctx.rescan_missing(inventory, missing) if missing else []:
         ctx.warn(f"the registry has no repository {clean(name)!r}.")
+    names = inventory.repository_names()
     for pattern in selection.repository_patterns:
         if not any(pattern.match(name) for name in names):
             ctx.warn(f"no repository matches -rre {clean(pattern.pattern)!r}.")
