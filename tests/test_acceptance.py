@@ -286,3 +286,21 @@ def test_repository_pushed_after_the_cache_is_found_without_refresh(registry, pu
     assert r.err == "dregtui: warning: the registry has no repository 'team/nope'.\n"
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "team/new", "-t", "1.0")
     assert r.code == 0 and r.lines == [f"deleted   team/new@{new.digest}  tags: 1.0"], r
+
+
+def test_a_cached_answer_says_so_on_a_terminal_only(registry, pusher, run_cli):
+    import io
+
+    from dregtui.cli import main
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    pusher.image("app", "1.0", seed="age/1")
+    assert run_cli("-reg", registry.url, "list-repo-names").code == 0  # cache written
+    assert run_cli("-reg", registry.url, "list-repo-names").err == ""  # scripts: silent
+    err = Tty()
+    assert main(["-reg", registry.url, "list-repo-names"], stdout=io.StringIO(), stderr=err) == 0
+    assert err.getvalue().startswith("dregtui: using the cache from ")
+    assert err.getvalue().endswith(" ago (--refresh to rescan)\n")

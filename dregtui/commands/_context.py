@@ -134,6 +134,7 @@ class Context:
                 have = cached.inventory.repositories
                 if (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted)):
                     self._catalog = cached.catalog
+                    self._note_cache_age(cached.inventory)
                     return cached.inventory
         inventory = self.scan(wanted or None)
         if cache is not None:
@@ -143,6 +144,18 @@ class Context:
                 self.warn(f"cannot write the cache file {cache.path}: {exc.strerror or exc}.")
         self._catalog = not wanted
         return inventory
+
+    def _note_cache_age(self, inventory: Inventory) -> None:
+        """On a terminal, say that the answer comes from the cache (scripts see nothing)."""
+        if inventory.scanned_at is None or not getattr(self.stderr, "isatty", lambda: False)():
+            return
+        import time
+
+        from dregtui.progress import format_duration
+
+        age = format_duration(max(0.0, time.time() - inventory.scanned_at))
+        self.stderr.write(f"dregtui: using the cache from {age} ago (--refresh to rescan)\n")
+        self.stderr.flush()
 
     def scan(self, repositories: list[str] | None = None) -> Inventory:
         """A fresh scan (no cache): the whole catalog, or only ``repositories``."""
