@@ -304,3 +304,16 @@ def test_a_cached_answer_says_so_on_a_terminal_only(registry, pusher, run_cli):
     assert main(["-reg", registry.url, "list-repo-names"], stdout=io.StringIO(), stderr=err) == 0
     assert err.getvalue().startswith("dregtui: using the cache from ")
     assert err.getvalue().endswith(" ago (--refresh to rescan)\n")
+
+
+def test_index_plan_does_not_call_a_tagged_child_untagged(registry, pusher, run_cli):
+    index, children = pusher.index("multi", "1.0")
+    pusher.tag("multi", "amd64", children[0])
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "1.0", "--dry-run")
+    assert r.code == 0, r
+    assert r.lines[:2] == [
+        f"delete  multi@{index.digest}  tags: 1.0",
+        f"        index: its {len(children)} child manifests stay in the repository",
+    ]
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "amd64", "--dry-run")
+    assert r.code == 3 and "the tagged index" in r.out, r

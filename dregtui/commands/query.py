@@ -239,7 +239,8 @@ def render_plan(plan: Plan) -> list[str]:
                 f"        also in {_tags(item.other_repositories)} (unaffected; keeps the blobs)"
             )
         if item.children and item.action is Action.DELETE:
-            lines.append(f"        index: its {len(item.children)} child manifests stay, untagged")
+            children = plural(len(item.children), "child manifest")
+            lines.append(f"        index: its {children} stay in the repository")
         if item.orphaned_signatures:
             lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
     lines.append(summary_line(plan))
