@@ -317,3 +317,19 @@ def test_index_plan_does_not_call_a_tagged_child_untagged(registry, pusher, run_
     ]
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "amd64", "--dry-run")
     assert r.code == 3 and "the tagged index" in r.out, r
+
+
+def test_json_remove_that_stops_still_says_why_on_stderr(nodelete_registry, run_cli):
+    import json
+
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    with RegistryClient(nodelete_registry.url) as c:
+        ImagePusher(c).image("app", "1.0", seed="json/stop")
+    r = run_cli("-reg", nodelete_registry.url, "--json", "remove-tags", "-r", "app", "-t", "1.0")
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert "storage.delete.enabled" in doc["result"]["stopped"]
+    (line,) = r.err.splitlines()
+    assert line.startswith("dregtui: error: ") and "storage.delete.enabled" in line

@@ -177,6 +177,8 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     assert result is not None
     if ctx.settings.json:
         ctx.out(json.dumps({"plan": plan.to_json(), "result": result.to_json()}, indent=2))
+        if result.stopped:  # the JSON has the details; stderr still says why in one line
+            ctx.stderr.write(f"dregtui: error: {clean(result.stopped)}\n")
     else:
         report(ctx, result)
     show_count(ctx, "removed digests", len(result.deleted))
