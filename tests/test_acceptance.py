@@ -333,3 +333,17 @@ def test_json_remove_that_stops_still_says_why_on_stderr(nodelete_registry, run_
     assert "storage.delete.enabled" in doc["result"]["stopped"]
     (line,) = r.err.splitlines()
     assert line.startswith("dregtui: error: ") and "storage.delete.enabled" in line
+
+
+def test_a_tag_name_no_selected_repository_has_is_warned(registry, pusher, run_cli):
+    one = pusher.image("team/app", "1.0", seed="typo/1")
+    pusher.image("team/lib", "2.0", seed="typo/2")
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "team/app", "-t", "1.0.0", ">=9")
+    assert r.code == 0, r
+    assert r.err.splitlines() == [
+        "dregtui: warning: no tag '1.0.0' in team/app.",
+        "Nothing to remove.",
+    ]
+    r = run_cli("-reg", registry.url, "query-tags", "-rre", "team/", "-t", "1.0", "3.0")
+    assert r.lines == [f"team/app  {one.digest}"]
+    assert r.err == "dregtui: warning: no tag '3.0' in the selected repositories.\n"

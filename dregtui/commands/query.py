@@ -196,6 +196,7 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     for pattern in selection.repository_patterns:
         if not any(pattern.match(name) for name in names):
             ctx.warn(f"no repository matches -rre {clean(pattern.pattern)!r}.")
+    _warn_unknown_tags(ctx, selection, inventory)
     created = None
     if selection.needs_dates:
         from dregtui.inventory.dates import CreatedDates, load_known, save_known
@@ -209,6 +210,19 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         return build_plan(inventory, chosen, mode), inventory
     except PlanError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _warn_unknown_tags(ctx: Context, selection: Selection, inventory: Inventory) -> None:
+    """A ``-t NAME`` that no selected repository has is most likely a typo: say so."""
+    repositories = selection.match_repositories(inventory.repository_names())
+    if not repositories:
+        return
+    for selector in selection.tags:
+        if selector.kind != "exact":
+            continue
+        if not any(inventory.tag_info(repo, selector.text) for repo in repositories):
+            where = repositories[0] if len(repositories) == 1 else "the selected repositories"
+            ctx.warn(f"no tag {clean(selector.text)!r} in {clean(where)}.")
 
 
 # -- rendering -----------------------------------------------------------------------------
