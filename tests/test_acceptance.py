@@ -347,3 +347,12 @@ def test_a_tag_name_no_selected_repository_has_is_warned(registry, pusher, run_c
     r = run_cli("-reg", registry.url, "query-tags", "-rre", "team/", "-t", "1.0", "3.0")
     assert r.lines == [f"team/app  {one.digest}"]
     assert r.err == "dregtui: warning: no tag '3.0' in the selected repositories.\n"
+
+
+def test_half_given_credentials_say_what_is_missing(htpasswd_registry, run_cli):
+    url = htpasswd_registry.url
+    r = run_cli("-reg", url, "-c", "None", "-u", "alice", "list-repo-names")
+    assert r.code == 1 and "(from command line/environment, no password given)" in r.err, r
+    r = run_cli("-reg", url, "-c", "None", "-p", "wonderland", "list-repo-names")
+    assert r.code == 1 and "(from command line/environment, no user name given)" in r.err, r
+    assert "wonderland" not in r.err

@@ -181,9 +181,12 @@ def resolve_credentials(
 ) -> Credentials:
     """The credentials to use for ``registry_url``; ``Credentials()`` (source "none") if none."""
     if username or password:  # empty strings (unset options) do not count
-        return Credentials(
-            username=username or "", password=password or "", source="command line/environment"
-        )
+        source = "command line/environment"
+        if not password:
+            source += ", no password given"
+        elif not username:
+            source += ", no user name given"
+        return Credentials(username=username or "", password=password or "", source=source)
     host = registry_host(registry_url)
     path = docker_config_path(docker_config)
     config = load_docker_config(path)
