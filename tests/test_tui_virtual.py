@@ -1,9 +1,10 @@
-"""The tags pane is a virtual list: a repository with 50,000 tags opens and scrolls quickly."""
+"""The tags pane is a virtual list: a repository with 50,000 tags opens, scrolls and filters.
+
+Timings are printed by bench/tui_virtual.py, never asserted here."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.tui.app import DregApp
@@ -20,33 +21,23 @@ def test_fifty_thousand_tags() -> None:
     inv.set_repository("small/repo", {"1.0": TagInfo("sha256:" + "0" * 64, "")})
     inv.mark_scanned(0)
 
-    async def run() -> dict[str, float]:
+    async def run() -> None:
         app = DregApp(None, inventory=inv, clock=lambda: 0)
-        timings = {}
         async with app.run_test(size=(120, 36)) as pilot:
             app.repo_tree.reveal("big/repo")
             await pilot.pause()
-            start = time.perf_counter()
             await pilot.press("enter")
             await pilot.pause()
-            timings["open"] = time.perf_counter() - start
             assert len(app.tag_list.rows) == TAGS
             assert app.tag_list.rows[:2] == ["1.0.0", "1.0.1"]
-            start = time.perf_counter()
             await pilot.press("end")
             await pilot.pause()
             for _ in range(20):
                 await pilot.press("pageup")
             await pilot.pause()
-            timings["scroll"] = time.perf_counter() - start
             assert app.tag_list.current_tag is not None
-            start = time.perf_counter()
             await pilot.press("space", "slash", *"<1.2", "enter")
             await pilot.pause()
-            timings["filter"] = time.perf_counter() - start
             assert len(app.tag_list.rows) == 2000
-        return timings
 
-    timings = asyncio.run(run())
-    print(timings)
-    assert timings["open"] < 5 and timings["scroll"] < 5 and timings["filter"] < 10
+    asyncio.run(run())

@@ -1,0 +1,68 @@
+"""Benchmark: the tags pane with a huge repository (virtual list), through the real app.
+
+Builds an in-memory inventory with N tags in one repository (no registry needed), opens it in
+the app under Pilot and prints how long opening, scrolling (end + 20 page-ups) and a version
+filter take, and the process's peak memory. Pilot waits for the app to be idle after every key, so the
+scroll figure (21 keys) is mostly that wait, flat in N. Usage: python bench/tui_virtual.py [N ...]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import time
+
+from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.tui.app import DregApp
+
+
+def inventory(tags: int) -> Inventory:
+    inv = Inventory("http://registry.test")
+    inv.set_repository(
+        "big/repo",
+        {f"1.{n // 1000}.{n % 1000}": TagInfo(f"sha256:{n % 977:064x}", "") for n in range(tags)},
+    )
+    inv.set_repository("small/repo", {"1.0": TagInfo("sha256:" + "0" * 64, "")})
+    inv.mark_scanned(0)
+    return inv
+
+
+async def measure(tags: int) -> dict[str, float]:
+    app = DregApp(None, inventory=inventory(tags), clock=lambda: 0)
+    timings: dict[str, float] = {}
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.repo_tree.reveal("big/repo")
+        await pilot.pause()
+        start = time.perf_counter()
+        await pilot.press("enter")
+        await pilot.pause()
+        timings["open"] = time.perf_counter() - start
+        start = time.perf_counter()
+        await pilot.press("end")
+        await pilot.pause()
+        for _ in range(20):
+            await pilot.press("pageup")
+        await pilot.pause()
+        timings["scroll"] = time.perf_counter() - start
+        start = time.perf_counter()
+        await pilot.press("slash", *"<1.2", "enter")
+        await pilot.pause()
+        timings["filter"] = time.perf_counter() - start
+    return timings
+
+
+def main() -> int:
+    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 50_000, 100_000]
+    for tags in sizes:
+        t = asyncio.run(measure(tags))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"{tags:7d} tags: open {t['open']:.2f} s, end+20 page-ups {t['scroll']:.2f} s, "
+            f"filter '<1.2' {t['filter']:.2f} s; peak RSS so far {peak:.0f} MiB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
