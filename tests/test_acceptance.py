@@ -356,3 +356,16 @@ def test_half_given_credentials_say_what_is_missing(htpasswd_registry, run_cli):
     r = run_cli("-reg", url, "-c", "None", "-p", "wonderland", "list-repo-names")
     assert r.code == 1 and "(from command line/environment, no user name given)" in r.err, r
     assert "wonderland" not in r.err
+
+
+def test_dry_run_restore_changes_nothing(registry, client, pusher, run_cli):
+    image = pusher.image("app", "1.0", seed="dry/restore")
+    assert run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0").code == 0
+    for argv in (("--dry-run", "restore", "--last"), ("restore", "--last", "--dry-run")):
+        r = run_cli("-reg", registry.url, *argv)
+        assert r.code == 0, r
+        assert r.lines[0] == f"restore   app@{image.digest}  tags: 1.0"
+        assert r.lines[1].startswith("dry run: nothing restored (batch ")
+        assert client.head_manifest("app", "1.0") is None
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 0 and client.head_manifest("app", "1.0") is not None

@@ -39,6 +39,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("id", nargs="?", help="batch id (or a unique prefix), or a record id")
     p.add_argument("--last", action="store_true", help="restore the most recent batch")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print what would be restored and change nothing",
+    )
     add_output_options(p)
     p.set_defaults(handler=run_restore)
 
@@ -103,6 +109,8 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
                     "give more of the batch ID."
                 )
         raise UsageError(f"There is {what} in {journal.path} (run `dregtui restore` to list).")
+    if ctx.settings.dry_run:
+        return _dry_run(ctx, batch)
     client = _client_for(ctx, batch)
     cache = _cache(ctx, batch)
     inventory = cache.load(warn=ctx.warn) if cache is not None else None
@@ -128,6 +136,29 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
             if item.status is RestoreStatus.PARTIAL:
                 ctx.stderr.write(f"partial   {clean(item.message)}\n")
     return result.exit_code
+
+
+def _dry_run(ctx: Context, batch: Batch) -> int:
+    """What ``restore`` would put back (from the journal alone; no registry request)."""
+    records = [
+        {
+            "repository": r.repository,
+            "digest": r.digest,
+            "media_type": r.media_type,
+            "tags": list(r.tags),
+        }
+        for r in batch.records
+    ]
+    if ctx.settings.json:
+        ctx.out(json.dumps({"dry_run": True, "batch": batch.id, "registry": batch.registry,
+                            "records": records}, indent=2))  # fmt: skip
+        return 0
+    for r in batch.records:
+        ctx.out(
+            f"restore   {clean(r.repository)}@{r.digest}  tags: {', '.join(clean(t) for t in r.tags)}"
+        )
+    ctx.out(f"dry run: nothing restored (batch {batch.id} from {batch.registry}).")
+    return 0
 
 
 def _cache(ctx: Context, batch: Batch) -> Any:
