@@ -129,6 +129,8 @@ def test_confirm_intersecting_delete_and_restore(
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("2")  # delete them too
             assert app.screen.plan.items[0].action.value == "delete"
+            choice = str(app.screen.query_one("#confirm-choice").content)
+            assert "● 2  Delete them too" in choice and "○ 1  Skip" in choice
             await pilot.press("y")
             await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
             result = app.screen

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from dregtui.cli import main
 from dregtui.config import Settings
@@ -16,15 +17,19 @@ from dregtui.tui.app import DregApp
 from dregtui.tui.commands import ACTIONS
 from dregtui.tui.sample_data import sample_app
 from dregtui.tui.screens.confirm import ConfirmScreen
-from dregtui.tui.screens.help import HelpScreen
+from dregtui.tui.screens.help import HelpScreen, bindings_text
 from dregtui.tui.screens.profile import ProfileScreen
 
 
 def test_every_binding_has_an_id_and_description() -> None:
+    from dregtui.tui.screens.progress import ProgressScreen
+    from dregtui.tui.screens.result import ResultScreen
+    from dregtui.tui.widgets.filter_input import FilterInput
     from dregtui.tui.widgets.repo_tree import RepoTree
     from dregtui.tui.widgets.tag_list import TagList
 
-    for cls in (DregApp, RepoTree, TagList, ConfirmScreen, HelpScreen):
+    classes = (DregApp, RepoTree, TagList, FilterInput, ConfirmScreen, HelpScreen)
+    for cls in (*classes, ProgressScreen, ResultScreen):
         for binding in cls.BINDINGS:
             assert binding.id and binding.description, (cls.__name__, binding)
 
@@ -144,5 +149,93 @@ def test_narrow_layout_sort_and_escape() -> None:
             assert app.tag_list.rows[0].endswith(".sig") and app.tag_list.rows[-1] == "v1.0.0"
             await pilot.press("s")
             assert app.tag_list.rows[0] == "v1.0.0"
+
+    asyncio.run(run())
+
+
+def test_tab_walks_the_panes_in_order() -> None:
+    """tree -> tags -> digest -> shared by, and back; at 80 columns the lower area swaps."""
+
+    async def walk(size: tuple[int, int]) -> list[str]:
+        app = sample_app()
+        seen = []
+        async with app.run_test(size=size) as pilot:
+            app.repo_tree.reveal("team/api")
+            await pilot.pause()
+            for key in ["tab"] * 4 + ["shift+tab"] * 4:
+                await pilot.press(key)
+                await pilot.pause()
+                focused = app.focused
+                assert focused is not None and focused.region.width > 0  # on screen
+                seen.append(focused.id)
+        return seen
+
+    order = ["tags", "digest", "reverse", "repos", "reverse", "digest", "tags", "repos"]
+    assert asyncio.run(walk((120, 36))) == order
+    assert asyncio.run(walk((80, 24))) == order
+
+
+def test_footer_fits_80_columns_and_the_rest_is_in_help() -> None:
+    from textual.widgets._footer import FooterKey
+
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.repo_tree.reveal("team/api")
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            keys = list(app.screen.query(FooterKey))
+            shown = {k.description for k in keys}
+            assert {"Mark", "Filter", "Mark matching", "Delete", "Help", "Quit"} <= shown
+            assert all(k.region.right <= 80 and k.region.width > 0 for k in keys)
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            console = Console(width=76, record=True, file=io.StringIO())
+            console.print(bindings_text(app))
+            help_text = console.export_text()
+            for binding in DregApp.BINDINGS:
+                assert binding.id in help_text
+
+    asyncio.run(run())
+
+
+def test_status_bar_keeps_what_matters_when_narrow() -> None:
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.repo_tree.reveal("ci/builds")
+            await pilot.pause()
+            await pilot.press("enter", "slash", *"<0.1", "enter", "m")
+            status = str(app.query_one("#status").render())
+            assert "● 100 tags / 17 digests marked" in status and "filter: <0.1" in status
+            assert "265 tags" not in status  # the least important part made room
+            assert len(status.rstrip()) <= 80
+            app.action_clear_marks()
+            await pilot.pause()
+            assert "265 tags" in str(app.query_one("#status").render())
+
+    asyncio.run(run())
+
+
+def test_empty_states_say_what_to_do() -> None:
+    from dregtui.inventory.model import Inventory
+
+    async def run() -> None:
+        inventory = Inventory("http://registry.test")
+        inventory.mark_scanned(0)
+        app = DregApp(None, inventory=inventory, clock=lambda: 0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            [note] = app.repo_tree.root.children
+            assert str(note.label) == "no repositories (R rescans)"
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("slash", *"nothing-like-this", "enter")
+            [note] = app.repo_tree.root.children
+            assert str(note.label) == "no repository matches (esc clears the filter)"
+            await pilot.press("escape")
+            assert len(app.repo_tree.root.children) > 1
+            assert "pick a tag" in str(app.query_one("#digest-body").content).lower()
 
     asyncio.run(run())

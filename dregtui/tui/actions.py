@@ -30,6 +30,9 @@ class ActionsMixin:
             if self._filter_target == "repos"
             else "filter tags: text, <1.4, >=1.2,<2, re:^1\\., !latest"
         )
+        field.border_title = (
+            "filter repositories" if self._filter_target == "repos" else "filter tags"
+        )
         field.value = current
         field.display = True
         field.focus()
@@ -111,7 +114,7 @@ class ActionsMixin:
             self.load_dates(self.tag_list.repository)
         else:
             self.cancel_dates()
-        self.show_repository(self.tag_list.repository)
+        self.show_repository(self.tag_list.repository, keep_cursor=False)  # from the top
 
     def load_dates(self: DregApp, repository: str) -> None:
         """The date order needs every tag's created date: fetch the missing ones (worker)."""

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets import Input, Static, Tree
 
 from dregtui.inventory.model import Inventory
 from dregtui.registry.client import RegistryClient
@@ -27,13 +27,13 @@ from dregtui.tui.screens.progress import ProgressScreen
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 from dregtui.tui.widgets.digest_pane import DigestPane
+from dregtui.tui.widgets.filter_input import FilterInput
+from dregtui.tui.widgets.footer import NARROW, DregFooter
 from dregtui.tui.widgets.repo_tree import RepoTree
 from dregtui.tui.widgets.reverse_panel import ReversePanel
 from dregtui.tui.widgets.status_bar import StatusBar
 from dregtui.tui.widgets.tag_list import TagList
 from dregtui.tui.workers import WorkersMixin
-
-NARROW = 100
 
 
 class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
@@ -41,19 +41,35 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     TITLE = "dregtui"
     ENABLE_COMMAND_PALETTE = True
 
+    # The footer shows the keys of everyday work (it must fit 80 columns); every binding is in
+    # the help screen (?) and the command palette.
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="app.filter"),
-        Binding("d", "delete", "Delete marked", id="app.delete"),
+        Binding(
+            "m",
+            "mark_matching",
+            "Mark matching",
+            tooltip="Mark every tag the filter shows",
+            id="app.mark_matching",
+        ),
+        Binding(
+            "d", "delete", "Delete", tooltip="Delete the marked tags (plan first)", id="app.delete"
+        ),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("m", "mark_matching", "Mark matching", id="app.mark_matching"),
-        Binding("c", "clear_marks", "Clear marks", id="app.clear_marks"),
-        Binding("s", "sort", "Sort", id="app.sort"),
-        Binding("v", "toggle_reverse", "Shared by", id="app.toggle_reverse"),
-        Binding("r", "rescan", "Rescan repo", id="app.rescan"),
-        Binding("R", "rescan_all", "Rescan all", id="app.rescan_all"),
-        Binding("P", "save_profile", "Save profile", show=False, id="app.save_profile"),
-        Binding("escape", "escape", "Back", show=False, id="app.escape"),
+        Binding("c", "clear_marks", "Clear marks", show=False, id="app.clear_marks"),
+        Binding("s", "sort", "Sort: version, name, date", show=False, id="app.sort"),
+        Binding("v", "toggle_reverse", "Shared by / digest", show=False, id="app.toggle_reverse"),
+        Binding("r", "rescan", "Rescan repository", show=False, id="app.rescan"),
+        Binding("R", "rescan_all", "Rescan all", show=False, id="app.rescan_all"),
+        Binding("P", "save_profile", "Save registry as profile", show=False, id="app.save_profile"),
+        Binding(
+            "escape",
+            "escape",
+            "Back: close or clear the filter, stop loading dates, back to the tags",
+            show=False,
+            id="app.escape",
+        ),
     ]
 
     def __init__(
@@ -117,9 +133,11 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
                 with Horizontal(id="lower"):
                     yield DigestPane(id="digest")
                     yield ReversePanel(id="reverse")
-        yield Input(id="filter", placeholder="filter: text, <1.4, >=1.2,<2, re:^1\\., !latest")
+        yield FilterInput(
+            id="filter", placeholder="filter: text, <1.4, >=1.2,<2, re:^1\\., !latest"
+        )
         yield StatusBar(self.session, id="status")
-        yield Footer()
+        yield DregFooter()
 
     def on_mount(self) -> None:
         if self.user_keymap:
@@ -136,6 +154,8 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.query_one("#reverse", ReversePanel).border_title = "shared by"
         self.query_one("#filter", Input).display = False
         self._apply_layout(self.size.width)
+        scanning = self.scan_on_start and self.client is not None and not self.from_cache
+        self.repo_tree.catalog_pending = scanning
         self.refresh_tree()
         self.query_one("#status", StatusBar).message = self.status_message
         self.update_status()
@@ -160,7 +180,44 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
             return True
         if action == "quit":
             return not isinstance(self.screen, ProgressScreen)
-        return action in ("command_palette", "help_quit", "toggle_dark", "screenshot", "bell")
+        return action in (
+            "command_palette",
+            "help_quit",
+            "toggle_dark",
+            "screenshot",
+            "bell",
+            "focus_next",
+            "focus_previous",
+        )
+
+    # -- tab / shift+tab: tree -> tags -> digest -> shared by ----------------------------
+
+    def action_focus_next(self) -> None:
+        self._cycle_panes(+1)
+
+    def action_focus_previous(self) -> None:
+        self._cycle_panes(-1)
+
+    def _cycle_panes(self, step: int) -> None:
+        """On the main screen tab walks the panes; when narrow, the lower area swaps to show
+        the digest or the shared-by panel as focus reaches it. Elsewhere: Textual's order."""
+        if self.screen is not self.screen_stack[0]:
+            (self.screen.focus_next if step > 0 else self.screen.focus_previous)()
+            return
+        narrow = self.screen.has_class("-narrow")
+        reverse = self.query_one("#reverse", ReversePanel)
+        order = ["repos", "tags", "digest", "reverse"]
+        if not narrow and not reverse.display:
+            order.remove("reverse")  # hidden with v
+        here = self.focused.id if self.focused is not None else None
+        target = order[(order.index(here) + step) % len(order)] if here in order else "tags"
+        pane = self.query_one(f"#{target}")
+        if narrow and target in ("digest", "reverse"):
+            self.show_reverse_narrow = target == "reverse"
+            self._apply_layout(self.size.width)
+            self.call_after_refresh(pane.focus)  # once the swapped-in pane is displayed
+        else:
+            pane.focus()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from dregtui.tui.commands import palette_commands
@@ -209,7 +266,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         if repo and repo not in self.session.inventory.scanned:
             title.append("  scanning…", style="italic")
         pane.border_title = title
-        pane.border_subtitle = f"sort: {self.session.sort}"
+        pane.border_subtitle = f"s: sort by {self.session.sort}"
         width = tag_list.scrollable_content_region.width or max(self.size.width - 30, 40)
         self.query_one("#tags-header", Static).update(Text(TagList.header(width), style="bold"))
 
@@ -331,6 +388,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     # -- messages from workers --------------------------------------------------------
 
     def on_catalog_loaded(self, message: msg.CatalogLoaded) -> None:
+        self.repo_tree.catalog_pending = False
         self.session.inventory.add_repositories(message.repositories)
         self.refresh_tree()
         self.update_status()
@@ -351,6 +409,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         status.scan_tags = (message.tags, message.rate)
         if message.finished:
             self.from_cache = False
+            self.repo_tree.catalog_pending = False
             self.refresh_tree()
             self.show_repository(self.tag_list.repository)
         self.update_status()
@@ -359,15 +418,21 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         status = self.query_one("#status", StatusBar)
         status.dates = None if message.finished else (message.done, message.total)
         if message.finished and message.repository == self.tag_list.repository:
-            self.show_repository(self.tag_list.repository)  # the final date order
+            self.resort_by_date()  # the final date order
         self.update_status()
+
+    def resort_by_date(self) -> None:
+        """New dates arrived: sort again; a cursor still on the first row stays at the top, else
+        it follows its tag."""
+        at_top = self.tag_list.cursor == 0
+        self.show_repository(self.tag_list.repository, keep_cursor=not at_top)
 
     def on_details_loaded(self, message: msg.DetailsLoaded) -> None:
         for item in message.details:
             self.session.details.put(item)
         if self.session.sort == "date" and time.monotonic() - self._last_resort > 1.0:
             self._last_resort = time.monotonic()  # re-sorting a huge list: at most once a second
-            self.show_repository(self.tag_list.repository)
+            self.resort_by_date()
         self.tag_list.refresh()
         repo, tag = self.tag_list.repository, self.tag_list.current_tag
         info = self.session.inventory.tag_info(repo, tag) if tag else None

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.binding import Binding
+
+from dregtui.tui.screens.help import KEY_NAMES
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp
@@ -25,5 +28,11 @@ ACTIONS = (
 
 
 def palette_commands(app: DregApp) -> Iterator[SystemCommand]:
+    keys = {b.action: b for b in app.__class__.BINDINGS if isinstance(b, Binding)}
+    keymap = getattr(app, "user_keymap", {}) or {}
     for title, help_text, action in ACTIONS:
+        binding = keys.get(action)
+        if binding is not None:
+            key = keymap.get(binding.id or "", binding.key).split(",")[0]
+            help_text += f"  (key: {KEY_NAMES.get(key, key)})"
         yield SystemCommand(title, help_text, getattr(app, f"action_{action}"))

@@ -100,7 +100,7 @@ class DeletionMixin:
     def on_restore_finished(self: DregApp, message: msg.RestoreFinished) -> None:
         self.after_inventory_change()
         if isinstance(self.screen, ResultScreen):
-            self.screen.show_outcomes(self.screen.outcomes + message.outcomes)
+            self.screen.restored(message.outcomes)
         restored = sum(1 for o in message.outcomes if o.status == "restored")
         self.notify(f"Restored {restored} manifests from the journal.", markup=False)
 
@@ -134,7 +134,7 @@ def execute(
             r.item.digest,
             sort_tags(r.removed_tags or r.item.selected_tags),
             r.status.value,
-            r.message if r.status is not Status.DELETED else "",
+            _result_reason(r),
         )
         for r in result.results
     ]
@@ -146,6 +146,15 @@ def execute(
         outcomes.append(msg.Outcome("", "", [], "failed", result.stopped))
     batch = result.batch if result.changed else None
     return outcomes, batch, result.cancelled
+
+
+def _result_reason(result: ItemResult) -> str:
+    """Why an item was skipped or failed; nothing for a plain 'deleted' or 'untagged'."""
+    if result.status is Status.DELETED:
+        return ""
+    if result.message.strip().lower() in ("", result.status.value):
+        return ""
+    return result.message
 
 
 def restore(client: RegistryClient, inventory: Inventory, batch_id: str) -> list[msg.Outcome]:
@@ -160,7 +169,18 @@ def restore(client: RegistryClient, inventory: Inventory, batch_id: str) -> list
             item.record.digest,
             item.tags or list(item.record.tags),
             status.get(item.status, "failed"),
-            item.message,
+            _restore_reason(item.status, item.message, item.record),
         )
         for item in result.items
     ]
+
+
+def _restore_reason(status: RestoreStatus, message: str, record: object) -> str:
+    """The restore message without what the line already says (repository@digest restored)."""
+    if status is RestoreStatus.RESTORED:
+        return ""
+    where = f"{getattr(record, 'repository', '')}@{getattr(record, 'digest', '')}"
+    for prefix in (where + " restored; ", where + ": "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message

@@ -28,10 +28,12 @@ class WorkersMixin:
 
     _details_queue: list[tuple[str, str]]
     _details_lock: threading.Lock
+    _details_running: bool
 
     def _init_workers(self: DregApp) -> None:
         self._details_queue = []
         self._details_lock = threading.Lock()
+        self._details_running = False  # one details worker at a time
 
     # -- scanning -------------------------------------------------------------------
 
@@ -88,26 +90,35 @@ class WorkersMixin:
     # -- details (size, created, labels) for visible rows -------------------------------
 
     def queue_details(self: DregApp, repository: str, digests: list[str]) -> None:
+        """Fetch these details (newest request first) in the one details worker."""
         with self._details_lock:
             self._details_queue.extend((repository, d) for d in digests)
+            if self._details_running:
+                return  # the running worker picks them up
+            self._details_running = True
         self.fetch_details_worker()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="details")
+    @work(thread=True, exit_on_error=False, group="details")
     def fetch_details_worker(self: DregApp) -> None:
         assert self.client is not None
         worker = get_current_worker()
         batch = []
-        while not worker.is_cancelled:
+        try:
+            while not worker.is_cancelled:
+                with self._details_lock:
+                    if not self._details_queue:
+                        self._details_running = False
+                        break
+                    repository, digest = self._details_queue.pop()  # newest request first
+                if digest in self.session.details:
+                    continue
+                batch.append(fetch_details(self.client, repository, digest))
+                if len(batch) >= DETAIL_BATCH:
+                    self.post_message(msg.DetailsLoaded(batch))
+                    batch = []
+        finally:
             with self._details_lock:
-                if not self._details_queue:
-                    break
-                repository, digest = self._details_queue.pop()  # newest request first
-            if digest in self.session.details:
-                continue
-            batch.append(fetch_details(self.client, repository, digest))
-            if len(batch) >= DETAIL_BATCH:
-                self.post_message(msg.DetailsLoaded(batch))
-                batch = []
+                self._details_running = False
         if batch:
             self.post_message(msg.DetailsLoaded(batch))
 

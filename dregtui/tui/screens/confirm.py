@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, RadioButton, RadioSet, Static
+from textual.widgets import Static
 
-from dregtui.plan import Action, Plan, PlanMode
+from dregtui.plan import Action, Plan, PlanItem, PlanMode
 from dregtui.registry import mediatypes
 from dregtui.tui.text import clean, short_digest
+from dregtui.tui.widgets.footer import DregFooter
 
 CHOICES = (
     ("skip", "Skip these digests (default, safe)", PlanMode()),
-    ("delete", "Delete them too (intersecting tags go as well)", PlanMode(match_all_tags=False)),
-    ("untag", "Untag only (remove just the marked tags)", PlanMode(untag=True)),
+    ("delete", "Delete them too: the unmarked tags go as well", PlanMode(match_all_tags=False)),
+    ("untag", "Untag only: remove just the marked tags", PlanMode(untag=True)),
 )
 
+CHOOSE = Binding.Group("Choose")
 ACTION_STYLE = {Action.DELETE: "bold red", Action.UNTAG: "bold yellow", Action.SKIP: "bold cyan"}
 
 
@@ -29,47 +30,80 @@ def _names(tags: list[str]) -> str:
     return ", ".join(clean(t) for t in tags)
 
 
+def _is_plain(item: PlanItem) -> bool:
+    """Nothing to warn about: all its tags are marked, no other holder, no index involved."""
+    return not (
+        item.intersecting_tags
+        or item.other_repositories
+        or item.parent_indexes
+        or item.children
+        or item.orphaned_signatures
+        or item.action is not Action.DELETE
+    )
+
+
+def _tui_reason(item: PlanItem) -> str:
+    """The plan's reason in the TUI's words (its keys, not the CLI's options), or ''."""
+    if item.action is Action.DELETE:
+        return ""  # the lines above already say what goes
+    if item.action is Action.SKIP and item.intersecting_tags:
+        return "skipped: press 2 to delete them too, or 3 to untag only"
+    if item.action is Action.UNTAG and item.intersecting_tags:
+        return ""  # "(they stay)" above says it
+    return clean(item.reason).replace("use --untag", "press 3 (untag only)")
+
+
+def _item_text(text: Text, item: PlanItem) -> None:
+    text.append(f"{item.action.value.upper():<7}", style=ACTION_STYLE[item.action])
+    text.append(clean(item.repository), style="bold")
+    text.append(f" @ {short_digest(item.digest)}", style="dim")
+    text.append("  " + _names(item.selected_tags))
+    if _is_plain(item):
+        text.append("\n")
+        return
+    text.append(f"  {mediatypes.short_name(item.media_type)}\n", style="dim")
+    if item.intersecting_tags:
+        text.append("  ! also tagged, not marked: ", style="bold yellow")
+        text.append(_names(item.intersecting_tags), style="reverse yellow")
+        if item.action is Action.DELETE:
+            text.append("  (they go too: same digest)", style="yellow")
+        elif item.action is Action.UNTAG:
+            text.append("  (they stay)", style="yellow")
+        text.append("\n")
+    if item.other_repositories:
+        text.append("  also in: ", style="dim")
+        text.append(_names(item.other_repositories))
+        text.append(" (unaffected; they keep the blobs alive)\n", style="dim")
+    if item.parent_indexes:
+        text.append("  ! referenced by index ", style="bold yellow")
+        text.append(", ".join(short_digest(p) for p in item.parent_indexes) + "\n")
+    if item.children:
+        text.append(
+            f"  index: its {len(item.children)} platform manifests stay, untagged\n", style="dim"
+        )
+    if item.orphaned_signatures:
+        text.append("  ! orphaned signatures: ", style="bold yellow")
+        text.append(_names(item.orphaned_signatures) + "\n")
+    reason = _tui_reason(item)
+    if reason:
+        text.append("  " + reason + "\n", style="italic dim")
+
+
 def plan_text(plan: Plan) -> Text:
-    """Every plan item, grouped by (repository, digest), registry text kept literal."""
+    """Every plan item, grouped by (repository, digest): the ones that need a decision or carry a
+    warning first, then one line per plain deletion. Registry text is kept literal."""
     text = Text(no_wrap=False, overflow="fold")
-    for number, item in enumerate(plan.items):
+    detailed = [i for i in plan.items if not _is_plain(i)]
+    detailed.sort(key=lambda i: not i.intersecting_tags)  # stable: plan order otherwise
+    plain = [i for i in plan.items if _is_plain(i)]
+    for number, item in enumerate(detailed):
         if number:
             text.append("\n")
-        text.append(f"{item.action.value.upper():<7}", style=ACTION_STYLE[item.action])
-        text.append(clean(item.repository), style="bold")
-        text.append(f" @ {short_digest(item.digest)}", style="dim")
-        text.append(f"  {mediatypes.short_name(item.media_type)}\n", style="dim")
-        text.append("  marked: ")
-        text.append(_names(item.selected_tags) + "\n")
-        if item.intersecting_tags:
-            text.append("  ! also tagged: ", style="bold yellow")
-            text.append(_names(item.intersecting_tags), style="reverse yellow")
-            text.append(
-                "  (same digest: the registry deletes them with it)\n"
-                if item.action is Action.DELETE
-                else "\n",
-                style="yellow",
-            )
-        if item.other_repositories:
-            text.append("  other repositories: ", style="dim")
-            text.append(_names(item.other_repositories), style="")
-            text.append(" (unaffected; they keep the blobs alive)\n", style="dim")
-        if item.parent_indexes:
-            text.append("  ! referenced by index ", style="bold yellow")
-            text.append(", ".join(short_digest(p) for p in item.parent_indexes) + "\n")
-        if item.children:
-            text.append(
-                f"  index: its {len(item.children)} platform manifests stay, untagged\n",
-                style="dim",
-            )
-        if item.orphaned_signatures:
-            text.append("  ! orphaned signatures: ", style="bold yellow")
-            text.append(_names(item.orphaned_signatures) + "\n")
-        reason = item.reason
-        if item.action is Action.SKIP and item.intersecting_tags:
-            reason = "skipped: press 2 to delete them too, or 3 to untag only"
-        if reason:
-            text.append("  " + clean(reason) + "\n", style="italic dim")
+        _item_text(text, item)
+    if detailed and plain:
+        text.append("\n")
+    for item in plain:
+        _item_text(text, item)
     text.rstrip()
     return text
 
@@ -82,8 +116,10 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
     t = plan.totals()
     text = Text(no_wrap=False)
     text.append(plural(t["manifests_deleted"], "manifest") + " to delete", style="bold red")
-    text.append(f", {t['untagged']} to untag", style="bold yellow")
-    text.append(f", {t['skipped']} skipped", style="bold cyan")
+    if t["untagged"]:
+        text.append(f" · {t['untagged']} to untag", style="bold yellow")
+    if t["skipped"]:
+        text.append(f" · {t['skipped']} skipped", style="bold cyan")
     repos = plural(t["repositories"], "repository", "repositories")
     text.append(f" · {plural(t['tags_removed'], 'tag')} removed in {repos}")
     if t["shared_with_other_repositories"]:
@@ -94,15 +130,27 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
     return text
 
 
+def choices_text(selected: int) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for number, (_, label, _) in enumerate(CHOICES):
+        if number:
+            text.append("\n")
+        if number == selected:
+            text.append(f" ● {number + 1}  {label} ", style="bold reverse")
+        else:
+            text.append(f" ○ {number + 1}  {label}", style="dim")
+    return text
+
+
 class ConfirmScreen(ModalScreen[PlanMode | None]):
     """Dismisses with the chosen PlanMode (proceed) or None (back, marks intact)."""
 
     BINDINGS = [
         Binding("y", "proceed", "Yes, delete", id="confirm.yes"),
         Binding("n,escape", "back", "No, back", id="confirm.no"),
-        Binding("1", "choose(0)", "Skip shared", show=False, id="confirm.skip"),
-        Binding("2", "choose(1)", "Delete too", show=False, id="confirm.delete_too"),
-        Binding("3", "choose(2)", "Untag only", show=False, id="confirm.untag"),
+        Binding("1", "choose(0)", "Skip shared", group=CHOOSE, id="confirm.skip"),
+        Binding("2", "choose(1)", "Delete too", group=CHOOSE, id="confirm.delete_too"),
+        Binding("3", "choose(2)", "Untag only", group=CHOOSE, id="confirm.untag"),
     ]
 
     def __init__(self, build: Callable[[PlanMode], Plan], *, dry_run: bool = False) -> None:
@@ -110,53 +158,58 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
         self.build = build
         self.dry_run = dry_run
         self.mode = PlanMode()
+        self.choice = 0
         self.plan = build(self.mode)
-        self.has_intersecting = any(i.intersecting_tags for i in self.plan.items)
+        self.intersecting = sum(1 for i in self.plan.items if i.intersecting_tags)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
             yield Static(id="confirm-title")
-            if self.has_intersecting:
-                yield Static(
-                    Text(
-                        "Some marked tags share a digest with unmarked tags (highlighted):",
-                        style="bold yellow",
-                    ),
-                    id="confirm-question",
-                )
-                with RadioSet(id="confirm-choice"):
-                    for number, (_, label, _) in enumerate(CHOICES):
-                        yield RadioButton(f"{number + 1}  {label}", value=number == 0)
+            if self.intersecting:
+                yield Static(id="confirm-choice")
             with VerticalScroll(id="confirm-body"):
                 yield Static(id="confirm-plan")
             yield Static(id="confirm-totals")
-        yield Footer()
+        yield DregFooter()
 
     def on_mount(self) -> None:
         self._render_plan()
         self.query_one("#confirm-body").focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose":
+            return bool(self.intersecting)  # no choice to make: keys hidden
+        return True
+
     def _render_plan(self) -> None:
         t = self.plan.totals()
-        title = "Dry run: deletion plan" if self.dry_run else "Delete these tags?"
-        self.query_one("#confirm-title", Static).update(
-            Text(f"{title}  ({plural(t['items'], 'digest')})", style="bold")
+        title = Text("Dry run: deletion plan" if self.dry_run else "Delete these tags?", "bold")
+        repos = {i.repository for i in self.plan.items}
+        title.append(
+            f"  {plural(t['items'], 'digest')} in "
+            f"{plural(len(repos), 'repository', 'repositories')}",
+            style="dim",
         )
+        self.query_one("#confirm-title", Static).update(title)
+        if self.intersecting:
+            choice = Text()
+            choice.append(
+                f"{plural(self.intersecting, 'digest')} also "
+                f"{'carries' if self.intersecting == 1 else 'carry'} unmarked tags "
+                "(highlighted): press 1, 2 or 3\n",
+                style="bold yellow",
+            )
+            choice.append_text(choices_text(self.choice))
+            self.query_one("#confirm-choice", Static).update(choice)
         self.query_one("#confirm-plan", Static).update(plan_text(self.plan))
         self.query_one("#confirm-totals", Static).update(totals_text(self.plan, self.dry_run))
 
-    @on(RadioSet.Changed, "#confirm-choice")
-    def _choice(self, event: RadioSet.Changed) -> None:
-        self.action_choose(event.index)
-
     def action_choose(self, index: int) -> None:
-        if not self.has_intersecting:
+        if not self.intersecting:
             return
+        self.choice = index
         self.mode = CHOICES[index][2]
         self.plan = self.build(self.mode)
-        radios = list(self.query(RadioButton))
-        if not radios[index].value:
-            radios[index].value = True
         self._render_plan()
 
     def action_proceed(self) -> None:
@@ -165,7 +218,10 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
             self.dismiss(None)
             return
         if not self.plan.actionable:
-            self.notify("Nothing to delete: every digest is skipped.", severity="warning")
+            self.notify(
+                "Nothing to delete: every digest is skipped (press 2 or 3 to choose).",
+                severity="warning",
+            )
             return
         self.dismiss(self.mode)
 

@@ -2,49 +2,71 @@
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from dregtui.tui.widgets.footer import DregFooter
 
 FILTER_HELP = (
     "Filter syntax (tags): words must all match — text (substring), <1.4, >=1.2,<2, "
     "re:^1\\. (regex), =1.0 (exact), !latest (not). Repositories: text or re:REGEX."
 )
+MOVING = (
+    "tab / shift+tab: next / previous pane (tree, tags, digest, shared by). ctrl+p: the "
+    "command palette, every action by name.\n"
+    "In the tree a namespace shows how many repositories are below it, a repository its tags "
+    "(… while it is scanned); ●N counts the marked tags below.\n"
+)
+KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "space": "space"}
 
 
-def bindings_text(app: object) -> Text:
+def _keys(keys: str) -> str:
+    return ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
+def bindings_text(app: object) -> Group:
+    """Every binding by section (keymap overrides applied) in aligned columns, then notes."""
+    from dregtui.tui.screens.confirm import ConfirmScreen
+    from dregtui.tui.screens.progress import ProgressScreen
+    from dregtui.tui.screens.result import ResultScreen
+    from dregtui.tui.widgets.filter_input import FilterInput
     from dregtui.tui.widgets.repo_tree import RepoTree
     from dregtui.tui.widgets.tag_list import TagList
 
-    text = Text()
     sections = [
-        ("Everywhere", app.__class__.BINDINGS),
+        ("Everywhere on the main screen", app.__class__.BINDINGS),
         ("Repository tree", RepoTree.BINDINGS),
         ("Tags", TagList.BINDINGS),
+        ("Filter field", FilterInput.BINDINGS),
+        ("Confirmation (d)", ConfirmScreen.BINDINGS),
+        ("While deleting", ProgressScreen.BINDINGS),
+        ("Result", ResultScreen.BINDINGS),
     ]
     keymap = getattr(app, "user_keymap", {}) or {}
+    parts: list[RenderableType] = []
     for title, bindings in sections:
-        text.append(f"{title}\n", style="bold underline")
+        parts.append(Text(title, style="bold underline"))
+        table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True, width=14, style="bold")
+        table.add_column(ratio=1)
+        table.add_column(no_wrap=True, style="dim")
         for binding in bindings:
-            if not isinstance(binding, Binding):
-                continue
-            keys = keymap.get(binding.id or "", binding.key)
-            shown = ", ".join(
-                k.replace("question_mark", "?").replace("slash", "/") for k in keys.split(",")
-            )
-            text.append(f"  {shown:<16}", style="bold")
-            text.append(f"{binding.description}")
-            if binding.id:
-                text.append(f"  ({binding.id})", style="dim")
-            text.append("\n")
-        text.append("\n")
-    text.append("  enter on a repository opens it; enter on a tag shows who shares its digest;\n")
-    text.append("  tab moves to the next pane; ctrl+p opens the command palette.\n\n")
-    text.append(FILTER_HELP, style="italic")
-    return text
+            if isinstance(binding, Binding):
+                table.add_row(
+                    _keys(keymap.get(binding.id or "", binding.key)),
+                    binding.tooltip or binding.description,
+                    binding.id or "",
+                )
+        parts += [table, Text()]
+    parts.append(Text(MOVING))
+    parts.append(Text(FILTER_HELP, style="italic"))
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -55,7 +77,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("dregtui keys", style="bold"), id="help-title")
             with VerticalScroll(id="help-body"):
                 yield Static(bindings_text(self.app))
-        yield Footer()
+        yield DregFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -9,13 +9,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from dregtui.tui.text import clean
+from dregtui.tui.widgets.footer import DregFooter
 
 
 class ProgressScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,x", "cancel", "Cancel", id="progress.cancel")]
+    BINDINGS = [
+        Binding(
+            "escape,x",
+            "cancel",
+            "Cancel",
+            tooltip="Cancel: items in progress finish, the rest are not run",
+            id="progress.cancel",
+        )
+    ]
 
     def __init__(self, title: str, total: int, cancel: Callable[[], None]) -> None:
         super().__init__()
@@ -28,7 +37,7 @@ class ProgressScreen(ModalScreen[None]):
             yield Static(Text(self.title_text, style="bold"), id="progress-title")
             yield ProgressBar(total=self.total, id="progress-bar", show_eta=False)
             yield Static("", id="progress-label")
-        yield Footer()
+        yield DregFooter()
 
     def update_progress(self, done: int, total: int, label: str) -> None:
         bar = self.query_one("#progress-bar", ProgressBar)

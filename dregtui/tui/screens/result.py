@@ -9,14 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dregtui.tui.messages import Outcome
 from dregtui.tui.text import clean, short_digest
+from dregtui.tui.widgets.footer import DregFooter
 
 RECLAIM = (
-    "Disk space is freed only by the registry's garbage collector: registry garbage-collect "
-    "config.yml, with the registry read-only or stopped. Until it runs, deletions can be undone."
+    ("Disk space is freed only by the registry's garbage collector: ", ""),
+    ("registry garbage-collect config.yml", "bold"),
+    (", with the registry read-only or stopped. Until it runs, deletions can be undone.", ""),
 )
 HEADINGS = {
     "deleted": ("Deleted", "bold red"),
@@ -77,7 +79,7 @@ class ResultScreen(ModalScreen[None]):
             with VerticalScroll(id="result-body"):
                 yield Static(id="result-list")
             yield Static(id="result-advice")
-        yield Footer()
+        yield DregFooter()
 
     def on_mount(self) -> None:
         self.show_outcomes(self.outcomes)
@@ -90,7 +92,7 @@ class ResultScreen(ModalScreen[None]):
         title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
         self.query_one("#result-title", Static).update(title)
         self.query_one("#result-list", Static).update(outcomes_text(outcomes))
-        advice = Text(RECLAIM, style="dim")
+        advice = Text.assemble(*RECLAIM, style="dim")
         if self.batch_id and counts["deleted"] + counts["untagged"]:
             advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")
         self.query_one("#result-advice", Static).update(advice)
@@ -105,6 +107,12 @@ class ResultScreen(ModalScreen[None]):
             self.restore(self.batch_id)
             self.batch_id = None
             self.refresh_bindings()
+            self.query_one("#result-title", Static).update(Text("Restoring…", style="bold"))
+
+    def restored(self, outcomes: list[Outcome]) -> None:
+        """The restore finished: show its lines (at the end of the list) in view."""
+        self.show_outcomes(self.outcomes + outcomes)
+        self.call_after_refresh(self.query_one("#result-body").scroll_end, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

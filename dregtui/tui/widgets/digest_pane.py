@@ -12,6 +12,7 @@ from dregtui.tui.details import Details
 from dregtui.tui.text import clean, human_size, short_digest
 
 LABEL_W = 10
+EMPTY = "Pick a tag: its manifest (size, created, labels, layers) shows here."
 
 
 class _Rows:
@@ -68,14 +69,14 @@ def describe(
 
 class DigestPane(VerticalScroll, can_focus=True):
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(Text("Select a tag to see its manifest.", style="dim"), id="digest-body")
+        yield Static(Text(EMPTY, style="dim"), id="digest-body")
 
     def show(
         self, repository: str, tag: str | None, info: TagInfo | None, details: Details | None
     ) -> None:
         body = self.query_one("#digest-body", Static)
         if tag is None or info is None:
-            body.update(Text("No tag selected.", style="dim"))
+            body.update(Text(EMPTY, style="dim"))
             return
         width = self.scrollable_content_region.width - 1 or 60
         body.update(describe(repository, tag, info, details, width))

@@ -59,8 +59,15 @@ class RepoTree(Tree[str]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="repos.down"),
         Binding("k", "cursor_up", "Up", show=False, id="repos.up"),
-        Binding("space", "toggle_mark", "Mark all", id="repos.mark"),
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark all",
+            tooltip="Mark / unmark every tag of the repository or namespace",
+            id="repos.mark",
+        ),
         Binding("right,l", "open", "Expand / open", show=False, id="repos.open"),
+        Binding("enter", "select_cursor", "Open", show=False, id="repos.select"),
         Binding("left,h", "close", "Collapse / up", show=False, id="repos.close"),
     ]
 
@@ -73,6 +80,7 @@ class RepoTree(Tree[str]):
         self.show_root = False
         self.guide_depth = 2
         self._groups = Namespaces([])
+        self.catalog_pending = False  # the catalog is on its way (says so when the tree is empty)
         self._repo_nodes: dict[str, TreeNode[str]] = {}
         self._ns_nodes: dict[str, TreeNode[str]] = {}  # namespace -> its node
         self._namespaces: dict[int, str] = {}  # namespace node id -> namespace
@@ -93,6 +101,8 @@ class RepoTree(Tree[str]):
         self._namespaces.clear()
         self._pending.clear()
         self._groups = Namespaces(names)
+        if not names:
+            self.root.add_leaf(Text(self._empty_note(), style="dim italic"), data="")
         open_too = set(ancestors(namespace_of(current))) if current in names else set()
         self._add_entries(self.root, "", expanded | open_too)
         if current in self._repo_nodes:
@@ -101,6 +111,13 @@ class RepoTree(Tree[str]):
             self._move_to(self._ns_nodes[current_ns])
         elif self.root.children:
             self._move_to(self.root.children[0])
+
+    def _empty_note(self) -> str:
+        if self.session.repo_filter:
+            return "no repository matches (esc clears the filter)"
+        if self.catalog_pending:
+            return "loading the catalog…"
+        return "no repositories (R rescans)"
 
     def _add_entries(self, parent: TreeNode[str], namespace: str, expand: set[str]) -> None:
         marks = self._mark_counts()

@@ -39,7 +39,12 @@ class ReversePanel(OptionList):
         self.clear_options()
         self._refs.clear()
         if lookup is None:
-            self.add_option(Option(Text("No tag selected.", style="dim"), disabled=True))
+            self.add_option(
+                Option(
+                    Text("Pick a tag: every tag sharing its digest shows here.", style="dim"),
+                    disabled=True,
+                )
+            )
             return
         groups = [
             ("same repository", "deleted too", lookup.same_repository),

@@ -1,4 +1,7 @@
-"""The status bar: registry, scan progress or cache age, marks, filter."""
+"""The status bar: registry, scan progress or cache age, marks, filter, messages.
+
+Parts are dropped least important first when the terminal is too narrow for all of them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from textual.widgets import Static
 
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
+
+SEPARATOR = " │ "
 
 
 def age(seconds: float) -> str:
@@ -29,38 +34,66 @@ class StatusBar(Static):
         self.message = ""
         self.from_cache = False
         self.dry_run = False
+        self._now = 0.0
 
-    def refresh_status(self, now: float) -> None:
+    def parts(self, now: float) -> list[tuple[int, Text]]:
+        """(priority, text) in display order; a higher priority stays longer."""
         inv = self.session.inventory
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" " + clean(self.session.registry.split("://", 1)[-1]), style="bold")
-        text.append(" │ ")
+        out: list[tuple[int, Text]] = []
+        out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
             tags, rate = self.scan_tags
-            text.append(f"scanning {done}/{total} repos", style="italic")
+            text = Text(f"scanning {done}/{total} repos", style="italic")
             if tags:
-                text.append(f", {tags} tags, {rate:.0f}/s", style="italic")
+                text.append(f", {tags} tags, {rate:.0f}/s")
+            out.append((7, text))
         elif inv.scanned_at:
-            text.append(f"{'cached' if self.from_cache else 'scanned'} {age(now - inv.scanned_at)}")
+            state = "cached" if self.from_cache else "scanned"
+            out.append((3, Text(f"{state} {age(now - inv.scanned_at)}")))
         else:
-            text.append("not scanned")
+            out.append((3, Text("not scanned")))
         if self.dates is not None:
-            text.append(" │ ")
-            text.append(f"dates {self.dates[0]}/{self.dates[1]} (esc stops)", style="italic")
-        elif self.scan is None:
-            text.append(f" │ {len(inv.repositories)} repos, {inv.tag_count} tags")
+            done, total = self.dates
+            out.append((7, Text(f"dates {done}/{total} (esc stops)", style="italic")))
+        if self.scan is None:
+            out.append((1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
         marks = len(self.session.marks)
         if marks:
             digests = len(self.session.marked_digests())
-            text.append(" │ ")
-            text.append(f"● {marks} tags / {digests} digests marked", style="bold")
+            tags = f"{marks} tag" + ("s" if marks != 1 else "")
+            what = f"● {tags} / {digests} digest" + ("s" if digests != 1 else "") + " marked"
+            out.append((8, Text(what, style="bold")))
         if self.dry_run:
-            text.append(" │ ")
-            text.append("dry run", style="bold reverse")
+            out.append((9, Text("dry run", style="bold reverse")))
         if self.session.tag_filter:
-            text.append(" │ filter: ")
+            text = Text("filter: ")
             text.append(clean(self.session.tag_filter), style="italic")
+            out.append((5, text))
         if self.message:
-            text.append(" │ " + clean(self.message))
+            out.append((6, Text(clean(self.message))))
+        return out
+
+    def refresh_status(self, now: float) -> None:
+        self._now = now
+        self._render_parts()
+
+    def on_resize(self) -> None:
+        self._render_parts()
+
+    def _render_parts(self) -> None:
+        parts = self.parts(self._now)
+        width = self.size.width or 80
+        while len(parts) > 1 and _length(parts) > width:
+            lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
+            del parts[lowest]
+        text = Text(" ", no_wrap=True, overflow="ellipsis")
+        for number, (_, part) in enumerate(parts):
+            if number:
+                text.append(SEPARATOR)
+            text.append_text(part)
         self.update(text)
+
+
+def _length(parts: list[tuple[int, Text]]) -> int:
+    return 1 + sum(len(p.plain) for _, p in parts) + len(SEPARATOR) * (len(parts) - 1)

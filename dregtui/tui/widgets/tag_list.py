@@ -30,8 +30,15 @@ class TagList(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False, id="tags.page_down"),
         Binding("home,g", "first", "First", show=False, id="tags.first"),
         Binding("end,G", "last", "Last", show=False, id="tags.last"),
-        Binding("space", "toggle_mark", "Mark", id="tags.mark"),
-        Binding("enter", "open", "Open", show=False, id="tags.open"),
+        Binding("space", "toggle_mark", "Mark", tooltip="Mark / unmark the tag", id="tags.mark"),
+        Binding(
+            "enter",
+            "open",
+            "Shared by",
+            show=False,
+            tooltip="Show every tag sharing this digest",
+            id="tags.open",
+        ),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -199,8 +206,9 @@ class TagList(ScrollView, can_focus=True):
         fixed = 2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1
         tag_w = max(width - fixed, 8)
         name = clean(tag)
-        if len(name) > tag_w:
-            name = name[: tag_w - 1] + "…"
+        if len(name) > tag_w:  # keep the end too: build numbers, .sig suffixes
+            tail = min(8, tag_w // 3)
+            name = name[: tag_w - 1 - tail] + "…" + name[-tail:] if tail else name[:tag_w]
         segments = [
             Segment("● " if marked else "  ", mark_style),
             Segment(name.ljust(tag_w), mark_style if marked else style),
