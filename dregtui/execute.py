@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from dregtui.inventory.journal import Journal, JournalRecord, new_id
-from dregtui.inventory.model import Inventory
+from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.plan import Action, Plan, PlanItem
 from dregtui.registry import mediatypes
 from dregtui.registry.errors import (
@@ -236,9 +236,12 @@ class _Run:
             if ref is None:
                 continue
             if ref.digest != item.digest:
+                # Remember the new target, so the saved cache lets the next run plan right.
+                self.inventory.set_tag(item.repository, tag, TagInfo(ref.digest, ref.media_type))
                 raise _Skip(
                     f"{item.repository}:{tag} now points at {ref.digest}, not the planned "
-                    f"{item.digest} (the registry changed since the scan)"
+                    f"{item.digest} (the registry changed since the scan; run again to plan "
+                    "with the new state)"
                 )
             present.append(tag)
         return present
@@ -246,9 +249,10 @@ class _Run:
     def _verify_no_new_tags(self, item: PlanItem) -> None:
         for tag, digest in self._new_tags(item.repository).items():
             if digest == item.digest:
+                self.inventory.set_tag(item.repository, tag, TagInfo(digest, item.media_type))
                 raise _Skip(
                     f"the tag {item.repository}:{tag} appeared since the scan and points at "
-                    f"{item.digest}: rescan and plan again"
+                    f"{item.digest}: run again to plan with it"
                 )
 
     def _verify_manifest(self, item: PlanItem) -> tuple[bytes, str]:

@@ -369,3 +369,18 @@ def test_dry_run_restore_changes_nothing(registry, client, pusher, run_cli):
         assert client.head_manifest("app", "1.0") is None
     r = run_cli("-reg", registry.url, "restore", "--last")
     assert r.code == 0 and client.head_manifest("app", "1.0") is not None
+
+
+def test_a_tag_moved_since_the_cache_is_skipped_once_then_planned_right(
+    registry, client, pusher, run_cli
+):
+    old = pusher.image("app", "1.0", seed="moved/old")
+    assert run_cli("-reg", registry.url, "list-repo-names").code == 0  # cache written
+    new = pusher.image("app", "1.0", seed="moved/new")  # 1.0 moves behind the cache's back
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0")
+    assert r.code == 3, r
+    assert f"now points at {new.digest}" in r.err and "run again" in r.err
+    assert client.head_manifest("app", "1.0").digest == new.digest  # nothing deleted
+    assert client.head_manifest("app", old.digest) is not None
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "--dry-run")
+    assert r.code == 0 and r.lines[0] == f"delete  app@{new.digest}  tags: 1.0", r
