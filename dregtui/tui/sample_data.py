@@ -70,6 +70,14 @@ def sample_inventory() -> tuple[Inventory, list[Details]]:
     web_tags["api-base"] = TagInfo(api["v1.3.0"], mediatypes.OCI_MANIFEST)
     inv.set_repository("team/web", web_tags)
 
+    lint = {
+        v: image(f"team/tools/lint:{v}", f"2024-0{n + 2}-20T09:00:00Z", 8_200_000 + n * 40_000)
+        for n, v in enumerate(["0.9", "1.0"])
+    }
+    inv.set_repository(
+        "team/tools/lint", {v: TagInfo(d, mediatypes.DOCKER_MANIFEST) for v, d in lint.items()}
+    )
+
     nginx = {
         v: image(f"library/nginx:{v}", f"2023-1{n}-01T00:00:00Z", 67_000_000 + n * 1_000_000)
         for n, v in enumerate(["1.24.0", "1.25.0", "1.25.3"])
