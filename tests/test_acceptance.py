@@ -384,3 +384,34 @@ def test_a_tag_moved_since_the_cache_is_skipped_once_then_planned_right(
     assert client.head_manifest("app", old.digest) is not None
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0", "--dry-run")
     assert r.code == 0 and r.lines[0] == f"delete  app@{new.digest}  tags: 1.0", r
+
+
+def test_a_classic_dregutil_command_line_works_unchanged(tls_registry, run_cli):
+    """``-reg=host:port`` (https implied), ``-v None``, ``-cert/-key``, env-only settings,
+    ``--digest-auth VALUE``, ``--use-get-manifest`` and the classic ``--count`` footer."""
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry import RegistryClient
+
+    tls = tls_registry.tls
+    cert = (tls.client_cert, tls.client_key)
+    with RegistryClient(tls_registry.url, verify=tls.ca, cert=cert) as c:
+        p = ImagePusher(c)
+        for tag in ("1.10", "1.9", "latest"):
+            p.image("team/app", tag, seed=f"classic/{tag}")
+    host = tls_registry.url.removeprefix("https://")
+    env = {"DOCKER_UTIL_CACHEFILE": "None", "DOCKER_UTIL_GET_MANIFEST": "1"}
+    env |= {"REGISTRY_CLIENT_CERT": tls.client_cert, "REGISTRY_CLIENT_KEY": tls.client_key}
+    r = run_cli(f"-reg={host}", "-v", "None", "--digest-auth", "false", "--count",
+                "list-tag-names", env=env)  # fmt: skip
+    assert r.code == 0, r
+    assert r.lines == [
+        "team/app  1.9",
+        "team/app  1.10",
+        "team/app  latest",
+        "-----------------",
+        "Number of tags: 3",
+    ]
+    r = run_cli("-reg", host, "-v", tls.ca, "-cert", tls.client_cert, "-key", tls.client_key,
+                "-c", "None", "list-tag-names", "--image-names", "--reverse-sort")  # fmt: skip
+    assert r.lines == [f"{host}/team/app:latest", f"{host}/team/app:1.10", f"{host}/team/app:1.9"]
+    assert not InventoryCache.for_registry(tls_registry.url).exists()  # -c None / env None
