@@ -415,3 +415,30 @@ def test_a_classic_dregutil_command_line_works_unchanged(tls_registry, run_cli):
                 "-c", "None", "list-tag-names", "--image-names", "--reverse-sort")  # fmt: skip
     assert r.lines == [f"{host}/team/app:latest", f"{host}/team/app:1.10", f"{host}/team/app:1.9"]
     assert not InventoryCache.for_registry(tls_registry.url).exists()  # -c None / env None
+
+
+def test_journal_short_writes_still_leave_whole_records(monkeypatch):
+    """os.write may write less than asked (a filling disk): the record must still be whole."""
+    import os
+
+    from dregtui.inventory.journal import Journal, JournalRecord
+
+    real = os.write
+
+    def short_write(fd, data):
+        return real(fd, bytes(data[:7]))
+
+    record = JournalRecord(
+        batch="b",
+        registry="http://127.0.0.1:9",
+        repository="app",
+        digest="sha256:" + "1" * 64,
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        manifest=b'{"schemaVersion":2}' * 50,
+        tags=("1.0",),
+    )
+    journal = Journal()
+    monkeypatch.setattr(os, "write", short_write)
+    journal.append(record)
+    monkeypatch.setattr(os, "write", real)
+    assert journal.records() == [record]

@@ -128,7 +128,9 @@ class Journal:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.fchmod(fd, 0o600)
-                os.write(fd, line.encode())
+                data = memoryview(line.encode())
+                while data:  # a short write (disk filling up) must not leave half a record
+                    data = data[os.write(fd, data) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
