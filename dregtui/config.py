@@ -220,6 +220,14 @@ def save_profile(
         if value is None or value == getattr(defaults, attr):
             continue
         profile[key] = value
+    if isinstance(profile.get("registry"), str) and "@" in profile["registry"]:
+        from dregtui.registry.wire import normalize_url, split_userinfo
+
+        # never the password of a https://user:password@host URL; its user name may stay
+        url, url_user, _ = split_userinfo(normalize_url(profile["registry"]))
+        profile["registry"] = url
+        if url_user and "username" not in profile:
+            profile["username"] = url_user
     for secret in SECRET_KEYS:
         profile.pop(secret, None)
     doc.setdefault("profiles", {})[name] = profile

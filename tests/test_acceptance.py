@@ -442,3 +442,26 @@ def test_journal_short_writes_still_leave_whole_records(monkeypatch):
     journal.append(record)
     monkeypatch.setattr(os, "write", real)
     assert journal.records() == [record]
+
+
+def test_credentials_in_the_registry_url_never_show_in_restore_or_profiles(
+    registry, pusher, run_cli, tmp_path
+):
+    pusher.image("app", "1.0", seed="url/creds")
+    host = registry.url.removeprefix("http://")
+    with_creds = f"http://alice:s3cret@{host}"
+    assert run_cli("-reg", with_creds, "remove-tags", "-r", "app", "-t", "1.0").code == 0
+    r = run_cli("-reg", with_creds, "restore")  # the journal names the registry without them
+    assert r.code == 0 and len(r.lines) == 1 and "s3cret" not in r.out, r
+    r = run_cli("-reg", "http://alice:s3cret@127.0.0.1:1", "restore", "--last")
+    assert r.code == 1 and "for http://127.0.0.1:1 in " in r.err and "s3cret" not in r.err, r
+    r = run_cli("-reg", with_creds, "restore", "--last")
+    assert r.code == 0 and r.lines[0].startswith("restored  app@"), r
+
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    r = run_cli("--config", str(config), "-reg", with_creds, "save-profile", "ops")
+    assert r.code == 0 and "password was not saved" in r.err, r
+    text = config.read_text()
+    assert "s3cret" not in text
+    assert f'registry = "http://{host}"' in text and 'username = "alice"' in text

@@ -32,6 +32,6 @@ def run_save_profile(args: argparse.Namespace, ctx: Context) -> int:
         )
     path = save_profile(name, ctx.settings, ctx.settings.config_path, default=args.default)
     ctx.out(f"Saved profile {name} to {path}.")
-    if ctx.settings.password:
+    if ctx.settings.password or "@" in (ctx.settings.registry or ""):
         ctx.warn("the password was not saved (it never is): give it with -p or REGISTRY_PASSWORD.")
     return 0

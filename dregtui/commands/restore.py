@@ -20,7 +20,6 @@ from dregtui.commands._context import Context, UsageError
 from dregtui.config import make_client
 from dregtui.inventory.journal import Batch, Journal
 from dregtui.progress import clean
-from dregtui.registry import normalize_url
 from dregtui.restore import RestoreStatus, restore_batch
 
 ORDER = 40
@@ -50,7 +49,8 @@ def register(subparsers: Any) -> None:
 
 
 def _registry_filter(ctx: Context) -> str | None:
-    return normalize_url(ctx.settings.registry) if ctx.settings.registry else None
+    """The -reg registry as the journal names it: normalized, without any user:password@."""
+    return ctx.registry_url if ctx.settings.registry else None
 
 
 def _list(ctx: Context, journal: Journal) -> int:
