@@ -40,6 +40,7 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "dregtui"
     ENABLE_COMMAND_PALETTE = True
+    NOTIFICATION_TIMEOUT = 3  # toasts cover the status bar's end at 80 columns: keep them short
 
     # The footer shows the keys of everyday work (it must fit 80 columns); every binding is in
     # the help screen (?) and the command palette.

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from dregtui.plan import Action, Plan, PlanItem, PlanMode
 from dregtui.registry import mediatypes
+from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest
 from dregtui.tui.widgets.footer import DregFooter
 
@@ -203,6 +204,13 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
             self.query_one("#confirm-choice", Static).update(choice)
         self.query_one("#confirm-plan", Static).update(plan_text(self.plan))
         self.query_one("#confirm-totals", Static).update(totals_text(self.plan, self.dry_run))
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        fit_body(self, "#confirm-box", "#confirm-body")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
 
     def action_choose(self, index: int) -> None:
         if not self.intersecting:

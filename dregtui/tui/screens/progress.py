@@ -42,9 +42,9 @@ class ProgressScreen(ModalScreen[None]):
     def update_progress(self, done: int, total: int, label: str) -> None:
         bar = self.query_one("#progress-bar", ProgressBar)
         bar.update(total=total, progress=done)
-        self.query_one("#progress-label", Static).update(
-            Text(clean(label), no_wrap=True, overflow="ellipsis")
-        )
+        text = Text(f"{done}/{total} done · last: ", style="dim", no_wrap=True, overflow="ellipsis")
+        text.append(clean(label), style="")
+        self.query_one("#progress-label", Static).update(text)
 
     def action_cancel(self) -> None:
         self.cancel_callback()

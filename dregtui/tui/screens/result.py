@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from dregtui.tui.messages import Outcome
+from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest
 from dregtui.tui.widgets.footer import DregFooter
 
@@ -96,6 +97,13 @@ class ResultScreen(ModalScreen[None]):
         if self.batch_id and counts["deleted"] + counts["untagged"]:
             advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")
         self.query_one("#result-advice", Static).update(advice)
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        fit_body(self, "#result-box", "#result-body")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restore":

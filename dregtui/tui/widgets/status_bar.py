@@ -66,6 +66,10 @@ class StatusBar(Static):
             out.append((8, Text(what, style="bold")))
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
+        if self.session.repo_filter:
+            text = Text("repositories: ")
+            text.append(clean(self.session.repo_filter), style="italic")
+            out.append((4, text))
         if self.session.tag_filter:
             text = Text("filter: ")
             text.append(clean(self.session.tag_filter), style="italic")
