@@ -76,6 +76,7 @@ def test_browse_and_reverse_lookup(client: RegistryClient, populated: dict[str, 
             # enter on the tag moves to the panel; enter on other/app:1.1 jumps there
             await pilot.press("enter")
             assert panel.has_focus
+            assert option_texts(panel)[panel.highlighted] == "  team/app:1.1"  # visible cursor
             panel.highlighted = texts.index("  other/app:1.1")
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.tag_list.repository == "other/app")

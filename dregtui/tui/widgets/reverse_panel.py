@@ -76,6 +76,9 @@ class ReversePanel(OptionList):
                     Option(Text("  " + short_digest(parent, 20), style="dim"), disabled=True)
                 )
         self.add_options(options)
+        first = next((n for n, o in enumerate(options) if not o.disabled), None)
+        if first is not None:
+            self.highlighted = first  # a visible cursor as soon as the panel has focus
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         ref = self._refs.get(event.option.id or "")

@@ -186,7 +186,11 @@ class TagList(ScrollView, can_focus=True):
         base = self.rich_style
         if index >= len(self.rows):
             if y == 0 and not self.rows:
-                note = "  no tags match the filter" if self.session.tag_filter else "  no tags"
+                note = (
+                    "  no tags match the filter (esc clears it)"
+                    if self.session.tag_filter
+                    else "  no tags (r rescans the repository)"
+                )
                 if not self.repository:
                     note = "  pick a repository on the left (enter opens it)"
                 dim = base + Style(color=self.get_component_rich_style("taglist--dim").color)
