@@ -110,6 +110,7 @@ def run_demo(args: argparse.Namespace, ctx: Any) -> int:
 
                 fill = BackgroundFill(registry.url, args.tags, done).start()
             app.run()
+            ctx.stderr.write("dregtui demo: stopping the local registry…\n")
     finally:
         if fill is not None:
             fill.join()

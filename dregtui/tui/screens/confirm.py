@@ -62,7 +62,7 @@ def _item_text(text: Text, item: PlanItem) -> None:
     if _is_plain(item):
         text.append("\n")
         return
-    text.append(f"  {mediatypes.short_name(item.media_type)}\n", style="dim")
+    text.append(f"  {clean(mediatypes.short_name(item.media_type))}\n", style="dim")
     if item.intersecting_tags:
         text.append("  ! also tagged, not marked: ", style="bold yellow")
         text.append(_names(item.intersecting_tags), style="reverse yellow")
