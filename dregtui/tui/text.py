@@ -36,3 +36,21 @@ def human_size(size: int | None) -> str:
 def short_digest(digest: str, length: int = 12) -> str:
     _, _, hexpart = digest.partition(":")
     return (hexpart or digest)[:length]
+
+
+def tag_lines(tags: list[str], width: int, indent: int, first: int) -> list[str]:
+    """``tags`` (cleaned, comma separated) wrapped for a line that has ``first`` columns left
+    (``""`` first when that is too little) and continues on lines indented by ``indent``, at most
+    ``width`` columns wide. Without a usable width: one line."""
+    import textwrap
+
+    joined = ", ".join(clean(t) for t in tags)
+    if width <= 0 or len(joined) <= first:
+        return [joined]
+    pad = " " * indent
+    if first < 16:
+        return ["", *textwrap.wrap(joined, width, initial_indent=pad, subsequent_indent=pad)]
+    lines = textwrap.wrap(
+        joined, width, initial_indent="\0" * (width - first), subsequent_indent=pad
+    )
+    return [lines[0].lstrip("\0"), *lines[1:]]

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from dregtui.plan import Action, Plan, PlanItem, PlanMode
 from dregtui.registry import mediatypes
 from dregtui.tui.screens.fit import fit_body
-from dregtui.tui.text import clean, short_digest
+from dregtui.tui.text import clean, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 
 CHOICES = (
@@ -54,11 +54,16 @@ def _tui_reason(item: PlanItem) -> str:
     return clean(item.reason).replace("use --untag", "press 3 (untag only)")
 
 
-def _item_text(text: Text, item: PlanItem) -> None:
+def _item_text(text: Text, item: PlanItem, width: int) -> None:
+    start = len(text.plain)
     text.append(f"{item.action.value.upper():<7}", style=ACTION_STYLE[item.action])
     text.append(clean(item.repository), style="bold")
     text.append(f" @ {short_digest(item.digest)}", style="dim")
-    text.append("  " + _names(item.selected_tags))
+    used = len(text.plain) - start + 2
+    lines = tag_lines(item.selected_tags, width, 9, width - used)
+    text.append("  " + lines[0] if lines[0] else "")
+    for line in lines[1:]:
+        text.append("\n" + line)
     if _is_plain(item):
         text.append("\n")
         return
@@ -90,7 +95,7 @@ def _item_text(text: Text, item: PlanItem) -> None:
         text.append("  " + reason + "\n", style="italic dim")
 
 
-def plan_text(plan: Plan) -> Text:
+def plan_text(plan: Plan, width: int = 0) -> Text:
     """Every plan item, grouped by (repository, digest): the ones that need a decision or carry a
     warning first, then one line per plain deletion. Registry text is kept literal."""
     text = Text(no_wrap=False, overflow="fold")
@@ -100,11 +105,11 @@ def plan_text(plan: Plan) -> Text:
     for number, item in enumerate(detailed):
         if number:
             text.append("\n")
-        _item_text(text, item)
+        _item_text(text, item, width)
     if detailed and plain:
         text.append("\n")
     for item in plain:
-        _item_text(text, item)
+        _item_text(text, item, width)
     text.rstrip()
     return text
 
@@ -202,15 +207,19 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
             )
             choice.append_text(choices_text(self.choice))
             self.query_one("#confirm-choice", Static).update(choice)
-        self.query_one("#confirm-plan", Static).update(plan_text(self.plan))
+        self.query_one("#confirm-plan", Static).update(plan_text(self.plan, self._width()))
         self.query_one("#confirm-totals", Static).update(totals_text(self.plan, self.dry_run))
         self.call_after_refresh(self._fit)
+
+    def _width(self) -> int:
+        """Columns for the plan (the box: 90% of the screen, at most 110, minus its frame)."""
+        return min(int(self.app.size.width * 0.9), 110) - 7  # border, padding, scrollbar
 
     def _fit(self) -> None:
         fit_body(self, "#confirm-box", "#confirm-body")
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self._fit)
+        self._render_plan()
 
     def action_choose(self, index: int) -> None:
         if not self.intersecting:

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from dregtui.tui.messages import Outcome
 from dregtui.tui.screens.fit import fit_body
-from dregtui.tui.text import clean, short_digest
+from dregtui.tui.text import clean, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 
 RECLAIM = (
@@ -30,7 +30,7 @@ HEADINGS = {
 }
 
 
-def outcomes_text(outcomes: list[Outcome]) -> Text:
+def outcomes_text(outcomes: list[Outcome], width: int = 0) -> Text:
     text = Text(no_wrap=False, overflow="fold")
     for status, (heading, style) in HEADINGS.items():
         group = [o for o in outcomes if o.status == status]
@@ -46,7 +46,11 @@ def outcomes_text(outcomes: list[Outcome]) -> Text:
             text.append("  " + clean(item.repository), style="bold")
             text.append(f" @ {short_digest(item.digest)}", style="dim")
             if item.tags:
-                text.append("  " + ", ".join(clean(t) for t in item.tags))
+                used = 2 + len(clean(item.repository)) + 15 + 2
+                lines = tag_lines(item.tags, width, 4, width - used)
+                text.append("  " + lines[0] if lines[0] else "")
+                for line in lines[1:]:
+                    text.append("\n" + line)
             text.append("\n")
             if item.reason:
                 text.append("    " + clean(item.reason) + "\n", style="italic dim")
@@ -92,7 +96,8 @@ class ResultScreen(ModalScreen[None]):
         title = Text("Deletion cancelled" if self.cancelled else "Deletion finished", style="bold")
         title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
         self.query_one("#result-title", Static).update(title)
-        self.query_one("#result-list", Static).update(outcomes_text(outcomes))
+        width = min(int(self.app.size.width * 0.9), 110) - 7  # border, padding, scrollbar
+        self.query_one("#result-list", Static).update(outcomes_text(outcomes, width))
         advice = Text.assemble(*RECLAIM, style="dim")
         if self.batch_id and counts["deleted"] + counts["untagged"]:
             advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")
