@@ -8,6 +8,7 @@ from textual.widgets import Input
 
 from dregtui.tui.text import clean
 from dregtui.tui.widgets.repo_tree import RepoTree
+from dregtui.tui.widgets.reverse_panel import ReversePanel
 from dregtui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -16,6 +17,35 @@ if TYPE_CHECKING:
 
 class ActionsMixin:
     _filter_target: str = "tags"
+
+    # -- tab / shift+tab: tree -> tags -> digest -> shared by ----------------------------
+
+    def action_focus_next(self: DregApp) -> None:
+        self._cycle_panes(+1)
+
+    def action_focus_previous(self: DregApp) -> None:
+        self._cycle_panes(-1)
+
+    def _cycle_panes(self: DregApp, step: int) -> None:
+        """On the main screen tab walks the panes; when narrow, the lower area swaps to show
+        the digest or the shared-by panel as focus reaches it. Elsewhere: Textual's order."""
+        if self.screen is not self.screen_stack[0]:
+            (self.screen.focus_next if step > 0 else self.screen.focus_previous)()
+            return
+        narrow = self.screen.has_class("-narrow")
+        reverse = self.query_one("#reverse", ReversePanel)
+        order = ["repos", "tags", "digest", "reverse"]
+        if not narrow and not reverse.display:
+            order.remove("reverse")  # hidden with v
+        here = self.focused.id if self.focused is not None else None
+        target = order[(order.index(here) + step) % len(order)] if here in order else "tags"
+        pane = self.query_one(f"#{target}")
+        if narrow and target in ("digest", "reverse"):
+            self.show_reverse_narrow = target == "reverse"
+            self._apply_layout(self.size.width)
+            self.call_after_refresh(pane.focus)  # once the swapped-in pane is displayed
+        else:
+            pane.focus()
 
     # -- filter ---------------------------------------------------------------------
 

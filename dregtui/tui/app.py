@@ -191,35 +191,6 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
             "focus_previous",
         )
 
-    # -- tab / shift+tab: tree -> tags -> digest -> shared by ----------------------------
-
-    def action_focus_next(self) -> None:
-        self._cycle_panes(+1)
-
-    def action_focus_previous(self) -> None:
-        self._cycle_panes(-1)
-
-    def _cycle_panes(self, step: int) -> None:
-        """On the main screen tab walks the panes; when narrow, the lower area swaps to show
-        the digest or the shared-by panel as focus reaches it. Elsewhere: Textual's order."""
-        if self.screen is not self.screen_stack[0]:
-            (self.screen.focus_next if step > 0 else self.screen.focus_previous)()
-            return
-        narrow = self.screen.has_class("-narrow")
-        reverse = self.query_one("#reverse", ReversePanel)
-        order = ["repos", "tags", "digest", "reverse"]
-        if not narrow and not reverse.display:
-            order.remove("reverse")  # hidden with v
-        here = self.focused.id if self.focused is not None else None
-        target = order[(order.index(here) + step) % len(order)] if here in order else "tags"
-        pane = self.query_one(f"#{target}")
-        if narrow and target in ("digest", "reverse"):
-            self.show_reverse_narrow = target == "reverse"
-            self._apply_layout(self.size.width)
-            self.call_after_refresh(pane.focus)  # once the swapped-in pane is displayed
-        else:
-            pane.focus()
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from dregtui.tui.commands import palette_commands
 
