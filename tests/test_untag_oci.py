@@ -1,0 +1,69 @@
+"""``--untag`` on a registry with OCI delete-by-tag (distribution 3), and the fallback.
+
+Distribution 2.8 (the real registry of the other tests) answers ``400 DIGEST_INVALID`` to a
+DELETE by tag, so only the placeholder path can be tested against it; these tests use the
+in-memory :class:`OciRegistry` that removes just the tag, as distribution 3 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.oci_fake import OciRegistry
+
+from dregtui.demo.images import ImagePusher
+from dregtui.execute import Status, execute_plan
+from dregtui.inventory.journal import Journal
+from dregtui.inventory.scanner import Scanner
+from dregtui.plan import Action, PlanMode, build_plan
+from dregtui.registry import RegistryClient
+from dregtui.select import Selection
+
+MANIFEST_PUT = r"^/v2/app/manifests/"
+
+
+@pytest.fixture(params=[True, False], ids=["tag-delete", "no-tag-delete"])
+def oci(request: pytest.FixtureRequest) -> Iterator[OciRegistry]:
+    fake = OciRegistry(tag_delete=request.param).start()
+    yield fake
+    fake.stop()
+
+
+def untag(fake: OciRegistry, tags: list[str]):
+    with RegistryClient(fake.url, backoff=0.01) as client:
+        pusher = ImagePusher(client)
+        a = pusher.image("app", "1.0")
+        pusher.tag("app", "1.0.0", a)
+        pusher.tag("app", "stable", a)
+        inv = Scanner(client, jobs=2).scan()
+        chosen = Selection.from_args(repositories=["app"], tags=tags).select(inv)
+        plan = build_plan(inv, chosen, PlanMode(untag=True))
+        assert [i.action for i in plan.items] == [Action.UNTAG]
+        puts = fake.count("PUT", MANIFEST_PUT)
+        result = execute_plan(client, plan, inv)
+    return a, inv, result, fake.count("PUT", MANIFEST_PUT) - puts
+
+
+def test_untag_removes_only_the_selected_tags(oci):
+    a, inv, result, new_puts = untag(oci, ["1.0", "stable"])
+    assert result.exit_code == 0, result.to_json()
+    assert [r.status for r in result.results] == [Status.UNTAGGED]
+    assert result.results[0].removed_tags == ["1.0", "stable"]
+    assert oci.tags["app"] == {"1.0.0": a.digest}
+    assert inv.tags("app") == ["1.0.0"]
+    # the manifest itself stays, and nothing else is left behind
+    assert set(oci.manifests["app"]) == {a.digest}
+    (record,) = Journal().records()
+    assert record.kind == "untag" and record.tags == ("1.0", "stable")
+    assert oci.count("DELETE", r"/manifests/1\.0$") == 1
+    assert oci.count("DELETE", r"/manifests/stable$") == 1
+    if oci.tag_delete:
+        # distribution 3: the tag alone goes; no placeholder pushed, no digest deleted
+        assert new_puts == 0
+        assert oci.count("DELETE", r"/manifests/sha256:") == 0
+    else:
+        # 400 DIGEST_INVALID: each tag is pointed at a placeholder, which is then deleted
+        assert new_puts == 2
+        assert oci.count("DELETE", r"/manifests/sha256:") == 2
+        assert a.digest not in [p.rsplit("/", 1)[-1] for m, p in oci.requests if m == "DELETE"]
