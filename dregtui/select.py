@@ -16,9 +16,11 @@ Command-line selectors (the classic ``dregutil`` options, plus retention rules):
   ``1.0`` and ``1.0-rc``, use ``$`` to anchor the end).
 - ``-x`` / ``-xre`` exclusions, same syntax as ``-t`` / ``-re``: they protect a *digest*: if any
   tag of that digest in that repository matches, none of its tags is selected.
-- ``--keep-last N``: per repository, keep the N highest versions among the candidates (or the N
-  newest by created date with ``--by-date``). Without ``--by-date``, candidates that are not
-  versions cannot be ranked and are kept.
+- ``--keep-last N``: per repository, keep the N most recent *images* (digests) among the
+  candidates, as Harbor/GitLab retention policies do: two tags on one image count once. Images
+  are ranked by their highest version tag (or by created date with ``--by-date``) and every tag
+  of a kept image is kept. Images that cannot be ranked (no version tag among the candidates;
+  no known date with ``--by-date``) are kept.
 - ``--older-than DURATION`` (``30d``, ``12h``, ``2w``, ``90m``, ``45s``, combinations such as
   ``1w2d``): only images created before now - DURATION. The created date comes from the image
   config (looked up lazily, cached by digest); an unknown date is never "older".
@@ -272,7 +274,12 @@ class Selection:
                     assert created is not None
                     pairs = sorted({(repo, tags[t].digest) for t in chosen})
                     dates = created(pairs)
-                chosen = self._retain(chosen, {t: dates.get(tags[t].digest) for t in chosen}, now)
+                chosen = self._retain(
+                    chosen,
+                    {t: tags[t].digest for t in chosen},
+                    {t: dates.get(tags[t].digest) for t in chosen},
+                    now,
+                )
             if self.excludes and chosen:
                 protected = {
                     info.digest for tag, info in tags.items() if _matches_any(self.excludes, tag)
@@ -283,25 +290,50 @@ class Selection:
         return result
 
     def _retain(
-        self, tags: list[str], dates: Mapping[str, datetime | None], now: datetime
+        self,
+        tags: list[str],
+        digests: Mapping[str, str],
+        dates: Mapping[str, datetime | None],
+        now: datetime,
     ) -> list[str]:
         chosen = list(tags)
         if self.keep_last is not None:
-            if self.by_date:
-                dated = [t for t in chosen if dates.get(t) is not None]
-                ranked = sorted(dated, key=lambda t: (dates[t], version_key(t)), reverse=True)
-                keep = set(ranked[: self.keep_last]) | {t for t in chosen if dates.get(t) is None}
-            else:
-                versioned = [t for t in chosen if parse_version(t) is not None]
-                ranked = sorted(versioned, key=version_key, reverse=True)
-                keep = set(ranked[: self.keep_last]) | {
-                    t for t in chosen if parse_version(t) is None
-                }
-            chosen = [t for t in chosen if t not in keep]
+            keep = self._kept_digests(chosen, digests, dates, self.keep_last)
+            chosen = [t for t in chosen if digests[t] not in keep]
         if self.older_than is not None:
             cutoff = now - self.older_than
             chosen = [t for t in chosen if (d := dates.get(t)) is not None and d < cutoff]
         return chosen
+
+    def _kept_digests(
+        self,
+        tags: list[str],
+        digests: Mapping[str, str],
+        dates: Mapping[str, datetime | None],
+        n: int,
+    ) -> set[str]:
+        """``--keep-last N`` keeps *images* (digests), as Harbor/GitLab retention does: the
+        candidate digests are ranked by their highest version tag (or created date with
+        ``--by-date``, ties by version) and the N first kept with every tag on them. A
+        digest that cannot be ranked (no version tag; no known date) is kept too."""
+        by_digest: dict[str, list[str]] = {}
+        for tag in tags:
+            by_digest.setdefault(digests[tag], []).append(tag)
+        # the highest version tag of each digest ("" when it has none)
+        top = {
+            dig: max((t for t in ts if parse_version(t) is not None), key=version_key, default="")
+            for dig, ts in by_digest.items()
+        }
+        if self.by_date:
+            dated = {dig: dates.get(ts[0]) for dig, ts in by_digest.items()}
+            rankable = [dig for dig in by_digest if dated[dig] is not None]
+            ranked = sorted(
+                rankable, key=lambda dig: (dated[dig], version_key(top[dig]), dig), reverse=True
+            )
+        else:
+            rankable = [dig for dig in by_digest if top[dig]]
+            ranked = sorted(rankable, key=lambda dig: version_key(top[dig]), reverse=True)
+        return set(ranked[:n]) | (set(by_digest) - set(rankable))
 
 
 def select_tags(

@@ -144,6 +144,17 @@ def test_tty_asks_and_no_keeps_everything(registry, client, populated, run_cli, 
     assert r.code == 0 and "Nothing to remove" in r.err
 
 
+def test_keep_last_counts_images_not_tags(registry, client, pusher, run_cli):
+    for i in range(3):
+        image = pusher.image("svc", f"1.{i}")
+    pusher.tag("svc", "1.2.0", image)  # one image, two tags: counts once, like Harbor/GitLab
+    r = run_cli("-reg", registry.url, "remove-tags", "-r", "svc", "--keep-last", "2")
+    assert r.code == 0, r
+    assert sorted(client.list_tags("svc")) == ["1.1", "1.2", "1.2.0"]
+    r = run_cli("remove-tags", "--help")
+    assert "two tags on one image count once" in " ".join(r.out.split())
+
+
 def test_keep_last_and_older_than(registry, client, pusher, run_cli):
     for i, day in enumerate(["2020-01-01", "2021-01-01", "2022-01-01", "2099-01-01"]):
         pusher.image("svc", f"1.{i}", created=f"{day}T00:00:00Z")

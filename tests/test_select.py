@@ -125,6 +125,20 @@ def test_keep_last_by_version_and_by_date():
     assert got == {"app": ["1.0", "v1.2", "1.3.1", "1.4rc1"]}  # newest: dev (6), 2.0 (5)
 
 
+def test_keep_last_counts_images_not_tags():
+    # 2.1 and 2.1.0 are one image: --keep-last 2 keeps it and 2.0, like Harbor/GitLab retention
+    repo = {"1.0": d(1), "2.0": d(2), "2.1": d(3), "2.1.0": d(3), "nightly": d(1), "dev": d(4)}
+    got = Selection.from_args(repositories=["app"], keep_last=2).select(inventory({"app": repo}))
+    assert got == {"app": ["1.0", "nightly"]}  # the whole oldest image; dev cannot be ranked
+    got = Selection.from_args(repositories=["app"], keep_last=1).select(inventory({"app": repo}))
+    assert got == {"app": ["1.0", "2.0", "nightly"]}
+    dates = {d(1): datetime(2024, 1, 3, tzinfo=UTC), d(2): datetime(2024, 1, 2, tzinfo=UTC)}
+    dates |= {d(3): datetime(2024, 1, 1, tzinfo=UTC), d(4): None}
+    s = Selection.from_args(repositories=["app"], keep_last=1, by_date=True)
+    got = s.select(inventory({"app": repo}), created=lambda pairs: {g: dates[g] for _, g in pairs})
+    assert got == {"app": ["2.0", "2.1", "2.1.0"]}  # newest image d(1) kept with its two tags
+
+
 def test_older_than_uses_created_dates():
     now = datetime(2024, 2, 1, tzinfo=UTC)
     dates = {d(n): now - timedelta(days=10 * n) for n in range(1, 8)}
@@ -217,15 +231,23 @@ def test_version_ranges_are_intersections(tags, a, b):
 
 @settings(max_examples=150, deadline=None)
 @given(repo_tags, st.integers(0, 15))
-def test_keep_last_keeps_exactly_min_n_versions(tags, n):
+def test_keep_last_keeps_exactly_min_n_images(tags, n):
     inv = _inv(tags)
     chosen = Selection.from_args(repositories=["app"], keep_last=n).select(inv).get("app", [])
-    versioned = [t for t in tags if parse_version(t) is not None]
-    assert len(versioned) - len(chosen) == min(n, len(versioned))
-    assert all(parse_version(t) is not None for t in chosen)
-    kept = [t for t in versioned if t not in chosen]
-    if chosen and kept:
-        assert min(parse_version(t) for t in kept) >= max(parse_version(t) for t in chosen)
+    digest = {t: d(k) for t, k in tags.items()}
+    candidates = [t for t in tags if t != "latest"]
+    top: dict[str, object] = {}
+    for t in candidates:
+        if (v := parse_version(t)) is not None:
+            top[digest[t]] = max(v, top.get(digest[t], v))
+    dropped = {digest[t] for t in chosen}
+    kept = set(top) - dropped
+    # N images (digests) are kept, not N tags; only rankable images are ever selected
+    assert len(kept) == min(n, len(top)) and dropped <= set(top)
+    # a dropped image loses every candidate tag: two tags on one image count once
+    assert set(chosen) == {t for t in candidates if digest[t] in dropped}
+    if dropped and kept:
+        assert min(top[k] for k in kept) >= max(top[k] for k in dropped)
 
 
 def test_created_dates_parse_and_lookup_through_index_children(client, pusher):

@@ -104,9 +104,16 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
         "--keep-last",
         type=int,
         metavar="N",
-        help="per repository, keep the N highest versions (newest with --by-date)",
+        help=(
+            "per repository, keep the N most recent images (digests, as Harbor/GitLab "
+            "retention counts: two tags on one image count once), ranked by their highest "
+            "version tag (newest created with --by-date); every tag of a kept image stays, "
+            "images without a version tag (or date) are kept"
+        ),
     )
-    p.add_argument("--by-date", action="store_true", help="--keep-last ranks by created date")
+    p.add_argument(
+        "--by-date", action="store_true", help="--keep-last ranks images by created date"
+    )
     p.add_argument(
         "--older-than",
         metavar="DURATION",
