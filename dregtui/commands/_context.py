@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class Context:
     _client: RegistryClient | None = None
     _catalog: bool = True  # the last inventory() covered the whole catalog
     _memo: tuple[list[str], Inventory] | None = None
+    _password: str | None = field(default=None, repr=False)  # asked at the terminal
 
     # -- output -----------------------------------------------------------------------
 
@@ -77,8 +79,32 @@ class Context:
     def client(self) -> RegistryClient:
         if self._client is None:
             self.registry_url  # noqa: B018 - raises the "no registry" error first
-            self._client = make_client(self.settings)
+            self._client = make_client(self.with_password(self.settings))
         return self._client
+
+    def with_password(self, settings: Settings) -> Settings:
+        """``-u USER`` without a password (no ``-p``, no ``REGISTRY_PASSWORD``): on a terminal,
+        ask for it once per run with ``getpass`` (never echoed, never stored: only the
+        returned copy of the settings holds it). Without a terminal, ``settings`` unchanged
+        (the registry's refusal then says that no password was given)."""
+        if not settings.username or settings.password:
+            return settings
+        if self._password is None:
+            stdin = sys.stdin
+            if stdin is None or not stdin.isatty():
+                return settings
+            import getpass
+
+            from dregtui.registry.errors import redact_url
+
+            where = redact_url(settings.registry or "the registry")
+            try:
+                self._password = getpass.getpass(f"Password for {settings.username} at {where}: ")
+            except EOFError:
+                self._password = ""
+        if not self._password:
+            return settings
+        return dataclasses.replace(settings, password=self._password)
 
     def close(self) -> None:
         if self._client is not None:

@@ -85,7 +85,9 @@ def _client_for(ctx: Context, batch: Batch) -> Any:
                 f"Batch {batch.id} was deleted from {batch.registry}, not from {wanted}."
             )
         return ctx.client()
-    return make_client(dataclasses.replace(ctx.settings, registry=batch.registry))
+    return make_client(
+        ctx.with_password(dataclasses.replace(ctx.settings, registry=batch.registry))
+    )
 
 
 def run_restore(args: argparse.Namespace, ctx: Context) -> int:
