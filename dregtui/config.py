@@ -124,6 +124,9 @@ class Settings:
     config_path: str | None = None
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
+    # Fields the user gave on the command line (set by resolve_settings; None = unknown):
+    # save_profile stores only those, plus the registry.
+    explicit: frozenset[str] | None = None
 
     @property
     def effective_verify(self) -> bool | str:
@@ -207,7 +210,11 @@ def save_profile(
 ) -> Path:
     """Write ``settings`` as ``[profiles.NAME]`` (atomic, mode 0600). Never writes a password.
 
-    The first profile saved (or any, with ``default=True``) becomes ``default_profile``.
+    Only what the user gave on the command line (``settings.explicit``) and the registry are
+    stored: values that came from the environment (``REQUESTS_CA_BUNDLE``, ``REGISTRY_USER``...)
+    or from another profile stay where they are. Settings built by hand (``explicit`` None)
+    store every value that differs from the defaults. The first profile saved (or any, with
+    ``default=True``) becomes ``default_profile``.
     """
     import tomli_w
 
@@ -218,6 +225,8 @@ def save_profile(
     for key, attr in PROFILE_KEYS.items():
         value = getattr(settings, attr)
         if value is None or value == getattr(defaults, attr):
+            continue
+        if settings.explicit is not None and attr not in settings.explicit | {"registry"}:
             continue
         profile[key] = value
     if isinstance(profile.get("registry"), str) and "@" in profile["registry"]:
@@ -314,7 +323,11 @@ def resolve_settings(
     ):
         merged.pop("password", None)
 
-    settings = Settings(config_path=str(path), profile=profile_name or doc.get("default_profile"))
+    settings = Settings(
+        config_path=str(path),
+        profile=profile_name or doc.get("default_profile"),
+        explicit=frozenset(cli),
+    )
     for key, value in merged.items():
         if key == "cache":
             text = str(value)

@@ -240,3 +240,35 @@ def test_save_profile_command_round_trip(small_registry, run_cli):
     assert result.code == 0, result
     assert len(result.lines) == 12
     assert run_cli("-reg", url, "save-profile", "bad name ").code == 1
+
+
+def test_save_profile_stores_only_the_command_line_and_the_registry(run_cli):
+    write_config(
+        'default_profile = "base"\n[profiles.base]\nregistry = "https://base.example"\n'
+        'username = "baseuser"\njobs = 8\nverify = "/base-ca.pem"\nrepositories = ["a", "b"]\n'
+    )
+    env = {
+        "REQUESTS_CA_BUNDLE": "/env-ca.pem",
+        "REGISTRY_USER": "envuser",
+        "REGISTRY_PASSWORD": "env-secret",
+        "DOCKER_UTIL_GET_MANIFEST": "1",
+    }
+    # the registry comes from the default profile; only -j is given on the command line
+    r = run_cli("-j", "4", "save-profile", "copy", env=env)
+    assert r.code == 0, r
+    doc = load_config(config_file())
+    assert doc["profiles"]["copy"] == {"registry": "https://base.example", "jobs": 4}
+    assert "env-secret" not in config_file().read_text()
+    r = run_cli(
+        "-reg", "reg.example:5000", "-u", "me", "-v", "None", "--use-get-manifest",
+        "--repositories", "x,y", "save-profile", "cli", env=env,
+    )  # fmt: skip
+    assert r.code == 0, r
+    assert load_config(config_file())["profiles"]["cli"] == {
+        "registry": "reg.example:5000",
+        "username": "me",
+        "verify": False,
+        "repositories": ["x", "y"],
+        "use_get_manifest": True,
+    }
+    assert load_config(config_file())["profiles"]["base"]["jobs"] == 8  # untouched
