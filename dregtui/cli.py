@@ -56,6 +56,7 @@ from dregtui.commands._context import Context, UsageError
 from dregtui.config import ConfigError, Settings, is_bool_word, resolve_settings
 from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
 from dregtui.progress import clean
+from dregtui.registry.credentials import reset_helper_warnings
 from dregtui.registry.errors import RegistryError
 
 __all__ = ["Context", "UsageError", "build_parser", "main", "parse_settings"]
@@ -285,6 +286,7 @@ def main(
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     ctx: Context | None = None
+    reset_helper_warnings()
     try:
         parser = build_parser()
         with contextlib.redirect_stdout(stdout):  # --help / --version go to our stdout

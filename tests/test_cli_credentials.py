@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import getpass
 import io
+import json
+import os
 import sys
+from pathlib import Path
 
 import pytest
 from support.fixtures import PASSWORD, USER
@@ -61,3 +64,21 @@ def test_user_without_password_and_no_terminal_is_one_clear_error(
     r = run_cli("-reg", htpasswd_registry.url, "-c", "None", "-u", USER, "list-repo-names")
     assert r.code == 1 and "(from command line/environment, no password given)" in r.err, r
     assert len(r.err.splitlines()) == 1 and prompts == []
+
+
+def test_a_missing_credential_helper_is_one_warning_per_run(registry, pusher, run_cli):
+    pusher.image("app", "1.0")
+    host = registry.url.split("://")[1]
+    config = Path(os.environ["DOCKER_CONFIG"])
+    config.mkdir(parents=True, exist_ok=True)
+    doc = {"credHelpers": {host: "nothere"}, "credsStore": "alsomissing"}
+    (config / "config.json").write_text(json.dumps(doc))
+    for _ in range(2):  # each run says it again, once
+        r = run_cli("-reg", registry.url, "-c", "None", "list-repo-names")
+        assert r.code == 0 and r.lines == ["app"], r
+        assert r.err.splitlines() == [
+            "dregtui: warning: docker-credential-nothere is not installed; "
+            "continuing without its credentials",
+            "dregtui: warning: docker-credential-alsomissing is not installed; "
+            "continuing without its credentials",
+        ]

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,23 @@ HELPER_TIMEOUT = 15.0
 IDENTITY_TOKEN_USER = "<token>"
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
+
+_missing_helpers: set[str] = set()  # warned about once per run (see reset_helper_warnings)
+_missing_lock = threading.Lock()
+
+
+def reset_helper_warnings() -> None:
+    """Start a new run: a missing credential helper is warned about again (the CLI calls it)."""
+    with _missing_lock:
+        _missing_helpers.clear()
+
+
+def _warn_missing_helper(program: str) -> None:
+    with _missing_lock:
+        if program in _missing_helpers:
+            return
+        _missing_helpers.add(program)
+    log.warning("%s is not installed; continuing without its credentials", program)
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,7 @@ def run_credential_helper(name: str, server: str) -> Credentials | None:
             check=False,
         )
     except FileNotFoundError:
-        log.debug("the credential helper %s is not installed (not on PATH)", program)
+        _warn_missing_helper(program)
         return None
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("the credential helper %s failed: %s", program, type(exc).__name__)
