@@ -14,6 +14,12 @@ from dregtui.registry import RegistryClient, mediatypes
 from dregtui.tui.app import DregApp
 
 
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let ``tui``/``demo`` go on without a terminal: the tests drive the app headless."""
+    monkeypatch.setattr("dregtui.commands.tui.has_terminal", lambda stdout: True)
+
+
 def test_sample_shows_off_shared_digests_indexes_and_signatures(client: RegistryClient) -> None:
     populate(client, many_tags=50)
     inv = Scanner(client, jobs=8).scan()
@@ -35,7 +41,7 @@ def test_sample_shows_off_shared_digests_indexes_and_signatures(client: Registry
     assert config is not None  # labels and created dates live in the config blob
 
 
-def test_demo_without_registry_binary(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_registry_binary(monkeypatch: pytest.MonkeyPatch, terminal: None) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     err = io.StringIO()
     assert main(["demo"], stderr=err, stdout=io.StringIO()) == 1
@@ -43,7 +49,9 @@ def test_demo_without_registry_binary(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(lines) == 1 and "apt-get install docker-registry" in lines[0]
 
 
-def test_demo_runs_the_app_and_stops_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_runs_the_app_and_stops_the_registry(
+    monkeypatch: pytest.MonkeyPatch, terminal: None
+) -> None:
     seen: dict[str, Any] = {}
 
     def fake_run(self: DregApp, *args: object, **kwargs: object) -> None:
@@ -60,7 +68,9 @@ def test_demo_runs_the_app_and_stops_the_registry(monkeypatch: pytest.MonkeyPatc
         gone.ping()  # the registry was stopped on exit
 
 
-def test_demo_fills_the_big_repository_while_on_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_fills_the_big_repository_while_on_screen(
+    monkeypatch: pytest.MonkeyPatch, terminal: None
+) -> None:
     """The screen is up at once; ci/builds fills in the background and is rescanned after."""
     import asyncio
     import time
@@ -89,7 +99,7 @@ def test_demo_fills_the_big_repository_while_on_screen(monkeypatch: pytest.Monke
 
 
 def test_tui_command_opens_from_the_cache(
-    client: RegistryClient, monkeypatch: pytest.MonkeyPatch
+    client: RegistryClient, monkeypatch: pytest.MonkeyPatch, terminal: None
 ) -> None:
     populate(client, many_tags=0)
     url = client.base_url
@@ -106,7 +116,7 @@ def test_tui_command_opens_from_the_cache(
 
 
 def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(
-    client: RegistryClient, monkeypatch: pytest.MonkeyPatch
+    client: RegistryClient, monkeypatch: pytest.MonkeyPatch, terminal: None
 ) -> None:
     """--repositories scans only those: the cache says so, and a later run without them
     does not take that partial cache for the whole catalog."""
@@ -145,3 +155,34 @@ def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(
     cached = cache.read()
     assert cached is not None and cached.catalog
     assert "library/nginx" in cached.inventory.repositories
+
+
+NO_TERMINAL = (
+    "dregtui: error: the browser needs a terminal; use a command such as list-tag-names "
+    "(see dregtui --help)"
+)
+
+
+@pytest.mark.parametrize("argv", [["-reg", "http://127.0.0.1:9"], ["tui"], ["demo"]])
+def test_browser_refuses_without_a_terminal(argv: list[str]) -> None:
+    """A CI job or a pipe gets one line and exit 1, before any registry is asked or started."""
+    err = io.StringIO()
+    assert main(argv, stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue().splitlines() == [NO_TERMINAL]
+
+
+def test_browser_without_a_terminal_exits_at_once_in_a_real_process() -> None:
+    """The real entry point, stdin and stdout not terminals: it must not hang drawing escapes."""
+    import subprocess
+    import sys
+
+    for argv in (["-reg", "http://127.0.0.1:9"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "dregtui", *argv],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (1, "", NO_TERMINAL + "\n")

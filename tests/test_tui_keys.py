@@ -125,6 +125,7 @@ def test_keymap_and_theme_from_the_config_file(
         seen["theme"] = self._theme_name
 
     monkeypatch.setattr(DregApp, "run", fake_run)
+    monkeypatch.setattr("dregtui.commands.tui.has_terminal", lambda stdout: True)
     argv = ["-reg", registry.url, "--config", str(config), "tui"]
     assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
     assert seen == {"keymap": {"app.delete": "x"}, "theme": "nord"}

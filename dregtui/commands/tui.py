@@ -4,9 +4,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 ORDER = 90
+NO_TERMINAL = (
+    "the browser needs a terminal; use a command such as list-tag-names (see dregtui --help)"
+)
+
+
+def has_terminal(stdout: TextIO) -> bool:
+    """Can the full-screen app run? Textual reads keys from stdin and draws on stderr; a piped
+    stdout means the caller wanted text. Tests replace this function to run the app headless."""
+    streams = (sys.__stdin__, stdout, sys.__stderr__)
+    try:
+        return all(s is not None and s.isatty() for s in streams)
+    except (AttributeError, ValueError):  # a closed or fake stream
+        return False
+
+
+def _refuse_without_terminal(ctx: Any) -> bool:
+    """Write the one-line refusal and return True when there is no terminal to draw on."""
+    if has_terminal(ctx.stdout):
+        return False
+    ctx.stderr.write(f"dregtui: error: {NO_TERMINAL}\n")
+    ctx.stderr.flush()
+    return True
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +66,8 @@ def _app_options(settings: Any) -> dict[str, Any]:
 
 
 def run_tui(args: argparse.Namespace, ctx: Any) -> int:
+    if _refuse_without_terminal(ctx):
+        return 1
     from dregtui.tui.app import DregApp
 
     settings = ctx.settings
@@ -86,6 +111,8 @@ def run_demo(args: argparse.Namespace, ctx: Any) -> int:
     from dregtui.registry import RegistryClient
     from dregtui.tui.app import DregApp
 
+    if _refuse_without_terminal(ctx):
+        return 1
     try:
         registry: Any = start_demo_registry()
     except RegistryNotFound as exc:
