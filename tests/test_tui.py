@@ -390,6 +390,8 @@ def test_cancel_a_deletion_between_items(
             await pilot.press("y")
             await wait_for(pilot, lambda: deletes["done"] >= 1)
             assert isinstance(app.screen, ProgressScreen)
+            await pilot.press("q", "ctrl+q")  # never quits in the middle of a deletion
+            assert app.is_running and isinstance(app.screen, ProgressScreen)
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
             result = app.screen
@@ -403,7 +405,8 @@ def test_cancel_a_deletion_between_items(
             assert set(client.list_tags("team/many")) == not_run
             assert set(app.session.inventory.tags("team/many")) == not_run
             assert app.session.marks == {("team/many", t) for t in not_run}
-            await pilot.press("escape")
+            await pilot.press("q")  # closes the result, not the app
+            assert app.is_running and not isinstance(app.screen, ResultScreen)
             assert sorted(app.tag_list.rows) == sorted(not_run)
 
     asyncio.run(run())

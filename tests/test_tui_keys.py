@@ -15,7 +15,7 @@ from dregtui.cli import main
 from dregtui.config import Settings
 from dregtui.tui.app import DregApp
 from dregtui.tui.commands import ACTIONS
-from dregtui.tui.sample_data import sample_app
+from dregtui.tui.sample_data import sample_app, show_confirm
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.help import HelpScreen, bindings_text
 from dregtui.tui.screens.profile import ProfileScreen
@@ -238,5 +238,30 @@ def test_empty_states_say_what_to_do() -> None:
             await pilot.press("escape")
             assert len(app.repo_tree.root.children) > 1
             assert "pick a tag" in str(app.query_one("#digest-body").content).lower()
+
+    asyncio.run(run())
+
+
+def test_q_on_the_confirmation_goes_back_and_never_quits_mid_restore() -> None:
+    """q on the confirmation means back (marks intact); q while a restore runs says so."""
+    import time
+
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await show_confirm(pilot)
+            assert isinstance(app.screen, ConfirmScreen)
+            marks = set(app.session.marks)
+            await pilot.press("q")
+            assert app.is_running and not isinstance(app.screen, ConfirmScreen)
+            assert app.session.marks == marks and len(marks) == 2
+            app.run_worker(lambda: time.sleep(1.0), thread=True, group="restore")
+            await pilot.press("q")
+            assert app.is_running
+            assert any("Still restoring" in n.message for n in app._notifications)
+            await app.workers.wait_for_complete()
+            await pilot.press("q")
+            await pilot.pause()
+            assert not app.is_running
 
     asyncio.run(run())

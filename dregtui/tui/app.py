@@ -323,7 +323,11 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
         self.tag_list.focus()
 
     async def action_quit(self) -> None:
-        """Stop the scanners first: their threads would otherwise hold the exit up."""
+        """Never in the middle of a deletion or restore; stop the scanners first: their threads
+        would otherwise hold the exit up."""
+        if busy := self.registry_work_running():
+            self.notify(f"Still {busy}: q quits once it is done.", severity="warning")
+            return
         for scanner in (self.scanner, self.rescanner):
             if scanner is not None:
                 scanner.cancel()

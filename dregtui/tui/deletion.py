@@ -104,6 +104,13 @@ class DeletionMixin:
         restored = sum(1 for o in message.outcomes if o.status == "restored")
         self.notify(f"Restored {restored} manifests from the journal.", markup=False)
 
+    def registry_work_running(self: DregApp) -> str:
+        """'deleting' or 'restoring' while that worker runs (quitting would cut it), else ''."""
+        for worker in self.workers:
+            if worker.group in ("delete", "restore") and not worker.is_finished:
+                return "deleting" if worker.group == "delete" else "restoring"
+        return ""
+
     def after_inventory_change(self: DregApp) -> None:
         self.session.prune_marks()
         self.refresh_tree()

@@ -153,7 +153,13 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
 
     BINDINGS = [
         Binding("y", "proceed", "Yes, delete", id="confirm.yes"),
-        Binding("n,escape", "back", "No, back", id="confirm.no"),
+        Binding(
+            "n,escape,q",
+            "back",
+            "No, back",
+            tooltip="Back to the tags, marks intact (q too: nothing quits from here)",
+            id="confirm.no",
+        ),
         Binding("1", "choose(0)", "Skip shared", group=CHOOSE, id="confirm.skip"),
         Binding("2", "choose(1)", "Delete too", group=CHOOSE, id="confirm.delete_too"),
         Binding("3", "choose(2)", "Untag only", group=CHOOSE, id="confirm.untag"),

@@ -23,7 +23,15 @@ class ProgressScreen(ModalScreen[None]):
             "Cancel",
             tooltip="Cancel: items in progress finish, the rest are not run",
             id="progress.cancel",
-        )
+        ),
+        Binding(
+            "q",
+            "no_quit",
+            "Quit",
+            show=False,
+            tooltip="Does not quit while deleting: esc cancels after the current item",
+            id="progress.no_quit",
+        ),
     ]
 
     def __init__(self, title: str, total: int, cancel: Callable[[], None]) -> None:
@@ -45,6 +53,9 @@ class ProgressScreen(ModalScreen[None]):
         text = Text(f"{done}/{total} done · last: ", style="dim", no_wrap=True, overflow="ellipsis")
         text.append(clean(label), style="")
         self.query_one("#progress-label", Static).update(text)
+
+    def action_no_quit(self) -> None:
+        self.notify("Still deleting: esc cancels after the current item, then q quits.")
 
     def action_cancel(self) -> None:
         self.cancel_callback()
