@@ -189,7 +189,11 @@ class RegistryAuth(AuthBase):
         digest: bool = False,
         timeout: float = 30.0,
         transport: Transport | None = None,
+        origin: str | None = None,
     ) -> None:
+        # Challenges are answered only for this origin (the registry's): a redirect to
+        # another host (blob storage, a Link to elsewhere) never gets the credentials.
+        self.origin = _origin(origin) if origin else None
         self.credentials = credentials
         self.session = session
         self.timeout = timeout
@@ -204,6 +208,8 @@ class RegistryAuth(AuthBase):
     # -- requests hooks -------------------------------------------------------------
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._foreign(r.url or ""):
+            return r  # no credentials, no challenge answered: not the registry
         if self._digest is not None:
             # Digest answers a Digest challenge; a registry that asks for Basic or a Bearer
             # token instead still gets what its challenge asks for (hook order: digest first).
@@ -221,8 +227,11 @@ class RegistryAuth(AuthBase):
         challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
             (c for c in challenges if c.scheme == "basic"), None
         )
-        if challenge is not None:
+        if challenge is not None and not self._foreign(url):
             self._remember(url, challenge)
+
+    def _foreign(self, url: str) -> bool:
+        return self.origin is not None and _origin(url) != self.origin
 
     def _remember(self, url: str, challenge: Challenge) -> None:
         kept = {k: v for k, v in challenge.params.items() if k in ("realm", "service")}
@@ -248,6 +257,9 @@ class RegistryAuth(AuthBase):
             return resp
         request = resp.request
         url = request.url or ""
+        if self._foreign(url):
+            log.debug("not answering the %s challenge of %s", challenge.scheme, redact_url(url))
+            return resp
         sent = request.headers.get("Authorization")
         self._remember(url, challenge)
         header = self._header_for(challenge, request.method or "GET", url, sent)

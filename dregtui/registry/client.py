@@ -128,6 +128,7 @@ class RegistryClient(WriteOperations):
             digest=digest_auth,
             timeout=timeout,
             transport=self.transport,
+            origin=self.base_url,
         )
         self.session.auth = self.auth
         if fast_reads and not digest_auth:

@@ -64,7 +64,10 @@ class FastReads:
         if pool is not None and pool.pool is not None:  # not closed by the pool manager
             return pool
         adapter = self.session.get_adapter(url)
-        if not isinstance(adapter, HTTPAdapter):
+        if not isinstance(adapter, HTTPAdapter) or not hasattr(
+            adapter, "get_connection_with_tls_context"
+        ):
+            self.enabled = False  # requests < 2.32.2: the full path does everything
             return None
         prep = requests.PreparedRequest()
         prep.prepare(method="GET", url=url)

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -49,6 +49,7 @@ log = logging.getLogger("dregtui.registry")
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 MAX_CONNECT_TIMEOUT = 10.0  # opening a connection never needs the full read timeout
 MAX_BACKOFF = 8.0
+MAX_REDIRECTS = 5
 
 
 class RegistrySession(requests.Session):
@@ -146,6 +147,29 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
+    @staticmethod
+    def _redirect(
+        resp: requests.Response,
+        url: str,
+        method: str,
+        action: str,
+        where: str,
+        label: str,
+        hops: int,
+    ) -> str:
+        """Where a 307/308 answer to a change sends it; any other redirect is an error."""
+        status = resp.status_code
+        target = urljoin(url, resp.headers.get("Location", ""))
+        resp.close()
+        if status in (307, 308) and hops < MAX_REDIRECTS:
+            return target
+        raise RegistryError(
+            f"{label[:1].upper() + label[1:]} at {where} redirected a {method} ({status}) to "
+            f"{redact_url(target)} while {action}; such redirects are not followed for "
+            f"changes (the {method} would become a GET): give the URL it redirects to with -reg.",
+            status=status,
+        )
+
     def _delay(self, attempt: int) -> float:
         base = min(self.backoff * (2**attempt), MAX_BACKOFF)
         return base * (0.8 + 0.4 * random.random())
@@ -169,8 +193,14 @@ class Transport:
         safe = method in ("GET", "HEAD") if idempotent is None else idempotent
         budget = self.retries if retries is None else retries
         kwargs.setdefault("timeout", (min(self.timeout, MAX_CONNECT_TIMEOUT), self.timeout))
+        changes = method not in ("GET", "HEAD")
+        if changes:
+            # requests turns a DELETE or PUT answered with 301/302/303 into a GET, whose 200
+            # would read as success: follow only 307/308 (method and body kept), here.
+            kwargs["allow_redirects"] = False
         where = where or self.registry
         attempt = 0
+        hops = 0
         use_fast = self.fast is not None and self.fast.eligible(method, url, kwargs)
         while True:
             resp: requests.Response | None = None
@@ -217,6 +247,10 @@ class Transport:
                     ) from exc
             if resp is not None:
                 status = resp.status_code
+                if changes and resp.is_redirect:
+                    url = self._redirect(resp, url, method, action, where, label, hops)
+                    hops += 1
+                    continue
                 retryable = status == 429 or (status in RETRY_STATUSES and safe)
                 if not retryable or attempt >= budget:
                     return resp
