@@ -344,11 +344,19 @@ class _Run:
             raise
         lost = [t for t in item.tags_kept if self.client.head_manifest(item.repository, t) is None]
         if lost:
+            # The registry deleted more than the tag (its delete-by-tag removes the manifest):
+            # journal the lost tags too, so `restore` brings back everything that went.
+            self._forget_tags(item, lost)
+            advice = "undo with `dregtui restore`"
+            try:
+                self._record(item, raw, media_type, lost, "delete")
+            except JournalError as exc:
+                advice = f"they are not in the journal ({exc})"
             return ItemResult(
                 item,
                 Status.FAILED,
-                f"the registry also removed {', '.join(lost)}: undo with `dregtui restore`",
-                tags,
+                f"the registry also removed {', '.join(lost)}: {advice}",
+                [*tags, *lost],
             )
         return ItemResult(item, Status.UNTAGGED, "untagged", tags)
 

@@ -23,7 +23,7 @@ from dregtui.select import Selection
 MANIFEST_PUT = r"^/v2/app/manifests/"
 
 
-@pytest.fixture(params=[True, False], ids=["tag-delete", "no-tag-delete"])
+@pytest.fixture(params=["tag", "unsupported"])
 def oci(request: pytest.FixtureRequest) -> Iterator[OciRegistry]:
     fake = OciRegistry(tag_delete=request.param).start()
     yield fake
@@ -58,7 +58,7 @@ def test_untag_removes_only_the_selected_tags(oci):
     assert record.kind == "untag" and record.tags == ("1.0", "stable")
     assert oci.count("DELETE", r"/manifests/1\.0$") == 1
     assert oci.count("DELETE", r"/manifests/stable$") == 1
-    if oci.tag_delete:
+    if oci.tag_delete == "tag":
         # distribution 3: the tag alone goes; no placeholder pushed, no digest deleted
         assert new_puts == 0
         assert oci.count("DELETE", r"/manifests/sha256:") == 0
@@ -67,3 +67,19 @@ def test_untag_removes_only_the_selected_tags(oci):
         assert new_puts == 2
         assert oci.count("DELETE", r"/manifests/sha256:") == 2
         assert a.digest not in [p.rsplit("/", 1)[-1] for m, p in oci.requests if m == "DELETE"]
+
+
+def test_a_registry_that_deletes_the_manifest_by_tag_is_reported_and_restorable(run_cli):
+    fake = OciRegistry(tag_delete="manifest").start()
+    try:
+        a, inv, result, _ = untag(fake, ["1.0"])
+        assert result.exit_code == 1
+        (failed,) = result.failed
+        assert "also removed 1.0.0, stable" in failed.message and "restore" in failed.message
+        assert fake.tags["app"] == {} and inv.tags("app") == []  # the cache follows the registry
+        # the journal holds every tag that went, so restore brings all three back
+        r = run_cli("-reg", fake.url, "-c", "None", "restore", "--last")
+        assert r.code == 0, r
+        assert fake.tags["app"] == {t: a.digest for t in ("1.0", "1.0.0", "stable")}
+    finally:
+        fake.stop()

@@ -3,9 +3,10 @@
 The real registry in the tests (distribution 2.8) answers ``DELETE /v2/<name>/manifests/<tag>``
 with ``400 DIGEST_INVALID``; distribution 3 (and other OCI registries) remove just that tag.
 This fake implements only what the untag path needs: catalog, tag list, manifest
-HEAD/GET/PUT/DELETE (by digest: every tag on it goes; by tag: only that tag, or 400
-DIGEST_INVALID with ``tag_delete=False``), blob HEAD and monolithic upload. Every request is
-recorded as ``(method, path)``.
+HEAD/GET/PUT/DELETE (by digest: every tag on it goes; by tag, per ``tag_delete``: ``"tag"``
+only that tag, as distribution 3; ``"unsupported"`` 400 DIGEST_INVALID, as 2.8; ``"manifest"``
+the whole manifest with every tag on it, as some registries do), blob HEAD and monolithic
+upload. Every request is recorded as ``(method, path)``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _digest(data: bytes) -> str:
 
 
 class OciRegistry:
-    def __init__(self, *, tag_delete: bool = True) -> None:
+    def __init__(self, *, tag_delete: str = "tag") -> None:
         self.tag_delete = tag_delete
         self.manifests: dict[str, dict[str, tuple[bytes, str]]] = {}  # repo -> digest -> body
         self.tags: dict[str, dict[str, str]] = {}  # repo -> tag -> digest
@@ -135,8 +136,8 @@ class OciRegistry:
             headers = {"Docker-Content-Digest": digest, "Content-Type": media_type}
             return 200, headers, raw
         if method == "DELETE":
-            if not is_digest:
-                if not self.tag_delete:
+            if not is_digest and self.tag_delete != "manifest":
+                if self.tag_delete == "unsupported":
                     return self._error(400, "DIGEST_INVALID")
                 del tags[ref]  # distribution 3: only the tag goes
                 return 202, {}, b""
