@@ -74,3 +74,19 @@ def test_credentials_never_go_to_another_host_a_redirect_names(fake_registry):
         assert other.requests and all("Authorization" not in h for _, _, h in other.requests)
     finally:
         other.stop()
+
+
+def test_a_read_timeout_costs_one_attempt_not_two(fake_registry):
+    # the lean read path used to hand a timed-out read to the full path, which sent it again
+    # at once: every timeout waited twice as long as asked
+    fake_registry.route("HEAD", PATH, Reply(200, b"", delay=0.6))
+    with RegistryClient(fake_registry.url, retries=0, timeout=0.3) as c:
+        with pytest.raises(RegistryError) as err:
+            c.head_manifest("app", DIGEST)
+        assert "did not answer in time" in str(err.value)
+        assert fake_registry.count("HEAD", PATH) == 1
+        # with a retry budget, the retry is the second (and last) request
+        fake_registry.route("HEAD", PATH, Reply(200, b"", delay=0.6), MANIFEST)
+        c.transport.retries, c.transport.backoff = 1, 0.01
+        assert c.head_manifest("app", DIGEST).digest == DIGEST
+        assert fake_registry.count("HEAD", PATH) == 3

@@ -9,7 +9,8 @@ and connections as the session), with the auth header the challenge already call
 Anything unusual goes back to the full ``requests`` path, which owns auth challenges,
 redirects, proxies, cookies and error reporting: a proxy for the origin, digest auth, session
 cookies, a 401 or a redirect in the answer, or any exception (the full path then retries and
-explains it).
+explains it), except a read timeout: it is raised as ``requests.ReadTimeout`` and counts as
+one attempt of the transport's retry budget.
 """
 
 from __future__ import annotations
@@ -111,6 +112,10 @@ class FastReads:
                 retries=urllib3.Retry(0, read=False, redirect=False),
                 timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
             )
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            # The registry is slow, not the fast path: one attempt spent (resending the
+            # same read on the full path at once would double every timeout).
+            raise requests.exceptions.ReadTimeout(exc) from exc
         except (urllib3.exceptions.HTTPError, OSError, ValueError):
             return None
         if raw.status == 401 or 300 <= raw.status < 400:

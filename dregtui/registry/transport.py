@@ -204,47 +204,47 @@ class Transport:
         use_fast = self.fast is not None and self.fast.eligible(method, url, kwargs)
         while True:
             resp: requests.Response | None = None
-            if use_fast and self.fast is not None:
-                resp = self.fast.send(method, url, kwargs.get("headers"), kwargs["timeout"])
-                use_fast = resp is not None  # anything unusual: the full path from now on
-            if resp is None:
-                try:
+            try:
+                if use_fast and self.fast is not None:
+                    resp = self.fast.send(method, url, kwargs.get("headers"), kwargs["timeout"])
+                    use_fast = resp is not None  # anything unusual: the full path from now on
+                if resp is None:
                     resp = self.session.request(method, url, **kwargs)
-                except requests.exceptions.SSLError as exc:
-                    raise describe_tls_error(exc, where, self.has_client_cert, label) from exc
-                except requests.exceptions.InvalidURL as exc:
-                    raise RegistryError(f"The URL {redact_url(url)} is not valid.") from exc
-                except (
-                    requests.ConnectionError,
-                    requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError,
-                ) as exc:
-                    error = describe_connection_error(exc, where, action, label)
-                    refused = connection_not_established(exc)
-                    retryable = (safe or refused) and (retry_refused or not refused)
-                    if "does not resolve" in error.message:
-                        retryable = False
-                    if not retryable or attempt >= budget:
-                        raise error from exc
-                    delay = self._delay(attempt)
-                    log.debug(
-                        "%s %s: %s; retry %d in %.2fs",
-                        method,
-                        redact_url(url),
-                        error,
-                        attempt + 1,
-                        delay,
-                    )
-                except requests.RequestException as exc:  # InvalidSchema, TooManyRedirects ...
-                    raise RegistryError(
-                        f"The request to {label} at {where} failed ({type(exc).__name__}) "
-                        f"while {action}."
-                    ) from exc
-                except OSError as exc:  # unreadable CA bundle / client certificate
-                    raise RegistryTLSError(
-                        f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
-                    ) from exc
+            except requests.exceptions.SSLError as exc:
+                raise describe_tls_error(exc, where, self.has_client_cert, label) from exc
+            except requests.exceptions.InvalidURL as exc:
+                raise RegistryError(f"The URL {redact_url(url)} is not valid.") from exc
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                error = describe_connection_error(exc, where, action, label)
+                refused = connection_not_established(exc)
+                retryable = (safe or refused) and (retry_refused or not refused)
+                if "does not resolve" in error.message:
+                    retryable = False
+                if not retryable or attempt >= budget:
+                    raise error from exc
+                delay = self._delay(attempt)
+                log.debug(
+                    "%s %s: %s; retry %d in %.2fs",
+                    method,
+                    redact_url(url),
+                    error,
+                    attempt + 1,
+                    delay,
+                )
+            except requests.RequestException as exc:  # InvalidSchema, TooManyRedirects ...
+                raise RegistryError(
+                    f"The request to {label} at {where} failed ({type(exc).__name__}) "
+                    f"while {action}."
+                ) from exc
+            except OSError as exc:  # unreadable CA bundle / client certificate
+                raise RegistryTLSError(
+                    f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
+                ) from exc
             if resp is not None:
                 status = resp.status_code
                 if changes and resp.is_redirect:
