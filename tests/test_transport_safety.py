@@ -90,3 +90,29 @@ def test_a_read_timeout_costs_one_attempt_not_two(fake_registry):
         c.transport.retries, c.transport.backoff = 1, 0.01
         assert c.head_manifest("app", DIGEST).digest == DIGEST
         assert fake_registry.count("HEAD", PATH) == 3
+
+
+def test_digest_credentials_never_answer_another_hosts_challenge(fake_registry):
+    other = FakeRegistry().start()
+    digest = {"WWW-Authenticate": 'Digest realm="x", nonce="abc", qop="auth"'}
+    try:
+        other.route("GET", "/blob", error_reply(401, "UNAUTHORIZED", "who are you", **digest))
+
+        def blob(path: str, headers: dict[str, str]) -> Reply:
+            if "Authorization" not in headers:
+                return error_reply(401, "UNAUTHORIZED", "log in", **digest)
+            return Reply(307, b"", {"Location": f"{other.url}/blob"})
+
+        fake_registry.route("GET", f"/v2/app/blobs/{DIGEST}", blob)
+        with (
+            RegistryClient(
+                fake_registry.url, username="alice", password="s3cret", digest_auth=True, **FAST
+            ) as c,
+            pytest.raises(RegistryError),
+        ):
+            c.get_blob("app", DIGEST)
+        sent = [h.get("Authorization", "") for m, p, h in fake_registry.requests if "blobs" in p]
+        assert any(a.startswith("Digest ") for a in sent)
+        assert other.requests and all("Authorization" not in h for _, _, h in other.requests)
+    finally:
+        other.stop()

@@ -214,11 +214,20 @@ class RegistryAuth(AuthBase):
             # Digest answers a Digest challenge; a registry that asks for Basic or a Bearer
             # token instead still gets what its challenge asks for (hook order: digest first).
             r = self._digest(r)
+            # ... but only the registry's own: never a host a redirect leads to.
+            r.hooks["response"] = [
+                self._digest_401 if h == self._digest.handle_401 else h for h in r.hooks["response"]
+            ]
         header = self.preemptive_header(r.method or "GET", r.url or "")
         if header:
             r.headers["Authorization"] = header
         r.register_hook("response", self._handle_401)
         return r
+
+    def _digest_401(self, resp: requests.Response, **kwargs: Any) -> requests.Response:
+        if self._digest is None or self._foreign(resp.request.url or ""):
+            return resp
+        return self._digest.handle_401(resp, **kwargs)
 
     def note_challenge(self, url: str, header: str) -> None:
         """Remember the challenge of a 401 seen outside requests (the fast path), so the
