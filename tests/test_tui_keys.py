@@ -265,3 +265,29 @@ def test_q_on_the_confirmation_goes_back_and_never_quits_mid_restore() -> None:
             assert not app.is_running
 
     asyncio.run(run())
+
+
+def test_short_terminal_gives_the_tags_the_height() -> None:
+    """At 80x24 the tag list shows 12 rows; the shared-by area grows while it has focus and the
+    tag under the cursor stays in view; back on the tags it is a small preview again."""
+
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.repo_tree.reveal("ci/builds")
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.tag_list.has_focus and app.tag_list.size.height >= 12
+            lower = app.query_one("#lower")
+            assert lower.size.height == 7
+            await pilot.press(*["down"] * 11, "enter")  # the last visible row, then its sharers
+            await pilot.pause()
+            assert app.query_one("#reverse").has_focus and lower.size.height >= 12
+            top = int(app.tag_list.scroll_y)
+            assert top <= app.tag_list.cursor < top + app.tag_list.size.height
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.tag_list.has_focus and lower.size.height == 7
+
+    asyncio.run(run())

@@ -35,6 +35,8 @@ from dregtui.tui.widgets.status_bar import StatusBar
 from dregtui.tui.widgets.tag_list import TagList
 from dregtui.tui.workers import WorkersMixin
 
+SHORT = 30  # rows at or below which the digest/shared-by area shrinks while the tags have focus
+
 
 class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
     CSS_PATH = "app.tcss"
@@ -165,10 +167,12 @@ class DregApp(WorkersMixin, DeletionMixin, ActionsMixin, App[None]):
             self.run_scan()
 
     def on_resize(self, event: Any) -> None:
-        self._apply_layout(event.size.width)
+        self._apply_layout(event.size.width, event.size.height)
 
-    def _apply_layout(self, width: int) -> None:
+    def _apply_layout(self, width: int, height: int | None = None) -> None:
         narrow = width < NARROW
+        height = self.size.height if height is None else height
+        self.screen.set_class(height <= SHORT, "-short")  # lower area small until focused
         self.screen.set_class(narrow, "-narrow")
         self.screen.set_class(narrow and self.show_reverse_narrow, "-show-reverse")
         self.query_one("#digest").border_subtitle = "v: shared by" if narrow else ""

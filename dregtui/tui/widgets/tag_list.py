@@ -107,12 +107,7 @@ class TagList(ScrollView, can_focus=True):
         return max(0, min(value, len(self.rows) - 1)) if self.rows else 0
 
     def watch_cursor(self, value: int) -> None:
-        top = int(self.scroll_y)
-        height = max(self.scrollable_content_region.height, 1)
-        if value < top:
-            self.scroll_to(y=value, animate=False)
-        elif value >= top + height:
-            self.scroll_to(y=value - height + 1, animate=False)
+        self._cursor_into_view()
         self.refresh()
         self.post_message(self.Highlighted(self.repository, self.current_tag))
         self.call_after_refresh(self._request_details)
@@ -156,8 +151,17 @@ class TagList(ScrollView, can_focus=True):
         super().watch_scroll_y(old, new)
         self.call_after_refresh(self._request_details)
 
+    def _cursor_into_view(self) -> None:
+        top = int(self.scroll_y)
+        height = max(self.scrollable_content_region.height, 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
     def on_resize(self) -> None:
         self.virtual_size = Size(1, len(self.rows))
+        self.call_after_refresh(self._cursor_into_view)  # the pane shrank under the cursor
         self._request_details()
         self.call_after_refresh(self.post_message, self.Resized())
 
