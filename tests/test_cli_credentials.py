@@ -57,6 +57,16 @@ def test_user_without_password_is_asked_on_a_terminal(
     assert prompts == []
 
 
+def test_user_in_the_registry_url_without_password_is_asked_too(
+    htpasswd_registry, run_cli, prompts, monkeypatch
+):
+    monkeypatch.setattr(sys, "stdin", FakeStdin(tty=True))
+    host = htpasswd_registry.url.split("://")[1]
+    r = run_cli("-reg", f"http://{USER}@{host}", "-c", "None", "list-repo-names")
+    assert r.code == 0, r
+    assert prompts == [f"Password for {USER} at http://{host}: "]
+
+
 def test_user_without_password_and_no_terminal_is_one_clear_error(
     htpasswd_registry, run_cli, prompts, monkeypatch
 ):

@@ -87,6 +87,15 @@ class Context:
         ask for it once per run with ``getpass`` (never echoed, never stored: only the
         returned copy of the settings holds it). Without a terminal, ``settings`` unchanged
         (the registry's refusal then says that no password was given)."""
+        if not settings.username and settings.registry and "@" in settings.registry:
+            from dregtui.registry.wire import normalize_url, split_userinfo
+
+            try:
+                _, user, password = split_userinfo(normalize_url(settings.registry))
+            except ValueError:
+                return settings  # a malformed URL is reported by the client
+            if user and not password:  # -reg https://user@host
+                settings = dataclasses.replace(settings, username=user)
         if not settings.username or settings.password:
             return settings
         if self._password is None:
@@ -97,7 +106,7 @@ class Context:
 
             from dregtui.registry.errors import redact_url
 
-            where = redact_url(settings.registry or "the registry")
+            where = redact_url(settings.registry or "the registry").replace("://***@", "://")
             try:
                 self._password = getpass.getpass(f"Password for {settings.username} at {where}: ")
             except EOFError:
