@@ -31,6 +31,18 @@ def test_no_proxy_bypasses_the_proxy(registry, monkeypatch):
         c.ping()
 
 
+def test_a_dead_proxy_is_named_as_the_cause(registry, monkeypatch, run_cli):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy-user:proxy-pw@127.0.0.1:9")  # nothing there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    r = run_cli("-reg", registry.url, "-c", "None", "list-repo-names")
+    assert r.code == 1
+    assert r.err == (
+        f"dregtui: error: Cannot reach the registry at {registry.url} through the proxy: the "
+        "proxy refused the connection (check HTTPS_PROXY, HTTP_PROXY and NO_PROXY).\n"
+    )  # it said the registry refused the connection (or that 127.0.0.1 does not resolve)
+
+
 @pytest.mark.parametrize("fast", [True, False])
 def test_environment_is_resolved_once_per_origin(registry, pusher, monkeypatch, fast):
     pushed = pusher.image("env/app", "1")

@@ -124,6 +124,24 @@ def describe_tls_error(
     )
 
 
+def _proxy_error(
+    text: str, root: BaseException, label: str, registry: str
+) -> RegistryConnectionError:
+    """The proxy (HTTP_PROXY/HTTPS_PROXY), not the registry, failed: say so."""
+    if "407" in text:
+        why = "the proxy asks for credentials (407); put them in the proxy URL"
+    elif isinstance(root, ConnectionRefusedError) or "connection refused" in text:
+        why = "the proxy refused the connection"
+    elif "name or service not known" in text or "name resolution" in text or "getaddrinfo" in text:
+        why = "the proxy's host name does not resolve"
+    else:
+        why = "the proxy failed"
+    return RegistryConnectionError(
+        f"Cannot reach {label} at {registry} through the proxy: {why} (check HTTPS_PROXY, "
+        "HTTP_PROXY and NO_PROXY)."
+    )
+
+
 def describe_connection_error(
     exc: requests.RequestException, registry: str, action: str, label: str = "the registry"
 ) -> RegistryError:
@@ -140,6 +158,8 @@ def describe_connection_error(
         return RegistryConnectionError(
             f"{cap} at {registry} did not answer in time while {action}."
         )
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return _proxy_error(text, root, label, registry)
     if (
         "name or service not known" in text
         or "nodename nor servname" in text
