@@ -110,7 +110,11 @@ def build_parser() -> ArgumentParser:
     g.add_argument(
         "-u", "--user", dest="username", metavar="USER", help="user name (env REGISTRY_USER)"
     )
-    g.add_argument("-p", "--password", help="password (env REGISTRY_PASSWORD)")
+    g.add_argument(
+        "-p",
+        "--password",
+        help="password (env REGISTRY_PASSWORD); with -u and no password, asked for on a terminal",
+    )
     g.add_argument(
         "--digest-auth",
         nargs="?",
