@@ -16,8 +16,9 @@ def register(subparsers: Any) -> None:
         "save-profile",
         help="save the global options (registry, user, TLS, jobs...) as a config profile",
         description="Store the connection options given before the command as [profiles.NAME] "
-        "in the config file (mode 0600). Passwords are never stored: use REGISTRY_PASSWORD, "
-        "-p or the docker credential store.",
+        "in the config file (mode 0600): only what is on the command line, plus the registry "
+        "(values from the environment or another profile are not copied). Passwords are "
+        "never stored: use REGISTRY_PASSWORD, -p or the docker credential store.",
     )
     p.add_argument("name", help="profile name")
     p.add_argument("--default", action="store_true", help="also make it the default profile")
