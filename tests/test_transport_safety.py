@@ -7,7 +7,7 @@ fake server plays the registry (and the other host) where needed.
 from __future__ import annotations
 
 import pytest
-from support.fake_server import FakeRegistry, Reply, error_reply
+from support.fake_server import FakeRegistry, Reply, error_reply, json_reply
 
 from dregtui.registry import RegistryClient, mediatypes
 from dregtui.registry.errors import RegistryError
@@ -116,3 +116,23 @@ def test_digest_credentials_never_answer_another_hosts_challenge(fake_registry):
         assert other.requests and all("Authorization" not in h for _, _, h in other.requests)
     finally:
         other.stop()
+
+
+def test_an_oauth_token_post_that_redirects_falls_back_to_get(fake_registry):
+    from dregtui.registry.credentials import Credentials
+
+    realm = f"{fake_registry.url}/token"
+    challenge = {"WWW-Authenticate": f'Bearer realm="{realm}",service="reg"'}
+
+    def api(path: str, headers: dict[str, str]) -> Reply:
+        if headers.get("Authorization") == "Bearer from-get":
+            return json_reply({})
+        return error_reply(401, "UNAUTHORIZED", "token please", **challenge)
+
+    fake_registry.route("GET", "/v2/", api)
+    fake_registry.route("POST", "/token", Reply(302, b"", {"Location": "/token"}))
+    fake_registry.route("GET", "/token", json_reply({"token": "from-get"}))
+    creds = Credentials(identity_token="idt", source="test")
+    with RegistryClient(fake_registry.url, credentials=creds, **FAST) as c:
+        c.ping()
+    assert fake_registry.count("POST", "/token") == 1 and fake_registry.count("GET", "/token") == 1

@@ -343,8 +343,13 @@ class RegistryAuth(AuthBase):
                 "client_id": CLIENT_ID,
                 "scope": " ".join(scopes),
             }
-            resp = self._send("POST", realm, data=form, auth=_NoAuth(), idempotent=True)
-            if resp.status_code in (404, 405):
+            try:
+                resp = self._send("POST", realm, data=form, auth=_NoAuth(), idempotent=True)
+            except RegistryError as exc:
+                if exc.status not in (301, 302, 303):
+                    raise
+                resp = None  # a POST is not followed through such a redirect: GET instead
+            if resp is not None and resp.status_code in (404, 405):
                 resp = None  # no OAuth endpoint: fall back to GET with Basic
         if resp is None:
             params = [("service", service)] if service else []
