@@ -60,12 +60,47 @@ def test_demo_runs_the_app_and_stops_the_registry(
         seen["repos"] = self.client.list_repositories()
         seen["message"] = self.status_message
 
+    import time
+
+    import dregtui.demo
+
+    started: list[Any] = []
+    real_start = dregtui.demo.start_demo_registry
+
+    def start() -> object:
+        started.append(real_start())
+        return started[-1]
+
+    monkeypatch.setattr(dregtui.demo, "start_demo_registry", start)
     monkeypatch.setattr(DregApp, "run", fake_run)
     err = io.StringIO()
     assert main(["demo", "--tags", "12"], stderr=err, stdout=io.StringIO()) == 0
     assert "team/api" in seen["repos"] and "pushing 12 tags" in seen["message"]
     with pytest.raises(Exception), RegistryClient(seen["url"], timeout=2) as gone:  # noqa: B017
         gone.ping()  # the registry was stopped on exit
+    workdir = started[0].workdir
+    deadline = time.monotonic() + 20
+    while workdir.exists():  # removed by a detached process, after main returned
+        assert time.monotonic() < deadline, f"{workdir} was never removed"
+        time.sleep(0.05)
+
+
+def test_quitting_during_the_fill_drops_the_pushes_still_queued(client: RegistryClient) -> None:
+    """The demo quits while ci/builds is still filling: stop() returns once the pushes in
+    flight end (it used to push all the rest first, ~10 s), and on_done is not called."""
+    import time
+
+    from dregtui.demo.sample import BackgroundFill
+
+    done: list[Exception | None] = []
+    fill = BackgroundFill(client.base_url, 3000, done.append).start()
+    deadline = time.monotonic() + 30
+    while len(client.list_tags(BIG_REPOSITORY) or []) < 20:
+        assert time.monotonic() < deadline and fill.thread.is_alive(), "the fill never started"
+        time.sleep(0.02)
+    fill.stop(timeout=10)
+    assert not fill.thread.is_alive() and done == []
+    assert len(client.list_tags(BIG_REPOSITORY)) < 3000
 
 
 def test_demo_fills_the_big_repository_while_on_screen(

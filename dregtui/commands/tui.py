@@ -140,6 +140,6 @@ def run_demo(args: argparse.Namespace, ctx: Any) -> int:
             ctx.stderr.write("dregtui demo: stopping the local registry…\n")
     finally:
         if fill is not None:
-            fill.join()
-        registry.cleanup()
+            fill.stop()  # the pushes still queued are dropped
+        registry.cleanup(background=True)  # removing a big sample takes seconds: not our wait
     return 0

@@ -47,14 +47,20 @@ class ContainerRegistry:
             raise RuntimeError(f"the {IMAGE} container did not answer within {timeout:.0f}s")
         return self
 
-    def cleanup(self) -> None:
+    def cleanup(self, *, background: bool = False) -> None:
+        """Remove the container; ``background``: without waiting for docker (the demo quits)."""
         if self.container:
-            subprocess.run(
-                [self.docker, "rm", "-f", self.container],
-                capture_output=True,
-                timeout=30,
-                check=False,
-            )
+            argv = [self.docker, "rm", "-f", self.container]
+            if background:
+                subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            else:
+                subprocess.run(argv, capture_output=True, timeout=30, check=False)
             self.container = None
 
 

@@ -102,15 +102,21 @@ def populate_small(pusher: ImagePusher) -> dict[str, Pushed]:
     return out
 
 
-def populate_big(pusher: ImagePusher, tags: int, jobs: int = 12) -> None:
+def populate_big(
+    pusher: ImagePusher, tags: int, jobs: int = 12, cancel: threading.Event | None = None
+) -> None:
     """``tags`` tags in BIG_REPOSITORY, PER_DIGEST tags per digest, pushed by a few threads.
 
-    Builds share their one layer (only the config differs) to keep the push quick.
+    Builds share their one layer (only the config differs) to keep the push quick. Once
+    ``cancel`` is set the pushes still queued are dropped (the one in flight finishes).
     """
     digests = max(-(-tags // PER_DIGEST), 1)
+    stop = cancel or threading.Event()
     pusher.image(BIG_REPOSITORY, None, seed="build/base")
 
-    def push_image(number: int) -> Pushed:
+    def push_image(number: int) -> Pushed | None:
+        if stop.is_set():
+            return None
         first = number * PER_DIGEST
         return pusher.image(
             BIG_REPOSITORY,
@@ -125,8 +131,9 @@ def populate_big(pusher: ImagePusher, tags: int, jobs: int = 12) -> None:
         images = list(pool.map(push_image, range(digests)))
 
         def push_tag(number: int) -> None:
-            if number % PER_DIGEST:
-                pusher.tag(BIG_REPOSITORY, _build_tag(number), images[number // PER_DIGEST])
+            image = images[number // PER_DIGEST]
+            if number % PER_DIGEST and image is not None and not stop.is_set():
+                pusher.tag(BIG_REPOSITORY, _build_tag(number), image)
 
         list(pool.map(push_tag, range(tags)))
 
@@ -155,13 +162,15 @@ def populate(
 class BackgroundFill:
     """Push the big repository in a thread while the demo is already on screen.
 
-    ``on_done(error)`` is called from that thread at the end (``None`` on success).
+    ``on_done(error)`` is called from that thread at the end (``None`` on success), not after
+    :meth:`stop`.
     """
 
     def __init__(self, url: str, tags: int, on_done: Callable[[Exception | None], None]) -> None:
         self.url = url
         self.tags = tags
         self.on_done = on_done
+        self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name="demo-fill", daemon=True)
 
     def start(self) -> BackgroundFill:
@@ -172,10 +181,16 @@ class BackgroundFill:
         error: Exception | None = None
         try:
             with RegistryClient(self.url) as client:
-                populate_big(ImagePusher(client), self.tags)
+                populate_big(ImagePusher(client), self.tags, cancel=self.cancelled)
         except Exception as exc:  # noqa: BLE001 - reported to the UI, never raised in a thread
             error = exc
-        self.on_done(error)
+        if not self.cancelled.is_set():
+            self.on_done(error)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Drop the pushes not started yet and wait for the ones in flight (the demo quits)."""
+        self.cancelled.set()
+        self.join(timeout)
 
     def join(self, timeout: float = 5.0) -> None:
         self.thread.join(timeout)

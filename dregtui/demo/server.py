@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -151,10 +152,31 @@ class LocalRegistry:
                 self.process.wait()
         self.process = None
 
-    def cleanup(self) -> None:
+    def cleanup(self, *, background: bool = False) -> None:
+        """Stop the registry and remove its temp directory. ``background``: leave the removal
+        (seconds for a big sample: tens of thousands of small files) to a detached process so
+        the caller can exit at once."""
         self.stop()
-        if self._own_workdir and self.workdir is not None:
+        if not (self._own_workdir and self.workdir is not None):
+            return
+        if not (background and remove_in_background(self.workdir)):
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def remove_in_background(path: Path) -> bool:
+    """Remove ``path`` in a detached process that outlives this one; False if none started."""
+    code = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not killed with the terminal's process group
+        )
+    except OSError:
+        return False
+    return True
 
     def restart(self, timeout: float = 20.0) -> None:
         self.stop()
