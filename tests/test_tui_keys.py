@@ -15,7 +15,7 @@ from dregtui.cli import main
 from dregtui.config import Settings
 from dregtui.tui.app import DregApp
 from dregtui.tui.commands import ACTIONS
-from dregtui.tui.sample_data import sample_app, show_confirm
+from dregtui.tui.sample_data import sample_app, show_confirm, show_main
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.help import HelpScreen, bindings_text
 from dregtui.tui.screens.profile import ProfileScreen
@@ -289,5 +289,21 @@ def test_short_terminal_gives_the_tags_the_height() -> None:
             await pilot.press("escape")
             await pilot.pause()
             assert app.tag_list.has_focus and lower.size.height == 7
+
+    asyncio.run(run())
+
+
+def test_shared_by_group_headers_look_like_headers_not_disabled() -> None:
+    from textual.color import Color
+
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(120, 36)) as pilot:
+            await show_main(pilot)
+            header = app.query_one("#reverse").render_line(0)
+            first = next(iter(header))
+            assert first.text.startswith("same repository") and first.style.bold
+            accent = Color.parse(app.theme_variables["accent"]).rich_color
+            assert first.style.color == accent
 
     asyncio.run(run())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from rich.text import Text
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -22,8 +23,13 @@ def short_tag(tag: str) -> str:
     return f"sha256-{match.group(1)}…{match.group(2)}" if match else clean(tag)
 
 
+def _header(title: str, note: str = "") -> Content:
+    """A group header (our own words, never registry text): accent and bold, not greyed out."""
+    return Content.assemble((title, "bold $accent"), (f" · {note}" if note else "", "dim"))
+
+
 class ReversePanel(OptionList):
-    """Group headers are disabled options; enter on a tag jumps to it."""
+    """Group headers are disabled options (styled as headers); enter on a tag jumps to it."""
 
     class Jump(Message):
         def __init__(self, repository: str, tag: str) -> None:
@@ -56,9 +62,7 @@ class ReversePanel(OptionList):
         for title, note, refs in groups:
             if not refs and title.startswith(("indexes", "signatures")):
                 continue
-            header = Text(f"{title} ({len(refs)})", style="bold", no_wrap=True)
-            header.append(f" · {note}", style="dim")
-            options.append(Option(header, disabled=True))
+            options.append(Option(_header(f"{title} ({len(refs)})", note), disabled=True))
             if not refs:
                 options.append(Option(Text("  none", style="dim"), disabled=True))
             for ref in refs:
@@ -68,9 +72,7 @@ class ReversePanel(OptionList):
                 label.append(":" + short_tag(ref.tag), style="bold")
                 options.append(Option(label, id=key))
         if lookup.parent_indexes and not lookup.parent_tags:
-            options.append(
-                Option(Text("untagged indexes referencing it", style="bold"), disabled=True)
-            )
+            options.append(Option(_header("untagged indexes referencing it"), disabled=True))
             for parent in lookup.parent_indexes:
                 options.append(
                     Option(Text("  " + short_digest(parent, 20), style="dim"), disabled=True)
