@@ -410,3 +410,24 @@ def test_cancel_a_deletion_between_items(
             assert sorted(app.tag_list.rows) == sorted(not_run)
 
     asyncio.run(run())
+
+
+def test_after_a_deletion_the_cursor_stays_where_it_was(
+    client: RegistryClient, pusher: ImagePusher
+) -> None:
+    for tag in ("1.0", "1.1", "1.2"):
+        pusher.image("team/x", tag, seed="x" + tag, layers=0)
+
+    async def run() -> None:
+        app = DregApp(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_repository(app, pilot, "team/x")
+            await pilot.press("j", "space", "k", "d")  # mark 1.1, back on it, delete
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+            await pilot.press("escape")
+            assert app.tag_list.rows == ["1.0", "1.2"]
+            assert app.tag_list.current_tag == "1.2"  # not back at the top
+
+    asyncio.run(run())

@@ -307,3 +307,24 @@ def test_shared_by_group_headers_look_like_headers_not_disabled() -> None:
             assert first.style.color == accent
 
     asyncio.run(run())
+
+
+def test_confirmation_totals_stay_in_view_at_80x24() -> None:
+    """A long plan with the 1/2/3 choice: the body scrolls, the totals line is never clipped."""
+
+    async def run() -> None:
+        app = sample_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.repo_tree.reveal("ci/builds")
+            await pilot.pause()
+            await pilot.press("enter", "slash", *"<0.1 !re:5$", "enter", "m", "d")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ConfirmScreen) and screen.intersecting
+            box = screen.query_one("#confirm-box").content_region
+            totals = screen.query_one("#confirm-totals")
+            assert totals.content_region.height >= 1
+            assert totals.content_region.bottom <= box.bottom
+            assert "to delete" in str(totals.render())
+
+    asyncio.run(run())

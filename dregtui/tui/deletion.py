@@ -102,7 +102,8 @@ class DeletionMixin:
         if isinstance(self.screen, ResultScreen):
             self.screen.restored(message.outcomes)
         restored = sum(1 for o in message.outcomes if o.status == "restored")
-        self.notify(f"Restored {restored} manifests from the journal.", markup=False)
+        manifests = "manifest" if restored == 1 else "manifests"
+        self.notify(f"Restored {restored} {manifests} from the journal.", markup=False)
 
     def registry_work_running(self: DregApp) -> str:
         """'deleting' or 'restoring' while that worker runs (quitting would cut it), else ''."""
@@ -114,7 +115,13 @@ class DeletionMixin:
     def after_inventory_change(self: DregApp) -> None:
         self.session.prune_marks()
         self.refresh_tree()
-        self.show_repository(self.tag_list.repository)
+        tags, row = self.tag_list, self.tag_list.cursor
+        gone = bool(tags.repository) and tags.current_tag not in self.session.visible_tags(
+            tags.repository
+        )
+        self.show_repository(tags.repository)
+        if gone and tags.rows:  # the cursor's tag was deleted: stay on the row that took its place
+            tags.cursor = min(row, len(tags.rows) - 1)
         self.show_tag(self.tag_list.repository, self.tag_list.current_tag)
         self.update_status()
 

@@ -14,7 +14,11 @@ def fit_body(screen: Screen[object], box: str, body: str) -> None:
     docked = sum(w.outer_size.height for w in screen.children if w.styles.dock == "bottom")
     most = int((screen.size.height - docked) * SHARE)  # as the box's max-height: 90% resolves
     frame = container.outer_size.height - container.content_region.height  # border, padding
-    others = sum(w.outer_size.height for w in container.children if w is not scroll and w.display)
+    others = sum(  # margins too: the choice block's margin-top once clipped the totals line
+        w.outer_size.height + w.styles.margin.height
+        for w in container.children
+        if w is not scroll and w.display
+    )
     scroll_frame = scroll.outer_size.height - scroll.scrollable_content_region.height
     room = max(most - frame - others, 3)
     content = max((w.outer_size.height for w in scroll.children), default=1)
