@@ -326,5 +326,6 @@ def test_confirmation_totals_stay_in_view_at_80x24() -> None:
             assert totals.content_region.height >= 1
             assert totals.content_region.bottom <= box.bottom
             assert "to delete" in str(totals.render())
+            assert not list(app._notifications)  # "Marked N more tags." no longer covers it
 
     asyncio.run(run())

@@ -52,6 +52,7 @@ def start_delete(app: DregApp) -> None:
         app.push_screen(ProgressScreen("Deleting…", len(plan.actionable), cancel.set))
         app.delete_worker(plan, cancel)
 
+    app.clear_notifications()  # a toast ("Marked 500 more tags.") would cover the totals
     app.push_screen(ConfirmScreen(build, dry_run=app.dry_run), confirmed)
 
 

@@ -19,7 +19,8 @@ FILTER_HELP = (
 )
 MOVING = (
     "tab / shift+tab: next / previous pane (tree, tags, digest, shared by). ctrl+p: the "
-    "command palette, every action by name.\n"
+    "command palette, every action by name. On a short terminal (30 rows or fewer) the digest "
+    "/ shared-by area is a small preview until tab or enter gives it focus.\n"
     "In the tree a namespace shows how many repositories are below it, a repository its tags "
     "(… while it is scanned); ●N counts the marked tags below.\n"
 )
