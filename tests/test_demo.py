@@ -221,3 +221,56 @@ def test_browser_without_a_terminal_exits_at_once_in_a_real_process() -> None:
             check=False,
         )
         assert (done.returncode, done.stdout, done.stderr) == (1, "", NO_TERMINAL + "\n")
+
+
+def test_closing_the_terminal_still_removes_the_demo_registry() -> None:
+    """SIGHUP (the terminal window closed) used to kill the demo without its cleanup: the temp
+    dir stayed behind. A real process on a pseudo-terminal, bounded throughout."""
+    import contextlib
+    import fcntl
+    import os
+    import pty
+    import signal
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import threading
+    import time
+    from pathlib import Path
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dregtui", "demo", "--tags", "0"],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    screen = bytearray()
+
+    def drain() -> None:  # the app must never block writing to a full terminal
+        with contextlib.suppress(OSError):
+            while chunk := os.read(master, 65536):
+                screen.extend(chunk)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 60
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        while b"repositories" not in screen or not children.read_text().split():
+            assert time.monotonic() < deadline and proc.poll() is None, bytes(screen[-500:])
+            time.sleep(0.05)
+        registry = int(children.read_text().split()[0])
+        config = Path(f"/proc/{registry}/cmdline").read_bytes().split(b"\0")[2].decode()
+        workdir = Path(config).parent
+        assert workdir.name.startswith("dregtui-registry-") and workdir.exists()
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(timeout=15) == -signal.SIGHUP
+        while workdir.exists() or Path(f"/proc/{registry}").exists():
+            assert time.monotonic() < deadline + 20, f"{workdir} or the registry was left behind"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(master)

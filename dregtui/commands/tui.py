@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 ORDER = 90
@@ -106,10 +109,7 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
 
 def run_demo(args: argparse.Namespace, ctx: Any) -> int:
     from dregtui.demo import start_demo_registry
-    from dregtui.demo.sample import BIG_REPOSITORY, BackgroundFill, populate
     from dregtui.demo.server import RegistryNotFound
-    from dregtui.registry import RegistryClient
-    from dregtui.tui.app import DregApp
 
     if _refuse_without_terminal(ctx):
         return 1
@@ -118,28 +118,67 @@ def run_demo(args: argparse.Namespace, ctx: Any) -> int:
     except RegistryNotFound as exc:
         ctx.stderr.write(f"dregtui: error: {exc}.\n")
         return 1
-    fill = None
-    try:
-        ctx.stderr.write(f"dregtui demo: registry started at {registry.url}\n")
-        with RegistryClient(registry.url) as client:
-            populate(
-                client,
-                many_tags=0,
-                report=lambda step: ctx.stderr.write(f"dregtui demo: {step}…\n"),
-            )
-            app = DregApp(client, **_app_options(ctx.settings))
-            if args.tags > 0:
-                # The big repository fills in while the screen is already up.
-                app.status_message = f"demo: pushing {args.tags} tags to {BIG_REPOSITORY}…"
+    fills: list[Any] = []  # the background fill of the big repository, once started
 
-                def done(error: Exception | None) -> None:
-                    app.call_when_running(app.demo_fill_done, BIG_REPOSITORY, error)
-
-                fill = BackgroundFill(registry.url, args.tags, done).start()
-            app.run()
-            ctx.stderr.write("dregtui demo: stopping the local registry…\n")
-    finally:
-        if fill is not None:
-            fill.stop()  # the pushes still queued are dropped
+    def cleanup(wait: bool = True) -> None:
+        for fill in fills:  # the pushes still queued are dropped
+            if wait:
+                fill.stop()
+            else:
+                fill.cancelled.set()
         registry.cleanup(background=True)  # removing a big sample takes seconds: not our wait
+
+    with _cleanup_on_signals(lambda: cleanup(wait=False)):
+        try:
+            _run_demo_app(args, ctx, registry, fills)
+        finally:
+            cleanup()
     return 0
+
+
+def _run_demo_app(args: argparse.Namespace, ctx: Any, registry: Any, fills: list[Any]) -> None:
+    from dregtui.demo.sample import BIG_REPOSITORY, BackgroundFill, populate
+    from dregtui.registry import RegistryClient
+    from dregtui.tui.app import DregApp
+
+    ctx.stderr.write(f"dregtui demo: registry started at {registry.url}\n")
+    with RegistryClient(registry.url) as client:
+        populate(
+            client,
+            many_tags=0,
+            report=lambda step: ctx.stderr.write(f"dregtui demo: {step}…\n"),
+        )
+        app = DregApp(client, **_app_options(ctx.settings))
+        if args.tags > 0:
+            # The big repository fills in while the screen is already up.
+            app.status_message = f"demo: pushing {args.tags} tags to {BIG_REPOSITORY}…"
+
+            def done(error: Exception | None) -> None:
+                app.call_when_running(app.demo_fill_done, BIG_REPOSITORY, error)
+
+            fills.append(BackgroundFill(registry.url, args.tags, done).start())
+        app.run()
+        ctx.stderr.write("dregtui demo: stopping the local registry…\n")
+
+
+@contextlib.contextmanager
+def _cleanup_on_signals(cleanup: Callable[[], None]) -> Iterator[None]:
+    """Closing the terminal (SIGHUP) or a kill (SIGTERM) ends Python without running ``finally``:
+    the demo's temp dir (100 MB with the big sample) stayed behind. Clean up, then die of it."""
+
+    def handler(signum: int, frame: object) -> None:
+        with contextlib.suppress(Exception):
+            cleanup()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signals = (signal.SIGHUP, signal.SIGTERM)
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in signals}
+    except ValueError:  # not the main thread: nothing to install
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
