@@ -311,15 +311,21 @@ def test_date_order_fetches_concurrently_and_can_be_stopped(
         pusher.image("ci/later", f"2.{n}", seed=f"l{n}", layers=0)
     lock = threading.Lock()
     flight = {"now": 0, "max": 0, "dates": 0}  # in flight now, most at once, by the date worker
+    # The date worker's requests wait at this gate, so "still loading" is a state the test
+    # controls instead of a window it has to catch on a busy machine.
+    gate = threading.Event()
     real_get_manifest = client.get_manifest
 
     def slow_get_manifest(*args: Any, **kwargs: Any) -> Any:
+        is_date_worker = threading.current_thread().name.startswith("dregtui-dates")
         with lock:
             flight["now"] += 1
             flight["max"] = max(flight["max"], flight["now"])
-            flight["dates"] += threading.current_thread().name.startswith("dregtui-dates")
+            flight["dates"] += is_date_worker
         try:
-            time.sleep(0.05)
+            if is_date_worker:
+                gate.wait(timeout=30)
+            time.sleep(0.01)
             return real_get_manifest(*args, **kwargs)
         finally:
             with lock:
@@ -335,16 +341,20 @@ def test_date_order_fetches_concurrently_and_can_be_stopped(
             await pilot.press("s", "s")  # version -> name -> date
             assert app.session.sort == "date"
             await wait_for(pilot, lambda: "dates " in str(status.render()))
+            await wait_for(pilot, lambda: flight["now"] >= 4)  # 4 date requests at once
             from dregtui.tui.screens.help import HelpScreen
 
-            await pilot.press("question_mark")  # the UI answers while the dates load (a key
-            assert isinstance(app.screen, HelpScreen)  # independent of the order re-sorting)
+            await pilot.press("question_mark")  # the UI answers while the dates load
+            assert isinstance(app.screen, HelpScreen)
             await pilot.press("escape")
+            assert not isinstance(app.screen, HelpScreen)
+            gate.set()
             await wait_for(pilot, lambda: status.dates is None)
             assert 1 < flight["max"] <= 4 + 1  # + the one-at-a-time worker for visible rows
             newest_first = sorted(created, key=lambda t: created[t], reverse=True)
-            assert app.tag_list.rows == newest_first
+            await wait_for(pilot, lambda: app.tag_list.rows == newest_first)
             # another repository in date order loads its dates too; esc stops that
+            gate.clear()
             app.jump_to("ci/later", "2.0")
             await wait_for(pilot, lambda: status.dates is not None)
             await pilot.press("escape")
@@ -356,6 +366,7 @@ def test_date_order_fetches_concurrently_and_can_be_stopped(
             await pilot.pause(0.3)  # the date worker sends nothing more after the stop
             assert flight["dates"] == stopped_at
             assert len(app.tag_list.rows) == 40
+            gate.set()
 
     asyncio.run(run())
 
