@@ -8,6 +8,7 @@ CA, client certificate required ...), naming the registry (or token server) conc
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from urllib.parse import urlsplit
 
@@ -128,7 +129,7 @@ def _proxy_error(
     text: str, root: BaseException, label: str, registry: str
 ) -> RegistryConnectionError:
     """The proxy (HTTP_PROXY/HTTPS_PROXY), not the registry, failed: say so."""
-    if "407" in text:
+    if re.search(r"(?<![:\d])407(?!\d)", text):  # a status, not a port like :40712
         why = "the proxy asks for credentials (407); put them in the proxy URL"
     elif isinstance(root, ConnectionRefusedError) or "connection refused" in text:
         why = "the proxy refused the connection"
