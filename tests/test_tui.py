@@ -272,13 +272,16 @@ def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
             [team] = tree.root.children
             assert str(team.label) == "team/ 3" and not team.children  # lazy
             tree.focus()
+            await wait_for(pilot, lambda: tree.cursor_node is team)
             await pilot.press("right")  # expand team/
-            assert [str(n.label) for n in team.children] == ["api 1", "tools/ 1", "web 1"]
+            expected = ["api 1", "tools/ 1", "web 1"]
+            await wait_for(pilot, lambda: [str(n.label) for n in team.children] == expected)
             tools = team.children[1]
             assert not tools.is_expanded and not tools.children
             app.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
-            await pilot.pause()
-            assert tools.is_expanded and str(tools.children[0].label) == "lint 2"
+            await wait_for(pilot, lambda: tools.is_expanded and bool(tools.children))
+            assert str(tools.children[0].label) == "lint 2"
+            await wait_for(pilot, lambda: app.tag_list.current_tag == "1.0")
             await pilot.press("space")  # mark team/tools/lint:1.0
             assert app.session.marks == {("team/tools/lint", "1.0")}
             assert str(tools.label) == "tools/ 1 ●1" and str(team.label) == "team/ 3 ●1"
@@ -291,8 +294,14 @@ def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
             await pilot.press("right")
             app.refresh_tree()
             await pilot.pause()
-            [team] = tree.root.children
-            assert team.is_expanded and team.children[1].is_expanded
+            await wait_for(
+                pilot,
+                lambda: (
+                    tree.root.children[0].is_expanded
+                    and len(tree.root.children[0].children) == 3
+                    and tree.root.children[0].children[1].is_expanded
+                ),
+            )
 
     asyncio.run(run())
 
