@@ -82,6 +82,7 @@ def test_remove_tags_no_match_all_tags_and_untag(registry, client, populated, ru
     assert r.code == 0, r
     assert resolve(client, "app", "1.0") is None
     assert resolve(client, "app", "1.0.0") == populated["1.0"]
+    assert "dregtui restore" in r.err and "garbage-collect" not in r.err  # untag frees nothing
     r = run_cli(
         "-reg", registry.url, "--no-raise-intersecting-repo", "remove-tags", "-r", "app",
         "-t", "2.0", "--no-match-all-tags",

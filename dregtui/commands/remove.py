@@ -183,5 +183,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
         report(ctx, result)
     show_count(ctx, "removed digests", len(result.deleted))
     if result.changed:
-        ctx.stderr.write(f"Undo with: dregtui restore {result.batch}\n{RECLAIM_SPACE}\n")
+        ctx.stderr.write(f"Undo with: dregtui restore {result.batch}\n")
+    if result.deleted:  # untagging alone frees nothing: no garbage-collect advice for it
+        ctx.stderr.write(f"{RECLAIM_SPACE}\n")
     return 130 if interrupted else result.exit_code
