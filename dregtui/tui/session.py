@@ -10,56 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dregtui.inventory.model import Inventory, TagRef
+from dregtui.select import SelectorError, parse_filter
 from dregtui.tui.details import DetailsCache
-from dregtui.versions import parse_version, sort_tags
+from dregtui.versions import sort_tags
 
 SORTS = ("version", "name", "date")
-SIGNATURE = re.compile(r"^sha256-([0-9a-f]{64})\.(sig|att|sbom)$")
 
 TagPredicate = Callable[[str], bool]
 
 
-def _fallback_matcher(text: str) -> TagPredicate:
-    """Selector syntax: ``<1.4``, ``>=1,<2``, ``re:^1\\.``, ``!latest``; else a substring."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    text = text.strip()
-    if not text:
-        return lambda tag: True
-    if text.startswith("!"):
-        inner = _fallback_matcher(text[1:])
-        return lambda tag: not inner(tag)
-    if text.startswith("re:"):
-        try:
-            pattern = re.compile(text[3:])
-        except re.error as exc:
-            raise ValueError(
-                f"The filter {text!r} is not a valid regular expression ({exc})."
-            ) from exc
-        return lambda tag: pattern.match(tag) is not None
-    if text[0] in "<>=~":
-        try:
-            spec = SpecifierSet(text)
-        except InvalidSpecifier as exc:
-            raise ValueError(f"The filter {text!r} is not a valid version range.") from exc
-
-        def match(tag: str) -> bool:
-            version = parse_version(tag)
-            return version is not None and spec.contains(version, prereleases=True)
-
-        return match
-    lowered = text.lower()
-    return lambda tag: lowered in tag.lower()
-
-
 def tag_matcher(text: str) -> TagPredicate:
-    """The CLI's one-string selector when available (dregtui.select), else the fallback."""
-    try:
-        from dregtui.select import parse_filter
-    except ImportError:
-        return _fallback_matcher(text)
-    from dregtui.select import SelectorError
-
+    """The CLI's one-string selector (dregtui.select.parse_filter); ValueError when invalid."""
     if not text.strip():
         return lambda tag: True
     try:
