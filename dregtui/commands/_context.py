@@ -47,6 +47,13 @@ class Context:
     def out(self, line: str = "") -> None:
         self.stdout.write(line + "\n")
 
+    def show_count(self, item_type: str, count: int) -> None:
+        """The classic ``--count`` footer: a dashed line, then ``Number of <things>: N``."""
+        if self.settings.count:
+            status = f"Number of {item_type}: {count}"
+            self.out("-" * len(status))
+            self.out(status)
+
     def warn(self, text: str) -> None:
         self.stderr.write(f"dregtui: warning: {text}\n")
         self.stderr.flush()

@@ -42,13 +42,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run_list_tag_names)
 
 
-def _show_count(ctx: Context, item_type: str, count: int) -> None:
-    if ctx.settings.count:
-        status = f"Number of {item_type}: {count}"
-        ctx.out("-" * len(status))
-        ctx.out(status)
-
-
 def run_list_repo_names(args: argparse.Namespace, ctx: Context) -> int:
     inventory = ctx.inventory()
     names = [repo for repo in inventory.repository_names() if inventory.repositories[repo]]
@@ -58,7 +51,7 @@ def run_list_repo_names(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     for repo in names:
         ctx.out(clean(repo))
-    _show_count(ctx, "repositories", len(names))
+    ctx.show_count("repositories", len(names))
     return 0
 
 
@@ -109,5 +102,5 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
         width = max(len(clean(repo)) for repo, _ in rows)
         for repo, tag in rows:
             ctx.out(f"{clean(repo):{width}}  {clean(tag)}")
-    _show_count(ctx, "tags", len(rows))
+    ctx.show_count("tags", len(rows))
     return 0

@@ -284,13 +284,6 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def show_count(ctx: Context, item_type: str, count: int) -> None:
-    if ctx.settings.count:
-        status = f"Number of {item_type}: {count}"
-        ctx.out("-" * len(status))
-        ctx.out(status)
-
-
 def run_query(args: argparse.Namespace, ctx: Context) -> int:
     plan, _ = plan_from_args(args, ctx)
     if ctx.settings.json:
@@ -302,5 +295,5 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(f"{clean(item.repository):{width}}  {item.digest}")
     for item in plan.skipped:
         ctx.stderr.write(f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n")
-    show_count(ctx, "selected digests", len(items))
+    ctx.show_count("selected digests", len(items))
     return 0

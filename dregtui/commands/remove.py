@@ -24,7 +24,6 @@ from dregtui.commands.query import (
     add_tag_options,
     plan_from_args,
     render_plan,
-    show_count,
 )
 from dregtui.execute import RECLAIM_SPACE, ExecutionResult, ItemResult, execute_plan
 from dregtui.plan import Plan
@@ -167,7 +166,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
                     f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n"
                 )
             ctx.stderr.write("Nothing to remove.\n")
-        show_count(ctx, "removed digests", 0)
+        ctx.show_count("removed digests", 0)
         return 3 if plan.skipped else 0
     if not args.yes and sys.stdin is not None and sys.stdin.isatty() and not confirm(ctx, plan):
         ctx.stderr.write("Nothing removed.\n")
@@ -181,7 +180,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             ctx.stderr.write(f"dregtui: error: {clean(result.stopped)}\n")
     else:
         report(ctx, result)
-    show_count(ctx, "removed digests", len(result.deleted))
+    ctx.show_count("removed digests", len(result.deleted))
     if result.changed:
         ctx.stderr.write(f"Undo with: dregtui restore {result.batch}\n")
     if result.deleted:  # untagging alone frees nothing: no garbage-collect advice for it
