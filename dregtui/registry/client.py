@@ -258,18 +258,21 @@ class RegistryClient(WriteOperations):
                 self._catalog_refused(resp)
             if resp.status_code != 200:
                 raise self._error(resp, action)
-            doc = self._json(resp, action)
-            names = doc.get("repositories") if isinstance(doc, dict) else None
-            if names is not None and not isinstance(names, list):
-                raise ProtocolError(
-                    f"The registry at {self.base_url} answered a malformed catalog."
-                )
-            yield from (name for name in names or () if isinstance(name, str) and name)
+            yield from self._names(resp, action, "repositories", "a malformed catalog")
             url = self._next_link(resp, url, seen)
+
+    def _names(self, resp: requests.Response, action: str, key: str, malformed: str) -> list[str]:
+        """The non-empty strings of ``key`` in a catalog or tag-list page (null/missing: none)."""
+        doc = self._json(resp, action)
+        found = doc.get(key) if isinstance(doc, dict) else None
+        if found is not None and not isinstance(found, list):
+            raise ProtocolError(f"The registry at {self.base_url} answered {malformed}.")
+        return [name for name in found or () if isinstance(name, str) and name]
 
     def _catalog_refused(self, resp: requests.Response) -> None:
         status = resp.status_code
-        what = parse_error_body(resp).summary(status)
+        body = parse_error_body(resp)
+        what = body.summary(status)
         self.ping()  # wrong credentials or not-a-registry are reported as such
         hint = CATALOG_HINT
         if status == 401 and not self.credentials.present:
@@ -281,7 +284,7 @@ class RegistryClient(WriteOperations):
             f"The registry at {self.base_url} does not list its repositories (_catalog answered "
             f"{what}); {hint}.",
             status=status,
-            code=parse_error_body(resp).code,
+            code=body.code,
         )
 
     def list_repositories(self) -> list[str]:
@@ -299,13 +302,7 @@ class RegistryClient(WriteOperations):
                 return list(dict.fromkeys(tags))
             if resp.status_code != 200:
                 raise self._error(resp, action)
-            doc = self._json(resp, action)
-            found = doc.get("tags") if isinstance(doc, dict) else None
-            if found is not None and not isinstance(found, list):
-                raise ProtocolError(
-                    f"The registry at {self.base_url} answered a malformed tag list for {repository}."
-                )
-            tags.extend(tag for tag in found or () if isinstance(tag, str) and tag)
+            tags.extend(self._names(resp, action, "tags", f"a malformed tag list for {repository}"))
             url = self._next_link(resp, url, seen)
         return list(dict.fromkeys(tags))
 
