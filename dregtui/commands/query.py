@@ -22,6 +22,7 @@ from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan
 from dregtui.progress import clean
 from dregtui.registry.errors import CatalogUnavailableError
 from dregtui.select import Selection, SelectorError
+from dregtui.wording import plural
 
 ORDER = 20
 
@@ -266,13 +267,6 @@ def render_plan(plan: Plan) -> list[str]:
             lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
     lines.append(summary_line(plan))
     return lines
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 manifest``, ``2 manifests``, ``1 repository``, ``0 repositories``."""
-    if count == 1:
-        return f"1 {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
 
 
 def summary_line(plan: Plan) -> str:

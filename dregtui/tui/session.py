@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dregtui.inventory.model import Inventory, TagRef
+from dregtui.plan import signature_tags_for
 from dregtui.select import SelectorError, parse_filter
 from dregtui.tui.details import DetailsCache
 from dregtui.versions import sort_tags
@@ -136,12 +137,11 @@ class Session:
         other = [h for h in holders if h.repository != repository]
         parents = self.inventory.parents(digest)
         parent_refs = [ref for p in parents for ref in self.inventory.holders(p)]
-        signature_prefix = digest.replace(":", "-") + "."
         signatures = [
-            TagRef(repo, signature_prefix + kind)
+            TagRef(repo, tag)
             for repo, tags in list(self.inventory.repositories.items())
-            for kind in ("sig", "att", "sbom")
-            if signature_prefix + kind in tags
+            for tag in signature_tags_for(digest)
+            if tag in tags
         ]
         return ReverseLookup(digest, same, other, parents, parent_refs, sorted(signatures, key=str))
 

@@ -16,6 +16,7 @@ from dregtui.registry import mediatypes
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
+from dregtui.wording import plural
 
 CHOICES = (
     ("skip", "Skip these digests (default, safe)", PlanMode()),
@@ -83,10 +84,9 @@ def _item_text(text: Text, item: PlanItem, width: int) -> None:
     if item.parent_indexes:
         text.append("  ! referenced by index ", style="bold yellow")
         text.append(", ".join(short_digest(p) for p in item.parent_indexes) + "\n")
-    if item.children:
-        text.append(
-            f"  index: its {len(item.children)} platform manifests stay, untagged\n", style="dim"
-        )
+    if item.children and item.action is Action.DELETE:  # as the CLI says it (one may be tagged)
+        children = plural(len(item.children), "child manifest")
+        text.append(f"  index: its {children} stay in the repository\n", style="dim")
     if item.orphaned_signatures:
         text.append("  ! orphaned signatures: ", style="bold yellow")
         text.append(_names(item.orphaned_signatures) + "\n")
@@ -114,10 +114,6 @@ def plan_text(plan: Plan, width: int = 0) -> Text:
     return text
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (many or word + 's')}"
-
-
 def totals_text(plan: Plan, dry_run: bool) -> Text:
     t = plan.totals()
     text = Text(no_wrap=False)
@@ -126,7 +122,7 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
         text.append(f" · {t['untagged']} to untag", style="bold yellow")
     if t["skipped"]:
         text.append(f" · {t['skipped']} skipped", style="bold cyan")
-    repos = plural(t["repositories"], "repository", "repositories")
+    repos = plural(t["repositories"], "repository")
     text.append(f" · {plural(t['tags_removed'], 'tag')} removed in {repos}")
     if t["shared_with_other_repositories"]:
         shared = plural(t["shared_with_other_repositories"], "digest")
@@ -198,8 +194,7 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
         title = Text("Dry run: deletion plan" if self.dry_run else "Delete these tags?", "bold")
         repos = {i.repository for i in self.plan.items}
         title.append(
-            f"  {plural(t['items'], 'digest')} in "
-            f"{plural(len(repos), 'repository', 'repositories')}",
+            f"  {plural(t['items'], 'digest')} in {plural(len(repos), 'repository')}",
             style="dim",
         )
         self.query_one("#confirm-title", Static).update(title)

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
+from dregtui.wording import plural
 
 SEPARATOR = " │ "
 
@@ -61,8 +62,7 @@ class StatusBar(Static):
         marks = len(self.session.marks)
         if marks:
             digests = len(self.session.marked_digests())
-            tags = f"{marks} tag" + ("s" if marks != 1 else "")
-            what = f"● {tags} / {digests} digest" + ("s" if digests != 1 else "") + " marked"
+            what = f"● {plural(marks, 'tag')} / {plural(digests, 'digest')} marked"
             out.append((8, Text(what, style="bold")))
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
