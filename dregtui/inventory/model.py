@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from dregtui.registry import mediatypes
 from dregtui.versions import sort_tags
 
 
@@ -143,12 +142,6 @@ class Inventory:
             pairs = sorted(self._by_digest.get(digest, ()))
         return [TagRef(r, t) for r, t in pairs]
 
-    def tags_on_digest(self, repository: str, digest: str) -> list[str]:
-        """Tags of one repository that point at ``digest`` (what a DELETE there removes)."""
-        with self._lock:
-            holders = list(self._by_digest.get(digest, ()))
-        return sort_tags([t for r, t in holders if r == repository])
-
     def parents(self, digest: str) -> list[str]:
         """Index digests that reference ``digest`` as a child."""
         return sorted(d for d, kids in self.children.items() if digest in kids)
@@ -165,10 +158,3 @@ class Inventory:
     @property
     def tag_count(self) -> int:
         return sum(len(t) for t in self.repositories.values())
-
-    def is_index(self, digest: str) -> bool:
-        return digest in self.children
-
-    @staticmethod
-    def is_index_type(media_type: str) -> bool:
-        return mediatypes.is_index(media_type)
