@@ -6,9 +6,11 @@ import io
 from typing import Any
 
 import pytest
+import requests
 
 from dregtui.cli import main
 from dregtui.demo.sample import BIG_REPOSITORY, populate
+from dregtui.demo.server import LocalRegistry, find_registry_binary
 from dregtui.inventory.scanner import Scanner
 from dregtui.registry import RegistryClient, mediatypes
 from dregtui.tui.app import DregApp
@@ -274,3 +276,19 @@ def test_closing_the_terminal_still_removes_the_demo_registry() -> None:
             proc.kill()
             proc.wait(timeout=10)
         os.close(master)
+
+
+def test_local_registry_as_a_context_manager_serves_restarts_and_cleans_up() -> None:
+    """``with LocalRegistry() as reg`` starts a real registry; ``restart`` keeps the storage;
+    leaving the block stops it and removes its temp directory."""
+    if find_registry_binary() is None:
+        pytest.skip("docker-registry is not installed")
+    with LocalRegistry() as registry:
+        workdir = registry.workdir
+        assert workdir is not None and workdir.is_dir()
+        url = f"{registry.url}/v2/"
+        assert requests.get(url, timeout=5).status_code == 200
+        registry.restart()
+        assert requests.get(url, timeout=5).status_code == 200
+    assert registry.process is None
+    assert not workdir.exists()

@@ -162,6 +162,16 @@ class LocalRegistry:
         if not (background and remove_in_background(self.workdir)):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def restart(self, timeout: float = 20.0) -> None:
+        self.stop()
+        self.start(timeout)
+
+    def __enter__(self) -> LocalRegistry:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
 
 def remove_in_background(path: Path) -> bool:
     """Remove ``path`` in a detached process that outlives this one; False if none started."""
@@ -177,16 +187,6 @@ def remove_in_background(path: Path) -> bool:
     except OSError:
         return False
     return True
-
-    def restart(self, timeout: float = 20.0) -> None:
-        self.stop()
-        self.start(timeout)
-
-    def __enter__(self) -> LocalRegistry:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
 
 def _die_with_parent() -> None:
