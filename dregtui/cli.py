@@ -30,7 +30,6 @@ Put a module in ``dregtui/commands/`` (one per command group). It is discovered 
   scan with the progress line; named repositories for registries without ``_catalog``),
   ``ctx.save_inventory(inv)`` (after deletions), ``ctx.scanner()``, ``ctx.cache()``,
   ``ctx.warn(text)``, ``ctx.out(line)`` are described in ``dregtui.commands._context``.
-- ``add_output_options(parser)`` lets ``--json``/``--count`` also follow the command.
 - ``parse_settings(argv, env)`` -> (args, Settings) parses without running anything.
 - Command modules must import Textual (or anything heavy) inside the handler only: the core
   must not import ``textual``/``rich`` (tests/test_import_hygiene.py).
@@ -208,16 +207,6 @@ def build_parser() -> ArgumentParser:
     for module in command_modules():
         module.register(subparsers)
     return parser
-
-
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Let ``--json`` / ``--count`` also follow the command (they never override if absent)."""
-    parser.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
-    parser.add_argument(
-        "--count", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
 
 
 def _positive_int(text: str) -> int:

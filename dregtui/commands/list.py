@@ -15,7 +15,7 @@ ORDER = 10
 
 
 def register(subparsers: Any) -> None:
-    from dregtui.cli import add_output_options
+    from dregtui.commands._options import add_output_options
 
     p = subparsers.add_parser(
         "list-repo-names",

@@ -31,7 +31,7 @@ ORDER = 20
 
 
 def add_repository_options(p: argparse.ArgumentParser) -> None:
-    from dregtui.cli import add_output_options
+    from dregtui.commands._options import add_output_options
 
     p.add_argument("--repo", "-r", nargs="+", default=[], metavar="NAME", help="repository names")
     p.add_argument(

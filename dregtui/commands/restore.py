@@ -27,7 +27,7 @@ LIST_LIMIT = 20
 
 
 def register(subparsers: Any) -> None:
-    from dregtui.cli import add_output_options
+    from dregtui.commands._options import add_output_options
 
     p = subparsers.add_parser(
         "restore",
