@@ -19,21 +19,27 @@ def core_modules() -> list[str]:
     return names
 
 
-def test_core_imports_no_textual_or_rich():
-    modules = core_modules()
-    assert "dregtui.inventory.scanner" in modules and "dregtui.config" in modules
+def modules_loaded_by(modules: list[str], prefixes: tuple[str, ...], extra: str = "") -> list[str]:
+    """Import ``modules`` in a fresh interpreter; the loaded modules that start with ``prefixes``."""
     code = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "from dregtui.cli import build_parser\n"
-        "build_parser()  # registering every command must stay light too\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))\n"
+        f"{extra}"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
-    assert json.loads(out) == []
+    return list(json.loads(out))
+
+
+def test_core_imports_no_textual_or_rich():
+    modules = core_modules()
+    assert "dregtui.inventory.scanner" in modules and "dregtui.config" in modules
+    # registering every command must stay light too
+    extra = "from dregtui.cli import build_parser\nbuild_parser()\n"
+    assert modules_loaded_by(modules, ("textual", "rich"), extra) == []
 
 
 PURE_CORE = [
@@ -44,20 +50,19 @@ PURE_CORE = [
     "dregtui.plan",
     "dregtui.versions",
 ]
+HEAVY = (
+    "requests",
+    "urllib3",
+    "dregtui.registry.client",
+    "dregtui.config",
+    "dregtui.cli",
+    "dregtui.commands",
+    "textual",
+    "rich",
+)
 
 
 def test_plan_and_selection_load_no_http_stack_and_no_settings() -> None:
     """The model, the selectors and the plan are pure: no requests/urllib3, no client, no
     config, no front end (so they can be reasoned about and tested without a network)."""
-    code = (
-        "import importlib, json, sys\n"
-        f"for name in {PURE_CORE!r}:\n"
-        "    importlib.import_module(name)\n"
-        "heavy = ('requests', 'urllib3', 'dregtui.registry.client', 'dregtui.config',\n"
-        "         'dregtui.cli', 'dregtui.commands', 'textual', 'rich')\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    assert json.loads(out) == []
+    assert modules_loaded_by(PURE_CORE, HEAVY) == []
