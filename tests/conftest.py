@@ -4,14 +4,18 @@ Fixtures:
 - ``make_registry(config=None, tls=None)``: start a fresh registry (function scope), stopped after.
 - ``registry``: a fresh, empty, open registry for one test (deletion enabled).
 - ``client``: a RegistryClient on ``registry``; ``pusher``: an ImagePusher on it.
-- ``big_registry``: session-scoped, read-only open registry holding BIG_REPOS repositories
+- ``big_registry``: session-scoped, read-only open registry holding BIG_REPOS repositories, filled
+  once per run and shared by the xdist workers
   (more than 100, so catalog pagination is exercised) with a few tags each; do not mutate it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,16 +83,42 @@ def pusher(client: RegistryClient) -> ImagePusher:
     return ImagePusher(client)
 
 
+def _fill_big_storage(storage: Path) -> None:
+    reg = LocalRegistry(config={"storage": {"filesystem": {"rootdirectory": str(storage)}}})
+    reg.start()
+    try:
+        with RegistryClient(reg.url) as c:
+            p = ImagePusher(c)
+            for i in range(BIG_REPOS):
+                repo = f"ns{i % 7}/repo-{i:03d}"
+                base = p.image(repo, "1.0", seed=f"big/{i}")
+                p.tag(repo, "latest", base)
+                p.image(repo, "1.1", seed=f"big/{i}/1.1")
+    finally:
+        reg.cleanup()
+
+
 @pytest.fixture(scope="session")
-def big_registry() -> Iterator[LocalRegistry]:
-    reg = LocalRegistry().start()
-    with RegistryClient(reg.url) as c:
-        p = ImagePusher(c)
-        for i in range(BIG_REPOS):
-            repo = f"ns{i % 7}/repo-{i:03d}"
-            base = p.image(repo, "1.0", seed=f"big/{i}")
-            p.tag(repo, "latest", base)
-            p.image(repo, "1.1", seed=f"big/{i}/1.1")
+def big_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """The storage is filled once per test run, under a lock, and shared by the xdist workers;
+    each worker serves it read-only from a registry process of its own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's temp root, the same for every worker
+    storage = root / "big-registry-storage"
+    with open(root / "big-registry.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (storage / "READY").exists():
+            shutil.rmtree(storage, ignore_errors=True)
+            _fill_big_storage(storage)
+            (storage / "READY").touch()
+    config = {
+        "storage": {
+            "filesystem": {"rootdirectory": str(storage)},
+            "maintenance": {"readonly": {"enabled": True}},
+        }
+    }
+    reg = LocalRegistry(config=config).start()
     yield reg
     reg.cleanup()
 
