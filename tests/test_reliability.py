@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.killable import KillableRegistry, snapshot
 
 from dregtui.demo.images import ImagePusher
 from dregtui.registry import RegistryClient
-from support.killable import KillableRegistry, snapshot
 
 pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parent.parent
