@@ -7,7 +7,10 @@
    collector has run since, the blobs are gone and the record fails with a sentence saying so.
 2. The manifest is PUT by digest (the exact journaled bytes, so the digest is the same), then
    under each tag that pointed at it. A tag that meanwhile points at *another* digest is left
-   alone (reported), never overwritten.
+   alone (reported), never overwritten, unless it points at a dregtui untag placeholder.
+   The journaled bytes must hash to the record's digest, else nothing is pushed.
+
+Only records not restored yet (``batch.pending``) are restored.
 
 Image manifests are restored before indexes (children before the index). ``inventory``, when
 given, is updated with the tags that resolve again.
@@ -15,10 +18,12 @@ given, is updated with the tags that resolve again.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from dregtui.execute import PLACEHOLDER_ANNOTATION
 from dregtui.inventory.journal import Batch, JournalRecord
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.registry import mediatypes
@@ -95,6 +100,29 @@ def _missing_content(
     return None
 
 
+def _hash_problem(record: JournalRecord) -> str | None:
+    """Why the journaled bytes are not the manifest ``record.digest`` names, or None."""
+    algorithm, _, expected = record.digest.partition(":")
+    if algorithm not in ("sha256", "sha384", "sha512"):
+        return f"its digest algorithm {algorithm!r} is not supported: not restoring it"
+    actual = hashlib.new(algorithm, record.manifest).hexdigest()
+    if actual != expected.lower():
+        return (
+            f"the journaled manifest hashes to {algorithm}:{actual}, not to the recorded "
+            "digest: not restoring it"
+        )
+    return None
+
+
+def _is_placeholder(client: Any, repository: str, digest: str) -> bool:
+    """Is ``digest`` a dregtui untag placeholder (so putting the tag back is the restore)?"""
+    try:
+        manifest = client.get_manifest(repository, digest)
+    except (RegistryError, ProtocolError):
+        return False
+    return PLACEHOLDER_ANNOTATION in manifest.annotations and not manifest.layers
+
+
 def restore_record(
     client: Any,
     record: JournalRecord,
@@ -103,6 +131,9 @@ def restore_record(
 ) -> RestoreItem:
     restored = restored if restored is not None else set()
     where = f"{record.repository}@{record.digest}"
+    problem = _hash_problem(record)
+    if problem:
+        return RestoreItem(record, RestoreStatus.FAILED, f"{where}: {problem}")
     try:
         manifest = Manifest.parse(record.manifest, record.digest, record.media_type)
         problem = _missing_content(client, record, manifest, restored)
@@ -120,7 +151,11 @@ def restore_record(
         skipped: list[str] = []
         for tag in record.tags:
             ref = client.head_manifest(record.repository, tag)
-            if ref is not None and ref.digest != record.digest:
+            if (
+                ref is not None
+                and ref.digest != record.digest
+                and not _is_placeholder(client, record.repository, ref.digest)
+            ):
                 skipped.append(f"{tag} (now {ref.digest})")
                 continue
             client.put_manifest(record.repository, tag, record.manifest, record.media_type)
@@ -143,7 +178,7 @@ def restore_batch(client: Any, batch: Batch, inventory: Inventory | None = None)
     """Restore every record of ``batch`` (images first, then indexes)."""
     result = RestoreResult(batch.id)
     restored: set[tuple[str, str]] = set()
-    ordered = sorted(batch.records, key=lambda r: mediatypes.is_index(r.media_type))
+    ordered = sorted(batch.pending, key=lambda r: mediatypes.is_index(r.media_type))
     for record in ordered:
         result.items.append(restore_record(client, record, inventory, restored))
     return result

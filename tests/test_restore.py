@@ -75,3 +75,65 @@ def test_restore_after_garbage_collection_says_blobs_are_gone(registry, client, 
     (item,) = result.items
     assert item.status is RestoreStatus.FAILED and "garbage collector" in item.message
     assert resolve(client, "app", "1.0") is None
+
+
+def test_restore_last_twice_says_restored_already(registry, client, pusher, run_cli):
+    image = pusher.image("app", "1.0", seed="twice")
+    assert run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0").code == 0
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 0 and resolve(client, "app", "1.0") == image.digest
+    batch = Journal().batches()[0]
+    assert batch.is_restored
+    registry.stop()  # a second restore makes no request
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 0 and "was restored already" in r.out, r
+    r = run_cli("restore", batch.id)
+    assert r.code == 0 and r.out == f"Batch {batch.id} was restored already: nothing to restore.\n"
+    assert "(restored)" in run_cli("restore").out
+
+
+def test_restore_puts_a_tag_back_over_a_placeholder_and_refuses_bad_bytes(
+    registry, client, pusher, run_cli
+):
+    import dataclasses
+    import json as _json
+
+    from dregtui.execute import PLACEHOLDER_ANNOTATION
+    from dregtui.registry import mediatypes
+
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "keep", a)
+    delete(client, PlanMode(untag=True), repositories=["app"], tags=["1.0"])
+    empty = client.upload_blob("app", b"{}")
+    doc = {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
+           "config": {"mediaType": mediatypes.OCI_EMPTY, "digest": empty, "size": 2},
+           "layers": [], "annotations": {PLACEHOLDER_ANNOTATION: "x"}}  # fmt: skip
+    client.put_manifest("app", "1.0", _json.dumps(doc).encode(), mediatypes.OCI_MANIFEST)
+    batch = Journal().last()
+    forged = dataclasses.replace(batch, records=tuple(
+        dataclasses.replace(r, manifest=r.manifest + b" ") for r in batch.records))  # fmt: skip
+    result = restore_batch(client, forged)
+    assert result.exit_code == 1 and "hashes to" in result.items[0].message
+    assert resolve(client, "app", "1.0") != a.digest
+    result = restore_batch(client, batch)
+    assert result.exit_code == 0, result.to_json()
+    assert resolve(client, "app", "1.0") == a.digest
+
+
+def test_restore_warns_about_a_torn_line_and_a_directory_journal(registry, pusher, run_cli):
+    pusher.image("app", "1.0", seed="torn")
+    assert run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-t", "1.0").code == 0
+    journal = Journal()
+    batch = journal.last()
+    with journal.path.open("ab") as fh:
+        fh.write(b'{"id":"x","batch":"' + batch.id.encode() + b'","ti')
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 1 and "cut short" in r.err and "may be incomplete" in r.err, r
+    journal.path.unlink()
+    journal.path.mkdir()
+    r = run_cli("restore")
+    assert (
+        r.code == 1
+        and r.err.startswith("dregtui: error: The journal ")
+        and "is a directory" in r.err
+    )

@@ -1,12 +1,14 @@
 """``restore``: list recent deletions, or put a batch back from the journal.
 
     dregtui restore                 # recent deletion batches (of -reg's registry, if given)
-    dregtui restore --last          # re-upload the newest batch
+    dregtui restore --last          # re-upload the newest batch not restored yet
     dregtui restore ID              # a batch id (or unique prefix), or one record id
 
 Manifests are re-uploaded byte for byte, then their tags; index children before the index. This
 works until the registry's garbage collector runs: after that each affected item says its blobs
-are gone. Exit codes: 0 all restored, 1 failures, 3 some tags left alone (they point elsewhere).
+are gone. A restored batch is marked in the journal; restoring it again says so and does nothing.
+Exit codes: 0 all restored, 1 failures (or a journal line of the batch unreadable), 3 some tags
+left alone (they point elsewhere).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from dregtui.commands._context import Context, UsageError
 from dregtui.config import make_client
-from dregtui.inventory.journal import Batch, Journal
+from dregtui.inventory.journal import Batch, Journal, JournalUnreadable
 from dregtui.progress import clean
 from dregtui.restore import RestoreStatus, restore_batch
 
@@ -53,8 +55,16 @@ def _registry_filter(ctx: Context) -> str | None:
     return ctx.registry_url if ctx.settings.registry else None
 
 
+def _warn_problems(ctx: Context, journal: Journal) -> None:
+    for problem in journal.problems[:5]:
+        ctx.warn(problem.message + ".")
+    if len(journal.problems) > 5:
+        ctx.warn(f"{len(journal.problems) - 5} more lines of {journal.path} were skipped.")
+
+
 def _list(ctx: Context, journal: Journal) -> int:
     batches = journal.batches(_registry_filter(ctx))[:LIST_LIMIT]
+    _warn_problems(ctx, journal)
     if ctx.settings.json:
         doc = [
             {
@@ -62,8 +72,10 @@ def _list(ctx: Context, journal: Journal) -> int:
                 "time": b.time,
                 "registry": b.registry,
                 "repositories": b.repositories,
-                "manifests": len(b.records),
-                "tags": b.tag_count,
+                "manifests": len(b.deleted),
+                "tags": sum(len(r.tags) for r in b.deleted),
+                "untagged": sum(len(r.tags) for r in b.untagged),
+                "state": b.state,
             }
             for b in batches
         ]
@@ -91,13 +103,31 @@ def _client_for(ctx: Context, batch: Batch) -> Any:
 
 
 def run_restore(args: argparse.Namespace, ctx: Context) -> int:
-    journal = Journal()
+    try:
+        return _run(args, ctx, Journal())
+    except JournalUnreadable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace, ctx: Context, journal: Journal) -> int:
     if not args.id and not args.last:
         return _list(ctx, journal)
     if args.id and args.last:
         raise UsageError("Give either a batch ID or --last, not both.")
     registry = _registry_filter(ctx)
     batch = journal.last(registry) if args.last else journal.find(args.id)
+    _warn_problems(ctx, journal)
+    if batch is None and args.last:
+        newest = journal.batches(registry)
+        if newest:
+            ctx.out(
+                f"Batch {newest[0].id} ({newest[0].time[:19].replace('T', ' ')}) was restored "
+                "already, like every deletion in the journal: nothing to restore."
+            )
+            return 0
+    if batch is not None and batch.is_restored:
+        ctx.out(f"Batch {batch.id} was restored already: nothing to restore.")
+        return 0
     if batch is None:
         if args.last:
             what = "no deletion recorded" + (f" for {registry}" if registry else "")
@@ -126,6 +156,11 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
             cache.save(inventory)
         except (OSError, ValueError):
             cache.remove()
+    done = [i.record.id for i in result.items if i.status is not RestoreStatus.FAILED]
+    try:
+        journal.mark_restored(batch.id, done)
+    except OSError as exc:
+        ctx.warn(f"could not mark batch {batch.id} as restored in {journal.path} ({exc}).")
     if ctx.settings.json:
         ctx.out(json.dumps(result.to_json(), indent=2))
     else:
@@ -137,6 +172,9 @@ def run_restore(args: argparse.Namespace, ctx: Context) -> int:
             ctx.out(f"restored  {where}  tags: {', '.join(clean(t) for t in item.tags)}")
             if item.status is RestoreStatus.PARTIAL:
                 ctx.stderr.write(f"partial   {clean(item.message)}\n")
+    if any(p.concerns(batch.id) for p in journal.problems):
+        ctx.warn(f"batch {batch.id} may be incomplete: a journal line could not be read.")
+        return max(result.exit_code, 1)
     return result.exit_code
 
 
@@ -149,13 +187,13 @@ def _dry_run(ctx: Context, batch: Batch) -> int:
             "media_type": r.media_type,
             "tags": list(r.tags),
         }
-        for r in batch.records
+        for r in batch.pending
     ]
     if ctx.settings.json:
         ctx.out(json.dumps({"dry_run": True, "batch": batch.id, "registry": batch.registry,
                             "records": records}, indent=2))  # fmt: skip
         return 0
-    for r in batch.records:
+    for r in batch.pending:
         ctx.out(
             f"restore   {clean(r.repository)}@{r.digest}  tags: {', '.join(clean(t) for t in r.tags)}"
         )
