@@ -59,7 +59,7 @@ RECLAIM_SPACE = (
     "(storage.maintenance.readonly.enabled: true) so no push races it. Until then "
     "`dregtui restore --last` can undo this."
 )
-PLACEHOLDER_ANNOTATION = "org.dregtui.placeholder"
+PLACEHOLDER_ANNOTATION = mediatypes.PLACEHOLDER_ANNOTATION
 DELETE_ATTEMPTS = 3
 # Failures that every remaining item would hit too (the registry went away, credentials
 # expired): the run stops instead of retrying each item against a dead registry.

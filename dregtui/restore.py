@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dregtui.execute import PLACEHOLDER_ANNOTATION
 from dregtui.inventory.journal import Batch, JournalRecord
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.registry import mediatypes
 from dregtui.registry.errors import ProtocolError, RegistryError
+from dregtui.registry.mediatypes import PLACEHOLDER_ANNOTATION
 from dregtui.registry.models import Manifest
 
 
