@@ -37,6 +37,7 @@ def short_name(media_type: str | None) -> str:
         DOCKER_MANIFEST_V1_SIGNED: "docker-v1",
     }.get(media_type or "", media_type or "?")
 
+
 # The annotation that marks dregtui's untag placeholder manifest (pushed under a tag, then
 # deleted): restore may overwrite a tag that points at one.
 PLACEHOLDER_ANNOTATION = "org.dregtui.placeholder"
