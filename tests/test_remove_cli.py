@@ -29,7 +29,7 @@ def resolve(client, repo, tag):
 
 def test_query_tags_classic_output_and_count(registry, populated, run_cli):
     r = run_cli("-reg", registry.url, "--count", "query-tags", "-r", "app", "-t", "1.0", "1.1")
-    assert r.code == 0, r
+    assert r.code == 3, r  # 1.0 is skipped for safety, as remove-tags --dry-run says
     assert r.lines == [
         "app  " + populated["1.1"],
         "-" * 29,
@@ -252,3 +252,52 @@ def test_ctrl_c_half_way_then_rerun_completes(registry, client, pusher, run_cli,
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-re", ".*")
     assert r.code == 0, r
     assert len(r.lines) == 6 - len(deleted) and client.list_tags("app") == []
+
+
+def test_index_plan_says_which_children_it_deletes_and_which_stay(
+    registry, client, pusher, run_cli
+):
+    index, (amd64, arm64) = pusher.index("multi", "1.0")
+    pusher.tag("multi", "amd64", amd64)
+    argv = ("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "1.0", "amd64")
+    r = run_cli(*argv, "--dry-run")
+    assert r.code == 0, r
+    note = (
+        "        index: of its 2 child manifests, this plan deletes "
+        f"{amd64.digest[:19]}; {arm64.digest[:19]} stays in the repository"
+    )
+    assert r.lines[:2] == [f"delete  multi@{index.digest}  tags: 1.0", note], r
+    r = run_cli("-reg", registry.url, "--json", "query-tags", "-r", "multi", "-t", "1.0", "amd64")
+    doc = {i["digest"]: i for i in json.loads(r.out)["items"]}
+    assert doc[index.digest]["children_deleted"] == [amd64.digest]
+    assert doc[index.digest]["children_kept"] == [arm64.digest]
+    r = run_cli(*argv, "--yes")
+    assert r.code == 0, r
+    # the registry holds what the plan said: the index and amd64 gone, arm64 still there
+    assert client.list_tags("multi") == []
+    assert client.head_manifest("multi", index.digest) is None
+    assert client.head_manifest("multi", amd64.digest) is None
+    assert client.head_manifest("multi", arm64.digest).digest == arm64.digest
+
+
+def test_query_exits_3_like_dry_run_when_something_would_be_skipped(
+    registry, client, populated, run_cli
+):
+    # 1.0 shares its digest with 1.0.0 (not selected): skipped for safety by both commands
+    sel = ("-r", "app", "-t", "1.0", "1.1")
+    for argv in (
+        ("query-tags", *sel),
+        ("--json", "query-tags", *sel),
+        ("remove-tags", *sel, "--dry-run"),
+        ("--json", "remove-tags", *sel, "--dry-run"),
+    ):
+        r = run_cli("-reg", registry.url, *argv)
+        assert r.code == 3, (argv, r)
+    for argv in (
+        ("query-tags", "-r", "app", "-t", "1.1"),
+        ("remove-tags", "-r", "app", "-t", "1.1", "--dry-run"),
+    ):
+        assert run_cli("-reg", registry.url, *argv).code == 0
+    assert resolve(client, "app", "1.0") == populated["1.0"]  # nothing changed
+    help_text = " ".join(run_cli("query-tags", "--help").out.split())
+    assert "query-* and remove-* --dry-run give the same code for the same selection" in help_text

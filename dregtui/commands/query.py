@@ -3,7 +3,8 @@
 Classic dregutil output: one ``repo  digest`` line per digest that would be deleted (or
 untagged with ``--untag``); ``--count`` adds ``Number of selected digests: N``; ``--json``
 prints the whole plan (tags, intersecting tags and other repositories per digest). Digests
-skipped for safety are explained on stderr.
+skipped for safety are explained on stderr and make the exit code 3, as ``remove-* --dry-run``
+does for the same selection (:func:`exit_code`, the one rule).
 
 The helpers here (selection options, plan building and plan rendering) are shared with
 ``remove-repos`` / ``remove-tags`` (:mod:`dregtui.commands.remove`).
@@ -18,13 +19,18 @@ from typing import Any
 
 from dregtui.commands._context import Context, UsageError
 from dregtui.inventory.model import Inventory
-from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan
+from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan, children_note
 from dregtui.progress import clean
 from dregtui.registry.errors import CatalogUnavailableError
 from dregtui.select import Selection, SelectorError
 from dregtui.wording import plural
 
 ORDER = 20
+EXIT_SKIPPED = 3  # something selected is skipped for safety (query-*, remove-*, --dry-run)
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 error, 3 something selected would be (or was) skipped for safety; "
+    "query-* and remove-* --dry-run give the same code for the same selection."
+)
 
 
 # -- shared options ------------------------------------------------------------------------
@@ -127,6 +133,7 @@ def register(subparsers: Any) -> None:
         "query-repos",
         help="show the digests of whole repositories (what remove-repos would delete)",
         description="Show every digest of the selected repositories.",
+        epilog=EXIT_CODES,
     )
     add_repository_options(p)
     p.set_defaults(handler=run_query, whole_repositories=True)
@@ -136,6 +143,7 @@ def register(subparsers: Any) -> None:
         help="show the digests that remove-tags would delete",
         description="Show the digests the selection would delete, with what else they take "
         "along. `latest` is only selected when named with -t latest.",
+        epilog=EXIT_CODES,
     )
     add_repository_options(p)
     add_tag_options(p)
@@ -260,9 +268,8 @@ def render_plan(plan: Plan) -> list[str]:
             lines.append(
                 f"        also in {_tags(item.other_repositories)} (unaffected; keeps the blobs)"
             )
-        if item.children and item.action is Action.DELETE:
-            children = plural(len(item.children), "child manifest")
-            lines.append(f"        index: its {children} stay in the repository")
+        if note := children_note(item):
+            lines.append(f"        {clean(note)}")
         if item.orphaned_signatures:
             lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
     lines.append(summary_line(plan))
@@ -282,7 +289,7 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
     plan, _ = plan_from_args(args, ctx)
     if ctx.settings.json:
         ctx.out(json.dumps(plan.to_json(), indent=2))
-        return 0
+        return exit_code(plan)
     items = plan.actionable
     width = max([len(clean(r)) for r in args.repo + [i.repository for i in items]] or [0])
     for item in items:
@@ -290,4 +297,10 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
     for item in plan.skipped:
         ctx.stderr.write(f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n")
     ctx.show_count("selected digests", len(items))
-    return 0
+    return exit_code(plan)
+
+
+def exit_code(plan: Plan) -> int:
+    """The one rule for query-* and remove-* --dry-run (and a removal with nothing to do):
+    3 when the selection holds something skipped for safety, else 0."""
+    return EXIT_SKIPPED if plan.skipped else 0
