@@ -301,3 +301,49 @@ def test_query_exits_3_like_dry_run_when_something_would_be_skipped(
     assert resolve(client, "app", "1.0") == populated["1.0"]  # nothing changed
     help_text = " ".join(run_cli("query-tags", "--help").out.split())
     assert "query-* and remove-* --dry-run give the same code for the same selection" in help_text
+
+
+def test_keep_last_skips_an_image_that_also_carries_an_unselected_tag(
+    registry, client, pusher, run_cli
+):
+    images = [pusher.image("svc", f"1.{i}") for i in range(5)]
+    pusher.tag("svc", "lts", images[0])  # pins the oldest image: --keep-last did not select it
+    argv = ("-reg", registry.url, "remove-tags", "-r", "svc", "--keep-last", "3")
+    r = run_cli(*argv, "--dry-run", "--no-match-all-tags")
+    assert r.code == 0, r
+    assert r.lines[:2] == [
+        f"delete  svc@{images[0].digest}  tags: 1.0, lts",
+        "        not selected, deleted too: lts",
+    ]
+    assert run_cli("-reg", registry.url, "query-tags", "-r", "svc", "--keep-last", "3").code == 3
+    r = run_cli(*argv, "--yes")
+    assert r.code == 3, r  # skipped for safety, like -t 1.0 would be
+    assert f"skipped svc@{images[0].digest}: also tagged lts (not selected)" in r.err
+    assert sorted(client.list_tags("svc")) == ["1.0", "1.2", "1.3", "1.4", "lts"]
+    r = run_cli(*argv, "--untag", "--yes")  # only the version tag goes; lts keeps the image
+    assert r.code == 0, r
+    assert sorted(client.list_tags("svc")) == ["1.2", "1.3", "1.4", "lts"]
+    assert resolve(client, "svc", "lts") == images[0].digest
+
+
+def test_older_than_treats_unselected_tags_as_intersecting(registry, client, pusher, run_cli):
+    old = pusher.image("svc", "1.0", created="2020-01-01T00:00:00Z")
+    pusher.tag("svc", "lts", old)
+    pusher.image("svc", "1.1", created="2021-01-01T00:00:00Z")
+    pusher.image("svc", "commit-abc", created="2020-01-01T00:00:00Z")
+    pusher.image("svc", "1.2", created="2099-01-01T00:00:00Z")
+    argv = ("-reg", registry.url, "remove-tags", "-r", "svc", "--older-than", "30d")
+    r = run_cli(*argv, "--yes")
+    assert r.code == 3, r
+    assert f"skipped svc@{old.digest}: also tagged lts (not selected)" in r.err
+    assert (
+        "--older-than without -t/-re considers version tags only: 1 image without one left "
+        "alone (add -re '.*' to consider every tag but latest)." in r.err
+    )
+    assert sorted(client.list_tags("svc")) == ["1.0", "1.2", "commit-abc", "lts"]
+    r = run_cli(*argv, "--no-match-all-tags", "--yes")
+    assert r.code == 0, r
+    assert sorted(client.list_tags("svc")) == ["1.2", "commit-abc"]
+    r = run_cli(*argv, "-re", ".*", "--yes")  # every tag but latest: the commit image goes
+    assert r.code == 0, r
+    assert client.list_tags("svc") == ["1.2"]

@@ -115,7 +115,10 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
             "per repository, keep the N most recent images (digests, as Harbor/GitLab "
             "retention counts: two tags on one image count once), ranked by their highest "
             "version tag (newest created with --by-date); every tag of a kept image stays, "
-            "images without a version tag (or date) are kept"
+            "images without a version tag (or date) are kept. Without -t/-re it selects "
+            "version tags only: an image it removes that also carries another tag (lts, "
+            "stable) is skipped like any unselected tag (exit 3; see --no-match-all-tags, "
+            "--untag); -re '.*' considers every tag but latest"
         ),
     )
     p.add_argument(
@@ -124,7 +127,8 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--older-than",
         metavar="DURATION",
-        help="only images created more than DURATION ago (30d, 12h, 2w, 1w2d)",
+        help="only images created more than DURATION ago (30d, 12h, 2w, 1w2d); without -t/-re "
+        "version tags only, as for --keep-last",
     )
 
 
@@ -213,6 +217,7 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         if not any(pattern.match(name) for name in names):
             ctx.warn(f"no repository matches -rre {clean(pattern.pattern)!r}.")
     _warn_unknown_tags(ctx, selection, inventory)
+    _warn_retention_scope(ctx, selection, inventory)
     created = None
     if selection.needs_dates:
         from dregtui.inventory.dates import CreatedDates, load_known, save_known
@@ -226,6 +231,22 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         return build_plan(inventory, chosen, mode), inventory
     except PlanError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _warn_retention_scope(ctx: Context, selection: Selection, inventory: Inventory) -> None:
+    """Retention alone ranks version tags: say when images without one were left alone by a
+    rule that judges dates (--older-than, --by-date), so a cleanup of commit-id tags is not a
+    silent no-op."""
+    if not (selection.retention_only and selection.needs_dates):
+        return
+    left = selection.images_without_versions(inventory)
+    if left:
+        rule = "--older-than" if selection.older_than is not None else "--keep-last --by-date"
+        ctx.warn(
+            f"{rule} without -t/-re considers version tags only: "
+            f"{plural(left, 'image')} without one left alone (add -re '.*' to consider every "
+            "tag but latest)."
+        )
 
 
 def _warn_unknown_tags(ctx: Context, selection: Selection, inventory: Inventory) -> None:
