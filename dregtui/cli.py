@@ -99,7 +99,8 @@ def build_parser() -> ArgumentParser:
         "Without a command, opens the full-screen browser.",
         epilog="Global options go before the command (as with the classic dregutil). Exit "
         "codes: 0 ok; 1 error (one line on stderr); 3 some items were skipped for safety "
-        "(remove-*, restore); 130 interrupted.",
+        "(query-*, remove-*, --dry-run: the same code for the same selection; restore); "
+        "130 interrupted.",
         allow_abbrev=False,
     )
     g = parser.add_argument_group("registry and connection")

@@ -12,7 +12,9 @@ repository that points at the digest with it. So a plan has one :class:`PlanItem
   (the classic ``--no-raise-intersecting-repo`` is accepted and is what always happens);
 - ``parent_indexes``: index digests in the same repository that reference this digest as a child
   and stay tagged after the plan (deleting it would leave them dangling: such items are skipped);
-- ``children``: for an index, its child manifests (they stay, untagged, after the index goes);
+- ``children``: for an index, its child manifests; ``children_deleted`` are the ones this same
+  plan deletes (a DELETE item of that repository), :attr:`PlanItem.children_kept` the ones that
+  stay in the repository after the index goes (:func:`children_note` says which, in words);
 - ``orphaned_signatures``: ``sha256-<hex>.sig/.att/.sbom`` tags for this digest that would be
   left pointing at nothing;
 - ``action`` (:class:`Action`) and a human ``reason``.
@@ -43,6 +45,7 @@ from typing import Any
 from dregtui.inventory.model import Inventory
 from dregtui.registry import mediatypes
 from dregtui.versions import sort_tags, version_key
+from dregtui.wording import plural
 
 SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
 _SIGNATURE_RE = re.compile(r"sha256-([0-9a-f]{64})\.(sig|att|sbom)")
@@ -105,6 +108,7 @@ class PlanItem:
     other_repositories: list[str] = field(default_factory=list)
     parent_indexes: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+    children_deleted: list[str] = field(default_factory=list)
     orphaned_signatures: list[str] = field(default_factory=list)
     action: Action = Action.DELETE
     reason: str = ""
@@ -130,6 +134,12 @@ class PlanItem:
             [t for t in self.selected_tags + self.intersecting_tags if t not in removed]
         )
 
+    @property
+    def children_kept(self) -> list[str]:
+        """An index's child manifests that stay in the repository (not deleted by this plan)."""
+        gone = set(self.children_deleted)
+        return [c for c in self.children if c not in gone]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "repository": self.repository,
@@ -142,6 +152,8 @@ class PlanItem:
             "other_repositories": self.other_repositories,
             "parent_indexes": self.parent_indexes,
             "children": self.children,
+            "children_deleted": self.children_deleted,
+            "children_kept": self.children_kept,
             "orphaned_signatures": self.orphaned_signatures,
             "tags_removed": self.tags_removed,
         }
@@ -236,11 +248,36 @@ def build_plan(
     for item in items:
         _decide(item, mode)
     _protect_index_children(inventory, items, mode)
+    deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
     for item in items:
         if item.action is not Action.DELETE:
             item.orphaned_signatures = []
+        else:
+            item.children_deleted = [c for c in item.children if (item.repository, c) in deleted]
     items.sort(key=lambda i: (i.repository, version_key(i.selected_tags[0]), i.digest))
     return Plan(inventory.registry, mode, items)
+
+
+def _short(digest: str) -> str:
+    return digest[:19]  # sha256: and 12 hex digits, as IntersectingTagsError names digests
+
+
+def children_note(item: PlanItem) -> str:
+    """For the DELETE of an index: which child manifests this plan deletes too and which stay in
+    the repository (one line, CLI and TUI); '' for anything else."""
+    if not item.children or item.action is not Action.DELETE:
+        return ""
+    gone, kept = item.children_deleted, item.children_kept
+    if not gone:
+        return f"index: its {plural(len(kept), 'child manifest')} stay in the repository"
+    deleted = ", ".join(_short(c) for c in gone)
+    if not kept:
+        return f"index: this plan deletes its {plural(len(gone), 'child manifest')} too: {deleted}"
+    stay = "stays" if len(kept) == 1 else "stay"
+    return (
+        f"index: of its {plural(len(item.children), 'child manifest')}, this plan deletes "
+        f"{deleted}; {', '.join(_short(c) for c in kept)} {stay} in the repository"
+    )
 
 
 def _decide(item: PlanItem, mode: PlanMode) -> None:

@@ -26,6 +26,12 @@ Command-line selectors (the classic ``dregutil`` options, plus retention rules):
   config (looked up lazily, cached by digest); an unknown date is never "older".
 - ``latest`` is never selected unless named exactly (``-t latest``) or the whole repository is
   selected (``remove-repos``, :attr:`Selection.all_tags`).
+- Retention alone (``--keep-last`` / ``--older-than`` with no ``-t``/``-re``) selects *version*
+  tags only: they are what it ranks. Another tag on an image it removes (``lts``, ``stable``, a
+  commit id) was not selected, so the plan treats it as it treats any tag ``-t`` did not select
+  (an intersecting tag: the image is skipped, exit 3; ``--no-match-all-tags`` deletes it with a
+  "not selected, deleted too" note; ``--untag`` removes only the version tags). Images without a
+  version tag are left alone. Add ``-re '.*'`` to let retention consider every tag but ``latest``.
 
 Order of application per repository: include selectors (or every tag) -> the ``latest`` rule ->
 ``--keep-last`` -> ``--older-than`` -> exclusions.
@@ -241,14 +247,39 @@ class Selection:
         known = set(names)
         return [r for r in self.repositories if r not in known]
 
+    @property
+    def retention_only(self) -> bool:
+        """``--keep-last``/``--older-than`` without -t/-re: only version tags are candidates."""
+        retention = self.keep_last is not None or self.older_than is not None
+        return retention and not self.tags and not self.all_tags
+
     def _candidates(self, tags: Iterable[str]) -> list[str]:
         retention = self.keep_last is not None or self.older_than is not None
         if self.tags:
             named = {s.text for s in self.tags if s.kind == "exact"}
             return [t for t in tags if t in named or (t != LATEST and _matches_any(self.tags, t))]
-        if self.all_tags or retention:
-            return [t for t in tags if t != LATEST or (self.all_tags and not retention)]
+        if self.retention_only:
+            # what retention ranks; other tags on a removed image are intersecting (plan.py)
+            return [t for t in tags if parse_version(t) is not None]
+        if self.all_tags:
+            return [t for t in tags if t != LATEST or not retention]
         return []
+
+    def images_without_versions(self, inventory: Inventory) -> int:
+        """Images (digests) of the matched repositories that carry no version tag and no
+        ``latest`` (signature tags aside): a retention-only selection leaves them alone."""
+        count = 0
+        for repo in self.match_repositories(inventory.repository_names()):
+            tags_of: dict[str, list[str]] = {}
+            for tag, info in inventory.repositories.get(repo, {}).items():
+                tags_of.setdefault(info.digest, []).append(tag)
+            count += sum(
+                1
+                for names in tags_of.values()
+                if LATEST not in names
+                and all(parse_version(t) is None and not t.startswith("sha256-") for t in names)
+            )
+        return count
 
     def select(
         self,

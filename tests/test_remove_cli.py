@@ -29,7 +29,7 @@ def resolve(client, repo, tag):
 
 def test_query_tags_classic_output_and_count(registry, populated, run_cli):
     r = run_cli("-reg", registry.url, "--count", "query-tags", "-r", "app", "-t", "1.0", "1.1")
-    assert r.code == 0, r
+    assert r.code == 3, r  # 1.0 is skipped for safety, as remove-tags --dry-run says
     assert r.lines == [
         "app  " + populated["1.1"],
         "-" * 29,
@@ -252,3 +252,98 @@ def test_ctrl_c_half_way_then_rerun_completes(registry, client, pusher, run_cli,
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "app", "-re", ".*")
     assert r.code == 0, r
     assert len(r.lines) == 6 - len(deleted) and client.list_tags("app") == []
+
+
+def test_index_plan_says_which_children_it_deletes_and_which_stay(
+    registry, client, pusher, run_cli
+):
+    index, (amd64, arm64) = pusher.index("multi", "1.0")
+    pusher.tag("multi", "amd64", amd64)
+    argv = ("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "1.0", "amd64")
+    r = run_cli(*argv, "--dry-run")
+    assert r.code == 0, r
+    note = (
+        "        index: of its 2 child manifests, this plan deletes "
+        f"{amd64.digest[:19]}; {arm64.digest[:19]} stays in the repository"
+    )
+    assert r.lines[:2] == [f"delete  multi@{index.digest}  tags: 1.0", note], r
+    r = run_cli("-reg", registry.url, "--json", "query-tags", "-r", "multi", "-t", "1.0", "amd64")
+    doc = {i["digest"]: i for i in json.loads(r.out)["items"]}
+    assert doc[index.digest]["children_deleted"] == [amd64.digest]
+    assert doc[index.digest]["children_kept"] == [arm64.digest]
+    r = run_cli(*argv, "--yes")
+    assert r.code == 0, r
+    # the registry holds what the plan said: the index and amd64 gone, arm64 still there
+    assert client.list_tags("multi") == []
+    assert client.head_manifest("multi", index.digest) is None
+    assert client.head_manifest("multi", amd64.digest) is None
+    assert client.head_manifest("multi", arm64.digest).digest == arm64.digest
+
+
+def test_query_exits_3_like_dry_run_when_something_would_be_skipped(
+    registry, client, populated, run_cli
+):
+    # 1.0 shares its digest with 1.0.0 (not selected): skipped for safety by both commands
+    sel = ("-r", "app", "-t", "1.0", "1.1")
+    for argv in (
+        ("query-tags", *sel),
+        ("--json", "query-tags", *sel),
+        ("remove-tags", *sel, "--dry-run"),
+        ("--json", "remove-tags", *sel, "--dry-run"),
+    ):
+        r = run_cli("-reg", registry.url, *argv)
+        assert r.code == 3, (argv, r)
+    for argv in (
+        ("query-tags", "-r", "app", "-t", "1.1"),
+        ("remove-tags", "-r", "app", "-t", "1.1", "--dry-run"),
+    ):
+        assert run_cli("-reg", registry.url, *argv).code == 0
+    assert resolve(client, "app", "1.0") == populated["1.0"]  # nothing changed
+    help_text = " ".join(run_cli("query-tags", "--help").out.split())
+    assert "query-* and remove-* --dry-run give the same code for the same selection" in help_text
+
+
+def test_keep_last_skips_an_image_that_also_carries_an_unselected_tag(
+    registry, client, pusher, run_cli
+):
+    images = [pusher.image("svc", f"1.{i}") for i in range(5)]
+    pusher.tag("svc", "lts", images[0])  # pins the oldest image: --keep-last did not select it
+    argv = ("-reg", registry.url, "remove-tags", "-r", "svc", "--keep-last", "3")
+    r = run_cli(*argv, "--dry-run", "--no-match-all-tags")
+    assert r.code == 0, r
+    assert r.lines[:2] == [
+        f"delete  svc@{images[0].digest}  tags: 1.0, lts",
+        "        not selected, deleted too: lts",
+    ]
+    assert run_cli("-reg", registry.url, "query-tags", "-r", "svc", "--keep-last", "3").code == 3
+    r = run_cli(*argv, "--yes")
+    assert r.code == 3, r  # skipped for safety, like -t 1.0 would be
+    assert f"skipped svc@{images[0].digest}: also tagged lts (not selected)" in r.err
+    assert sorted(client.list_tags("svc")) == ["1.0", "1.2", "1.3", "1.4", "lts"]
+    r = run_cli(*argv, "--untag", "--yes")  # only the version tag goes; lts keeps the image
+    assert r.code == 0, r
+    assert sorted(client.list_tags("svc")) == ["1.2", "1.3", "1.4", "lts"]
+    assert resolve(client, "svc", "lts") == images[0].digest
+
+
+def test_older_than_treats_unselected_tags_as_intersecting(registry, client, pusher, run_cli):
+    old = pusher.image("svc", "1.0", created="2020-01-01T00:00:00Z")
+    pusher.tag("svc", "lts", old)
+    pusher.image("svc", "1.1", created="2021-01-01T00:00:00Z")
+    pusher.image("svc", "commit-abc", created="2020-01-01T00:00:00Z")
+    pusher.image("svc", "1.2", created="2099-01-01T00:00:00Z")
+    argv = ("-reg", registry.url, "remove-tags", "-r", "svc", "--older-than", "30d")
+    r = run_cli(*argv, "--yes")
+    assert r.code == 3, r
+    assert f"skipped svc@{old.digest}: also tagged lts (not selected)" in r.err
+    assert (
+        "--older-than without -t/-re considers version tags only: 1 image without one left "
+        "alone (add -re '.*' to consider every tag but latest)." in r.err
+    )
+    assert sorted(client.list_tags("svc")) == ["1.0", "1.2", "commit-abc", "lts"]
+    r = run_cli(*argv, "--no-match-all-tags", "--yes")
+    assert r.code == 0, r
+    assert sorted(client.list_tags("svc")) == ["1.2", "commit-abc"]
+    r = run_cli(*argv, "-re", ".*", "--yes")  # every tag but latest: the commit image goes
+    assert r.code == 0, r
+    assert client.list_tags("svc") == ["1.2"]

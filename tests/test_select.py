@@ -122,16 +122,23 @@ def test_keep_last_by_version_and_by_date():
 
     s = Selection.from_args(repositories=["app"], keep_last=2, by_date=True)
     got = s.select(inventory({"app": APP}), created=created)
-    assert got == {"app": ["1.0", "v1.2", "1.3.1", "1.4rc1"]}  # newest: dev (6), 2.0 (5)
+    # retention alone ranks version tags: newest 2.0 (5), 1.4rc1 (4); dev is not a candidate
+    assert got == {"app": ["1.0", "v1.2", "1.3.1"]}
+    s = Selection.from_args(repositories=["app"], regex=[".*"], keep_last=2, by_date=True)
+    got = s.select(inventory({"app": APP}), created=created)
+    assert got == {"app": ["1.0", "v1.2", "1.3.1", "1.4rc1"]}  # -re '.*': newest dev (6), 2.0
 
 
 def test_keep_last_counts_images_not_tags():
     # 2.1 and 2.1.0 are one image: --keep-last 2 keeps it and 2.0, like Harbor/GitLab retention
     repo = {"1.0": d(1), "2.0": d(2), "2.1": d(3), "2.1.0": d(3), "nightly": d(1), "dev": d(4)}
     got = Selection.from_args(repositories=["app"], keep_last=2).select(inventory({"app": repo}))
-    assert got == {"app": ["1.0", "nightly"]}  # the whole oldest image; dev cannot be ranked
+    # the oldest image's version tag; nightly is not selected by retention alone; dev is unranked
+    assert got == {"app": ["1.0"]}
     got = Selection.from_args(repositories=["app"], keep_last=1).select(inventory({"app": repo}))
-    assert got == {"app": ["1.0", "2.0", "nightly"]}
+    assert got == {"app": ["1.0", "2.0"]}
+    s = Selection.from_args(repositories=["app"], regex=[".*"], keep_last=1)
+    assert s.select(inventory({"app": repo})) == {"app": ["1.0", "2.0", "nightly"]}
     dates = {d(1): datetime(2024, 1, 3, tzinfo=UTC), d(2): datetime(2024, 1, 2, tzinfo=UTC)}
     dates |= {d(3): datetime(2024, 1, 1, tzinfo=UTC), d(4): None}
     s = Selection.from_args(repositories=["app"], keep_last=1, by_date=True)
@@ -235,7 +242,7 @@ def test_keep_last_keeps_exactly_min_n_images(tags, n):
     inv = _inv(tags)
     chosen = Selection.from_args(repositories=["app"], keep_last=n).select(inv).get("app", [])
     digest = {t: d(k) for t, k in tags.items()}
-    candidates = [t for t in tags if t != "latest"]
+    candidates = [t for t in tags if parse_version(t) is not None]  # retention alone: versions
     top: dict[str, object] = {}
     for t in candidates:
         if (v := parse_version(t)) is not None:

@@ -453,3 +453,26 @@ def test_after_a_deletion_the_cursor_stays_where_it_was(
             assert app.tag_list.current_tag == "1.2"  # not back at the top
 
     asyncio.run(run())
+
+
+def test_confirm_says_which_index_children_go_and_which_stay(
+    client: RegistryClient, pusher: ImagePusher
+) -> None:
+    index, (amd64, arm64) = pusher.index("multi", "1.0")
+    pusher.tag("multi", "amd64", amd64)
+
+    async def run() -> None:
+        app = DregApp(client, dry_run=True)
+        async with app.run_test(size=(160, 36)) as pilot:
+            await open_repository(app, pilot, "multi")
+            assert app.tag_list.rows == ["1.0", "amd64"]
+            await pilot.press("space", "j", "space", "d")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            shown = " ".join(str(app.screen.query_one("#confirm-plan").content).split())
+            assert (
+                f"index: of its 2 child manifests, this plan deletes {amd64.digest[:19]}; "
+                f"{arm64.digest[:19]} stays in the repository"
+            ) in shown
+            assert "its 2 child manifests stay" not in shown
+
+    asyncio.run(run())

@@ -3,7 +3,8 @@
 Classic dregutil output: one ``repo  digest`` line per digest that would be deleted (or
 untagged with ``--untag``); ``--count`` adds ``Number of selected digests: N``; ``--json``
 prints the whole plan (tags, intersecting tags and other repositories per digest). Digests
-skipped for safety are explained on stderr.
+skipped for safety are explained on stderr and make the exit code 3, as ``remove-* --dry-run``
+does for the same selection (:func:`exit_code`, the one rule).
 
 The helpers here (selection options, plan building and plan rendering) are shared with
 ``remove-repos`` / ``remove-tags`` (:mod:`dregtui.commands.remove`).
@@ -18,13 +19,18 @@ from typing import Any
 
 from dregtui.commands._context import Context, UsageError
 from dregtui.inventory.model import Inventory
-from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan
+from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan, children_note
 from dregtui.progress import clean
 from dregtui.registry.errors import CatalogUnavailableError
 from dregtui.select import Selection, SelectorError
 from dregtui.wording import plural
 
 ORDER = 20
+EXIT_SKIPPED = 3  # something selected is skipped for safety (query-*, remove-*, --dry-run)
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 error, 3 something selected would be (or was) skipped for safety; "
+    "query-* and remove-* --dry-run give the same code for the same selection."
+)
 
 
 # -- shared options ------------------------------------------------------------------------
@@ -109,7 +115,10 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
             "per repository, keep the N most recent images (digests, as Harbor/GitLab "
             "retention counts: two tags on one image count once), ranked by their highest "
             "version tag (newest created with --by-date); every tag of a kept image stays, "
-            "images without a version tag (or date) are kept"
+            "images without a version tag (or date) are kept. Without -t/-re it selects "
+            "version tags only: an image it removes that also carries another tag (lts, "
+            "stable) is skipped like any unselected tag (exit 3; see --no-match-all-tags, "
+            "--untag); -re '.*' considers every tag but latest"
         ),
     )
     p.add_argument(
@@ -118,7 +127,8 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--older-than",
         metavar="DURATION",
-        help="only images created more than DURATION ago (30d, 12h, 2w, 1w2d)",
+        help="only images created more than DURATION ago (30d, 12h, 2w, 1w2d); without -t/-re "
+        "version tags only, as for --keep-last",
     )
 
 
@@ -127,6 +137,7 @@ def register(subparsers: Any) -> None:
         "query-repos",
         help="show the digests of whole repositories (what remove-repos would delete)",
         description="Show every digest of the selected repositories.",
+        epilog=EXIT_CODES,
     )
     add_repository_options(p)
     p.set_defaults(handler=run_query, whole_repositories=True)
@@ -136,6 +147,7 @@ def register(subparsers: Any) -> None:
         help="show the digests that remove-tags would delete",
         description="Show the digests the selection would delete, with what else they take "
         "along. `latest` is only selected when named with -t latest.",
+        epilog=EXIT_CODES,
     )
     add_repository_options(p)
     add_tag_options(p)
@@ -205,6 +217,7 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         if not any(pattern.match(name) for name in names):
             ctx.warn(f"no repository matches -rre {clean(pattern.pattern)!r}.")
     _warn_unknown_tags(ctx, selection, inventory)
+    _warn_retention_scope(ctx, selection, inventory)
     created = None
     if selection.needs_dates:
         from dregtui.inventory.dates import CreatedDates, load_known, save_known
@@ -218,6 +231,22 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         return build_plan(inventory, chosen, mode), inventory
     except PlanError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _warn_retention_scope(ctx: Context, selection: Selection, inventory: Inventory) -> None:
+    """Retention alone ranks version tags: say when images without one were left alone by a
+    rule that judges dates (--older-than, --by-date), so a cleanup of commit-id tags is not a
+    silent no-op."""
+    if not (selection.retention_only and selection.needs_dates):
+        return
+    left = selection.images_without_versions(inventory)
+    if left:
+        rule = "--older-than" if selection.older_than is not None else "--keep-last --by-date"
+        ctx.warn(
+            f"{rule} without -t/-re considers version tags only: "
+            f"{plural(left, 'image')} without one left alone (add -re '.*' to consider every "
+            "tag but latest)."
+        )
 
 
 def _warn_unknown_tags(ctx: Context, selection: Selection, inventory: Inventory) -> None:
@@ -260,9 +289,8 @@ def render_plan(plan: Plan) -> list[str]:
             lines.append(
                 f"        also in {_tags(item.other_repositories)} (unaffected; keeps the blobs)"
             )
-        if item.children and item.action is Action.DELETE:
-            children = plural(len(item.children), "child manifest")
-            lines.append(f"        index: its {children} stay in the repository")
+        if note := children_note(item):
+            lines.append(f"        {clean(note)}")
         if item.orphaned_signatures:
             lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
     lines.append(summary_line(plan))
@@ -282,7 +310,7 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
     plan, _ = plan_from_args(args, ctx)
     if ctx.settings.json:
         ctx.out(json.dumps(plan.to_json(), indent=2))
-        return 0
+        return exit_code(plan)
     items = plan.actionable
     width = max([len(clean(r)) for r in args.repo + [i.repository for i in items]] or [0])
     for item in items:
@@ -290,4 +318,10 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
     for item in plan.skipped:
         ctx.stderr.write(f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n")
     ctx.show_count("selected digests", len(items))
-    return 0
+    return exit_code(plan)
+
+
+def exit_code(plan: Plan) -> int:
+    """The one rule for query-* and remove-* --dry-run (and a removal with nothing to do):
+    3 when the selection holds something skipped for safety, else 0."""
+    return EXIT_SKIPPED if plan.skipped else 0

@@ -7,7 +7,8 @@ Flow: validate the selectors (before any request) -> inventory (cache or scan) -
 the garbage-collection advice.
 
 Exit codes: 0 everything planned was deleted, 1 errors (incl. deletion disabled, interrupted
-runs), 3 some items were skipped for safety (so CI cleanups can tell).
+runs), 3 some items were skipped for safety (so CI cleanups can tell); ``--dry-run`` and a run
+with nothing to do give what ``query-*`` gives for the same selection (:func:`query.exit_code`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any
 
 from dregtui.commands._context import Context
 from dregtui.commands.query import (
+    EXIT_CODES,
     add_repository_options,
     add_tag_options,
+    exit_code,
     plan_from_args,
     render_plan,
 )
@@ -48,6 +51,7 @@ def register(subparsers: Any) -> None:
         help="delete every digest of the selected repositories",
         description="Delete every manifest of the selected repositories. Digests other "
         "repositories also hold are deleted from the selected ones only.",
+        epilog=EXIT_CODES,
     )
     add_repository_options(p)
     _add_run_options(p)
@@ -59,6 +63,7 @@ def register(subparsers: Any) -> None:
         description="Delete the manifests behind the selected tags. By default a digest that "
         "also carries unselected tags is skipped (exit code 3); see --no-match-all-tags and "
         "--untag. `latest` is only selected when named with -t latest.",
+        epilog=EXIT_CODES,
     )
     add_repository_options(p)
     add_tag_options(p)
@@ -156,7 +161,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
         else:
             for line in render_plan(plan):
                 ctx.out(line)
-        return 3 if plan.skipped else 0
+        return exit_code(plan)
     if not plan.actionable:
         if ctx.settings.json:
             ctx.out(json.dumps({"plan": plan.to_json(), "result": None}, indent=2))
@@ -167,7 +172,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
                 )
             ctx.stderr.write("Nothing to remove.\n")
         ctx.show_count("removed digests", 0)
-        return 3 if plan.skipped else 0
+        return exit_code(plan)
     if not args.yes and sys.stdin is not None and sys.stdin.isatty() and not confirm(ctx, plan):
         ctx.stderr.write("Nothing removed.\n")
         return 1

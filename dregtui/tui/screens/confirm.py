@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from dregtui.plan import Action, Plan, PlanItem, PlanMode
+from dregtui.plan import Action, Plan, PlanItem, PlanMode, children_note
 from dregtui.registry import mediatypes
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest, tag_lines
@@ -84,9 +84,8 @@ def _item_text(text: Text, item: PlanItem, width: int) -> None:
     if item.parent_indexes:
         text.append("  ! referenced by index ", style="bold yellow")
         text.append(", ".join(short_digest(p) for p in item.parent_indexes) + "\n")
-    if item.children and item.action is Action.DELETE:  # as the CLI says it (one may be tagged)
-        children = plural(len(item.children), "child manifest")
-        text.append(f"  index: its {children} stay in the repository\n", style="dim")
+    if note := children_note(item):  # as the CLI says it: which children go, which stay
+        text.append(f"  {clean(note)}\n", style="dim")
     if item.orphaned_signatures:
         text.append("  ! orphaned signatures: ", style="bold yellow")
         text.append(_names(item.orphaned_signatures) + "\n")
