@@ -176,7 +176,6 @@ def test_sigint_during_deletion(killable: KillableRegistry) -> None:
     assert snapshot(killable.url) == expected
 
 
-@pytest.mark.xfail(reason="fixed on branch i7-race", strict=False)
 def test_tag_moved_between_scan_and_delete(killable: KillableRegistry) -> None:
     with RegistryClient(killable.url) as c:
         p = ImagePusher(c)

@@ -210,3 +210,40 @@ def test_many_concurrent_untags_and_deletes_in_one_repository(client, pusher):
     result = execute_plan(client, p, inv, jobs=8)
     assert result.exit_code == 0 and len(result.deleted) == 16, result.to_json()
     assert client.list_tags("app") == []
+
+
+def test_a_known_tag_moved_onto_the_digest_after_the_confirmation_is_never_deleted(client, pusher):
+    """The plan is shown (the confirmation); then another client moves the *known* tag
+    `stable` onto the planned digest. The DELETE would remove it: the item is skipped."""
+    two = pusher.image("web", "2.0.0", seed="two")
+    pusher.image("web", "stable", seed="stable")
+    pusher.image("web", "1.0.0", seed="one")
+    inv = scan(client)
+    p = plan(client, inv, repositories=["web"], tags=["2.0.0", "1.0.0"])
+    assert [i.action for i in p.items] == [Action.DELETE, Action.DELETE]
+    pusher.tag("web", "stable", two)  # after the confirmation, before the DELETE
+    result = execute_plan(client, p, inv, jobs=1)
+    assert result.exit_code == 3
+    (skipped,) = result.skipped
+    assert skipped.item.digest == two.digest and "stable (not selected" in skipped.message
+    assert resolve(client, "web", "stable") == resolve(client, "web", "2.0.0") == two.digest
+    assert resolve(client, "web", "1.0.0") is None  # the untouched item still went
+    assert [r.tags for r in Journal().records()] == [("1.0.0",)]
+    assert inv.tag_info("web", "stable").digest == two.digest  # the cache learns the move
+
+
+def test_the_journal_holds_exactly_the_tags_the_delete_removed(client, pusher):
+    """--no-match-all-tags: a tag that appeared on the digest after the scan is not planned,
+    so the item is skipped; the planned intersecting tags go and are all journaled."""
+    a = pusher.image("api", "1.0", seed="a")
+    pusher.tag("api", "one", a)
+    b = pusher.image("api", "2.0", seed="b")
+    inv = scan(client)
+    mode = PlanMode(match_all_tags=False)
+    p = plan(client, inv, mode, repositories=["api"], tags=["1.0", "2.0"])
+    pusher.tag("api", "two", b)  # appears after the scan, on 2.0's digest
+    result = execute_plan(client, p, inv, jobs=1)
+    assert result.exit_code == 3
+    assert sorted(client.list_tags("api")) == ["2.0", "two"]
+    (record,) = Journal().records()
+    assert record.digest == a.digest and sorted(record.tags) == ["1.0", "one"]
