@@ -208,3 +208,73 @@ def test_unwritable_cache_is_a_warning_not_a_failure(small_registry, run_cli, tm
     assert result.code == 0, result
     assert len(result.lines) == 12
     assert result.err.count("\n") == 1 and result.err.startswith("dregtui: warning: ")
+
+
+def _refused_paths(tmp_path: Path) -> dict[str, Path]:
+    config = tmp_path / "config.yml"
+    config.write_text("registry: https://example\n")
+    zero = tmp_path / "zero"
+    zero.write_bytes(bytes(1 << 20))
+    big = tmp_path / "big"
+    with big.open("wb") as handle:  # sparse: 2 GB that must never be read whole
+        handle.truncate(2 << 30)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    return {
+        "device": Path("/dev/null"),
+        "directory": tmp_path,
+        "fifo": fifo,
+        "config": config,
+        "zero": zero,
+        "big": big,
+    }
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+def test_cache_path_that_is_not_a_cache_is_refused_before_any_request(
+    fake_registry, run_cli, tmp_path, refresh
+):
+    for label, path in _refused_paths(tmp_path).items():
+        before = path.stat()
+        head = path.read_bytes()[:64] if path.is_file() else None
+        extra = ["--refresh"] if refresh else []
+        result = run_cli("-reg", fake_registry.url, "-c", str(path), *extra, "list-repo-names")
+        assert result.code == 1, (label, result)
+        assert result.err.count("\n") == 1, label
+        assert result.err.startswith(f"dregtui: error: The cache path {path} is "), label
+        assert "-c None" in result.err
+        after = path.stat()
+        assert (after.st_mode, after.st_size, after.st_ino) == (
+            before.st_mode,
+            before.st_size,
+            before.st_ino,
+        ), label
+        if head is not None:
+            assert path.read_bytes()[:64] == head
+    assert fake_registry.requests == []
+
+
+def test_damaged_or_oversized_dregtui_cache_at_a_named_path_is_rebuilt(
+    small_registry, run_cli, tmp_path
+):
+    from dregtui.inventory.cache import MAX_BYTES
+
+    url = small_registry.url
+    path = tmp_path / "cache.json"
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")  # e.g. from mktemp: taken as a new cache
+    result = run_cli("-reg", url, "-c", str(empty), "list-repo-names")
+    assert result.code == 0 and result.err == "", result
+    assert json.loads(empty.read_text())["registry"] == url
+    for label in ("torn", "oversized"):
+        with path.open("wb") as handle:
+            handle.write(b'{"format":"dregtui-inventory","version":1,"registry":"x",')
+            if label == "oversized":
+                handle.truncate(MAX_BYTES + 1)
+        result = run_cli("-reg", url, "-c", str(path), "list-repo-names")
+        assert result.code == 0, (label, result)
+        assert len(result.lines) == 12
+        assert result.err.count("\n") == 1 and result.err.startswith("dregtui: warning: ")
+        assert str(path) in result.err and "rescanning" in result.err
+        assert json.loads(path.read_text())["registry"] == url  # rewritten
+        assert path.stat().st_size < 1 << 20

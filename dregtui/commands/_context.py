@@ -170,6 +170,8 @@ class Context:
 
     def _load_or_scan(self, wanted: list[str]) -> Inventory:
         cache = self.cache()
+        if cache is not None:
+            cache.check()  # a path that is not a cache: one sentence before any request
         if cache is not None and not self.settings.refresh:
             cached = cache.read(warn=self.warn)
             if cached is not None:
