@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import sys
 import traceback
@@ -53,7 +54,7 @@ from typing import Any, NoReturn, TextIO
 from dregtui import __version__
 from dregtui.commands import command_modules
 from dregtui.commands._context import Context, UsageError
-from dregtui.config import ConfigError, Settings, is_bool_word, resolve_settings
+from dregtui.config import MIN_RATE, ConfigError, Settings, is_bool_word, resolve_settings
 from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
 from dregtui.progress import clean
 from dregtui.registry.credentials import reset_helper_warnings
@@ -242,8 +243,12 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if math.isnan(value) or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
+    if value < MIN_RATE:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_RATE} (requests per second)")
     return value
 
 
