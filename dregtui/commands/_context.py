@@ -150,6 +150,7 @@ class Context:
             jobs=self.settings.jobs,
             rate=self.settings.rate,
             progress=report,
+            warn=self.warn,
             **kwargs,
         )
         scanner.progress_line = progress  # type: ignore[attr-defined]
