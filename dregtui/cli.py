@@ -69,7 +69,7 @@ DEFAULT_COMMAND = "tui"
 GLOBAL_FIELDS = (
     "registry", "username", "password", "digest_auth", "cert", "key", "verify", "cache",
     "refresh", "count", "use_get_manifest", "log_level", "json", "jobs", "rate", "insecure",
-    "debug", "repositories", "profile", "dry_run",
+    "debug", "repositories", "profile", "dry_run", "max_cache_age",
 )  # fmt: skip
 
 
@@ -173,6 +173,12 @@ def build_parser() -> ArgumentParser:
         action="store_true",
         default=None,
         help="rescan the registry, then update the cache",
+    )
+    g.add_argument(
+        "--max-cache-age",
+        metavar="DURATION",
+        help="rescan (instead of using the cache) when the cache is older, e.g. 1h or 2d "
+        "(env DREGTUI_MAX_CACHE_AGE); remove-* then plans from the fresh scan",
     )
     g.add_argument(
         "-j",

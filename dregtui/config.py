@@ -122,6 +122,7 @@ class Settings:
     profile: str | None = None
     dry_run: bool = False
     timeout: float = 30.0
+    max_cache_age: float | None = None  # seconds; an older cache is rescanned
     config_path: str | None = None
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
@@ -343,6 +344,8 @@ def env_settings(env: Mapping[str, str]) -> dict[str, Any]:
         out["use_get_manifest"] = truthy(env["DOCKER_UTIL_GET_MANIFEST"])
     if env.get("REQUESTS_CA_BUNDLE"):
         out["verify"] = env["REQUESTS_CA_BUNDLE"]
+    if env.get("DREGTUI_MAX_CACHE_AGE"):
+        out["max_cache_age"] = env["DREGTUI_MAX_CACHE_AGE"]
     if env.get("DREGTUI_PROFILE"):
         out["profile"] = env["DREGTUI_PROFILE"]
     return out
@@ -408,6 +411,13 @@ def resolve_settings(
             settings.jobs = _int(value, "jobs", minimum=1)
         elif key == "rate":
             settings.rate = _float(value, "rate")
+        elif key == "max_cache_age":
+            from dregtui.select import SelectorError, parse_duration
+
+            try:
+                settings.max_cache_age = parse_duration(str(value)).total_seconds()
+            except SelectorError as exc:
+                raise ConfigError(f"--max-cache-age: {exc}.") from None
         elif key == "timeout":
             settings.timeout = _float(value, "timeout", maximum=MAX_TIMEOUT) or settings.timeout
         elif hasattr(settings, key) and key not in ("config_path", "keymap", "theme"):

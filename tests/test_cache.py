@@ -100,7 +100,8 @@ def test_unusable_cache_is_reported_in_one_line_and_rebuilt(small_registry, run_
         assert result.err.startswith("dregtui: warning: ") and str(path) in result.err
         assert json.loads(path.read_text())["registry"] == url  # rebuilt
         result = run_cli("-reg", url, "list-repo-names")
-        assert result.err == ""
+        assert result.err.startswith("dregtui: using the cache of ")  # no warning now
+        assert result.err.count("\n") == 1
 
 
 def test_registry_dying_mid_scan_leaves_no_cache_behind(small_registry, run_cli):
@@ -278,3 +279,28 @@ def test_damaged_or_oversized_dregtui_cache_at_a_named_path_is_rebuilt(
         assert str(path) in result.err and "rescanning" in result.err
         assert json.loads(path.read_text())["registry"] == url  # rewritten
         assert path.stat().st_size < 1 << 20
+
+
+def test_a_cached_answer_says_so_on_stderr_and_max_cache_age_rescans(small_registry, run_cli):
+    url = small_registry.url
+    first = run_cli("-reg", url, "list-repo-names")
+    assert first.code == 0 and first.err == "", first
+    cached = run_cli("-reg", url, "list-repo-names")
+    assert cached.code == 0 and cached.out == first.out
+    assert cached.err.count("\n") == 1, cached
+    assert cached.err.startswith(f"dregtui: using the cache of {url} from ")
+    assert " UTC (0s old); --refresh rescans" in cached.err or "s old)" in cached.err
+    path = cache_file(url)
+    doc = json.loads(path.read_text())
+    doc["scanned_at"] -= 3 * 3600
+    path.write_text(json.dumps(doc))
+    with RegistryClient(url) as c:
+        ImagePusher(c).image("team/new", "1", seed="new")
+    fresh = run_cli("-reg", url, "--max-cache-age", "1h", "list-repo-names")
+    assert fresh.code == 0, fresh
+    assert "team/new" in fresh.lines
+    assert "is 3h00m old (over --max-cache-age 1h00m); rescanning" in fresh.err
+    env_fresh = run_cli("-reg", url, "list-repo-names", env={"DREGTUI_MAX_CACHE_AGE": "2d"})
+    assert "using the cache" in env_fresh.err  # the rescan was saved: young again
+    bad = run_cli("-reg", url, "--max-cache-age", "soon", "list-repo-names")
+    assert bad.code == 1 and bad.err.startswith("dregtui: error: --max-cache-age")
