@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import sys
 import traceback
@@ -52,7 +53,7 @@ from typing import Any, NoReturn, TextIO
 from dregtui import __version__
 from dregtui.commands import command_modules
 from dregtui.commands._context import Context, UsageError
-from dregtui.config import ConfigError, Settings, is_bool_word, resolve_settings
+from dregtui.config import MIN_RATE, ConfigError, Settings, is_bool_word, resolve_settings
 from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
 from dregtui.progress import clean
 from dregtui.registry.credentials import reset_helper_warnings
@@ -67,7 +68,7 @@ DEFAULT_COMMAND = "tui"
 GLOBAL_FIELDS = (
     "registry", "username", "password", "digest_auth", "cert", "key", "verify", "cache",
     "refresh", "count", "use_get_manifest", "log_level", "json", "jobs", "rate", "insecure",
-    "debug", "repositories", "profile", "dry_run",
+    "debug", "repositories", "profile", "dry_run", "max_cache_age",
 )  # fmt: skip
 
 
@@ -174,6 +175,12 @@ def build_parser() -> ArgumentParser:
         help="rescan the registry, then update the cache",
     )
     g.add_argument(
+        "--max-cache-age",
+        metavar="DURATION",
+        help="rescan (instead of using the cache) when the cache is older, e.g. 1h or 2d "
+        "(env DREGTUI_MAX_CACHE_AGE); remove-* then plans from the fresh scan",
+    )
+    g.add_argument(
         "-j",
         "--jobs",
         type=_jobs,
@@ -232,8 +239,12 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if math.isnan(value) or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
+    if value < MIN_RATE:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_RATE} (requests per second)")
     return value
 
 

@@ -29,6 +29,7 @@ docker credential store). Environment variables: ``REGISTRY``, ``REGISTRY_USER``
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import tomllib
@@ -121,6 +122,7 @@ class Settings:
     profile: str | None = None
     dry_run: bool = False
     timeout: float = 30.0
+    max_cache_age: float | None = None  # seconds; an older cache is rescanned
     config_path: str | None = None
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
@@ -176,7 +178,59 @@ def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     profiles = doc.get("profiles", {})
     if not isinstance(profiles, dict) or not all(isinstance(p, dict) for p in profiles.values()):
         raise ConfigError(f"The config file {file}: [profiles.NAME] must be tables.")
+    if not isinstance(doc.get("default_profile", ""), str):
+        raise ConfigError(f"The config file {file}: default_profile must be a profile name.")
+    for section in ("tui", "keymap"):
+        if not isinstance(doc.get(section, {}), dict):
+            raise ConfigError(f"The config file {file}: [{section}] must be a table.")
+    for name, profile in profiles.items():
+        for key, value in profile.items():
+            if key in PROFILE_KEYS:
+                _check_profile_value(key, value, f"The config file {file}, profile {name!r}")
     return doc
+
+
+MAX_TIMEOUT = 3600.0  # seconds
+MIN_RATE = 0.01  # requests per second
+_STRINGS = ("registry", "username", "cert", "key")
+
+
+def _check_profile_value(key: str, value: object, where: str) -> None:
+    """One sentence naming the key when a profile value has the wrong type or range."""
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if key in _STRINGS:
+        ok = isinstance(value, str)
+        need = "a string"
+    elif key == "verify":
+        ok = isinstance(value, bool | str)
+        need = "true, false or a CA bundle path"
+    elif key == "repositories":
+        ok = isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        )
+        need = "a list of repository names"
+    elif key in ("use_get_manifest", "digest_auth"):
+        ok = isinstance(value, bool) or (isinstance(value, str) and is_bool_word(value))
+        need = "true or false"
+    elif key == "jobs":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        need = "a whole number"
+    else:  # rate, timeout
+        ok = number or (isinstance(value, str) and value.strip().lower() in FALSE_WORDS)
+        need = "a number"
+    if not ok:
+        raise ConfigError(f"{where}: {key} must be {need}, not {shown}.")
+    try:
+        if key == "jobs":
+            _int(value, key, minimum=1)
+        elif key == "rate":
+            _float(value, key)
+        elif key == "timeout":
+            _float(value, key, maximum=MAX_TIMEOUT)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def profile_settings(
@@ -290,6 +344,8 @@ def env_settings(env: Mapping[str, str]) -> dict[str, Any]:
         out["use_get_manifest"] = truthy(env["DOCKER_UTIL_GET_MANIFEST"])
     if env.get("REQUESTS_CA_BUNDLE"):
         out["verify"] = env["REQUESTS_CA_BUNDLE"]
+    if env.get("DREGTUI_MAX_CACHE_AGE"):
+        out["max_cache_age"] = env["DREGTUI_MAX_CACHE_AGE"]
     if env.get("DREGTUI_PROFILE"):
         out["profile"] = env["DREGTUI_PROFILE"]
     return out
@@ -355,8 +411,15 @@ def resolve_settings(
             settings.jobs = _int(value, "jobs", minimum=1)
         elif key == "rate":
             settings.rate = _float(value, "rate")
+        elif key == "max_cache_age":
+            from dregtui.select import SelectorError, parse_duration
+
+            try:
+                settings.max_cache_age = parse_duration(str(value)).total_seconds()
+            except SelectorError as exc:
+                raise ConfigError(f"--max-cache-age: {exc}.") from None
         elif key == "timeout":
-            settings.timeout = _float(value, "timeout") or settings.timeout
+            settings.timeout = _float(value, "timeout", maximum=MAX_TIMEOUT) or settings.timeout
         elif hasattr(settings, key) and key not in ("config_path", "keymap", "theme"):
             setattr(settings, key, value)
     for attr in ("cert", "key", "cache"):
@@ -379,18 +442,29 @@ def _int(value: object, name: str, minimum: int = 0) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}.")
+    if name == "jobs":
+        from dregtui.inventory.scanner import MAX_JOBS
+
+        if number > MAX_JOBS:
+            raise ConfigError(f"{name} must be at most {MAX_JOBS}.")
     return number
 
 
-def _float(value: object, name: str) -> float | None:
+def _float(value: object, name: str, maximum: float | None = None) -> float | None:
     if isinstance(value, str) and value.strip().lower() in FALSE_WORDS:
         return None
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+    if math.isnan(number) or math.isinf(number):
+        raise ConfigError(f"{name} must be a finite number, not {value!r}.")
     if number <= 0:
         raise ConfigError(f"{name} must be greater than 0.")
+    if name == "rate" and number < MIN_RATE:
+        raise ConfigError(f"{name} must be at least {MIN_RATE} (requests per second).")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}.")
     return number
 
 

@@ -69,6 +69,7 @@ _OPS: dict[str, Callable[[Version, Version], bool]] = {
 }
 _DURATION_RE = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_DURATION = 52000 * 604800  # seconds (~1000 years): now - DURATION stays a valid date
 
 #: ``created(pairs)`` -> digest -> created date (None when unknown); pairs are (repository, digest).
 CreatedLookup = Callable[[Sequence[tuple[str, str]]], Mapping[str, datetime | None]]
@@ -158,7 +159,12 @@ def parse_duration(text: str, arg: str = "--older-than") -> timedelta:
         raise SelectorError(
             f"{arg} {text!r}: not a duration (use a number and a unit s, m, h, d or w, e.g. 30d)"
         )
-    seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION_RE.findall(compact))
+    try:
+        seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION_RE.findall(compact))
+    except ValueError:  # more digits than int() takes
+        seconds = _MAX_DURATION + 1
+    if seconds > _MAX_DURATION:
+        raise SelectorError(f"{arg} {text!r}: too long (at most 1000 years, 52000w)")
     return timedelta(seconds=seconds)
 
 

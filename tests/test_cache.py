@@ -100,7 +100,8 @@ def test_unusable_cache_is_reported_in_one_line_and_rebuilt(small_registry, run_
         assert result.err.startswith("dregtui: warning: ") and str(path) in result.err
         assert json.loads(path.read_text())["registry"] == url  # rebuilt
         result = run_cli("-reg", url, "list-repo-names")
-        assert result.err == ""
+        assert result.err.startswith("dregtui: using the cache of ")  # no warning now
+        assert result.err.count("\n") == 1
 
 
 def test_registry_dying_mid_scan_leaves_no_cache_behind(small_registry, run_cli):
@@ -208,3 +209,98 @@ def test_unwritable_cache_is_a_warning_not_a_failure(small_registry, run_cli, tm
     assert result.code == 0, result
     assert len(result.lines) == 12
     assert result.err.count("\n") == 1 and result.err.startswith("dregtui: warning: ")
+
+
+def _refused_paths(tmp_path: Path) -> dict[str, Path]:
+    config = tmp_path / "config.yml"
+    config.write_text("registry: https://example\n")
+    zero = tmp_path / "zero"
+    zero.write_bytes(bytes(1 << 20))
+    big = tmp_path / "big"
+    with big.open("wb") as handle:  # sparse: 2 GB that must never be read whole
+        handle.truncate(2 << 30)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    return {
+        "device": Path("/dev/null"),
+        "directory": tmp_path,
+        "fifo": fifo,
+        "config": config,
+        "zero": zero,
+        "big": big,
+    }
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+def test_cache_path_that_is_not_a_cache_is_refused_before_any_request(
+    fake_registry, run_cli, tmp_path, refresh
+):
+    for label, path in _refused_paths(tmp_path).items():
+        before = path.stat()
+        head = path.read_bytes()[:64] if path.is_file() else None
+        extra = ["--refresh"] if refresh else []
+        result = run_cli("-reg", fake_registry.url, "-c", str(path), *extra, "list-repo-names")
+        assert result.code == 1, (label, result)
+        assert result.err.count("\n") == 1, label
+        assert result.err.startswith(f"dregtui: error: The cache path {path} is "), label
+        assert "-c None" in result.err
+        after = path.stat()
+        assert (after.st_mode, after.st_size, after.st_ino) == (
+            before.st_mode,
+            before.st_size,
+            before.st_ino,
+        ), label
+        if head is not None:
+            assert path.read_bytes()[:64] == head
+    assert fake_registry.requests == []
+
+
+def test_damaged_or_oversized_dregtui_cache_at_a_named_path_is_rebuilt(
+    small_registry, run_cli, tmp_path
+):
+    from dregtui.inventory.cache import MAX_BYTES
+
+    url = small_registry.url
+    path = tmp_path / "cache.json"
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")  # e.g. from mktemp: taken as a new cache
+    result = run_cli("-reg", url, "-c", str(empty), "list-repo-names")
+    assert result.code == 0 and result.err == "", result
+    assert json.loads(empty.read_text())["registry"] == url
+    for label in ("torn", "oversized"):
+        with path.open("wb") as handle:
+            handle.write(b'{"format":"dregtui-inventory","version":1,"registry":"x",')
+            if label == "oversized":
+                handle.truncate(MAX_BYTES + 1)
+        result = run_cli("-reg", url, "-c", str(path), "list-repo-names")
+        assert result.code == 0, (label, result)
+        assert len(result.lines) == 12
+        assert result.err.count("\n") == 1 and result.err.startswith("dregtui: warning: ")
+        assert str(path) in result.err and "rescanning" in result.err
+        assert json.loads(path.read_text())["registry"] == url  # rewritten
+        assert path.stat().st_size < 1 << 20
+
+
+def test_a_cached_answer_says_so_on_stderr_and_max_cache_age_rescans(small_registry, run_cli):
+    url = small_registry.url
+    first = run_cli("-reg", url, "list-repo-names")
+    assert first.code == 0 and first.err == "", first
+    cached = run_cli("-reg", url, "list-repo-names")
+    assert cached.code == 0 and cached.out == first.out
+    assert cached.err.count("\n") == 1, cached
+    assert cached.err.startswith(f"dregtui: using the cache of {url} from ")
+    assert " UTC (0s old); --refresh rescans" in cached.err or "s old)" in cached.err
+    path = cache_file(url)
+    doc = json.loads(path.read_text())
+    doc["scanned_at"] -= 3 * 3600
+    path.write_text(json.dumps(doc))
+    with RegistryClient(url) as c:
+        ImagePusher(c).image("team/new", "1", seed="new")
+    fresh = run_cli("-reg", url, "--max-cache-age", "1h", "list-repo-names")
+    assert fresh.code == 0, fresh
+    assert "team/new" in fresh.lines
+    assert "is 3h00m old (over --max-cache-age 1h00m); rescanning" in fresh.err
+    env_fresh = run_cli("-reg", url, "list-repo-names", env={"DREGTUI_MAX_CACHE_AGE": "2d"})
+    assert "using the cache" in env_fresh.err  # the rescan was saved: young again
+    bad = run_cli("-reg", url, "--max-cache-age", "soon", "list-repo-names")
+    assert bad.code == 1 and bad.err.startswith("dregtui: error: --max-cache-age")

@@ -272,3 +272,83 @@ def test_save_profile_stores_only_the_command_line_and_the_registry(run_cli):
         "use_get_manifest": True,
     }
     assert load_config(config_file())["profiles"]["base"]["jobs"] == 8  # untouched
+
+
+BAD_PROFILE_VALUES = [
+    ("registry", "5", "registry"),
+    ("username", "[1]", "username"),
+    ("cert", "5", "cert"),
+    ("key", "true", "key"),
+    ("verify", "5", "verify"),
+    ("repositories", "5", "repositories"),
+    ("repositories", "[1, 2]", "repositories"),
+    ("jobs", "0", "jobs"),
+    ("jobs", "-3", "jobs"),
+    ("jobs", "100000", "jobs"),
+    ("jobs", "2.5", "jobs"),
+    ("jobs", '"many"', "jobs"),
+    ("rate", "nan", "rate"),
+    ("rate", "inf", "rate"),
+    ("rate", "-1", "rate"),
+    ("rate", "0", "rate"),
+    ("rate", "1e-300", "rate"),
+    ("rate", "[1]", "rate"),
+    ("timeout", "nan", "timeout"),
+    ("timeout", "-inf", "timeout"),
+    ("timeout", "0", "timeout"),
+    ("timeout", "1e300", "timeout"),
+    ("use_get_manifest", "5", "use_get_manifest"),
+    ("digest_auth", '"maybe"', "digest_auth"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "named"), BAD_PROFILE_VALUES)
+def test_bad_profile_values_are_one_sentence_naming_the_key(run_cli, tmp_path, key, value, named):
+    config = tmp_path / "config.toml"
+    config.write_text(f'default_profile = "p"\n[profiles.p]\n{key} = {value}\n')
+    result = run_cli("--config", str(config), "-reg", "http://127.0.0.1:1", "list-repo-names")
+    assert result.code == 1, result
+    assert result.err.count("\n") == 1 and result.err.startswith("dregtui: error: ")
+    assert "unexpected" not in result.err and named in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    "doc",
+    ['default_profile = ["a"]', "default_profile = 5", "tui = 5", "keymap = 5", "profiles = 5"],
+)
+def test_bad_top_level_config_values_are_one_sentence(run_cli, tmp_path, doc):
+    config = tmp_path / "config.toml"
+    config.write_text(doc + "\n")
+    result = run_cli("--config", str(config), "-reg", "http://127.0.0.1:1", "list-repo-names")
+    assert result.code == 1, result
+    assert result.err.count("\n") == 1 and result.err.startswith("dregtui: error: ")
+    assert "unexpected" not in result.err and doc.split()[0] in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--rate", "nan"], "--rate"),
+        (["--rate", "inf"], "--rate"),
+        (["--rate", "-1"], "--rate"),
+        (["--rate", "0"], "--rate"),
+        (["--rate", "1e-300"], "--rate"),
+        (["--jobs", "0"], "--jobs"),
+        (["--jobs", "1e3"], "--jobs"),
+        (["--jobs", "9" * 5000], "--jobs"),
+        (["--jobs", "100000"], "--jobs"),
+    ],
+)
+def test_bad_numeric_options_are_one_sentence(run_cli, argv, named):
+    result = run_cli("-reg", "http://127.0.0.1:1", *argv, "list-repo-names")
+    assert result.code == 1, result
+    assert result.err.count("\n") == 1 and result.err.startswith("dregtui: error: ")
+    assert "unexpected" not in result.err and named in result.err, result.err
+
+
+@pytest.mark.parametrize("value", ["99999999999999d", "9" * 5000 + "s", "1001y", "60000w"])
+def test_huge_older_than_is_one_sentence(run_cli, value):
+    result = run_cli("-reg", "http://127.0.0.1:1", "query-tags", "-r", "a", "--older-than", value)
+    assert result.code == 1, result
+    assert result.err.count("\n") == 1 and result.err.startswith("dregtui: error: ")
+    assert "unexpected" not in result.err and "--older-than" in result.err, result.err

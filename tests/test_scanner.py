@@ -183,3 +183,30 @@ def test_nested_indexes_record_every_level(registry, client, pusher):
     inv = Scanner(client, jobs=2).scan()
     assert inv.children[outer] == (inner.digest,)
     assert inv.children[inner.digest] == tuple(c.digest for c in inner_children)
+
+
+def test_an_invalid_catalog_entry_is_skipped_with_one_warning(fake_registry, run_cli):
+    from support.fake_server import json_reply
+
+    fake_registry.route(
+        "GET", "/v2/_catalog", json_reply({"repositories": ["evil/../dotdot", "ok"]})
+    )
+    fake_registry.route("GET", "/v2/ok/tags/list", json_reply({"name": "ok", "tags": ["1"]}))
+    digest = "sha256:" + "a" * 64
+    fake_registry.route(
+        "HEAD",
+        "/v2/ok/manifests/1",
+        json_reply(
+            {},
+            **{
+                "Docker-Content-Digest": digest,
+                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+            },
+        ),
+    )
+    result = run_cli("-reg", fake_registry.url, "-c", "None", "list-tag-names")
+    assert result.code == 0, result
+    assert result.lines == ["ok 1"] or result.lines[-1].split()[-1] == "1", result
+    assert result.err.count("\n") == 1, result
+    assert result.err.startswith("dregtui: warning: skipping 'evil/../dotdot'")
+    assert not any("dotdot" in p for _, p, _ in fake_registry.requests)

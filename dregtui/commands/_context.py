@@ -150,6 +150,7 @@ class Context:
             jobs=self.settings.jobs,
             rate=self.settings.rate,
             progress=report,
+            warn=self.warn,
             **kwargs,
         )
         scanner.progress_line = progress  # type: ignore[attr-defined]
@@ -170,11 +171,18 @@ class Context:
 
     def _load_or_scan(self, wanted: list[str]) -> Inventory:
         cache = self.cache()
+        if cache is not None:
+            cache.check()  # a path that is not a cache: one sentence before any request
         if cache is not None and not self.settings.refresh:
             cached = cache.read(warn=self.warn)
             if cached is not None:
                 have = cached.inventory.repositories
-                if (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted)):
+                covers = (cached.catalog and not wanted) or (
+                    wanted and all(r in have for r in wanted)
+                )
+                if covers and self._too_old(cached.inventory):
+                    covers = False
+                if covers:
                     self._catalog = cached.catalog
                     self._note_cache_age(cached.inventory)
                     return cached.inventory
@@ -187,16 +195,44 @@ class Context:
         self._catalog = not wanted
         return inventory
 
-    def _note_cache_age(self, inventory: Inventory) -> None:
-        """On a terminal, say that the answer comes from the cache (scripts see nothing)."""
-        if inventory.scanned_at is None or not getattr(self.stderr, "isatty", lambda: False)():
-            return
+    def _too_old(self, inventory: Inventory) -> bool:
+        """``--max-cache-age``: an older cache (or one dated in the future) is rescanned."""
+        limit = self.settings.max_cache_age
+        if limit is None or inventory.scanned_at is None:
+            return False
         import time
 
         from dregtui.progress import format_duration
 
+        age = time.time() - inventory.scanned_at
+        if -60 <= age <= limit:
+            return False
+        shown = format_duration(age) + " old" if age > 0 else "dated in the future"
+        self.stderr.write(
+            f"dregtui: the cache of {self.registry_url} is {shown} (over --max-cache-age "
+            f"{format_duration(limit)}); rescanning\n"
+        )
+        self.stderr.flush()
+        return True
+
+    def _note_cache_age(self, inventory: Inventory) -> None:
+        """One line on stderr (terminal or not: CI logs too): the answer comes from the cache."""
+        if inventory.scanned_at is None:
+            return
+        import time
+        from datetime import UTC, datetime
+
+        from dregtui.progress import format_duration
+
         age = format_duration(max(0.0, time.time() - inventory.scanned_at))
-        self.stderr.write(f"dregtui: using the cache from {age} ago (--refresh to rescan)\n")
+        try:
+            when = datetime.fromtimestamp(inventory.scanned_at, UTC).strftime("%Y-%m-%d %H:%M")
+        except (OverflowError, OSError, ValueError):
+            when = "?"
+        self.stderr.write(
+            f"dregtui: using the cache of {self.registry_url} from {when} UTC ({age} old); "
+            "--refresh rescans\n"
+        )
         self.stderr.flush()
 
     def scan(self, repositories: list[str] | None = None) -> Inventory:

@@ -13,22 +13,37 @@ type of every digest and the children of every index; never a credential.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dregtui.config import atomic_write
+from dregtui.config import ConfigError, atomic_write
 from dregtui.inventory.model import Inventory, TagInfo
 
 FORMAT = "dregtui-inventory"
 VERSION = 1
 MAX_NAME = 80
+MAX_BYTES = 128 * 1024 * 1024  # a larger cache file is ignored (with a warning), never read
+_SIGNATURE = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"')
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class CacheRefused(ConfigError):
+    """The cache path holds something that is not a dregtui cache: never read nor replaced."""
 
 
 def default_cache_dir() -> Path:
@@ -62,13 +77,61 @@ class CachedInventory:
 
 
 class InventoryCache:
-    def __init__(self, path: str | os.PathLike[str], registry_url: str) -> None:
+    """``strict`` (a path the user named, ``-c PATH``): an existing file is only read or
+    replaced when it is empty or a dregtui cache; anything else is refused (CacheRefused).
+    Not strict (the file dregtui names in its own cache directory): any regular file there is
+    taken for a damaged cache. Either way a directory, device, FIFO or socket is refused."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], registry_url: str, *, strict: bool = True
+    ) -> None:
         self.path = Path(path)
         self.registry_url = registry_url
+        self.strict = strict
 
     @classmethod
     def for_registry(cls, registry_url: str, directory: Path | None = None) -> InventoryCache:
-        return cls((directory or default_cache_dir()) / cache_name(registry_url), registry_url)
+        path = (directory or default_cache_dir()) / cache_name(registry_url)
+        return cls(path, registry_url, strict=False)
+
+    def _refusal(self, why: str) -> CacheRefused:
+        return CacheRefused(
+            f"The cache path {self.path} is {why}, not a dregtui cache: give another "
+            "-c PATH (a new file), or -c None to disable the cache."
+        )
+
+    def _open(self) -> tuple[int, int] | None:
+        """(fd, size) of the existing cache file, None when there is none; CacheRefused for
+        anything that must not be read or replaced (a FIFO is never waited on)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            raise self._refusal("a directory") from None
+        try:
+            info = os.fstat(fd)
+            for test, what in _KINDS:
+                if test(info.st_mode):
+                    raise self._refusal(what)
+            if not stat.S_ISREG(info.st_mode):
+                raise self._refusal("not a regular file")
+            if self.strict and info.st_size > 0:
+                head = os.pread(fd, 256, 0)
+                if not _SIGNATURE.match(head) and (
+                    info.st_size > MAX_BYTES or not _is_cache_document(fd)
+                ):
+                    raise self._refusal("a file that holds something else")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, info.st_size
+
+    def check(self) -> None:
+        """Raise CacheRefused when the path holds something that must not be replaced."""
+        opened = self._open()
+        if opened is not None:
+            os.close(opened[0])
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -81,11 +144,25 @@ class InventoryCache:
     def read(self, warn: Callable[[str], None] | None = None) -> CachedInventory | None:
         """Like ``load``, plus whether the cache covers the whole catalog."""
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except (FileNotFoundError, NotADirectoryError):
+            opened = self._open()
+        except CacheRefused:
+            raise
+        except OSError as exc:
+            return self._reject(warn, f"cannot be read ({exc.strerror or exc})")
+        if opened is None:
             return None
+        fd, size = opened
+        try:
+            if size == 0:  # an empty file (mktemp): a new cache
+                return None
+            if size > MAX_BYTES:
+                return self._reject(warn, f"is larger than {MAX_BYTES // 2**20} MB")
+            os.lseek(fd, 0, os.SEEK_SET)
+            text = _read_bounded(fd).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             return self._reject(warn, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+        finally:
+            os.close(fd)
         try:
             doc = json.loads(text)
         except ValueError:
@@ -113,11 +190,38 @@ class InventoryCache:
         """
         if inventory.scanned_at is None:
             raise ValueError("refusing to cache an incomplete scan")
+        try:
+            self.check()
+        except CacheRefused as exc:  # callers warn about an OSError; never replace it
+            raise OSError(errno.EEXIST, str(exc).split(":")[0] + " and was not replaced") from None
         atomic_write(self.path, _dump(inventory, self.registry_url, catalog).encode("utf-8"))
 
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def _read_bounded(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while total <= MAX_BYTES:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > MAX_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_BYTES // 2**20} MB")
+    return b"".join(chunks)
+
+
+def _is_cache_document(fd: int) -> bool:
+    """A small JSON file whose ``format`` says dregtui (keys in another order, say)."""
+    try:
+        doc = json.loads(_read_bounded(fd))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
 def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:

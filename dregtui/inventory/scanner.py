@@ -21,6 +21,7 @@ One scan at a time per Scanner: refresh a repository during a full scan with a s
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -32,6 +33,8 @@ from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.registry import mediatypes
 from dregtui.registry.client import RegistryClient
 from dregtui.registry.errors import NotFoundError, RegistryError
+
+log = logging.getLogger("dregtui.inventory")
 
 PROGRESS_INTERVAL = 0.1  # seconds between two progress callbacks (plus one per repository)
 MAX_JOBS = 256  # worker threads (and pooled connections) at most, whatever -j says
@@ -107,8 +110,11 @@ class Scanner:
         rate: float | None = None,
         progress: Callable[[ScanProgress], None] | None = None,
         on_repository: Callable[[str], None] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
+        self.warn = warn or log.warning
+        self.skipped: list[str] = []  # catalog entries that are not valid repository names
         self.jobs = min(MAX_JOBS, max(1, int(jobs)))
         self.rate = rate
         self.progress = progress
@@ -196,6 +202,8 @@ class Scanner:
                     if name in seen:
                         continue
                     seen.add(name)
+                    if not self._valid_name(name):
+                        continue
                     inventory.add_repositories([name])
                     with self._cond:
                         self._states[name] = _RepoState(name)
@@ -217,6 +225,18 @@ class Scanner:
             raise self._error
         self._emit_progress(force=True, finished=not self._cancel.is_set())
         return seen
+
+    def _valid_name(self, name: str) -> bool:
+        """A catalog entry the client refuses (``evil/../dotdot``): one warning, skipped."""
+        try:
+            self.client._repo_path(name)
+        except RegistryError:
+            self.skipped.append(name)
+            from dregtui.progress import clean
+
+            self.warn(f"skipping {clean(name)!r}: not a valid repository name.")
+            return False
+        return True
 
     def _fail(self, exc: BaseException) -> None:
         with self._cond:
