@@ -28,15 +28,15 @@ docker credential store). Environment variables: ``REGISTRY``, ``REGISTRY_USER``
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dregtui.userfiles import ConfigError, atomic_write
 
 if TYPE_CHECKING:
     from dregtui.registry import RegistryClient
@@ -60,10 +60,6 @@ PROFILE_KEYS = {
     "timeout": "timeout",
 }
 SECRET_KEYS = frozenset({"password", "secret", "token", "identitytoken", "auth"})
-
-
-class ConfigError(Exception):
-    """The configuration (file, option or environment value) is unusable. One sentence."""
 
 
 def truthy(value: object) -> bool:
@@ -303,23 +299,6 @@ def save_profile(
     payload = tomli_w.dumps(doc).encode()
     atomic_write(file, payload)
     return file
-
-
-def atomic_write(file: Path, payload: bytes, mode: int = 0o600) -> None:
-    """Write via a temp file in the same directory + os.replace; the result has ``mode``."""
-    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + file.name + ".", suffix=".tmp", dir=file.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # -- merging ------------------------------------------------------------------------

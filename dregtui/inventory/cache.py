@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dregtui.config import ConfigError, atomic_write
 from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.userfiles import ConfigError, atomic_write
 
 FORMAT = "dregtui-inventory"
 VERSION = 1

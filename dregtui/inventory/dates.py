@@ -112,7 +112,7 @@ def load_known(registry_url: str) -> dict[str, str | None]:
 
 def save_known(registry_url: str, known: Mapping[str, str | None]) -> None:
     """Write the lookups (atomically, 0600); failures are ignored (it is only a cache)."""
-    from dregtui.config import atomic_write
+    from dregtui.userfiles import atomic_write
 
     doc = {"registry": registry_url, "created": {k: v for k, v in known.items() if v}}
     path = dates_path(registry_url)
