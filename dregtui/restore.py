@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dregtui.inventory.journal import Batch, JournalRecord
+from dregtui.inventory.journal import Batch, Journal, JournalRecord
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.registry import mediatypes
 from dregtui.registry.errors import ProtocolError, RegistryError
@@ -59,6 +59,8 @@ class RestoreItem:
 class RestoreResult:
     batch: str
     items: list[RestoreItem] = field(default_factory=list)
+    # Why the journal could not note the restore (then ``restore --last`` offers it again).
+    unmarked: str | None = None
 
     @property
     def failed(self) -> list[RestoreItem]:
@@ -174,11 +176,26 @@ def restore_record(
     return RestoreItem(record, RestoreStatus.RESTORED, f"{where} restored", done)
 
 
-def restore_batch(client: Any, batch: Batch, inventory: Inventory | None = None) -> RestoreResult:
-    """Restore every record of ``batch`` (images first, then indexes)."""
+def restore_batch(
+    client: Any,
+    batch: Batch,
+    inventory: Inventory | None = None,
+    journal: Journal | None = None,
+) -> RestoreResult:
+    """Restore every record of ``batch`` (images first, then indexes). With ``journal``, the
+    records put back are noted there, so ``--last`` and a second restore pass over them."""
     result = RestoreResult(batch.id)
     restored: set[tuple[str, str]] = set()
     ordered = sorted(batch.pending, key=lambda r: mediatypes.is_index(r.media_type))
     for record in ordered:
         result.items.append(restore_record(client, record, inventory, restored))
+    if journal is not None:
+        done = [i.record.id for i in result.items if i.status is not RestoreStatus.FAILED]
+        try:
+            journal.mark_restored(batch.id, done)
+        except OSError as exc:
+            result.unmarked = (
+                f"could not mark batch {batch.id} as restored in {journal.path} "
+                f"({exc.strerror or exc})."
+            )
     return result

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dregtui.demo.images import ImagePusher
+from dregtui.inventory.journal import Journal
 from dregtui.registry import RegistryClient
 from dregtui.tui.app import DregApp
 from dregtui.tui.screens.confirm import ConfirmScreen
@@ -148,6 +149,8 @@ def test_confirm_intersecting_delete_and_restore(
             assert app.session.inventory.tags("team/app") == ["1.0", "1.1", "latest"]
             await pilot.press("escape")
             assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+            # the journal notes the restore: `restore --last` does not offer that batch again
+            assert Journal().last(client.base_url) is None
 
     asyncio.run(run())
 

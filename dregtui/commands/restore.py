@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace, ctx: Context, journal: Journal) -> int:
     cache = _cache(ctx, batch)
     inventory = cache.load(warn=ctx.warn) if cache is not None else None
     try:
-        result = restore_batch(client, batch, inventory)
+        result = restore_batch(client, batch, inventory, journal)
     finally:
         if client is not ctx._client:
             client.close()
@@ -156,11 +156,8 @@ def _run(args: argparse.Namespace, ctx: Context, journal: Journal) -> int:
             cache.save(inventory)
         except (OSError, ValueError):
             cache.remove()
-    done = [i.record.id for i in result.items if i.status is not RestoreStatus.FAILED]
-    try:
-        journal.mark_restored(batch.id, done)
-    except OSError as exc:
-        ctx.warn(f"could not mark batch {batch.id} as restored in {journal.path} ({exc}).")
+    if result.unmarked:
+        ctx.warn(result.unmarked)
     if ctx.settings.json:
         ctx.out(json.dumps(result.to_json(), indent=2))
     else:

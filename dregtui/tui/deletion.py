@@ -173,10 +173,11 @@ def _result_reason(result: ItemResult) -> str:
 
 
 def restore(client: RegistryClient, inventory: Inventory, batch_id: str) -> list[msg.Outcome]:
-    found = Journal().find(batch_id, client.base_url)
+    journal = Journal()
+    found = journal.find(batch_id, client.base_url)
     if found is None:
         return [msg.Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]
-    result = restore_batch(client, found, inventory)
+    result = restore_batch(client, found, inventory, journal)
     status = {RestoreStatus.RESTORED: "restored", RestoreStatus.PARTIAL: "restored"}
     return [
         msg.Outcome(
