@@ -117,7 +117,7 @@ class Settings:
     repositories: list[str] = field(default_factory=list)
     profile: str | None = None
     dry_run: bool = False
-    timeout: float = 30.0
+    timeout: float = 20.0  # seconds per request, retries included
     max_cache_age: float | None = None  # seconds; an older cache is rescanned
     config_path: str | None = None
     theme: str | None = None

@@ -6,12 +6,13 @@ fake server plays the registry (and the other host) where needed.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from support.fake_server import FakeRegistry, Reply, error_reply, json_reply
 
 from dregtui.registry import RegistryClient, mediatypes
 from dregtui.registry.errors import RegistryError
-from dregtui.registry.models import DeleteOutcome
 
 FAST = {"backoff": 0.01, "retries": 1, "timeout": 5}
 DIGEST = "sha256:" + "ab" * 32
@@ -37,19 +38,21 @@ def test_a_delete_answered_with_302_is_an_error_never_a_get(fake_registry):
     assert "redirected a PUT (301)" in str(err.value)
 
 
-def test_a_delete_answered_with_307_follows_it_as_a_delete(fake_registry):
-    fake_registry.route("HEAD", PATH, MANIFEST)
-    fake_registry.route("DELETE", PATH, Reply(307, b"", {"Location": "/moved" + PATH}))
-    fake_registry.route("DELETE", "/moved" + PATH, Reply(202))
-    with RegistryClient(fake_registry.url, **FAST) as c:
-        assert c.delete_manifest("app", DIGEST) == DeleteOutcome.DELETED
-    assert fake_registry.count("DELETE", "/moved" + PATH) == 1
-    # a redirect loop ends, with one sentence
-    fake_registry.route("DELETE", PATH, Reply(307, b"", {"Location": PATH}))
-    with RegistryClient(fake_registry.url, **FAST) as c, pytest.raises(RegistryError) as err:
-        c.delete_manifest("app", DIGEST)
-    assert "redirected a DELETE (307)" in str(err.value)
-    assert fake_registry.count("DELETE", PATH) == 1 + 6
+def test_a_delete_answered_with_307_is_an_error_naming_where_it_went(fake_registry):
+    # it used to be followed: to another origin, "deleted", exit 0, the manifest still there
+    other = FakeRegistry().start()
+    try:
+        other.route("DELETE", PATH, Reply(202))
+        fake_registry.route("HEAD", PATH, MANIFEST)
+        fake_registry.route("DELETE", PATH, Reply(307, b"", {"Location": other.url + PATH}))
+        with RegistryClient(fake_registry.url, **FAST) as c, pytest.raises(RegistryError) as err:
+            c.delete_manifest("app", DIGEST)
+        message = str(err.value)
+        assert "redirected a DELETE (307)" in message and other.url in message
+        assert "\n" not in message
+        assert fake_registry.count("DELETE", PATH) == 1 and not other.requests
+    finally:
+        other.stop()
 
 
 def test_credentials_never_go_to_another_host_a_redirect_names(fake_registry):
@@ -85,11 +88,13 @@ def test_a_read_timeout_costs_one_attempt_not_two(fake_registry):
             c.head_manifest("app", DIGEST)
         assert "did not answer in time" in str(err.value)
         assert fake_registry.count("HEAD", PATH) == 1
-        # with a retry budget, the retry is the second (and last) request
-        fake_registry.route("HEAD", PATH, Reply(200, b"", delay=0.6), MANIFEST)
-        c.transport.retries, c.transport.backoff = 1, 0.01
-        assert c.head_manifest("app", DIGEST).digest == DIGEST
-        assert fake_registry.count("HEAD", PATH) == 3
+        # a retry budget does not stretch the deadline: still one request, still in time
+        c.transport.retries, c.transport.backoff = 2, 0.01
+        start = time.monotonic()
+        with pytest.raises(RegistryError):
+            c.head_manifest("app", DIGEST)
+        assert time.monotonic() - start < 1.0
+        assert fake_registry.count("HEAD", PATH) == 2
 
 
 def test_digest_credentials_never_answer_another_hosts_challenge(fake_registry):
@@ -136,3 +141,51 @@ def test_an_oauth_token_post_that_redirects_falls_back_to_get(fake_registry):
     with RegistryClient(fake_registry.url, credentials=creds, **FAST) as c:
         c.ping()
     assert fake_registry.count("POST", "/token") == 1 and fake_registry.count("GET", "/token") == 1
+
+
+@pytest.mark.parametrize("action", ["trickle", "stall"])
+def test_a_body_that_trickles_or_stalls_ends_at_the_deadline(fake_registry, action):
+    """The read timeout used to reset with every byte: one byte a second never timed out."""
+    fake_registry.route("GET", "/v2/slow/tags/list", Reply(200, action=action))
+    with RegistryClient(fake_registry.url, retries=2, backoff=0.01, timeout=1.0) as c:
+        start = time.monotonic()
+        with pytest.raises(RegistryError) as err:
+            c.list_tags("slow")
+        assert time.monotonic() - start < 3.0
+    assert "did not answer in time" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_default_deadline_is_under_30_seconds() -> None:
+    from dregtui.config import Settings
+    from dregtui.registry.client import DEFAULT_TIMEOUT
+
+    assert DEFAULT_TIMEOUT < 30 and Settings().timeout < 30
+
+
+@pytest.mark.parametrize(
+    ("path", "call"),
+    [
+        ("/v2/_catalog?n=1000", lambda c: c.list_repositories()),
+        ("/v2/app/tags/list", lambda c: c.list_tags("app")),
+        (f"/v2/app/manifests/{DIGEST}", lambda c: c.get_manifest("app", DIGEST)),
+    ],
+)
+def test_an_endless_body_is_cut_at_its_size_limit(fake_registry, path, call):
+    """Catalog and tag pages, manifests: read while streaming, never past a few MB."""
+    fake_registry.route("GET", path, Reply(200, action="endless"))
+    with RegistryClient(fake_registry.url, retries=0, timeout=10) as c:
+        start = time.monotonic()
+        with pytest.raises(RegistryError) as err:
+            call(c)
+        assert time.monotonic() - start < 5.0
+    assert "larger than 4 MB" in str(err.value) and "not reading it" in str(err.value)
+
+
+def test_an_oversized_manifest_is_refused_before_it_is_read_whole(fake_registry):
+    body = b'{"schemaVersion":2,"layers":[' + b" " * (6 * 1024 * 1024) + b"]}"
+    headers = {"Content-Type": mediatypes.OCI_MANIFEST}
+    fake_registry.route("GET", "/v2/app/manifests/1.0", Reply(200, body, headers))
+    client = RegistryClient(fake_registry.url, retries=0, use_get_manifest=True)
+    with client as c, pytest.raises(RegistryError) as err:
+        c.head_manifest("app", "1.0")
+    assert "larger than 4 MB" in str(err.value)

@@ -51,9 +51,10 @@ from dregtui.registry.writes import WriteOperations
 
 log = logging.getLogger("dregtui.registry")
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = 20.0  # seconds for a whole request, retries included (transport.py)
 CATALOG_PAGE = 1000
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # as distribution
+MAX_BLOB_BYTES = 16 * 1024 * 1024  # an image config
 MAX_PAGES = 100_000
 
 
@@ -242,7 +243,7 @@ class RegistryClient(WriteOperations):
         url = self._url("/v2/_catalog" + (f"?n={page_size}" if page_size else ""))
         seen = {url}
         while url:
-            resp = self._request("GET", url, action=action)
+            resp = self._request("GET", url, action=action, body_what="a catalog page")
             if (
                 resp.status_code == 400
                 and page_size
@@ -297,7 +298,9 @@ class RegistryClient(WriteOperations):
         url: str | None = self._url(f"/v2/{self._repo_path(repository)}/tags/list")
         seen = {url}
         while url:
-            resp = self._request("GET", url, action=action)
+            resp = self._request(
+                "GET", url, action=action, body_what=f"a tag list page for {repository}"
+            )
             if resp.status_code == 404:
                 return list(dict.fromkeys(tags))
             if resp.status_code != 200:
@@ -325,7 +328,14 @@ class RegistryClient(WriteOperations):
             if resp.status_code not in (200, 400, 405, 501):
                 raise self._error(resp, action)
             # No digest header, or HEAD not supported: GET and hash the raw bytes.
-        resp = self._request("GET", path, action=action, headers=headers)
+        resp = self._request(
+            "GET",
+            path,
+            action=action,
+            headers=headers,
+            max_body=MAX_MANIFEST_BYTES,
+            body_what=f"a manifest for {ref_name(repository, reference)}",
+        )
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
@@ -339,7 +349,12 @@ class RegistryClient(WriteOperations):
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
         action = f"fetching the manifest {ref_name(repository, reference)}"
         resp = self._request(
-            "GET", path, action=action, headers={"Accept": mediatypes.MANIFEST_ACCEPT}
+            "GET",
+            path,
+            action=action,
+            headers={"Accept": mediatypes.MANIFEST_ACCEPT},
+            max_body=MAX_MANIFEST_BYTES,
+            body_what=f"a manifest for {ref_name(repository, reference)}",
         )
         if resp.status_code == 404:
             raise NotFoundError(
@@ -395,7 +410,11 @@ class RegistryClient(WriteOperations):
     def get_blob(self, repository: str, digest: str) -> bytes:
         action = f"fetching the blob {digest} of {repository}"
         resp = self._request(
-            "GET", f"/v2/{self._repo_path(repository)}/blobs/{self._ref(digest)}", action=action
+            "GET",
+            f"/v2/{self._repo_path(repository)}/blobs/{self._ref(digest)}",
+            action=action,
+            max_body=MAX_BLOB_BYTES,
+            body_what=f"a blob {digest}",
         )
         if resp.status_code == 404:
             raise NotFoundError(f"The blob {digest} is not in {repository}.", status=404)

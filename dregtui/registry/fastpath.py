@@ -10,7 +10,8 @@ Anything unusual goes back to the full ``requests`` path, which owns auth challe
 redirects, proxies, cookies and error reporting: a proxy for the origin, digest auth, session
 cookies, a 401 or a redirect in the answer, or any exception (the full path then retries and
 explains it), except a read timeout: it is raised as ``requests.ReadTimeout`` and counts as
-one attempt of the transport's retry budget.
+one attempt of the transport's retry budget. The body is left to the transport, which reads
+it under the same size caps and deadline as the full path.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class FastReads:
                 headers=merged,
                 redirect=False,
                 assert_same_host=False,
-                preload_content=True,  # read the body now and give the connection back
+                preload_content=False,  # the transport reads it, bounded (transport.read_body)
                 decode_content=True,
                 retries=urllib3.Retry(0, read=False, redirect=False),
                 timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
@@ -119,6 +120,7 @@ class FastReads:
         except (urllib3.exceptions.HTTPError, OSError, ValueError):
             return None
         if raw.status == 401 or 300 <= raw.status < 400:
+            raw.close()
             challenge = raw.headers.get("WWW-Authenticate")
             if raw.status == 401 and challenge and self.on_challenge is not None:
                 self.on_challenge(url, challenge)
@@ -133,6 +135,4 @@ class FastReads:
         resp.reason = raw.reason or ""
         resp.url = url
         resp.raw = raw
-        resp._content = raw.data or b""
-        resp._content_consumed = True  # type: ignore[attr-defined]
         return resp

@@ -28,7 +28,10 @@ class Reply:
     body: bytes | str | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
     # "reply": normal answer; "reset": headers and part of the body, then a TCP reset;
-    # "close": close the connection without answering.
+    # "close": close the connection without answering; "trickle": headers (a large
+    # Content-Length), then one byte every 0.1 s; "stall": headers, then nothing; "endless": a
+    # chunked body that never ends. The last three stop by themselves after STREAM_LIMIT s (or
+    # STREAM_BYTES bytes) or when the client hangs up.
     action: str = "reply"
     delay: float = 0.0  # seconds to wait before answering (to provoke read timeouts)
 
@@ -130,6 +133,9 @@ class FakeRegistry:
         handler.send_response(reply.status)
         for key, value in reply.headers.items():
             handler.send_header(key, value)
+        if reply.action in ("trickle", "stall", "endless"):
+            _stream(handler, reply.action)
+            return
         if reply.action == "reset":
             handler.send_header("Content-Length", str(len(body) + 1000))
             handler.end_headers()
@@ -142,6 +148,38 @@ class FakeRegistry:
         handler.end_headers()
         if method != "HEAD":
             handler.wfile.write(body)
+
+
+STREAM_LIMIT = 8.0
+STREAM_BYTES = 64 * 1024 * 1024
+
+
+def _stream(handler: BaseHTTPRequestHandler, action: str) -> None:
+    """A hostile body, bounded in time and bytes (see Reply.action)."""
+    endless = action == "endless"
+    if endless:
+        handler.send_header("Transfer-Encoding", "chunked")
+    else:
+        handler.send_header("Content-Length", str(10**6))
+    handler.end_headers()
+    handler.close_connection = True
+    stop = time.monotonic() + STREAM_LIMIT
+    sent = 0
+    chunk = b"[" + b"0," * 32767 + b"0"
+    try:
+        handler.wfile.flush()
+        while time.monotonic() < stop and sent < STREAM_BYTES:
+            if endless:
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            elif action == "trickle":
+                handler.wfile.write(b"{")
+                handler.wfile.flush()
+                time.sleep(0.1)
+            else:
+                time.sleep(0.1)
+    except OSError:
+        pass  # the client hung up: what we want
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:
