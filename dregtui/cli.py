@@ -53,7 +53,14 @@ from typing import Any, NoReturn, TextIO
 from dregtui import __version__
 from dregtui.commands import command_modules
 from dregtui.commands._context import Context, UsageError
-from dregtui.config import MIN_RATE, ConfigError, Settings, is_bool_word, resolve_settings
+from dregtui.config import (
+    MAX_TIMEOUT,
+    MIN_RATE,
+    ConfigError,
+    Settings,
+    is_bool_word,
+    resolve_settings,
+)
 from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
 from dregtui.progress import clean
 from dregtui.registry.credentials import reset_helper_warnings
@@ -68,7 +75,7 @@ DEFAULT_COMMAND = "tui"
 GLOBAL_FIELDS = (
     "registry", "username", "password", "digest_auth", "cert", "key", "verify", "cache",
     "refresh", "count", "use_get_manifest", "log_level", "json", "jobs", "rate", "insecure",
-    "debug", "repositories", "profile", "dry_run", "max_cache_age",
+    "debug", "repositories", "profile", "dry_run", "max_cache_age", "timeout",
 )  # fmt: skip
 
 
@@ -190,6 +197,12 @@ def build_parser() -> ArgumentParser:
     g.add_argument(
         "--rate", type=_positive_float, metavar="N", help="at most this many requests per second"
     )
+    g.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on a request after this long, its retries included (default 20)",
+    )
 
     g = parser.add_argument_group("output")
     g.add_argument(
@@ -245,6 +258,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError("must be greater than 0")
     if value < MIN_RATE:
         raise argparse.ArgumentTypeError(f"must be at least {MIN_RATE} (requests per second)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_TIMEOUT:g}")
     return value
 
 

@@ -189,3 +189,15 @@ def test_an_oversized_manifest_is_refused_before_it_is_read_whole(fake_registry)
     with client as c, pytest.raises(RegistryError) as err:
         c.head_manifest("app", "1.0")
     assert "larger than 4 MB" in str(err.value)
+
+
+def test_timeout_option_bounds_a_stalled_registry(fake_registry, run_cli):
+    fake_registry.route("GET", "/v2/_catalog?n=1000", Reply(200, action="stall"))
+    start = time.monotonic()
+    r = run_cli("-reg", fake_registry.url, "-c", "None", "--timeout", "1", "list-repo-names")
+    assert time.monotonic() - start < 3.0
+    assert (
+        r.code == 1 and r.err.startswith("dregtui: error: ") and "did not answer in time" in r.err
+    )
+    r = run_cli("-reg", fake_registry.url, "--timeout", "nan", "list-repo-names")
+    assert r.code == 1 and "argument --timeout: must be more than 0" in r.err
