@@ -201,3 +201,30 @@ def test_timeout_option_bounds_a_stalled_registry(fake_registry, run_cli):
     )
     r = run_cli("-reg", fake_registry.url, "--timeout", "nan", "list-repo-names")
     assert r.code == 1 and "argument --timeout: must be more than 0" in r.err
+
+
+def test_a_delete_answered_202_that_deleted_nothing_is_a_failure(fake_registry, run_cli):
+    """A registry (or a proxy in front of it) that says 202 and keeps the manifest: the HEAD
+    after the DELETE shows it is still there, so nothing is reported deleted or journaled."""
+    import hashlib
+    import json as jsonlib
+
+    from dregtui.inventory.journal import Journal
+
+    body = jsonlib.dumps(
+        {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "layers": []}
+    ).encode()
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    headers = {"Docker-Content-Digest": digest, "Content-Type": mediatypes.OCI_MANIFEST}
+    fake_registry.route("GET", "/v2/_catalog", Reply(200, b'{"repositories":["app"]}'))
+    fake_registry.route("GET", "/v2/app/tags/list", Reply(200, b'{"name":"app","tags":["1.0"]}'))
+    for ref in ("1.0", digest):
+        fake_registry.route("GET", f"/v2/app/manifests/{ref}", Reply(200, body, headers))
+    fake_registry.route("DELETE", f"/v2/app/manifests/{digest}", Reply(202, b""))
+    r = run_cli(
+        "-reg", fake_registry.url, "-c", "None", "remove-tags", "-r", "app", "-t", "1.0", "--yes"
+    )
+    assert r.code == 1, r
+    assert "still resolves: nothing was deleted" in r.err and "deleted  " not in r.out + r.err
+    assert fake_registry.count("DELETE", f"/v2/app/manifests/{digest}") == 1
+    assert Journal().records() == []
