@@ -327,6 +327,8 @@ def main(
             handler = _default_handler(parser)
             if handler is None:
                 raise UsageError(f"no command given (see {PROG} --help)")
+        if handler is None:
+            raise UsageError(f"{args.command}: not a command (see {PROG} --help)")
         return int(handler(args, ctx) or 0)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0

@@ -88,7 +88,10 @@ def parse_verify(value: object) -> bool | str:
 def parse_repositories(value: object) -> list[str]:
     if value is None:
         return []
-    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    else:
+        items = list(value) if isinstance(value, list | tuple) else [value]
     return [str(item).strip() for item in items if str(item).strip()]
 
 
@@ -407,9 +410,9 @@ def resolve_settings(
             setattr(settings, attr, os.path.expanduser(value))
     if isinstance(settings.verify, str) and settings.verify.startswith("~"):
         settings.verify = os.path.expanduser(settings.verify)
-    tui = doc.get("tui") if isinstance(doc.get("tui"), dict) else {}
+    tui: dict[str, Any] = doc["tui"] if isinstance(doc.get("tui"), dict) else {}
     settings.theme = tui.get("theme") if isinstance(tui.get("theme"), str) else None
-    keymap = doc.get("keymap") if isinstance(doc.get("keymap"), dict) else {}
+    keymap: dict[str, Any] = doc["keymap"] if isinstance(doc.get("keymap"), dict) else {}
     settings.keymap = {str(k): str(v) for k, v in keymap.items()}
     return settings
 

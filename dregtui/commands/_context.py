@@ -6,7 +6,7 @@ import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from dregtui.config import NO_REGISTRY, ConfigError, Settings, make_client
 from dregtui.inventory.cache import InventoryCache
@@ -136,7 +136,7 @@ class Context:
             return InventoryCache(self.settings.cache, self.registry_url)
         return InventoryCache.for_registry(self.registry_url)
 
-    def scanner(self, **kwargs: object) -> Scanner:
+    def scanner(self, **kwargs: Any) -> Scanner:
         progress = ProgressLine(self.stderr)
         hook = self.progress_hook
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from dregtui.registry import mediatypes
 from dregtui.registry.client import RegistryClient
@@ -55,7 +56,7 @@ class ImagePusher:
     ) -> Pushed:
         """Push one image manifest (schema2 by default, OCI with ``oci=True``)."""
         seed = seed or f"{repository}:{tag}"
-        config_doc = {
+        config_doc: dict[str, Any] = {
             "architecture": architecture,
             "os": os,
             "created": created,

@@ -178,7 +178,8 @@ class InventoryCache:
         except (KeyError, TypeError, ValueError, AttributeError):
             return self._reject(warn, "is damaged")
 
-    def _reject(self, warn: Callable[[str], None] | None, why: str) -> None:
+    def _reject(self, warn: Callable[[str], None] | None, why: str) -> CachedInventory | None:
+        """Warn that the file is unusable; always None (``return self._reject(...)``)."""
         if warn is not None:
             warn(f"The cache file {self.path} {why}; rescanning the registry.")
         return None
