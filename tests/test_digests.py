@@ -197,3 +197,19 @@ def test_the_real_registry_passes_every_check(client, pusher):
     assert client.get_manifest("team/app", "multi").digest == index.digest
     manifest = client.get_manifest("team/app", "1.0")
     assert client.get_config("team/app", manifest).labels == {"k": "v"}
+
+
+def test_a_poisoned_digest_in_the_cache_is_never_printed(small_registry, run_cli):
+    from dregtui.inventory.cache import cache_name, default_cache_dir
+
+    url = small_registry.url
+    first = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0")
+    assert first.code == 0, first
+    path = default_cache_dir() / cache_name(url)
+    doc = json.loads(path.read_text())
+    doc["repositories"]["team/app-00"]["1.0"] = "sha256:\x1b]0;owned\x07" + "a" * 64
+    path.write_text(json.dumps(doc))
+    r = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0")
+    assert r.code == 0, r
+    assert r.out == first.out  # rescanned: the registry's digest, not the cache's
+    assert "is damaged; rescanning the registry" in r.err and "\x1b" not in r.out + r.err

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from dregtui.config import atomic_write
 from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.registry.digests import is_digest
 
 FORMAT = "dregtui-inventory"
 VERSION = 1
@@ -155,7 +156,7 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
             raise TypeError("repositories")
         entry: dict[str, TagInfo] = {}
         for tag, digest in tags.items():
-            if not isinstance(digest, str):
+            if not is_digest(digest):  # never print a poisoned digest
                 raise TypeError("digest")
             entry[str(tag)] = TagInfo(digest, str(media_types.get(digest, "")))
         repositories[repo] = entry

@@ -25,7 +25,7 @@ def human_size(size: int | None) -> str:
 
 def short_digest(digest: str, length: int = 12) -> str:
     _, _, hexpart = digest.partition(":")
-    return (hexpart or digest)[:length]
+    return clean((hexpart or digest)[:length])
 
 
 def tag_lines(tags: list[str], width: int, indent: int, first: int) -> list[str]:
