@@ -7,13 +7,9 @@ import time
 from typing import TextIO
 
 from dregtui.inventory.scanner import ScanProgress
+from dregtui.textsafe import clean
 
-_CONTROL = dict.fromkeys(range(32)) | {127: None}
-
-
-def clean(text: str) -> str:
-    """Registry text with control characters (escape sequences, newlines) removed."""
-    return text.translate(_CONTROL)
+__all__ = ["ProgressLine", "clean", "format_duration", "format_progress"]
 
 
 def format_duration(seconds: float | None) -> str:

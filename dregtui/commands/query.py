@@ -273,7 +273,7 @@ def render_plan(plan: Plan) -> list[str]:
     """The plan as text lines (dry runs and the confirmation prompt)."""
     lines = []
     for item in plan.items:
-        where = f"{clean(item.repository)}@{item.digest}"
+        where = f"{clean(item.repository)}@{clean(item.digest)}"
         if item.action is Action.DELETE:
             lines.append(f"delete  {where}  tags: {_tags(item.tags_removed)}")
             if item.intersecting_tags:
@@ -314,9 +314,11 @@ def run_query(args: argparse.Namespace, ctx: Context) -> int:
     items = plan.actionable
     width = max([len(clean(r)) for r in args.repo + [i.repository for i in items]] or [0])
     for item in items:
-        ctx.out(f"{clean(item.repository):{width}}  {item.digest}")
+        ctx.out(f"{clean(item.repository):{width}}  {clean(item.digest)}")
     for item in plan.skipped:
-        ctx.stderr.write(f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n")
+        ctx.stderr.write(
+            f"skipped {clean(item.repository)}@{clean(item.digest)}: {clean(item.reason)}\n"
+        )
     ctx.show_count("selected digests", len(items))
     return exit_code(plan)
 

@@ -136,17 +136,17 @@ def report(ctx: Context, result: ExecutionResult) -> None:
     for r in result.deleted + result.untagged:
         verb = "deleted " if r in result.deleted else "untagged"
         ctx.out(
-            f"{verb}  {clean(r.item.repository)}@{r.item.digest}  "
+            f"{verb}  {clean(r.item.repository)}@{clean(r.item.digest)}  "
             f"tags: {', '.join(clean(t) for t in r.removed_tags)}"
         )
     for r in result.skipped:
         ctx.stderr.write(
-            f"skipped {clean(r.item.repository)}@{r.item.digest}: {clean(r.message)}\n"
+            f"skipped {clean(r.item.repository)}@{clean(r.item.digest)}: {clean(r.message)}\n"
         )
     for r in result.failed:
         # The reason that stopped the run is said once, on the error line below.
         why = "" if r.message == result.stopped else f": {clean(r.message)}"
-        ctx.stderr.write(f"failed  {clean(r.item.repository)}@{r.item.digest}{why}\n")
+        ctx.stderr.write(f"failed  {clean(r.item.repository)}@{clean(r.item.digest)}{why}\n")
     if result.not_run:
         ctx.stderr.write(f"not attempted: {len(result.not_run)} items (run the command again)\n")
     if result.stopped:
@@ -168,7 +168,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
         else:
             for item in plan.skipped:
                 ctx.stderr.write(
-                    f"skipped {clean(item.repository)}@{item.digest}: {clean(item.reason)}\n"
+                    f"skipped {clean(item.repository)}@{clean(item.digest)}: {clean(item.reason)}\n"
                 )
             ctx.stderr.write("Nothing to remove.\n")
         ctx.show_count("removed digests", 0)

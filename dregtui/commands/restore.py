@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace, ctx: Context, journal: Journal) -> int:
         ctx.out(json.dumps(result.to_json(), indent=2))
     else:
         for item in result.items:
-            where = f"{clean(item.record.repository)}@{item.record.digest}"
+            where = f"{clean(item.record.repository)}@{clean(item.record.digest)}"
             if item.status is RestoreStatus.FAILED:
                 ctx.stderr.write(f"failed    {clean(item.message)}\n")
                 continue
@@ -192,7 +192,7 @@ def _dry_run(ctx: Context, batch: Batch) -> int:
         return 0
     for r in batch.pending:
         ctx.out(
-            f"restore   {clean(r.repository)}@{r.digest}  tags: {', '.join(clean(t) for t in r.tags)}"
+            f"restore   {clean(r.repository)}@{clean(r.digest)}  tags: {', '.join(clean(t) for t in r.tags)}"
         )
     ctx.out(f"dry run: nothing restored (batch {batch.id} from {batch.registry}).")
     return 0

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.registry.digests import is_digest
 from dregtui.userfiles import ConfigError, atomic_write
 
 FORMAT = "dregtui-inventory"
@@ -260,7 +261,7 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
             raise TypeError("repositories")
         entry: dict[str, TagInfo] = {}
         for tag, digest in tags.items():
-            if not isinstance(digest, str):
+            if not is_digest(digest):  # never print a poisoned digest
                 raise TypeError("digest")
             entry[str(tag)] = TagInfo(digest, str(media_types.get(digest, "")))
         repositories[repo] = entry

@@ -18,7 +18,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 import urllib3
 
-from dregtui.registry import mediatypes
+from dregtui.registry import digests, mediatypes
 from dregtui.registry.auth import RegistryAuth
 from dregtui.registry.credentials import Credentials, resolve_credentials
 from dregtui.registry.errors import (
@@ -311,6 +311,7 @@ class RegistryClient(WriteOperations):
 
     def head_manifest(self, repository: str, reference: str) -> ManifestRef | None:
         """Resolve a tag or digest to (digest, media type); None when it does not exist."""
+        digests.check_reference(reference)
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
         action = f"resolving {ref_name(repository, reference)}"
         headers = {"Accept": mediatypes.MANIFEST_ACCEPT}
@@ -319,7 +320,7 @@ class RegistryClient(WriteOperations):
             if resp.status_code == 200 and resp.headers.get("Docker-Content-Digest"):
                 size = resp.headers.get("Content-Length")
                 return ManifestRef(
-                    resp.headers["Docker-Content-Digest"],
+                    self._header_digest(resp, repository, reference),
                     header_media_type(resp),
                     int(size) if size and size.isdigit() else None,
                 )
@@ -342,10 +343,34 @@ class RegistryClient(WriteOperations):
             raise self._error(resp, action)
         raw = resp.content
         media_type = header_media_type(resp) or body_media_type(raw)
-        digest = resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
+        digest = self._body_digest(raw, resp, repository, reference)
         return ManifestRef(digest, media_type, len(raw))
 
-    def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str | None]:
+    def _header_digest(self, resp: requests.Response, repository: str, reference: str) -> str:
+        """The ``Docker-Content-Digest`` of a HEAD, checked against the OCI digest grammar
+        (a HEAD has no bytes to hash; the deletion re-checks by digest)."""
+        return digests.check(
+            resp.headers.get("Docker-Content-Digest"),
+            registry=self.base_url,
+            what=f"the digest of {ref_name(repository, reference)}",
+        )
+
+    def _body_digest(
+        self, raw: bytes, resp: requests.Response, repository: str, reference: str
+    ) -> str:
+        """The digest of a manifest body fetched under ``reference``, verified against the
+        bytes: by digest, the body must hash to it; by tag, to ``Docker-Content-Digest``."""
+        return digests.verify_body(
+            raw,
+            reference=reference,
+            header=resp.headers.get("Docker-Content-Digest"),
+            registry=self.base_url,
+            what=f"the manifest {ref_name(repository, reference)}",
+        )
+
+    def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str]:
+        """Body, media type and verified digest (see ``_body_digest``) of a manifest."""
+        digests.check_reference(reference)
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
         action = f"fetching the manifest {ref_name(repository, reference)}"
         resp = self._request(
@@ -369,22 +394,11 @@ class RegistryClient(WriteOperations):
             raise ProtocolError(
                 f"The manifest {ref_name(repository, reference)} is implausibly large."
             )
-        return raw, header_media_type(resp), resp.headers.get("Docker-Content-Digest")
+        return raw, header_media_type(resp), self._body_digest(raw, resp, repository, reference)
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
-        raw, media_type, header_digest = self._get_manifest_raw(repository, reference)
-        computed = sha256_digest(raw)
-        media_type = media_type or body_media_type(raw)
-        if (
-            reference.startswith("sha256:")
-            and computed != reference
-            and media_type
-            not in (mediatypes.DOCKER_MANIFEST_V1, mediatypes.DOCKER_MANIFEST_V1_SIGNED)
-        ):
-            raise ProtocolError(
-                f"The manifest served for {repository}@{reference} does not match its digest."
-            )
-        return Manifest.parse(raw, header_digest or computed, media_type)
+        raw, media_type, digest = self._get_manifest_raw(repository, reference)
+        return Manifest.parse(raw, digest, media_type or body_media_type(raw))
 
     def get_config(self, repository: str, manifest: Manifest) -> ImageConfig:
         """The image config (created, os/arch, labels). For an index: its first linux/amd64
@@ -408,6 +422,8 @@ class RegistryClient(WriteOperations):
         return ImageConfig.parse(self.get_blob(repository, manifest.config.digest))
 
     def get_blob(self, repository: str, digest: str) -> bytes:
+        """The blob's bytes, which must hash to ``digest``."""
+        digests.check_reference(digest)
         action = f"fetching the blob {digest} of {repository}"
         resp = self._request(
             "GET",
@@ -420,7 +436,11 @@ class RegistryClient(WriteOperations):
             raise NotFoundError(f"The blob {digest} is not in {repository}.", status=404)
         if resp.status_code != 200:
             raise self._error(resp, action)
-        return resp.content
+        raw = resp.content
+        digests.verify_body(
+            raw, reference=digest, header=None, registry=self.base_url, what=f"the blob {digest}"
+        )
+        return raw
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         action = f"checking the blob {digest} of {repository}"

@@ -9,11 +9,12 @@ as markup must still escape it).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+from dregtui.textsafe import clean_line
 
 
 class RegistryError(Exception):
@@ -80,17 +81,12 @@ DELETE_HINT = (
 
 CATALOG_HINT = "name the repositories to work on with --repositories a,b,c (or in the config file)"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _MAX_DETAIL = 200
 
 
 def clean_text(text: str, limit: int = _MAX_DETAIL) -> str:
-    """Registry text as one safe line: control characters collapsed, length capped."""
-    text = _CONTROL.sub(" ", text).strip()
-    text = re.sub(r"\s{2,}", " ", text)
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+    """Registry text as one safe line, length capped (``textsafe.clean_line``)."""
+    return clean_line(text, limit)
 
 
 def redact_url(url: str) -> str:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dregtui.registry import mediatypes
+from dregtui.registry import digests, mediatypes
 from dregtui.registry.errors import ProtocolError
 
 
@@ -101,8 +101,15 @@ class Manifest:
                 else None,
                 annotations=_str_dict(doc.get("annotations")),
             )
+        except _BadDigest as exc:
+            raise ProtocolError(f"The manifest {digest} lists {exc}.") from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"The manifest {digest} has a malformed descriptor.") from exc
+
+
+class _BadDigest(ValueError):
+    """A descriptor's digest that is not a verifiable digest (the message completes "lists
+    digest ...")."""
 
 
 def _str_dict(value: Any) -> dict[str, str]:
@@ -113,9 +120,13 @@ def _str_dict(value: Any) -> dict[str, str]:
 
 def _descriptor(doc: dict[str, Any]) -> Descriptor:
     platform = doc.get("platform")
+    digest = doc["digest"]
+    why = digests.problem(digest) if isinstance(digest, str) else "is not a digest"
+    if why is not None:
+        raise _BadDigest(f"{digests.shown(digest)}, which {why}")
     return Descriptor(
         media_type=str(doc.get("mediaType", "")),
-        digest=str(doc["digest"]),
+        digest=digest,
         size=int(doc.get("size", 0)),
         platform=Platform(
             os=str(platform.get("os", "")),

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from dregtui.registry import mediatypes
+from dregtui.registry import digests, mediatypes
 from dregtui.registry.errors import (
     DELETE_HINT,
     DeletionDisabledError,
@@ -85,7 +85,13 @@ class WriteOperations:
         )
         if resp.status_code not in (200, 201, 202):
             raise self._error(resp, action)
-        return resp.headers.get("Docker-Content-Digest") or sha256_digest(raw)
+        return digests.verify_body(
+            raw,
+            reference=reference,
+            header=resp.headers.get("Docker-Content-Digest"),
+            registry=self.base_url,
+            what=f"the manifest uploaded as {ref_name(repository, reference)}",
+        )
 
     def delete_manifest(self, repository: str, digest: str, *, check: bool = True) -> str:
         """DELETE by digest. Returns DeleteOutcome.DELETED or NOT_FOUND; raises

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# C0/C1 control characters (ESC included, so ANSI sequences lose their introducer) and DEL.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-
-
-def clean(value: object) -> str:
-    """A single-line printable string: ANSI sequences dropped, other controls as U+FFFD."""
-    text = _ANSI.sub("", str(value))
-    return _CONTROL.sub("\ufffd", text)
+from dregtui.textsafe import clean  # the one sanitizer (escape sequences, controls, bidi)
 
 
 def literal(value: object, style: str = "") -> Text:
@@ -35,7 +25,7 @@ def human_size(size: int | None) -> str:
 
 def short_digest(digest: str, length: int = 12) -> str:
     _, _, hexpart = digest.partition(":")
-    return (hexpart or digest)[:length]
+    return clean((hexpart or digest)[:length])
 
 
 def tag_lines(tags: list[str], width: int, indent: int, first: int) -> list[str]:
