@@ -151,7 +151,10 @@ def build_parser() -> ArgumentParser:
         help="CA bundle file, or None to disable TLS verification",
     )
     g.add_argument(
-        "--insecure", action="store_true", default=None, help="do not verify TLS certificates"
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="do not verify TLS certificates (also lets credentials go to a plain-http token realm)",
     )
     g.add_argument(
         "--use-get-manifest",

@@ -322,3 +322,24 @@ def test_describe_credentials_says_where_they_come_from(tmp_path):
     source = describe_credentials("https://reg.example", docker_config=str(config))
     assert source.startswith("docker config ") and "auths['reg.example']" in source
     assert describe_credentials("https://other.example", docker_config=str(config)) == "none"
+
+
+def test_credentials_never_go_to_a_plain_http_realm_behind_an_https_registry(
+    make_registry, token_issuer, tls_files
+):
+    """The token issuer is plain http; the registry https: the password would travel in
+    clear text. Refused with one sentence, no request reaches the issuer; --insecure allows."""
+    reg = make_registry(
+        config=token_issuer.registry_config(), tls=(tls_files.server_cert, tls_files.server_key)
+    )
+    assert reg.url.startswith("https://")
+    client = RegistryClient(reg.url, username=USER, password=PASSWORD, verify=tls_files.ca)
+    with client as c, pytest.raises(AuthenticationError) as err:
+        c.list_repositories()
+    message = str(err.value)
+    assert "a plain http address" in message and "unencrypted" in message
+    assert "--insecure" in message and "\n" not in message
+    assert token_issuer.count() == 0
+    with RegistryClient(reg.url, username=USER, password=PASSWORD, verify=False) as c:
+        assert c.list_repositories() == []
+    assert token_issuer.count() >= 1

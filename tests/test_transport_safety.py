@@ -79,6 +79,26 @@ def test_credentials_never_go_to_another_host_a_redirect_names(fake_registry):
         other.stop()
 
 
+def test_a_challenge_from_a_redirect_target_names_the_host_that_asked(fake_registry):
+    """It used to read "the registry rejected the credentials": the registry never did."""
+    other = FakeRegistry().start()
+    try:
+        basic = {"WWW-Authenticate": 'Basic realm="storage"'}
+        other.route("GET", "/blob", error_reply(401, "UNAUTHORIZED", "who are you", **basic))
+        fake_registry.route(
+            "GET", f"/v2/app/blobs/{DIGEST}", Reply(307, b"", {"Location": f"{other.url}/blob"})
+        )
+        client = RegistryClient(fake_registry.url, username="alice", password="s3cret", **FAST)
+        with client as c, pytest.raises(RegistryError) as err:
+            c.get_blob("app", DIGEST)
+        message = str(err.value)
+        assert message.startswith(f"{other.url}, where the registry at {fake_registry.url}")
+        assert "asks for credentials" in message and "rejected" not in message
+        assert all("Authorization" not in h for _, _, h in other.requests)
+    finally:
+        other.stop()
+
+
 def test_a_read_timeout_costs_one_attempt_not_two(fake_registry):
     # the lean read path used to hand a timed-out read to the full path, which sent it again
     # at once: every timeout waited twice as long as asked

@@ -190,10 +190,14 @@ class RegistryAuth(AuthBase):
         timeout: float = 30.0,
         transport: Transport | None = None,
         origin: str | None = None,
+        allow_http_realm: bool = False,
     ) -> None:
         # Challenges are answered only for this origin (the registry's): a redirect to
         # another host (blob storage, a Link to elsewhere) never gets the credentials.
         self.origin = _origin(origin) if origin else None
+        # Credentials go to a plain-http token realm only when the registry itself is plain
+        # http, or the user opted out of TLS checks (--insecure).
+        self.allow_http_realm = allow_http_realm
         self.credentials = credentials
         self.session = session
         self.timeout = timeout
@@ -332,6 +336,8 @@ class RegistryAuth(AuthBase):
         service = challenge.params.get("service", "")
         scopes = [s for s in scope.split(" ") if s]
         creds = self.credentials
+        if creds.present:
+            self._check_realm(realm)
         log.debug("fetching a token from %s for %s", redact_url(realm), scope or "(no scope)")
         self.token_requests += 1
         resp: requests.Response | None = None
@@ -358,6 +364,18 @@ class RegistryAuth(AuthBase):
             auth: AuthBase = HTTPBasicAuth(*basic) if basic else _NoAuth()
             resp = self._send("GET", realm, params=params, auth=auth)
         return self._parse_token(resp, realm)
+
+    def _check_realm(self, realm: str) -> None:
+        """Refuse to send credentials in clear text to a token realm behind an https registry."""
+        scheme = urlsplit(realm).scheme.lower()
+        registry_scheme = (self.origin or "").split("://", 1)[0]
+        if scheme == "http" and registry_scheme == "https" and not self.allow_http_realm:
+            raise AuthenticationError(
+                f"The registry at {self.origin} sends clients to {redact_url(realm)} for tokens, a plain "
+                "http address: dregtui does not send the credentials there unencrypted (anyone "
+                "on the way could read the password); fix the registry's auth.token.realm, or "
+                "pass --insecure to allow it."
+            )
 
     def _parse_token(self, resp: requests.Response, realm: str) -> tuple[str, float]:
         where = redact_url(realm)

@@ -130,6 +130,7 @@ class RegistryClient(WriteOperations):
             timeout=timeout,
             transport=self.transport,
             origin=self.base_url,
+            allow_http_realm=verify is False,
         )
         self.session.auth = self.auth
         if fast_reads and not digest_auth:

@@ -178,6 +178,14 @@ def error_for_response(
     what = body.summary(status)
     kwargs = {"status": status, "code": body.code}
     if status == 401:
+        asked = _origin_of(getattr(resp, "url", "") or "")
+        if asked and asked != _origin_of(registry):
+            return AuthenticationError(
+                f"{clean_text(asked)}, where the registry at {registry} redirected while "
+                f"{action}, asks for credentials ({what}); dregtui sends credentials only to "
+                "the registry itself: check the registry's redirect (storage or proxy) settings.",
+                **kwargs,
+            )
         if has_credentials and "insufficient_scope" in resp.headers.get("WWW-Authenticate", ""):
             return AuthorizationError(
                 f"The registry at {registry} did not grant access for {action} ({what}); "
@@ -220,3 +228,19 @@ def error_for_response(
             **kwargs,
         )
     return RegistryError(f"{doing} failed at {registry} ({what}).", **kwargs)
+
+
+def _origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (lower case), "" if it has none."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    suffix = f":{port}" if port and port != default else ""
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}{suffix}"
