@@ -370,6 +370,25 @@ class _Run:
             now = self._now.get(item.repository, {})
             for tag in tags:
                 now.pop(tag, None)
+            # A tag on a deleted digest is gone with it. One that still resolves was never on
+            # it: the registry's HEAD answered a wrong digest. Report it, and keep it out of
+            # the journal (a restore would overwrite it with this manifest).
+            survivors = [t for t in tags if self.client.head_manifest(item.repository, t)]
+            if survivors:
+                self.journal.void(record.id)
+                gone = [t for t in tags if t not in survivors]
+                if gone:
+                    self._record(item, raw, media_type, gone, "delete")
+                self.inventory.remove_digest(item.repository, item.digest)
+                return ItemResult(
+                    item,
+                    Status.FAILED,
+                    f"{item.repository}@{item.digest} was deleted, but "
+                    f"{', '.join(survivors)} still resolve: the registry answered a wrong digest "
+                    "for them (they were not changed; only "
+                    f"{', '.join(gone) or 'no tag'} went)",
+                    gone,
+                )
         removed = self.inventory.remove_digest(item.repository, item.digest)
         return ItemResult(item, Status.DELETED, "deleted", sorted(set(removed) | set(tags)))
 

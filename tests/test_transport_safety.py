@@ -248,3 +248,45 @@ def test_a_delete_answered_202_that_deleted_nothing_is_a_failure(fake_registry, 
     assert "still resolves: nothing was deleted" in r.err and "deleted  " not in r.out + r.err
     assert fake_registry.count("DELETE", f"/v2/app/manifests/{digest}") == 1
     assert Journal().records() == []
+
+
+def test_a_head_that_answers_the_wrong_digest_is_not_reported_deleted(fake_registry, run_cli):
+    """HEAD app:1.0 answers 1.1's digest (1.0 really is another image). The DELETE of 1.1's
+    digest leaves 1.0 in place: it is not reported deleted, and restore would not push 1.1's
+    manifest under 1.0 (the journal holds 1.1 only)."""
+    import hashlib
+    import json as jsonlib
+
+    from dregtui.inventory.journal import Journal
+
+    def manifest(n: int) -> tuple[bytes, str]:
+        doc = {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "layers": [], "n": n}
+        body = jsonlib.dumps(doc).encode()
+        return body, "sha256:" + hashlib.sha256(body).hexdigest()
+
+    b_body, b = manifest(2)
+    headers = {"Docker-Content-Digest": b, "Content-Type": mediatypes.OCI_MANIFEST}
+    gone = Reply(404, b"", {})
+    fake_registry.route("GET", "/v2/_catalog", Reply(200, b'{"repositories":["app"]}'))
+    fake_registry.route("GET", "/v2/app/tags/list", Reply(200, b'{"tags":["1.0","1.1"]}'))
+    fake_registry.route("HEAD", "/v2/app/manifests/1.0", Reply(200, b"", headers))  # lies
+    fake_registry.route("GET", "/v2/app/manifests/1.0", Reply(200, b_body, headers))
+    # 1.1 and the digest resolve until the DELETE, then are gone
+    for ref in ("1.1", b):
+        fake_registry.route("HEAD", f"/v2/app/manifests/{ref}", Reply(200, b_body, headers))
+        fake_registry.route("GET", f"/v2/app/manifests/{ref}", Reply(200, b_body, headers))
+
+    def delete(path: str, h: dict[str, str]) -> Reply:
+        for ref in ("1.1", b):
+            fake_registry.route("HEAD", f"/v2/app/manifests/{ref}", gone)
+        return Reply(202, b"")
+
+    fake_registry.route("DELETE", f"/v2/app/manifests/{b}", delete)
+    r = run_cli(
+        "-reg", fake_registry.url, "-c", "None", "remove-tags", "-r", "app", "-t", "1.0", "1.1",
+        "--yes",
+    )  # fmt: skip
+    assert r.code == 1, r
+    assert "1.0 still resolve" in r.err and "answered a wrong digest" in r.err
+    (record,) = Journal().records()
+    assert record.tags == ("1.1",)
