@@ -190,3 +190,58 @@ def test_tag_moved_between_scan_and_delete(killable: KillableRegistry) -> None:
     code, _, err = _run(killable.url, "remove-tags", "-r", REPO, "-t", "2.0.0", "--yes")
     assert code == 3, err
     assert snapshot(killable.url) == before
+
+
+@pytest.fixture
+def tiny_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A 16 KiB tmpfs for the journal (root only); grown to 4 MiB with ``remount``."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount)],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, timeout=10)
+
+
+def test_disk_full_during_a_removal_then_free_space_rerun_and_restore(
+    killable: KillableRegistry, tiny_data_dir: Path
+) -> None:
+    """The journal fills a 16 KiB disk mid-run: no half record, nothing deleted unjournaled.
+    With space again, the re-run finishes and both batches restore to the exact snapshot."""
+    _fill(killable.url, 40)
+    before = snapshot(killable.url)
+    selected = {t for t in before[REPO] if t.startswith("1.0.")}
+    env = _env(XDG_DATA_HOME=str(tiny_data_dir))
+    journal = tiny_data_dir / "dregtui" / "journal.jsonl"
+    argv = ("remove-tags", "-r", REPO, "-t", "<2.0", "--yes")
+    code, _, err = _run(killable.url, *argv, env=env)
+    assert code == 1 and "Cannot write the journal" in err and "Traceback" not in err, err
+    lines = journal.read_text().splitlines()
+    assert lines and all(json.loads(line) for line in lines)  # whole records only
+    first = snapshot(killable.url)
+    assert first[REPO] == {t: d for t, d in before[REPO].items() if t not in _journaled(lines)}
+    assert set(before[REPO]) - set(first[REPO]) == _journaled(lines) < selected
+
+    subprocess.run(["mount", "-o", "remount,size=4m", str(tiny_data_dir)], check=True, timeout=10)
+    code, _, err = _run(killable.url, "--refresh", *argv, env=env)
+    assert code == 0, err
+    assert set(snapshot(killable.url)[REPO]) == set(before[REPO]) - selected
+    for line in journal.read_text().splitlines():
+        json.loads(line)  # the first run's last line and the second's first are not glued
+
+    code, out, err = _run(killable.url, "restore", "--json", env=env)
+    batches = [b["batch"] for b in json.loads(out)]
+    assert len(batches) == 2, out
+    for batch in batches:
+        code, _, err = _run(killable.url, "restore", batch, env=env)
+        assert code == 0, err
+    assert snapshot(killable.url) == before
