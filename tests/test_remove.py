@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from dregtui.execute import RECLAIM_SPACE, Status, execute_plan
 from dregtui.inventory.journal import Journal
 from dregtui.inventory.scanner import Scanner
@@ -247,3 +249,38 @@ def test_the_journal_holds_exactly_the_tags_the_delete_removed(client, pusher):
     assert sorted(client.list_tags("api")) == ["2.0", "two"]
     (record,) = Journal().records()
     assert record.digest == a.digest and sorted(record.tags) == ["1.0", "one"]
+
+
+def test_an_untag_stranded_on_its_placeholder_is_journaled_and_restored(client, pusher):
+    """The registry goes away between the placeholder PUT and its DELETE (and stays away
+    while dregtui tries to point the tag back): the tag is left on the placeholder. The
+    journal keeps the untag record, and restore puts the tag back on the original."""
+    from dregtui.registry.errors import RegistryConnectionError
+    from dregtui.restore import restore_batch
+
+    a = pusher.image("app", "1.0")
+    pusher.tag("app", "1.0.0", a)
+    inv = scan(client)
+    p = plan(client, inv, PlanMode(untag=True), repositories=["app"], tags=["1.0"])
+    real_put = client.put_manifest
+
+    def down(*args, **kwargs):
+        raise RegistryConnectionError("Cannot reach the registry (simulated outage).")
+
+    with pytest.MonkeyPatch.context() as outage:
+
+        def put_then_down(repository, reference, raw, media_type):
+            digest = real_put(repository, reference, raw, media_type)  # the placeholder lands
+            outage.setattr(client, "put_manifest", down)
+            outage.setattr(client, "delete_manifest", down)
+            return digest
+
+        outage.setattr(client, "put_manifest", put_then_down)
+        result = execute_plan(client, p, inv, jobs=1)
+    assert result.exit_code == 1, result.to_json()
+    assert resolve(client, "app", "1.0") not in (None, a.digest)  # on the placeholder
+    (record,) = Journal().records()
+    assert record.kind == "untag" and record.tags == ("1.0",) and record.digest == a.digest
+    restored = restore_batch(client, Journal().last(client.base_url))
+    assert restored.exit_code == 0, restored.to_json()
+    assert resolve(client, "app", "1.0") == resolve(client, "app", "1.0.0") == a.digest
