@@ -32,6 +32,7 @@ the run: ``result.stopped`` holds one sentence (for 405: how to enable deletion)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -311,6 +312,12 @@ class _Run:
 
     # -- actions ---------------------------------------------------------------------
 
+    def _void(self, record_id: str) -> None:
+        """Void a record of a change that did not happen. If even that cannot be written
+        (a full disk), the record stays: restoring it re-pushes what is still there."""
+        with contextlib.suppress(OSError):
+            self.journal.void(record_id)
+
     def _record(
         self, item: PlanItem, raw: bytes, media_type: str, tags: list[str], kind: str
     ) -> JournalRecord:
@@ -347,20 +354,20 @@ class _Run:
             try:
                 outcome = self._delete_digest(item.repository, item.digest)
             except DeletionDisabledError:
-                self.journal.void(record.id)
+                self._void(record.id)
                 raise
             except RegistryError:
                 # A lost answer proves nothing: look before deciding whether it happened.
                 if self.client.head_manifest(item.repository, item.digest) is not None:
-                    self.journal.void(record.id)
+                    self._void(record.id)
                     raise
                 outcome = DeleteOutcome.DELETED
             if outcome == DeleteOutcome.NOT_FOUND:
-                self.journal.void(record.id)
+                self._void(record.id)
                 self.inventory.remove_digest(item.repository, item.digest)
                 raise _Gone(f"{item.repository}@{item.digest} was already gone")
             if self.client.head_manifest(item.repository, item.digest) is not None:
-                self.journal.void(record.id)
+                self._void(record.id)
                 return ItemResult(
                     item,
                     Status.FAILED,
@@ -375,7 +382,7 @@ class _Run:
             # the journal (a restore would overwrite it with this manifest).
             survivors = [t for t in tags if self.client.head_manifest(item.repository, t)]
             if survivors:
-                self.journal.void(record.id)
+                self._void(record.id)
                 gone = [t for t in tags if t not in survivors]
                 if gone:
                     self._record(item, raw, media_type, gone, "delete")
@@ -411,7 +418,7 @@ class _Run:
             # a placeholder (its DELETE failed, and so did putting the original back) must be
             # restorable from this record.
             if not removed and not touched:
-                self.journal.void(record.id)
+                self._void(record.id)
             raise
         lost = [t for t in item.tags_kept if self.client.head_manifest(item.repository, t) is None]
         if lost:
