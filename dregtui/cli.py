@@ -370,7 +370,8 @@ def _default_handler(parser: argparse.ArgumentParser) -> Callable[[Any, Context]
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and DEFAULT_COMMAND in action.choices:
             sub = action.choices[DEFAULT_COMMAND]
-            return sub.get_default("handler")
+            handler: Callable[[Any, Context], int] | None = sub.get_default("handler")
+            return handler
     return None
 
 

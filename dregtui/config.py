@@ -36,7 +36,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dregtui.userfiles import ConfigError, atomic_write
+from dregtui.userfiles import ConfigError as ConfigError
+from dregtui.userfiles import atomic_write as atomic_write
 
 if TYPE_CHECKING:
     from dregtui.registry import RegistryClient
@@ -419,7 +420,7 @@ def resolve_settings(
 
 def _int(value: object, name: str, minimum: int = 0) -> int:
     try:
-        number = int(value)  # type: ignore[call-overload]
+        number: int = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
     if number < minimum:

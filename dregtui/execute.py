@@ -47,6 +47,7 @@ from dregtui.inventory.journal import Journal, JournalRecord, new_id
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.plan import Action, Plan, PlanItem
 from dregtui.registry import mediatypes
+from dregtui.registry.api import RegistryAPI
 from dregtui.registry.errors import (
     AuthenticationError,
     DeletionDisabledError,
@@ -171,7 +172,7 @@ Progress = Callable[[int, int, ItemResult], None]
 class _Run:
     def __init__(
         self,
-        client: Any,
+        client: RegistryAPI,
         plan: Plan,
         inventory: Inventory,
         journal: Journal,
@@ -506,7 +507,7 @@ class _Run:
 
 
 def execute_plan(
-    client: Any,
+    client: RegistryAPI,
     plan: Plan,
     inventory: Inventory,
     *,

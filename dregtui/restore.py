@@ -26,6 +26,7 @@ from typing import Any
 from dregtui.inventory.journal import Batch, Journal, JournalRecord
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.registry import mediatypes
+from dregtui.registry.api import RegistryAPI
 from dregtui.registry.errors import ProtocolError, RegistryError
 from dregtui.registry.mediatypes import PLACEHOLDER_ANNOTATION
 from dregtui.registry.models import Manifest
@@ -79,7 +80,7 @@ class RestoreResult:
 
 
 def _missing_content(
-    client: Any, record: JournalRecord, manifest: Manifest, restored: set[tuple[str, str]]
+    client: RegistryAPI, record: JournalRecord, manifest: Manifest, restored: set[tuple[str, str]]
 ) -> str | None:
     repo = record.repository
     if manifest.is_index:
@@ -116,7 +117,7 @@ def _hash_problem(record: JournalRecord) -> str | None:
     return None
 
 
-def _is_placeholder(client: Any, repository: str, digest: str) -> bool:
+def _is_placeholder(client: RegistryAPI, repository: str, digest: str) -> bool:
     """Is ``digest`` a dregtui untag placeholder (so putting the tag back is the restore)?"""
     try:
         manifest = client.get_manifest(repository, digest)
@@ -126,7 +127,7 @@ def _is_placeholder(client: Any, repository: str, digest: str) -> bool:
 
 
 def restore_record(
-    client: Any,
+    client: RegistryAPI,
     record: JournalRecord,
     inventory: Inventory | None = None,
     restored: set[tuple[str, str]] | None = None,
@@ -177,7 +178,7 @@ def restore_record(
 
 
 def restore_batch(
-    client: Any,
+    client: RegistryAPI,
     batch: Batch,
     inventory: Inventory | None = None,
     journal: Journal | None = None,

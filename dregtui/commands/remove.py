@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from dregtui.commands._context import Context
@@ -80,8 +81,8 @@ def confirm(ctx: Context, plan: Plan) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _progress_writer(ctx: Context):
-    tty = getattr(ctx.stderr, "isatty", lambda: False)()
+def _progress_writer(ctx: Context) -> tuple[Callable[[int, int, ItemResult], None], bool]:
+    tty = bool(getattr(ctx.stderr, "isatty", lambda: False)())
 
     def report(done: int, total: int, result: ItemResult) -> None:
         if tty:

@@ -28,7 +28,7 @@ class Pushed:
     raw: bytes
 
 
-def _canonical(doc: dict) -> bytes:
+def _canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, indent=3, sort_keys=False).encode()
 
 
@@ -36,7 +36,7 @@ class ImagePusher:
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
 
-    def _blob(self, repository: str, data: bytes, media_type: str) -> dict:
+    def _blob(self, repository: str, data: bytes, media_type: str) -> dict[str, Any]:
         digest = self.client.upload_blob(repository, data)
         return {"mediaType": media_type, "size": len(data), "digest": digest}
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from dregtui.registry.api import RegistryAPI
 from dregtui.registry.errors import RegistryError
 from dregtui.registry.models import ImageConfig, Manifest
 
@@ -40,7 +40,9 @@ def parse_created(text: str | None) -> datetime | None:
 
 
 class CreatedDates:
-    def __init__(self, client: Any, jobs: int = 8, known: Mapping[str, str | None] | None = None):
+    def __init__(
+        self, client: RegistryAPI, jobs: int = 8, known: Mapping[str, str | None] | None = None
+    ):
         self.client = client
         self.jobs = max(1, jobs)
         self.known: dict[str, str | None] = dict(known or {})
@@ -54,7 +56,8 @@ class CreatedDates:
             config = getter(repository, manifest)
         else:
             config = ImageConfig.parse(self.client.get_blob(repository, manifest.config.digest))
-        return config.created
+        created = config.created
+        return created if isinstance(created, str) else None
 
     def _lookup(self, repository: str, digest: str) -> str | None:
         try:

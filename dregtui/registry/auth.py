@@ -225,13 +225,14 @@ class RegistryAuth(AuthBase):
         header = self.preemptive_header(r.method or "GET", r.url or "")
         if header:
             r.headers["Authorization"] = header
-        r.register_hook("response", self._handle_401)
+        r.register_hook("response", self._handle_401)  # type: ignore[no-untyped-call]
         return r
 
     def _digest_401(self, resp: requests.Response, **kwargs: Any) -> requests.Response:
         if self._digest is None or self._foreign(resp.request.url or ""):
             return resp
-        return self._digest.handle_401(resp, **kwargs)
+        answer: requests.Response = self._digest.handle_401(resp, **kwargs)  # type: ignore[no-untyped-call]
+        return answer
 
     def note_challenge(self, url: str, header: str) -> None:
         """Remember the challenge of a 401 seen outside requests (the fast path), so the
@@ -285,10 +286,10 @@ class RegistryAuth(AuthBase):
         resp.content  # noqa: B018 - drain so the connection can be reused
         resp.close()
         prep = resp.request.copy()
-        extract_cookies_to_jar(prep._cookies, resp.request, resp.raw)  # type: ignore[attr-defined]
+        extract_cookies_to_jar(prep._cookies, resp.request, resp.raw)  # type: ignore[attr-defined,no-untyped-call]
         prep.prepare_cookies(prep._cookies)  # type: ignore[attr-defined]
         prep.headers["Authorization"] = header
-        again = resp.connection.send(prep, **kwargs)  # type: ignore[attr-defined]
+        again = resp.connection.send(prep, **kwargs)
         again.history.append(resp)
         again.request = prep
         return again

@@ -241,8 +241,8 @@ class RegistryClient(WriteOperations):
         Raises CatalogUnavailableError when the registry does not serve the catalog.
         """
         action = "listing the repositories"
-        url = self._url("/v2/_catalog" + (f"?n={page_size}" if page_size else ""))
-        seen = {url}
+        url: str | None = self._url("/v2/_catalog" + (f"?n={page_size}" if page_size else ""))
+        seen: set[str] = {url} if url else set()
         while url:
             resp = self._request("GET", url, action=action, body_what="a catalog page")
             if (
@@ -297,7 +297,7 @@ class RegistryClient(WriteOperations):
         action = f"listing the tags of {repository}"
         tags: list[str] = []
         url: str | None = self._url(f"/v2/{self._repo_path(repository)}/tags/list")
-        seen = {url}
+        seen: set[str] = {url} if url else set()
         while url:
             resp = self._request(
                 "GET", url, action=action, body_what=f"a tag list page for {repository}"

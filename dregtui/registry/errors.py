@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -176,7 +177,7 @@ def error_for_response(
     status = resp.status_code
     body = parse_error_body(resp)
     what = body.summary(status)
-    kwargs = {"status": status, "code": body.code}
+    kwargs: dict[str, Any] = {"status": status, "code": body.code}
     if status == 401:
         asked = _origin_of(getattr(resp, "url", "") or "")
         if asked and asked != _origin_of(registry):

@@ -128,7 +128,7 @@ class FastReads:
         if "set-cookie" in raw.headers:
             prep = requests.PreparedRequest()
             prep.prepare(method=method, url=url, headers=merged)
-            extract_cookies_to_jar(self.session.cookies, prep, raw)
+            extract_cookies_to_jar(self.session.cookies, prep, raw)  # type: ignore[no-untyped-call]
         resp = requests.Response()
         resp.status_code = raw.status
         resp.headers = CaseInsensitiveDict(raw.headers)

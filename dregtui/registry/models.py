@@ -157,7 +157,7 @@ class ImageConfig:
             return cls()
         if not isinstance(doc, dict):
             return cls()
-        cfg = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+        cfg: dict[str, Any] = doc["config"] if isinstance(doc.get("config"), dict) else {}
         created = doc.get("created")
         return cls(
             created=created if isinstance(created, str) else None,

@@ -211,7 +211,7 @@ class Transport:
 
     def _delay(self, attempt: int) -> float:
         base = min(self.backoff * (2**attempt), MAX_BACKOFF)
-        return base * (0.8 + 0.4 * random.random())
+        return float(base * (0.8 + 0.4 * random.random()))
 
     def send(
         self,
@@ -351,7 +351,7 @@ def read_body(
     (more: BodyTooLarge, or cut there when ``truncate``), all of it before ``deadline``
     (else ``requests.ReadTimeout``). The connection is closed when the body is not read
     to its end, else given back to the pool."""
-    if getattr(resp, "_content_consumed", False) and resp._content is not False:
+    if getattr(resp, "_content_consumed", False) and getattr(resp, "_content", False) is not False:
         return
     raw = resp.raw
     chunks: list[bytes] = []

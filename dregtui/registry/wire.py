@@ -57,7 +57,7 @@ def body_media_type(raw: bytes) -> str:
     except (ValueError, UnicodeDecodeError):
         return ""
     if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str):
-        return doc["mediaType"]
+        return str(doc["mediaType"])
     if isinstance(doc, dict) and doc.get("schemaVersion") == 1:
         return (
             mediatypes.DOCKER_MANIFEST_V1_SIGNED
