@@ -475,6 +475,7 @@ def make_client(settings: Settings) -> RegistryClient:
         timeout=settings.timeout,
         use_get_manifest=settings.use_get_manifest,
         pool_size=settings.jobs,
+        rate=settings.rate,
     )
 
 

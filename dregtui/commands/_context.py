@@ -148,7 +148,6 @@ class Context:
         scanner = Scanner(
             self.client(),
             jobs=self.settings.jobs,
-            rate=self.settings.rate,
             progress=report,
             warn=self.warn,
             **kwargs,

@@ -33,6 +33,7 @@ from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.registry import mediatypes
 from dregtui.registry.client import RegistryClient
 from dregtui.registry.errors import NotFoundError, RegistryError
+from dregtui.registry.ratelimit import RateLimiter
 
 log = logging.getLogger("dregtui.inventory")
 
@@ -55,34 +56,6 @@ class ScanProgress:
 
 class ScanCancelled(RegistryError):
     """Raised inside workers to unwind after ``cancel()``; never escapes ``scan``."""
-
-
-class RateLimiter:
-    """Token bucket: at most ``rate`` requests per second (bursts up to one second's worth)."""
-
-    def __init__(self, rate: float | None, cancelled: threading.Event) -> None:
-        self.rate = rate
-        self._cancelled = cancelled
-        self._lock = threading.Lock()
-        self._tokens = min(rate, 1.0) if rate else 0.0
-        self._last = time.monotonic()
-
-    def acquire(self) -> None:
-        if not self.rate:
-            return
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                self._tokens = min(
-                    max(self.rate, 1.0), self._tokens + (now - self._last) * self.rate
-                )
-                self._last = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return
-                wait = (1.0 - self._tokens) / self.rate
-            if self._cancelled.wait(wait):
-                raise ScanCancelled("The scan was cancelled.")
 
 
 # Task kinds
@@ -120,12 +93,18 @@ class Scanner:
         self.progress = progress
         self.on_repository = on_repository
         self._cancel = threading.Event()
-        self._limiter = RateLimiter(rate, self._cancel)
+        # The client's own limiter (make_client(rate=...)) covers every request; this one is
+        # for library callers that hand a rate to the scanner only.
+        self._limiter = RateLimiter(rate) if rate else None
         self._cond = threading.Condition()
         self._callback_lock = threading.Lock()
         self._reset()
 
     # -- public control -------------------------------------------------------------------
+
+    def _throttle(self) -> None:
+        if self._limiter is not None and not self._limiter.acquire(self._cancel):
+            raise ScanCancelled("The scan was cancelled.")
 
     def cancel(self) -> None:
         """Stop the running scan promptly (between requests)."""
@@ -298,7 +277,7 @@ class Scanner:
                     self._cond.notify_all()
 
     def _list(self, state: _RepoState) -> None:
-        self._limiter.acquire()
+        self._throttle()
         tags = self.client.list_tags(state.name)
         with self._cond:
             state.listed = True
@@ -314,7 +293,7 @@ class Scanner:
     def _head(self, state: _RepoState, tag: str) -> None:
         if self._cancel.is_set():
             return
-        self._limiter.acquire()
+        self._throttle()
         ref = self.client.head_manifest(state.name, tag)
         index_digest = None
         with self._cond:
@@ -335,7 +314,7 @@ class Scanner:
             self._emit_progress()
 
     def _index(self, state: _RepoState, digest: str) -> None:
-        self._limiter.acquire()
+        self._throttle()
         try:
             manifest = self.client.get_manifest(state.name, digest)
         except NotFoundError:

@@ -37,6 +37,7 @@ from dregtui.registry.errors import (
 from dregtui.registry.failures import check_tls_files
 from dregtui.registry.fastpath import FastReads
 from dregtui.registry.models import ImageConfig, Manifest, ManifestRef
+from dregtui.registry.ratelimit import RateLimiter
 from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (
     body_media_type,
@@ -85,6 +86,7 @@ class RegistryClient(WriteOperations):
         max_retry_after: float = 30.0,
         credentials: Credentials | None = None,
         fast_reads: bool = True,
+        rate: float | None = None,
     ) -> None:
         try:
             url, url_user, url_password = split_userinfo(normalize_url(url))
@@ -123,6 +125,8 @@ class RegistryClient(WriteOperations):
             has_client_cert=cert is not None,
         )
         self.transport.mount(pool_size)
+        if rate:
+            self.transport.limiter = RateLimiter(rate)
         self.auth = RegistryAuth(
             self.credentials,
             self.session,

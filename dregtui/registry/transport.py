@@ -57,6 +57,7 @@ from dregtui.registry.failures import (
     describe_tls_error,
 )
 from dregtui.registry.fastpath import FastReads
+from dregtui.registry.ratelimit import RateLimiter
 
 log = logging.getLogger("dregtui.registry")
 
@@ -158,6 +159,7 @@ class Transport:
         self.max_retry_after = max_retry_after
         self.has_client_cert = has_client_cert
         self.fast: FastReads | None = None
+        self.limiter: RateLimiter | None = None  # --rate: every attempt takes a turn
 
     def mount(self, pool_size: int) -> None:
         size = max(1, int(pool_size))
@@ -247,6 +249,10 @@ class Transport:
         while True:
             resp: requests.Response | None = None
             delay = 0.0
+            if self.limiter is not None:
+                waited = time.monotonic()
+                self.limiter.acquire()
+                deadline += time.monotonic() - waited  # waiting for a turn is not the registry's
             try:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
