@@ -15,28 +15,12 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from dregtui.imagefacts import image_facts
+from dregtui.imagefacts import parse_created as parse_created
 from dregtui.registry.api import RegistryAPI
-from dregtui.registry.errors import RegistryError
-from dregtui.registry.models import ImageConfig, Manifest
-
-
-def parse_created(text: str | None) -> datetime | None:
-    """An RFC 3339 timestamp (nanoseconds and ``Z`` tolerated) -> aware datetime, or None."""
-    if not text:
-        return None
-    value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    if "." in value:  # Python parses at most 6 fraction digits
-        head, _, rest = value.partition(".")
-        digits = "".join(c for c in rest if c.isdigit())
-        value = head + "." + digits[:6] + rest[len(digits) :]
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class CreatedDates:
@@ -48,31 +32,11 @@ class CreatedDates:
         self.known: dict[str, str | None] = dict(known or {})
         self._lock = threading.Lock()
 
-    def _config_created(self, repository: str, manifest: Manifest) -> str | None:
-        if manifest.config is None:
-            return None
-        getter = getattr(self.client, "get_config", None)
-        if getter is not None:
-            config = getter(repository, manifest)
-        else:
-            config = ImageConfig.parse(self.client.get_blob(repository, manifest.config.digest))
-        created = config.created
-        return created if isinstance(created, str) else None
-
     def _lookup(self, repository: str, digest: str) -> str | None:
-        try:
-            manifest = self.client.get_manifest(repository, digest)
-            if not manifest.is_index:
-                return self._config_created(repository, manifest)
-            dates = []
-            for child in manifest.manifests[:8]:
-                sub = self.client.get_manifest(repository, child.digest)
-                created = parse_created(self._config_created(repository, sub))
-                if created is not None:
-                    dates.append(created)
-            return max(dates).isoformat() if dates else None
-        except RegistryError:
-            return None
+        """The created date by the one rule of :mod:`dregtui.imagefacts` (an index: the
+        newest of its children's); None when unknown."""
+        facts = image_facts(self.client, repository, digest)
+        return None if facts.error else facts.created
 
     def __call__(self, pairs: Sequence[tuple[str, str]]) -> dict[str, datetime | None]:
         todo: dict[str, str] = {}
