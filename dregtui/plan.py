@@ -98,6 +98,18 @@ def signature_tags_for(digest: str) -> tuple[str, ...]:
     return tuple(base + suffix for suffix in SIGNATURE_SUFFIXES)
 
 
+class Why(StrEnum):
+    """Why an item has its action: a stable code (``why`` in the JSON plan); each front end
+    puts it into its own words (:meth:`PlanItem.reason` is the command line's)."""
+
+    ALL_SELECTED = "all_selected"  # delete: every tag on the digest is selected
+    INTERSECTING = "intersecting"  # skip: other tags on the digest were not selected
+    DELETE_INTERSECTING = "delete_intersecting"  # delete: --no-match-all-tags, they go too
+    UNTAG_INTERSECTING = "untag_intersecting"  # untag: the selected tags go, the others stay
+    TAGGED_PARENT = "tagged_parent"  # skip: a tagged index still references the manifest
+    TAGGED_PARENT_UNTAG = "tagged_parent_untag"  # untag: same, with --untag
+
+
 @dataclass(slots=True)
 class PlanItem:
     repository: str
@@ -111,7 +123,33 @@ class PlanItem:
     children_deleted: list[str] = field(default_factory=list)
     orphaned_signatures: list[str] = field(default_factory=list)
     action: Action = Action.DELETE
-    reason: str = ""
+    why: Why = Why.ALL_SELECTED
+
+    @property
+    def reason(self) -> str:
+        """The reason in the command line's words (its options)."""
+        others = ", ".join(self.intersecting_tags)
+        match self.why:
+            case Why.ALL_SELECTED:
+                return "every tag on this digest is selected"
+            case Why.UNTAG_INTERSECTING:
+                return f"only the selected tags go; {others} stay"
+            case Why.INTERSECTING:
+                return (
+                    f"also tagged {others} (not selected): use --no-match-all-tags to delete "
+                    "anyway or --untag to remove only the selected tags"
+                )
+            case Why.DELETE_INTERSECTING:
+                return f"--no-match-all-tags: {others} go too"
+            case Why.TAGGED_PARENT_UNTAG:
+                return "a tagged index still references this manifest: only its tags go"
+            case Why.TAGGED_PARENT:
+                parent = self.parent_indexes[0] if self.parent_indexes else "?"
+                return (
+                    f"the tagged index {parent} still references this manifest: delete the "
+                    "index too, or use --untag to remove only the selected tags"
+                )
+        return ""
 
     @property
     def is_index(self) -> bool:
@@ -146,6 +184,7 @@ class PlanItem:
             "digest": self.digest,
             "media_type": self.media_type,
             "action": self.action.value,
+            "why": self.why.value,
             "reason": self.reason,
             "tags": self.selected_tags,
             "intersecting_tags": self.intersecting_tags,
@@ -282,19 +321,13 @@ def children_note(item: PlanItem) -> str:
 
 def _decide(item: PlanItem, mode: PlanMode) -> None:
     if not item.intersecting_tags:
-        item.action, item.reason = Action.DELETE, "every tag on this digest is selected"
+        item.action, item.why = Action.DELETE, Why.ALL_SELECTED
     elif mode.untag:
-        item.action = Action.UNTAG
-        item.reason = f"only the selected tags go; {', '.join(item.intersecting_tags)} stay"
+        item.action, item.why = Action.UNTAG, Why.UNTAG_INTERSECTING
     elif mode.match_all_tags:
-        item.action = Action.SKIP
-        item.reason = (
-            f"also tagged {', '.join(item.intersecting_tags)} (not selected): use "
-            "--no-match-all-tags to delete anyway or --untag to remove only the selected tags"
-        )
+        item.action, item.why = Action.SKIP, Why.INTERSECTING
     else:
-        item.action = Action.DELETE
-        item.reason = f"--no-match-all-tags: {', '.join(item.intersecting_tags)} go too"
+        item.action, item.why = Action.DELETE, Why.DELETE_INTERSECTING
 
 
 def _protect_index_children(inventory: Inventory, items: list[PlanItem], mode: PlanMode) -> None:
@@ -325,11 +358,6 @@ def _protect_index_children(inventory: Inventory, items: list[PlanItem], mode: P
             item.parent_indexes = parents
             changed = True
             if mode.untag:
-                item.action = Action.UNTAG
-                item.reason = "a tagged index still references this manifest: only its tags go"
+                item.action, item.why = Action.UNTAG, Why.TAGGED_PARENT_UNTAG
             else:
-                item.action = Action.SKIP
-                item.reason = (
-                    f"the tagged index {parents[0]} still references this manifest: delete the "
-                    "index too, or use --untag to remove only the selected tags"
-                )
+                item.action, item.why = Action.SKIP, Why.TAGGED_PARENT

@@ -347,3 +347,16 @@ def test_older_than_treats_unselected_tags_as_intersecting(registry, client, pus
     r = run_cli(*argv, "-re", ".*", "--yes")  # every tag but latest: the commit image goes
     assert r.code == 0, r
     assert client.list_tags("svc") == ["1.2"]
+
+
+def test_json_plan_items_carry_a_stable_why_code(registry, populated, run_cli):
+    """Scripts read `why`; the sentence in `reason` is the command line's wording."""
+    r = run_cli("-reg", registry.url, "--json", "query-tags", "-r", "app", "-t", "1.0", "1.1")
+    whys = {tuple(i["tags"]): (i["action"], i["why"]) for i in json.loads(r.out)["items"]}
+    assert whys == {("1.0",): ("skip", "intersecting"), ("1.1",): ("delete", "all_selected")}
+    r = run_cli(
+        "-reg", registry.url, "--json", "query-tags", "-r", "app", "-t", "1.0", "--untag"
+    )  # fmt: skip
+    (item,) = json.loads(r.out)["items"]
+    assert (item["action"], item["why"]) == ("untag", "untag_intersecting")
+    assert item["reason"] == "only the selected tags go; 1.0.0 stay"

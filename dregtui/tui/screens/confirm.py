@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from dregtui.plan import Action, Plan, PlanItem, PlanMode, children_note
+from dregtui.plan import Action, Plan, PlanItem, PlanMode, Why, children_note
 from dregtui.registry import mediatypes
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest, tag_lines
@@ -52,7 +52,13 @@ def _tui_reason(item: PlanItem) -> str:
         return "skipped: press 2 to delete them too, or 3 to untag only"
     if item.action is Action.UNTAG and item.intersecting_tags:
         return ""  # "(they stay)" above says it
-    return clean(item.reason).replace("use --untag", "press 3 (untag only)")
+    if item.why is Why.TAGGED_PARENT:
+        parent = item.parent_indexes[0] if item.parent_indexes else "?"
+        return (
+            f"the tagged index {clean(parent)} still references this manifest: mark the index "
+            "too, or press 3 (untag only)"
+        )
+    return clean(item.reason)
 
 
 def _item_text(text: Text, item: PlanItem, width: int) -> None:
