@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 from dregtui.cli import main
 from dregtui.demo.sample import BIG_REPOSITORY, populate
 from dregtui.demo.server import LocalRegistry, find_registry_binary
+from dregtui.inventory.cache import InventoryCache
 from dregtui.inventory.scanner import Scanner
 from dregtui.registry import RegistryClient, mediatypes
 from dregtui.tui.app import DregApp
@@ -150,6 +152,17 @@ def test_tui_command_opens_from_the_cache(
     monkeypatch.setattr(DregApp, "run", fake_run)
     assert main(["-reg", url], stdout=io.StringIO(), stderr=io.StringIO()) == 0  # no command = TUI
     assert seen["from_cache"] and "team/web" in seen["repos"]
+    # the commands' cache rule holds for the TUI too: --max-cache-age, and a path that is no cache
+    path = InventoryCache.for_registry(url).path
+    doc = json.loads(path.read_text())
+    doc["scanned_at"] -= 7200  # two hours old
+    path.write_text(json.dumps(doc))
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    assert main(["-reg", url, "--max-cache-age", "1h"], **quiet) == 0
+    assert not seen["from_cache"]
+    err = io.StringIO()
+    assert main(["-reg", url, "-c", "/dev/null"], stdout=io.StringIO(), stderr=err) == 1
+    assert "/dev/null is a character device, not a dregtui cache" in err.getvalue()
 
 
 def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(

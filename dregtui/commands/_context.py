@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from dregtui.config import NO_REGISTRY, ConfigError, Settings, make_client
-from dregtui.inventory.cache import InventoryCache
+from dregtui.inventory.cache import CachedInventory, InventoryCache
 from dregtui.inventory.model import Inventory
 from dregtui.inventory.scanner import Scanner, ScanProgress
 from dregtui.progress import ProgressLine
@@ -168,23 +168,34 @@ class Context:
         self._memo = (wanted, inventory)
         return inventory
 
+    def usable_cache(self, wanted: list[str]) -> CachedInventory | None:
+        """The cached inventory when it can stand for a scan of ``wanted`` (all repositories
+        when empty), else None. The one rule, for the commands and the TUI: not with
+        --refresh; a closed-catalog cache (named repositories only) never stands for the
+        catalog; named repositories must all be in it; not older than --max-cache-age. A path
+        that is not a cache is refused (one sentence) before any request."""
+        cache = self.cache()
+        if cache is None:
+            return None
+        cache.check()
+        if self.settings.refresh:
+            return None
+        cached = cache.read(warn=self.warn)
+        if cached is None:
+            return None
+        have = cached.inventory.repositories
+        covers = (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted))
+        if not covers or self._too_old(cached.inventory):
+            return None
+        return cached
+
     def _load_or_scan(self, wanted: list[str]) -> Inventory:
         cache = self.cache()
-        if cache is not None:
-            cache.check()  # a path that is not a cache: one sentence before any request
-        if cache is not None and not self.settings.refresh:
-            cached = cache.read(warn=self.warn)
-            if cached is not None:
-                have = cached.inventory.repositories
-                covers = (cached.catalog and not wanted) or (
-                    wanted and all(r in have for r in wanted)
-                )
-                if covers and self._too_old(cached.inventory):
-                    covers = False
-                if covers:
-                    self._catalog = cached.catalog
-                    self._note_cache_age(cached.inventory)
-                    return cached.inventory
+        cached = self.usable_cache(wanted)
+        if cached is not None:
+            self._catalog = cached.catalog
+            self._note_cache_age(cached.inventory)
+            return cached.inventory
         inventory = self.scan(wanted or None)
         if cache is not None:
             try:

@@ -80,13 +80,9 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
     wanted = list(settings.repositories or [])
     inventory = None
     catalog = not wanted  # does the inventory cover the whole catalog?
-    if cache is not None and not settings.refresh:
-        cached = cache.read(warn=ctx.warn)
-        if cached is not None:
-            have = cached.inventory.repositories
-            # a closed-catalog cache (named repositories only) never stands for the catalog
-            if (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted)):
-                inventory, catalog = cached.inventory, cached.catalog
+    cached = ctx.usable_cache(wanted)
+    if cached is not None:
+        inventory, catalog = cached.inventory, cached.catalog
 
     def save(inv: Any, catalog: bool) -> None:
         if cache is not None:
