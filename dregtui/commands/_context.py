@@ -64,24 +64,13 @@ class Context:
     def registry_url(self) -> str:
         if not self.settings.registry:
             raise ConfigError(NO_REGISTRY)
-        from urllib.parse import urlsplit, urlunsplit
-
-        from dregtui.registry import normalize_url
+        from dregtui.registry.wire import parse_registry_url
 
         try:
-            parts = urlsplit(normalize_url(self.settings.registry))
-            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
-        except ValueError:
-            from dregtui.registry.errors import redact_url
-
-            shown = redact_url(self.settings.registry)
-            malformed = shown.startswith("<")
-            what = (
-                "The registry URL is malformed" if malformed else f"{shown} is not a registry URL"
-            )
-            raise ConfigError(f"{what}; give https://host[:port] or host[:port].") from None
-        host = parts.netloc.rpartition("@")[2]  # never keep user:password@ (cache, output)
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+            url, _, _ = parse_registry_url(self.settings.registry)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return url  # never user:password@ (cache, output)
 
     def client(self) -> RegistryClient:
         if self._client is None:

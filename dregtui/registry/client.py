@@ -13,7 +13,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import requests
 import urllib3
@@ -43,9 +43,9 @@ from dregtui.registry.wire import (
     body_media_type,
     header_media_type,
     normalize_url,
+    parse_registry_url,
     ref_name,
     sha256_digest,
-    split_userinfo,
     with_query,
 )
 from dregtui.registry.writes import WriteOperations
@@ -89,16 +89,9 @@ class RegistryClient(WriteOperations):
         rate: float | None = None,
     ) -> None:
         try:
-            url, url_user, url_password = split_userinfo(normalize_url(url))
-            parts = urlsplit(url)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
-        except ValueError:
-            valid = False
-        if not valid:
-            raise RegistryError(
-                f"{redact_url(url)} is not a registry URL; give https://host[:port] or host[:port]."
-            )
+            url, url_user, url_password = parse_registry_url(url)
+        except ValueError as exc:
+            raise RegistryError(str(exc)) from None
         self.base_url = url
         if username is None and url_user is not None:
             username, password = url_user, url_password

@@ -33,6 +33,29 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     return clean, unquote(user) or None, unquote(password) if password else None
 
 
+def parse_registry_url(text: str) -> tuple[str, str | None, str | None]:
+    """The one URL check: ``text`` (``host[:port]`` or a URL, maybe with ``user:pass@``) ->
+    (base URL without user info, user, password). ValueError with one sentence otherwise."""
+    from dregtui.registry.errors import redact_url
+
+    try:
+        url, user, password = split_userinfo(normalize_url(text))
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid, url, user, password = False, text, None, None
+    if not valid:
+        shown = redact_url(text)
+        what = (
+            "The registry URL is malformed"
+            if shown.startswith("<")
+            else (f"{shown} is not a registry URL")
+        )
+        raise ValueError(f"{what}; give https://host[:port] or host[:port].")
+    return url, user, password
+
+
 def sha256_digest(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
