@@ -45,8 +45,9 @@ from typing import Any
 
 from dregtui.inventory.journal import Journal, JournalRecord, new_id
 from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.oci import mediatypes
+from dregtui.oci.models import DeleteOutcome
 from dregtui.plan import Action, Plan, PlanItem
-from dregtui.registry import mediatypes
 from dregtui.registry.api import RegistryAPI
 from dregtui.registry.errors import (
     AuthenticationError,
@@ -57,7 +58,6 @@ from dregtui.registry.errors import (
     RegistryTLSError,
     ServerError,
 )
-from dregtui.registry.models import DeleteOutcome
 from dregtui.versions import sort_tags
 
 RECLAIM_SPACE = (

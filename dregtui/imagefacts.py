@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from dregtui.oci.models import ImageConfig, Manifest
 from dregtui.registry.api import RegistryAPI
 from dregtui.registry.errors import RegistryError
-from dregtui.registry.models import ImageConfig, Manifest
 
 MAX_CHILDREN = 8
 

@@ -43,7 +43,7 @@ from enum import StrEnum
 from typing import Any
 
 from dregtui.inventory.model import Inventory
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
 from dregtui.versions import sort_tags, version_key
 from dregtui.wording import plural
 

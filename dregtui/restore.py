@@ -25,11 +25,11 @@ from typing import Any
 
 from dregtui.inventory.journal import Batch, Journal, JournalRecord
 from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
+from dregtui.oci.mediatypes import PLACEHOLDER_ANNOTATION
+from dregtui.oci.models import Manifest
 from dregtui.registry.api import RegistryAPI
 from dregtui.registry.errors import ProtocolError, RegistryError
-from dregtui.registry.mediatypes import PLACEHOLDER_ANNOTATION
-from dregtui.registry.models import Manifest
 
 
 class RestoreStatus(StrEnum):

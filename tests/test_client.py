@@ -9,7 +9,8 @@ import requests
 from conftest import BIG_REPOS
 
 from dregtui.demo.images import ImagePusher
-from dregtui.registry import DeleteOutcome, RegistryClient, mediatypes
+from dregtui.oci import mediatypes
+from dregtui.registry import DeleteOutcome, RegistryClient
 from dregtui.registry.errors import (
     DeletionDisabledError,
     NotARegistryError,

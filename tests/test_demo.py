@@ -14,7 +14,8 @@ from dregtui.demo.sample import BIG_REPOSITORY, populate
 from dregtui.demo.server import LocalRegistry, find_registry_binary
 from dregtui.inventory.cache import InventoryCache
 from dregtui.inventory.scanner import Scanner
-from dregtui.registry import RegistryClient, mediatypes
+from dregtui.oci import mediatypes
+from dregtui.registry import RegistryClient
 from dregtui.tui.app import DregApp
 
 

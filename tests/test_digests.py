@@ -12,7 +12,8 @@ import json
 import pytest
 from support.fake_server import Reply, json_reply
 
-from dregtui.registry import RegistryClient, mediatypes
+from dregtui.oci import mediatypes
+from dregtui.registry import RegistryClient
 from dregtui.registry.errors import ProtocolError, RegistryError
 from dregtui.textsafe import UNSAFE
 

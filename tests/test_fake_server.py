@@ -10,7 +10,8 @@ from email.utils import formatdate
 import pytest
 from support.fake_server import HTML_PAGE, Reply, error_reply, json_reply
 
-from dregtui.registry import RegistryClient, mediatypes
+from dregtui.oci import mediatypes
+from dregtui.registry import RegistryClient
 from dregtui.registry.auth import parse_challenges
 from dregtui.registry.errors import (
     AuthenticationError,

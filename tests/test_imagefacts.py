@@ -6,7 +6,7 @@ import json
 
 from dregtui.imagefacts import image_facts
 from dregtui.inventory.dates import CreatedDates
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
 from dregtui.tui.details import fetch_details
 
 

@@ -45,7 +45,10 @@ def test_core_imports_no_textual_or_rich():
 PURE_CORE = [
     "dregtui.inventory.model",
     "dregtui.inventory.journal",
-    "dregtui.registry.mediatypes",
+    "dregtui.oci.mediatypes",
+    "dregtui.oci.models",
+    "dregtui.oci.digests",
+    "dregtui.imagefacts",
     "dregtui.select",
     "dregtui.plan",
     "dregtui.versions",

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.oci import mediatypes
 from dregtui.plan import Action, IntersectingTagsError, PlanMode, build_plan, signature_target
-from dregtui.registry import mediatypes
 from dregtui.select import Selection
 
 IMG = mediatypes.OCI_MANIFEST

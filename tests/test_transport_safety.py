@@ -11,7 +11,8 @@ import time
 import pytest
 from support.fake_server import FakeRegistry, Reply, error_reply, json_reply
 
-from dregtui.registry import RegistryClient, mediatypes
+from dregtui.oci import mediatypes
+from dregtui.registry import RegistryClient
 from dregtui.registry.errors import RegistryError
 
 FAST = {"backoff": 0.01, "retries": 1, "timeout": 5}

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.registry.digests import is_digest
+from dregtui.oci.digests import is_digest
 from dregtui.userfiles import ConfigError, atomic_write
 
 FORMAT = "dregtui-inventory"

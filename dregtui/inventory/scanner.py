@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
 from dregtui.registry.client import RegistryClient
 from dregtui.registry.errors import NotFoundError, RegistryError
 from dregtui.registry.ratelimit import RateLimiter

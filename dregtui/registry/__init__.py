@@ -17,19 +17,19 @@ if TYPE_CHECKING:
         resolve_credentials,
     )
     from dregtui.registry.errors import RegistryError
-    from dregtui.registry.models import DeleteOutcome, ImageConfig, Manifest, ManifestRef
+    from dregtui.oci.models import DeleteOutcome, ImageConfig, Manifest, ManifestRef
 
 _WHERE = {
-    "Credentials": "credentials",
-    "describe_credentials": "credentials",
-    "resolve_credentials": "credentials",
-    "DeleteOutcome": "models",
-    "ImageConfig": "models",
-    "Manifest": "models",
-    "ManifestRef": "models",
-    "RegistryClient": "client",
-    "normalize_url": "client",
-    "RegistryError": "errors",
+    "Credentials": "dregtui.registry.credentials",
+    "describe_credentials": "dregtui.registry.credentials",
+    "resolve_credentials": "dregtui.registry.credentials",
+    "DeleteOutcome": "dregtui.oci.models",
+    "ImageConfig": "dregtui.oci.models",
+    "Manifest": "dregtui.oci.models",
+    "ManifestRef": "dregtui.oci.models",
+    "RegistryClient": "dregtui.registry.client",
+    "normalize_url": "dregtui.registry.client",
+    "RegistryError": "dregtui.registry.errors",
 }
 
 __all__ = [
@@ -50,6 +50,6 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

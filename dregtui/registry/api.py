@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from dregtui.registry.models import ImageConfig, Manifest, ManifestRef
+from dregtui.oci.models import ImageConfig, Manifest, ManifestRef
 
 
 class RegistryAPI(Protocol):

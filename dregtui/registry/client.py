@@ -18,7 +18,8 @@ from urllib.parse import quote, urljoin
 import requests
 import urllib3
 
-from dregtui.registry import digests, mediatypes
+from dregtui.oci import digests, mediatypes
+from dregtui.oci.models import ImageConfig, Manifest, ManifestRef
 from dregtui.registry.auth import RegistryAuth
 from dregtui.registry.credentials import Credentials, resolve_credentials
 from dregtui.registry.errors import (
@@ -36,7 +37,6 @@ from dregtui.registry.errors import (
 )
 from dregtui.registry.failures import check_tls_files
 from dregtui.registry.fastpath import FastReads
-from dregtui.registry.models import ImageConfig, Manifest, ManifestRef
 from dregtui.registry.ratelimit import RateLimiter
 from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from dregtui.textsafe import clean_line
+
+if TYPE_CHECKING:
+    import requests
 
 
 class RegistryError(Exception):
@@ -127,7 +128,7 @@ def parse_error_body(resp: requests.Response) -> ErrorBody:
     """JSON ``{"errors": [{"code", "message"}]}``, plain text or HTML (which is ignored)."""
     try:
         raw = resp.content or b""
-    except requests.RequestException:
+    except OSError:  # requests.RequestException is an OSError
         return ErrorBody()
     raw = raw[:65536]
     content_type = resp.headers.get("Content-Type", "").lower()

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 import requests
 
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
 
 
 def normalize_url(url: str) -> str:

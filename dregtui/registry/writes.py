@@ -11,7 +11,8 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from dregtui.registry import digests, mediatypes
+from dregtui.oci import digests, mediatypes
+from dregtui.oci.models import DeleteOutcome
 from dregtui.registry.errors import (
     DELETE_HINT,
     DeletionDisabledError,
@@ -20,7 +21,6 @@ from dregtui.registry.errors import (
     RegistryError,
     parse_error_body,
 )
-from dregtui.registry.models import DeleteOutcome
 from dregtui.registry.wire import ref_name, sha256_digest, with_query
 
 if TYPE_CHECKING:
