@@ -27,7 +27,8 @@ sys.path.insert(0, str(HERE))
 from latency_proxy import LatencyProxy  # noqa: E402
 
 from dregtui.demo.server import LocalRegistry  # noqa: E402
-from dregtui.registry import RegistryClient, mediatypes  # noqa: E402
+from dregtui.oci import mediatypes  # noqa: E402
+from dregtui.registry import RegistryClient  # noqa: E402
 
 REPOS, TAGS = 300, 40
 DATA = HERE / ".data"
@@ -95,11 +96,11 @@ def time_classic(url: str) -> tuple[int, float]:
     return len(out.splitlines()), elapsed
 
 
-def time_dregtui(url: str, jobs: int) -> tuple[int, float]:
+def time_dregtui(url: str, jobs: int, fast: bool = True) -> tuple[int, float]:
     from dregtui.inventory.scanner import Scanner
 
     start = time.perf_counter()
-    with RegistryClient(url, pool_size=jobs) as client:
+    with RegistryClient(url, pool_size=jobs, fast_reads=fast) as client:
         inventory = Scanner(client, jobs=jobs).scan()
     elapsed = time.perf_counter() - start
     return inventory.tag_count, elapsed
@@ -111,6 +112,7 @@ def run(label: str, url: str, jobs: int) -> None:
     time_dregtui(url, jobs)
     classic_tags, classic_s = time_classic(url)
     ours_tags, ours_s = time_dregtui(url, jobs)
+    full_tags, full_s = time_dregtui(url, jobs, fast=False)
     ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
     print(
         f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
@@ -119,6 +121,10 @@ def run(label: str, url: str, jobs: int) -> None:
     print(
         f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
         f"(first 100 repositories only)"
+    )
+    print(
+        f"[{label}] lean read path: {ours_rate / (full_tags / full_s):.2f}x the requests-only "
+        f"path ({full_tags / full_s:.1f} tags/s without it)"
     )
     print(
         f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dregtui.oci.models import DeleteOutcome, ImageConfig, Manifest, ManifestRef
     from dregtui.registry.client import RegistryClient, normalize_url
     from dregtui.registry.credentials import (
         Credentials,
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
         resolve_credentials,
     )
     from dregtui.registry.errors import RegistryError
-    from dregtui.oci.models import DeleteOutcome, ImageConfig, Manifest, ManifestRef
 
 _WHERE = {
     "Credentials": "dregtui.registry.credentials",
