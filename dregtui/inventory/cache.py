@@ -3,7 +3,9 @@
 ``<user cache dir>/dregtui/<safe name>.json`` where the name comes from the registry's host,
 port and path (``127.0.0.1_5000.json``). Written atomically (temp file + ``os.replace``) with
 mode 0600. It holds the registry URL, the scan time, repositories -> tags -> digests, the media
-type of every digest and the children of every index; never a credential.
+type of every digest, the children of every index and the footprint of every manifest (its
+JSON size and the blobs it references, with sizes); never a credential. Version 1 caches (no
+footprints) are rebuilt with one notice.
 
     cache = InventoryCache.for_registry(url)          # or InventoryCache(path, url)
     inventory = cache.load(warn=print)                # None (+ one warning) if unusable
@@ -19,18 +21,19 @@ import json
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.inventory.model import Footprint, Inventory, TagInfo
 from dregtui.oci.digests import is_digest
 from dregtui.userfiles import ConfigError, atomic_write
 
 FORMAT = "dregtui-inventory"
-VERSION = 1
+VERSION = 2
 MAX_NAME = 80
 MAX_BYTES = 128 * 1024 * 1024  # a larger cache file is ignored (with a warning), never read
 _SIGNATURE = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"')
@@ -170,6 +173,8 @@ class InventoryCache:
             return self._reject(warn, "is not valid JSON")
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             return self._reject(warn, "is not a dregtui cache")
+        if doc.get("version") == 1:
+            return self._reject(warn, "was written by an older dregtui (no image sizes)")
         if doc.get("version") != VERSION:
             return self._reject(warn, f"has an unknown format version {doc.get('version')!r}")
         if doc.get("registry") != self.registry_url:
@@ -236,6 +241,12 @@ def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:
             for info in tags.values():
                 media_types[info.digest] = info.media_type
         children = {d: list(kids) for d, kids in sorted(inventory.children.items())}
+        footprints: dict[str, list[Any]] = {}
+        for digest, fp in sorted(inventory.footprints.items()):
+            flat: list[Any] = [fp.size]
+            for blob, size in fp.refs:
+                flat += (blob, size)
+            footprints[digest] = flat
         scanned = sorted(inventory.scanned)
     doc: dict[str, Any] = {
         "format": FORMAT,
@@ -247,6 +258,7 @@ def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:
         "scanned": scanned,
         "media_types": media_types,
         "children": children,
+        "footprints": footprints,
     }
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
@@ -266,6 +278,15 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
             entry[str(tag)] = TagInfo(digest, str(media_types.get(digest, "")))
         repositories[repo] = entry
     children = {str(d): tuple(str(k) for k in kids) for d, kids in doc["children"].items()}
+    intern = sys.intern
+    footprints: dict[str, Footprint] = {}
+    for digest, flat in doc["footprints"].items():
+        size, rest = flat[0], flat[1:]
+        sizes = rest[1::2]
+        if not all(type(n) is int for n in (size, *sizes)) or len(rest) % 2:
+            raise TypeError("footprints")
+        blobs = [intern(str(b)) for b in rest[0::2]]
+        footprints[str(digest)] = Footprint(size, tuple(zip(blobs, sizes, strict=True)))
     scanned_at = doc["scanned_at"]
     if not isinstance(scanned_at, int | float):
         raise TypeError("scanned_at")
@@ -275,5 +296,6 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
         repositories=repositories,
         scanned=scanned,
         children=children,
+        footprints=footprints,
         scanned_at=float(scanned_at),
     )

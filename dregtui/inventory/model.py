@@ -22,6 +22,19 @@ class TagInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Footprint:
+    """What one manifest holds in the registry's blob store.
+
+    ``size`` is the length of the manifest's own JSON (stored as a blob under its digest);
+    ``refs`` are the blobs it references, ``(digest, size)``: config and layers for an image,
+    the child manifests for an index (whose own refs are in their own footprints).
+    """
+
+    size: int
+    refs: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TagRef:
     repository: str
     tag: str
@@ -35,12 +48,16 @@ class Inventory:
     scanned yet is absent from ``scanned`` (it may still be listed, with no tags).
     ``children`` maps an index digest to the digests of the manifests it references (filled
     for every index the scanner sees), so a plan can tell which indexes still need a digest.
+    ``footprints`` maps a manifest digest (tagged, or an index's child) to the blobs it
+    references and their sizes (see ``dregtui/space.py`` for what they add up to); empty for
+    digests whose body has not been fetched.
     """
 
     registry: str
     repositories: dict[str, dict[str, TagInfo]] = field(default_factory=dict)
     scanned: set[str] = field(default_factory=set)
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    footprints: dict[str, Footprint] = field(default_factory=dict)
     scanned_at: float | None = None
     _by_digest: dict[str, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -74,6 +91,10 @@ class Inventory:
     def set_children(self, index_digest: str, child_digests: Iterable[str]) -> None:
         with self._lock:
             self.children[index_digest] = tuple(child_digests)
+
+    def set_footprint(self, digest: str, footprint: Footprint) -> None:
+        with self._lock:
+            self.footprints[digest] = footprint
 
     def remove_repository(self, repository: str) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
 """The Scanner: fills an Inventory from a registry with a pool of worker threads.
 
 Work is split at the tag level: one task lists a repository's tags, one task resolves each tag
-(manifest HEAD), one task fetches each index manifest once (to record its children). Workers
+(manifest HEAD), one task fetches each manifest body once per digest (``sizes=True``, the
+default: the blobs it references and their sizes; for an index its children, which are fetched
+the same way). With ``sizes=False`` only index bodies are fetched (to record their children). Workers
 take tasks repository by repository in catalog order, so repositories complete roughly in
 order and ``on_repository`` fires early; ``prioritize(repo)`` moves a repository to the front.
 Used by the CLI and the TUI (from a worker thread).
@@ -22,6 +24,7 @@ One scan at a time per Scanner: refresh a repository during a full scan with a s
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -29,7 +32,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.inventory.model import Footprint, Inventory, TagInfo
 from dregtui.oci import mediatypes
 from dregtui.registry.client import RegistryClient
 from dregtui.registry.errors import NotFoundError, RegistryError
@@ -59,7 +62,7 @@ class ScanCancelled(RegistryError):
 
 
 # Task kinds
-_LIST, _HEAD, _INDEX = 0, 1, 2
+_LIST, _HEAD, _BODY = 0, 1, 2
 
 
 class _RepoState:
@@ -84,8 +87,10 @@ class Scanner:
         progress: Callable[[ScanProgress], None] | None = None,
         on_repository: Callable[[str], None] | None = None,
         warn: Callable[[str], None] | None = None,
+        sizes: bool = True,
     ) -> None:
         self.client = client
+        self.sizes = sizes
         self.warn = warn or log.warning
         self.skipped: list[str] = []  # catalog entries that are not valid repository names
         self.jobs = min(MAX_JOBS, max(1, int(jobs)))
@@ -268,7 +273,7 @@ class Scanner:
                 elif kind == _HEAD:
                     self._head(state, arg)
                 else:
-                    self._index(state, arg)
+                    self._body(state, arg)
             except BaseException as exc:
                 self._fail(exc)
             finally:
@@ -295,16 +300,12 @@ class Scanner:
             return
         self._throttle()
         ref = self.client.head_manifest(state.name, tag)
-        index_digest = None
         with self._cond:
             if ref is not None:  # None: the tag vanished between list and HEAD
                 state.tags[tag] = TagInfo(ref.digest, ref.media_type)
-                if mediatypes.is_index(ref.media_type) and ref.digest not in self._index_seen:
-                    self._index_seen.add(ref.digest)
-                    index_digest = ref.digest
-            if index_digest is not None:
-                state.pending.appendleft((_INDEX, index_digest))
-                self._requeue(state)
+                if self._wants_body(ref.digest, ref.media_type):
+                    state.pending.appendleft((_BODY, ref.digest))
+                    self._requeue(state)
             state.outstanding -= 1
             self._tags_done += 1
             done = state.outstanding == 0
@@ -313,20 +314,35 @@ class Scanner:
         else:
             self._emit_progress()
 
-    def _index(self, state: _RepoState, digest: str) -> None:
+    def _wants_body(self, digest: str, media_type: str) -> bool:
+        """Called with the lock held: True once per digest whose body the scan needs."""
+        if digest in self._index_seen or not (self.sizes or mediatypes.is_index(media_type)):
+            return False
+        self._index_seen.add(digest)
+        return True
+
+    def _body(self, state: _RepoState, digest: str) -> None:
         self._throttle()
         try:
             manifest = self.client.get_manifest(state.name, digest)
         except NotFoundError:
             return
-        self._inventory.set_children(digest, (d.digest for d in manifest.manifests))
-        nested = [d.digest for d in manifest.manifests if mediatypes.is_index(d.media_type)]
-        if nested:  # an index of indexes: record the inner ones' children too
+        intern = sys.intern
+        if manifest.is_index:
+            refs = manifest.manifests
+            self._inventory.set_children(digest, (d.digest for d in refs))
+        else:
+            refs = ((manifest.config,) if manifest.config else ()) + manifest.layers
+        if self.sizes:
+            footprint = Footprint(
+                len(manifest.raw), tuple((intern(d.digest), d.size) for d in refs)
+            )
+            self._inventory.set_footprint(digest, footprint)
+        if manifest.is_index:  # children (images, or inner indexes): their bodies too
             with self._cond:
-                for child in nested:
-                    if child not in self._index_seen:
-                        self._index_seen.add(child)
-                        state.pending.appendleft((_INDEX, child))
+                for child in manifest.manifests:
+                    if self._wants_body(child.digest, child.media_type):
+                        state.pending.appendleft((_BODY, child.digest))
                 self._requeue(state)
 
     def _complete(self, state: _RepoState) -> None:
