@@ -203,6 +203,8 @@ class Plan:
     registry: str
     mode: PlanMode
     items: list[PlanItem]
+    # Bytes garbage-collect frees once the plan has run (dregtui/space.py), when known.
+    reclaimable_bytes: int | None = None
 
     @property
     def actionable(self) -> list[PlanItem]:
@@ -220,6 +222,9 @@ class Plan:
         counts = {a.value: 0 for a in Action}
         for item in self.items:
             counts[item.action.value] += 1
+        extra = (
+            {} if self.reclaimable_bytes is None else {"reclaimable_bytes": self.reclaimable_bytes}
+        )
         return {
             "items": len(self.items),
             "manifests_deleted": counts["delete"],
@@ -230,7 +235,7 @@ class Plan:
             "shared_with_other_repositories": sum(
                 1 for i in self.actionable if i.other_repositories
             ),
-        }
+        } | extra
 
     def to_json(self) -> dict[str, Any]:
         return {

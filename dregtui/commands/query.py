@@ -228,9 +228,18 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     if created is not None and ctx.settings.use_cache:
         save_known(inventory.registry, created.known)
     try:
-        return build_plan(inventory, chosen, mode), inventory
+        plan = build_plan(inventory, chosen, mode)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
+    if plan.actionable:
+        from dregtui.space import Space
+
+        space = Space(inventory)
+        if space.complete:  # figures from a scan without sizes would mislead: none then
+            plan.reclaimable_bytes = space.reclaimable(plan)
+    else:
+        plan.reclaimable_bytes = 0
+    return plan, inventory
 
 
 def _warn_retention_scope(ctx: Context, selection: Selection, inventory: Inventory) -> None:
@@ -293,6 +302,8 @@ def render_plan(plan: Plan) -> list[str]:
             lines.append(f"        {clean(note)}")
         if item.orphaned_signatures:
             lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
+    if plan.reclaimable_bytes is not None and plan.totals()["manifests_deleted"]:
+        lines.append(frees(plan.reclaimable_bytes))
     lines.append(summary_line(plan))
     return lines
 
@@ -303,6 +314,16 @@ def summary_line(plan: Plan) -> str:
         f"{plural(t['manifests_deleted'], 'manifest')} to delete, {t['untagged']} to untag, "
         f"{t['skipped']} skipped for safety; {plural(t['tags_removed'], 'tag')} removed "
         f"in {plural(t['repositories'], 'repository')}."
+    )
+
+
+def frees(n: int) -> str:
+    """What garbage-collect will free, with the one caveat an API client cannot remove."""
+    from dregtui.space import human_size
+
+    return (
+        f"Garbage-collect then frees {human_size(n)} ({n} bytes; an upper bound if the "
+        "registry holds untagged manifests)."
     )
 
 

@@ -26,6 +26,7 @@ from dregtui.commands.query import (
     add_repository_options,
     add_tag_options,
     exit_code,
+    frees,
     plan_from_args,
     render_plan,
 )
@@ -190,5 +191,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     if result.changed:
         ctx.stderr.write(f"Undo with: dregtui restore {result.batch}\n")
     if result.deleted:  # untagging alone frees nothing: no garbage-collect advice for it
+        if plan.reclaimable_bytes is not None and not (result.failed or result.skipped):
+            ctx.stderr.write(f"{frees(plan.reclaimable_bytes)}\n")
         ctx.stderr.write(f"{RECLAIM_SPACE}\n")
     return 130 if interrupted else result.exit_code

@@ -1,0 +1,155 @@
+"""Sizes and reclaimable bytes (issue 9), checked against the registry's own truth: the blob
+files in its storage and what `docker-registry garbage-collect --dry-run` would delete."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dregtui.demo.images import ImagePusher
+from dregtui.demo.sample import populate_small
+from dregtui.inventory.model import Footprint, Inventory, TagInfo
+from dregtui.plan import build_plan
+from dregtui.registry import RegistryClient
+from dregtui.space import Space, human_size
+
+ELIGIBLE = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
+
+
+def blob_sizes(storage: Path) -> dict[str, int]:
+    """Every blob in the registry's storage, digest -> bytes on disk."""
+    root = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
+    return {f"sha256:{p.parent.name}": p.stat().st_size for p in root.glob("*/*/data")}
+
+
+def gc_eligible(registry) -> set[str]:
+    """The blobs `garbage-collect --dry-run` would delete now."""
+    done = subprocess.run(
+        ["docker-registry", "garbage-collect", "--dry-run", str(registry.workdir / "config.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(ELIGIBLE.findall(done.stdout + done.stderr))
+
+
+@pytest.fixture
+def sample_registry(registry):
+    with RegistryClient(registry.url) as c:
+        populate_small(ImagePusher(c))
+    return registry
+
+
+def test_du_total_is_the_bytes_in_the_registry_storage(sample_registry, run_cli):
+    url = sample_registry.url
+    assert gc_eligible(sample_registry) == set()  # nothing unreferenced: the total is exact
+    result = run_cli("-reg", url, "-c", "None", "--json", "du")
+    assert result.code == 0, result
+    doc = json.loads(result.out)
+    assert doc["total_bytes"] == sum(blob_sizes(sample_registry.storage).values())
+    rows = {r["repository"]: r for r in doc["repositories"]}
+    assert list(rows) == sorted(rows, key=lambda r: (-rows[r]["size_bytes"], r))
+    # mirror/nginx only holds what library/nginx holds: nothing exclusive
+    assert rows["mirror/nginx"]["exclusive_bytes"] == 0
+    assert rows["mirror/nginx"]["size_bytes"] > 0
+    assert rows["library/alpine"]["manifests"] == 3 * 4 + 1  # 3 indexes x 3 children, 1 sig
+    text = run_cli("-reg", url, "-c", "None", "du", "--bytes", "team/", "library/nginx")
+    assert text.code == 0, text
+    lines = text.lines
+    assert lines[0].split() == ["SIZE", "EXCLUSIVE", "TAGS", "MANIFESTS", "REPOSITORY"]
+    assert lines[-1].endswith("total (each blob counted once)")
+    assert {line.split()[-1] for line in lines[1:-1]} == {"team/", "library/nginx"}
+
+
+# Each step runs on what the previous ones left; GC is never run, so what a step frees is what
+# garbage-collect newly finds eligible after it.
+STEPS = [
+    ("remove-repos", "-r", "mirror/nginx"),  # everything shared with library/nginx: 0 bytes
+    ("remove-tags", "-r", "team/api", "-t", "v1.3.0"),  # still in team/web: 0 bytes
+    ("remove-tags", "-r", "team/api", "-t", "<1.3"),  # four images of its own
+    ("remove-tags", "-r", "library/alpine", "-t", "3.18"),  # an index: its children stay linked
+    ("remove-tags", "-r", "library/nginx", "-t", "1.24.0", "1.25.0"),
+    ("remove-repos", "-r", "team/web"),  # now frees team/api's v1.3.0 as well
+]
+
+
+def test_reclaimable_is_what_garbage_collect_deletes(sample_registry, run_cli):
+    url = sample_registry.url
+    sizes = blob_sizes(sample_registry.storage)
+    before = gc_eligible(sample_registry)
+    freed_any = False
+    for step in STEPS:
+        plan = run_cli("-reg", url, "-c", "None", "--json", *step, "--dry-run")
+        assert plan.code == 0, (step, plan)
+        figure = json.loads(plan.out)["plan"]["totals"]["reclaimable_bytes"]
+        done = run_cli("-reg", url, "-c", "None", *step, "--yes")
+        assert done.code == 0, (step, done)
+        assert f"frees {human_size(figure)} ({figure} bytes" in done.err
+        after = gc_eligible(sample_registry)
+        assert after >= before
+        assert figure == sum(sizes[b] for b in after - before), step
+        freed_any = freed_any or figure > 0
+        before = after
+    assert freed_any
+
+
+def test_old_cache_is_rebuilt_with_sizes(sample_registry, run_cli):
+    url = sample_registry.url
+    assert run_cli("-reg", url, "list-repo-names").code == 0
+    from dregtui.inventory.cache import InventoryCache
+
+    path = InventoryCache.for_registry(url).path
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2 and doc["footprints"]
+    doc["version"] = 1
+    del doc["footprints"]
+    path.write_text(json.dumps(doc))
+    result = run_cli("-reg", url, "--json", "du")
+    assert result.code == 0, result
+    assert "older dregtui" in result.err and result.err.count("older dregtui") == 1
+    assert json.loads(result.out)["total_bytes"] == sum(
+        blob_sizes(sample_registry.storage).values()
+    )
+
+
+def test_reclaimable_counts_shared_blobs_once_and_only_when_unreferenced():
+    """The accounting alone (no registry): a layer two images share is freed only when
+    both go; an index frees its own JSON, its children only when they go too."""
+    inv = Inventory("http://r")
+    inv.set_repository(
+        "a",
+        {"1": TagInfo("sha256:" + "1" * 64), "2": TagInfo("sha256:" + "2" * 64)},
+    )
+    inv.set_repository("b", {"x": TagInfo("sha256:" + "9" * 64)})
+    layer, own1, own2 = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
+    inv.set_footprint("sha256:" + "1" * 64, Footprint(100, ((layer, 1000), (own1, 10))))
+    inv.set_footprint("sha256:" + "2" * 64, Footprint(200, ((layer, 1000), (own2, 20))))
+    kid = "sha256:" + "8" * 64
+    inv.set_footprint("sha256:" + "9" * 64, Footprint(50, ((kid, 300),)))
+    inv.set_footprint(kid, Footprint(300, ((own1, 10),)))
+    inv.set_children("sha256:" + "9" * 64, [kid])
+    space = Space(Space(inv).inventory)
+    assert space.complete
+    assert space.total_bytes == 100 + 200 + 1000 + 10 + 20 + 50 + 300
+    assert space.usage("a").size == 100 + 200 + 1000 + 10 + 20
+    assert space.usage("a").exclusive == 100 + 200 + 1000 + 20  # own1 is in b's child too
+    one = build_plan(inv, {"a": ["1"]})
+    assert space.reclaimable(one) == 100  # the layer and own1 stay referenced
+    both = build_plan(inv, {"a": ["1", "2"]})
+    assert space.reclaimable(both) == 100 + 200 + 1000 + 20
+    index = build_plan(inv, {"b": ["x"]})
+    assert space.reclaimable(index) == 50  # its child stays linked (untagged) in b
+
+
+def test_du_of_an_unknown_repository_is_one_sentence(sample_registry, run_cli):
+    result = run_cli("-reg", sample_registry.url, "-c", "None", "du", "nope/nothing")
+    assert result.code != 0 and result.out == ""
+    assert result.err.count("\n") <= 2 and "no repository 'nope/nothing'" in result.err
+    assert "Traceback" not in result.err
+    result = run_cli("-reg", sample_registry.url, "-c", "None", "du", "nope/")
+    assert result.code != 0 and "no repository under 'nope/'" in result.err
