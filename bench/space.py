@@ -47,7 +47,7 @@ def build(tags: int, sizes: bool) -> Inventory:
                 refs = [(digest(f"{repo}/{image}/config"), 1_500)]
                 refs += [(sys.intern(base[(r + k) % 200]), 30_000_000) for k in range(4)]
                 refs += [(digest(f"{repo}/{image}/layer/{k}"), 2_000_000) for k in range(2)]
-                inv.footprints[d] = Footprint(1_200, tuple((sys.intern(b), s) for b, s in refs))
+                inv.footprints[d] = Footprint.of(1_200, ((sys.intern(b), s) for b, s in refs))
         inv.set_repository(repo, entries)
     return inv
 
@@ -69,6 +69,12 @@ def main() -> None:
     print(
         f"inventory with sizes   : {with_sizes / n:7.0f} B/tag  (target: under 1 KB/tag in total)"
     )
+    tracemalloc.start()
+    probe = Space(inv)
+    accounting = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del probe
+    print(f"Space (accounting)     : {accounting / n:7.0f} B/tag more while it is alive")
     t0 = time.perf_counter()
     space = Space(inv)
     t1 = time.perf_counter()

@@ -67,9 +67,10 @@ class Space:
             missing = False
             for digest, fp in inventory.footprints.items():
                 self._sizes[digest] = fp.size
-                for blob, size in fp.refs:
-                    self._sizes.setdefault(blob, size)
-                self._refs[digest] = (digest, *(blob for blob, _ in fp.refs))
+                flat = fp.flat
+                for i in range(0, len(flat), 2):
+                    self._sizes.setdefault(str(flat[i]), int(flat[i + 1]))
+                self._refs[digest] = (digest, *fp.blobs)
             self.links: dict[str, frozenset[str]] = {}
             for repo, tags in inventory.repositories.items():
                 linked = self._closure({info.digest for info in tags.values()})

@@ -127,11 +127,11 @@ def test_reclaimable_counts_shared_blobs_once_and_only_when_unreferenced():
     )
     inv.set_repository("b", {"x": TagInfo("sha256:" + "9" * 64)})
     layer, own1, own2 = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
-    inv.set_footprint("sha256:" + "1" * 64, Footprint(100, ((layer, 1000), (own1, 10))))
-    inv.set_footprint("sha256:" + "2" * 64, Footprint(200, ((layer, 1000), (own2, 20))))
+    inv.set_footprint("sha256:" + "1" * 64, Footprint.of(100, ((layer, 1000), (own1, 10))))
+    inv.set_footprint("sha256:" + "2" * 64, Footprint.of(200, ((layer, 1000), (own2, 20))))
     kid = "sha256:" + "8" * 64
-    inv.set_footprint("sha256:" + "9" * 64, Footprint(50, ((kid, 300),)))
-    inv.set_footprint(kid, Footprint(300, ((own1, 10),)))
+    inv.set_footprint("sha256:" + "9" * 64, Footprint.of(50, ((kid, 300),)))
+    inv.set_footprint(kid, Footprint.of(300, ((own1, 10),)))
     inv.set_children("sha256:" + "9" * 64, [kid])
     space = Space(Space(inv).inventory)
     assert space.complete

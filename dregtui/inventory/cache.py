@@ -243,10 +243,7 @@ def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:
         children = {d: list(kids) for d, kids in sorted(inventory.children.items())}
         footprints: dict[str, list[Any]] = {}
         for digest, fp in sorted(inventory.footprints.items()):
-            flat: list[Any] = [fp.size]
-            for blob, size in fp.refs:
-                flat += (blob, size)
-            footprints[digest] = flat
+            footprints[digest] = [fp.size, *fp.flat]
         scanned = sorted(inventory.scanned)
     doc: dict[str, Any] = {
         "format": FORMAT,
@@ -286,7 +283,7 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
         if not all(type(n) is int for n in (size, *sizes)) or len(rest) % 2:
             raise TypeError("footprints")
         blobs = [intern(str(b)) for b in rest[0::2]]
-        footprints[str(digest)] = Footprint(size, tuple(zip(blobs, sizes, strict=True)))
+        footprints[str(digest)] = Footprint.of(size, zip(blobs, sizes, strict=True))
     scanned_at = doc["scanned_at"]
     if not isinstance(scanned_at, int | float):
         raise TypeError("scanned_at")

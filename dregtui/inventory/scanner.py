@@ -334,7 +334,7 @@ class Scanner:
         else:
             refs = ((manifest.config,) if manifest.config else ()) + manifest.layers
         if self.sizes:
-            footprint = Footprint(
+            footprint = Footprint.of(
                 len(manifest.raw), tuple((intern(d.digest), d.size) for d in refs)
             )
             self._inventory.set_footprint(digest, footprint)
