@@ -58,7 +58,7 @@ from dregtui.registry.errors import (
     RegistryTLSError,
     ServerError,
 )
-from dregtui.versions import sort_tags
+from dregtui.tags import sort_tags
 
 RECLAIM_SPACE = (
     "Deleting only unlinks manifests; to free the disk space run the registry's garbage "

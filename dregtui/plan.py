@@ -44,7 +44,7 @@ from typing import Any
 
 from dregtui.inventory.model import Inventory
 from dregtui.oci import mediatypes
-from dregtui.versions import sort_tags, version_key
+from dregtui.tags import sort_key, sort_tags
 from dregtui.wording import plural
 
 SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
@@ -298,7 +298,7 @@ def build_plan(
             item.orphaned_signatures = []
         else:
             item.children_deleted = [c for c in item.children if (item.repository, c) in deleted]
-    items.sort(key=lambda i: (i.repository, version_key(i.selected_tags[0]), i.digest))
+    items.sort(key=lambda i: (i.repository, sort_key(i.selected_tags[0]), i.digest))
     return Plan(inventory.registry, mode, items)
 
 

@@ -8,10 +8,18 @@ Command-line selectors (the classic ``dregutil`` options, plus retention rules):
 
 - ``-r NAME`` exact repository names; ``-rre REGEX`` repository regexes (``re.match``: anchored
   at the start, not the end, like the classic tool's tag regexes).
-- ``-t TAG`` exact tag names, or version selectors: ``<1.4``, ``<=``, ``>``, ``>=``, ``==``, ``!=``
-  and comma-joined ranges ``>=1.2,<2`` (every clause must hold). Versions compare with
-  ``packaging`` (a leading ``v`` tolerated); tags that are not versions (``latest``,
-  ``sha256-....sig``) never match a version selector.
+- ``-t TAG`` exact tag names, or version selectors: ``<1.4``, ``<=``, ``>``, ``>=``, ``==``, ``!=``,
+  ``~=``, wildcards ``==1.4.*`` and comma-joined ranges ``>=1.2,<2`` (every clause must hold).
+  They compare the *version part* of a tag as :mod:`dregtui.tags` reads it (``1.25.3`` of
+  ``v1.25.3-alpine``, ``3.13.0rc1`` of ``3.13.0rc1-slim``) with ``packaging``'s
+  ``SpecifierSet``; pre-releases are candidates (``<1.26`` takes ``1.25.0-rc.1``), with PEP 440's
+  rule that ``<1.26`` does not take a pre-release of 1.26 itself (``1.26.0-rc.1``). Every
+  variant is selected (``<1.26`` takes ``1.25.3-alpine``, as the classic tool's LooseVersion
+  did). Plain names (``latest``, ``pr-1234``, ``sha256-....sig``) never match a version selector.
+- ``--variant NAME`` (repeatable) restricts the version selectors, and retention alone, to tags
+  with that variant, written as in the tag (``alpine`` for ``1.25.3-alpine``, ``alpine3.19``)
+  or as a glob (``'alpine*'``); ``--variant none`` means tags without a variant. Exact names,
+  regexes and exclusions are not restricted.
 - ``-re REGEX`` tag regexes, ``re.match`` (anchored at the start only: ``-re 1.`` matches
   ``1.0`` and ``1.0-rc``, use ``$`` to anchor the end).
 - ``-x`` / ``-xre`` exclusions, same syntax as ``-t`` / ``-re``: they protect a *digest*: if any
@@ -44,29 +52,23 @@ a case-insensitive substring. An empty filter matches every tag.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Literal
 
-from packaging.version import Version
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from dregtui.inventory.model import Inventory, TagRef
-from dregtui.versions import parse_version, version_key
+from dregtui.tags import parse_tag, parse_version, sort_key
 
 LATEST = "latest"
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_CLAUSE_RE = re.compile(r"\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*")
-_OPS: dict[str, Callable[[Version, Version], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+_CLAUSE_RE = re.compile(r"\s*(<=|>=|==|!=|~=|<|>)\s*(\S+)\s*")
+NO_VARIANT = "none"  # --variant none: tags without a variant
+_VARIANT_RE = re.compile(r"[A-Za-z0-9_.*?\[\]-]{1,128}")
 _DURATION_RE = re.compile(r"(\d+)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _MAX_DURATION = 52000 * 604800  # seconds (~1000 years): now - DURATION stays a valid date
@@ -87,21 +89,51 @@ def _regex(text: str, arg: str) -> re.Pattern[str]:
 
 
 def is_version_selector(text: str) -> bool:
-    return text[:1] in ("<", ">", "=", "!")
+    return text[:1] in ("<", ">", "=", "!", "~")
+
+
+def variant_matches(patterns: Sequence[str], tag: str) -> bool:
+    """True when the tag's variant is one of ``patterns`` (globs; ``none`` = no variant).
+
+    An empty ``patterns`` takes every variant. Plain names (no version) have no variant to
+    restrict and are taken: the caller decides what plain names it considers.
+    """
+    if not patterns:
+        return True
+    variant = parse_tag(tag).variant
+    return any((not variant) if p == NO_VARIANT else fnmatchcase(variant, p) for p in patterns)
+
+
+def parse_variants(values: Iterable[str], arg: str = "--variant") -> tuple[str, ...]:
+    """Validate ``--variant`` values (a variant as written, a glob, or ``none``)."""
+    out: list[str] = []
+    for value in values:
+        if not _VARIANT_RE.fullmatch(value):
+            raise SelectorError(
+                f"{arg} {value!r}: not a variant (write it as in the tag, e.g. alpine for "
+                "1.25.3-alpine, a glob such as 'alpine*', or none for tags without a variant)"
+            )
+        out.append(value)
+    return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True, slots=True)
 class TagSelector:
-    """One tag selector: ``exact`` name, ``version`` clauses (all must hold) or ``regex``.
+    """One tag selector: ``exact`` name, ``version`` specifiers (all must hold) or ``regex``.
 
-    ``search`` makes a regex unanchored (the TUI filter); the CLI's regexes use ``re.match``.
+    A version selector compares the version part of a tag (:mod:`dregtui.tags`: ``1.25.3`` of
+    ``v1.25.3-alpine``) with ``packaging`` specifiers; pre-releases are candidates, with PEP
+    440's rule that ``<1.26`` does not take ``1.26.0-rc.1``. ``variants`` restricts it to those
+    variants (empty: every variant). ``search`` makes a regex unanchored (the TUI filter); the
+    CLI's regexes use ``re.match``.
     """
 
     kind: Literal["exact", "version", "regex", "substring"]
     text: str
-    clauses: tuple[tuple[str, Version], ...] = ()
+    specifiers: SpecifierSet | None = None
     pattern: re.Pattern[str] | None = None
     search: bool = False
+    variants: tuple[str, ...] = ()
 
     def matches(self, tag: str) -> bool:
         if self.kind == "exact":
@@ -112,38 +144,64 @@ class TagSelector:
             assert self.pattern is not None
             found = self.pattern.search(tag) if self.search else self.pattern.match(tag)
             return found is not None
+        assert self.specifiers is not None
         version = parse_version(tag)
         if version is None:
             return False
-        return all(_OPS[op](version, bound) for op, bound in self.clauses)
+        if self.variants and not variant_matches(self.variants, tag):
+            return False
+        return self.specifiers.contains(version, prereleases=True)
 
     def __str__(self) -> str:
         return self.text
 
 
-def parse_version_selector(text: str, arg: str = "-t") -> TagSelector:
-    """``>=1.2,<2`` -> a version TagSelector; raises SelectorError naming ``arg``."""
-    clauses: list[tuple[str, Version]] = []
+def parse_version_selector(
+    text: str, arg: str = "-t", *, variants: Sequence[str] = ()
+) -> TagSelector:
+    """``>=1.2,<2`` -> a version TagSelector; raises SelectorError naming ``arg``.
+
+    Bounds are read as tags are (``v1.2``, ``1.26.0-rc.1`` and ``2024.01.15`` are fine); ``==``
+    and ``!=`` take a trailing ``.*`` (``==1.4.*``), ``~=`` is PEP 440's compatible release.
+    """
+    clauses: list[str] = []
     for part in text.split(","):
         m = _CLAUSE_RE.fullmatch(part)
         if not m:
             raise SelectorError(
                 f"{arg} {text!r}: {part.strip()!r} is not a version comparison "
-                "(use <, <=, >, >=, == or != followed by a version, e.g. '>=1.2,<2')"
+                "(use <, <=, >, >=, ==, != or ~= followed by a version, e.g. '>=1.2,<2')"
             )
-        version = parse_version(m.group(2))
-        if version is None:
-            raise SelectorError(f"{arg} {text!r}: {m.group(2)!r} is not a version")
-        clauses.append((m.group(1), version))
-    return TagSelector("version", text, clauses=tuple(clauses))
+        op, bound = m.group(1), m.group(2)
+        wildcard = bound.endswith(".*") and op in ("==", "!=")
+        parts = parse_tag(bound[:-2] if wildcard else bound)
+        if parts.version is None or parts.variant or parts.build:
+            raise SelectorError(f"{arg} {text!r}: {bound!r} is not a version")
+        clause = f"{op}{parts.version}{'.*' if wildcard else ''}"
+        try:
+            SpecifierSet(clause)
+        except InvalidSpecifier:
+            raise SelectorError(
+                f"{arg} {text!r}: {part.strip()!r} is not a valid comparison "
+                f"({op} does not take {bound!r})"
+            ) from None
+        clauses.append(clause)
+    return TagSelector(
+        "version", text, specifiers=SpecifierSet(",".join(clauses)), variants=tuple(variants)
+    )
 
 
-def parse_tag_selector(text: str, arg: str = "-t", *, regex: bool = False) -> TagSelector:
-    """A ``-t``/``-x`` value (exact name or version selector) or a ``-re``/``-xre`` regex."""
+def parse_tag_selector(
+    text: str, arg: str = "-t", *, regex: bool = False, variants: Sequence[str] = ()
+) -> TagSelector:
+    """A ``-t``/``-x`` value (exact name or version selector) or a ``-re``/``-xre`` regex.
+
+    ``variants`` restricts a version selector (``--variant``); names and regexes ignore it.
+    """
     if regex:
         return TagSelector("regex", text, pattern=_regex(text, arg))
     if is_version_selector(text):
-        return parse_version_selector(text, arg)
+        return parse_version_selector(text, arg, variants=variants)
     if not TAG_RE.fullmatch(text):
         raise SelectorError(
             f"{arg} {text!r}: not a tag name or version selector "
@@ -187,6 +245,7 @@ class Selection:
     keep_last: int | None = None
     by_date: bool = False
     older_than: timedelta | None = None
+    variants: tuple[str, ...] = ()
 
     @classmethod
     def from_args(
@@ -202,6 +261,7 @@ class Selection:
         keep_last: int | None = None,
         by_date: bool = False,
         older_than: str | timedelta | None = None,
+        variants: Iterable[str] = (),
     ) -> Selection:
         """Parse and validate every selector; raises SelectorError naming the bad argument."""
         if keep_last is not None and keep_last < 0:
@@ -210,10 +270,19 @@ class Selection:
             raise SelectorError("--by-date: only makes sense with --keep-last N")
         if isinstance(older_than, str):
             older_than = parse_duration(older_than)
+        tags = tuple(tags)
+        variants = parse_variants(variants)
+        if variants and not (
+            any(is_version_selector(t) for t in tags) or keep_last is not None or older_than
+        ):
+            raise SelectorError(
+                "--variant: restricts version selectors (-t '<1.26') and --keep-last / "
+                "--older-than; give one of them"
+            )
         return cls(
             repositories=tuple(dict.fromkeys(repositories)),
             repository_patterns=tuple(_regex(r, "-rre") for r in repository_regex),
-            tags=tuple(parse_tag_selector(t, "-t") for t in tags)
+            tags=tuple(parse_tag_selector(t, "-t", variants=variants) for t in tags)
             + tuple(parse_tag_selector(r, "-re", regex=True) for r in regex),
             excludes=tuple(parse_tag_selector(t, "-x") for t in exclude)
             + tuple(parse_tag_selector(r, "-xre", regex=True) for r in exclude_regex),
@@ -221,6 +290,7 @@ class Selection:
             keep_last=keep_last,
             by_date=by_date,
             older_than=older_than,
+            variants=variants,
         )
 
     @property
@@ -266,7 +336,11 @@ class Selection:
             return [t for t in tags if t in named or (t != LATEST and _matches_any(self.tags, t))]
         if self.retention_only:
             # what retention ranks; other tags on a removed image are intersecting (plan.py)
-            return [t for t in tags if parse_version(t) is not None]
+            return [
+                t
+                for t in tags
+                if parse_version(t) is not None and variant_matches(self.variants, t)
+            ]
         if self.all_tags:
             return [t for t in tags if t != LATEST or not retention]
         return []
@@ -323,7 +397,7 @@ class Selection:
                 }
                 chosen = [t for t in chosen if tags[t].digest not in protected]
             if chosen:
-                result[repo] = sorted(chosen, key=version_key)
+                result[repo] = sorted(chosen, key=sort_key)
         return result
 
     def _retain(
@@ -358,18 +432,18 @@ class Selection:
             by_digest.setdefault(digests[tag], []).append(tag)
         # the highest version tag of each digest ("" when it has none)
         top = {
-            dig: max((t for t in ts if parse_version(t) is not None), key=version_key, default="")
+            dig: max((t for t in ts if parse_version(t) is not None), key=sort_key, default="")
             for dig, ts in by_digest.items()
         }
         if self.by_date:
             dated = {dig: dates.get(ts[0]) for dig, ts in by_digest.items()}
             rankable = [dig for dig in by_digest if dated[dig] is not None]
             ranked = sorted(
-                rankable, key=lambda dig: (dated[dig], version_key(top[dig]), dig), reverse=True
+                rankable, key=lambda dig: (dated[dig], sort_key(top[dig]), dig), reverse=True
             )
         else:
             rankable = [dig for dig in by_digest if top[dig]]
-            ranked = sorted(rankable, key=lambda dig: version_key(top[dig]), reverse=True)
+            ranked = sorted(rankable, key=lambda dig: sort_key(top[dig]), reverse=True)
         return set(ranked[:n]) | (set(by_digest) - set(rankable))
 
 

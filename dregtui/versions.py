@@ -1,29 +1,9 @@
-"""Tags as versions: parsing (a leading ``v`` tolerated) and the sort order used everywhere."""
+"""Old home of the tag order: everything now lives in :mod:`dregtui.tags` (same functions)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dregtui.tags import parse_version, sort_key, sort_tags
 
-from packaging.version import InvalidVersion, Version
+version_key = sort_key
 
-
-@lru_cache(maxsize=65536)
-def parse_version(tag: str) -> Version | None:
-    """The tag as a version, or None when it is not one (``latest``, ``sha256-....sig``)."""
-    text = tag[1:] if tag[:1] in ("v", "V") and tag[1:2].isdigit() else tag
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def version_key(tag: str) -> tuple[int, Version | str, str]:
-    """Sort key: versions first in version order, then other tags by name."""
-    version = parse_version(tag)
-    if version is None:
-        return (1, tag, tag)
-    return (0, version, tag)
-
-
-def sort_tags(tags: list[str] | set[str], *, reverse: bool = False) -> list[str]:
-    return sorted(tags, key=version_key, reverse=reverse)
+__all__ = ["parse_version", "sort_key", "sort_tags", "version_key"]

@@ -51,6 +51,7 @@ PURE_CORE = [
     "dregtui.imagefacts",
     "dregtui.select",
     "dregtui.plan",
+    "dregtui.tags",
     "dregtui.versions",
 ]
 HEAVY = (

@@ -73,7 +73,8 @@ def test_bad_selectors_are_one_clear_error_naming_the_argument(args, message):
 
 def test_exact_version_and_regex_selectors():
     assert sel(tags=["1.0"]) == {"app": ["1.0"]}
-    assert sel(tags=["<1.4"]) == {"app": ["1.0", "v1.2", "1.3.1", "1.4rc1"]}
+    # issue 10: PEP 440, `<1.4` does not take a pre-release of 1.4 itself
+    assert sel(tags=["<1.4"]) == {"app": ["1.0", "v1.2", "1.3.1"]}
     assert sel(tags=[">=1.2,<2"]) == {"app": ["v1.2", "1.3.1", "1.4rc1"]}
     assert sel(tags=["==1.2"]) == {"app": ["v1.2"]}
     assert sel(tags=["!=1.0"]) == {"app": ["v1.2", "1.3.1", "1.4rc1", "2.0"]}
@@ -173,7 +174,7 @@ def test_durations():
 def test_tui_filter():
     tags = list(APP)
     assert parse_filter("").filter(tags) == tags
-    assert parse_filter("<1.4").filter(tags) == ["1.0", "v1.2", "1.3.1", "1.4rc1"]
+    assert parse_filter("<1.4").filter(tags) == ["1.0", "v1.2", "1.3.1"]  # issue 10
     assert parse_filter(">=1.2,<2").filter(tags) == ["v1.2", "1.3.1", "1.4rc1"]
     assert parse_filter(r"re:^1\.").filter(tags) == ["1.0", "1.3.1", "1.4rc1"]
     assert parse_filter("re:rc").filter(tags) == ["1.4rc1"]

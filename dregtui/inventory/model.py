@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from dregtui.versions import sort_tags
+from dregtui.tags import sort_tags
 
 
 @dataclass(frozen=True, slots=True)

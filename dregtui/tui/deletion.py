@@ -18,12 +18,12 @@ from dregtui.inventory.model import Inventory
 from dregtui.plan import Plan, PlanMode, build_plan
 from dregtui.registry.client import RegistryClient
 from dregtui.restore import RestoreStatus, restore_batch
+from dregtui.tags import sort_tags
 from dregtui.tui import messages as msg
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.progress import ProgressScreen
 from dregtui.tui.screens.result import ResultScreen
 from dregtui.tui.text import short_digest
-from dregtui.versions import sort_tags
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import signature_tags_for
 from dregtui.select import SelectorError, parse_filter
+from dregtui.tags import sort_tags
 from dregtui.tui.details import DetailsCache
-from dregtui.versions import sort_tags
 
 SORTS = ("version", "name", "date")
 
