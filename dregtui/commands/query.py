@@ -108,6 +108,15 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
         help="remove only the selected tags; other tags on the same digest stay",
     )
     p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="restrict version selectors (and --keep-last/--older-than alone) to tags with "
+        "this variant suffix (1.25.3-alpine: alpine; globs like 'alpine*'); 'none': tags "
+        "without one; repeatable. Default: every variant",
+    )
+    p.add_argument(
         "--keep-last",
         type=int,
         metavar="N",
@@ -179,6 +188,7 @@ def make_selection(args: argparse.Namespace) -> Selection:
             keep_last=keep_last,
             by_date=getattr(args, "by_date", False),
             older_than=older_than,
+            variants=getattr(args, "variant", None) or [],
         )
     except SelectorError as exc:
         raise UsageError(str(exc)) from None
