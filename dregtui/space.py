@@ -130,8 +130,14 @@ class Space:
         """Everything under ``namespace`` (``team/`` or ``team``), counted as one holder:
         ``exclusive`` is what no repository outside the namespace references."""
         prefix = namespace.rstrip("/") + "/"
-        repos = [r for r in self.links if r.startswith(prefix)]
-        return self._usage(prefix, repos)
+        return self._usage(prefix, self.members(prefix))
+
+    def members(self, name: str) -> list[str]:
+        """The repositories a ``du`` name stands for: those under a namespace (``team/``), or
+        the repository itself; empty when the registry has none."""
+        if name.endswith("/"):
+            return [r for r in self.links if r.startswith(name)]
+        return [name] if name in self.links else []
 
     def combined(self, repositories: Iterable[str], name: str = "") -> Usage:
         """The repositories counted as one holder (a total line: shared blobs once)."""

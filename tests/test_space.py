@@ -133,7 +133,7 @@ def test_reclaimable_counts_shared_blobs_once_and_only_when_unreferenced():
     inv.set_footprint("sha256:" + "9" * 64, Footprint.of(50, ((kid, 300),)))
     inv.set_footprint(kid, Footprint.of(300, ((own1, 10),)))
     inv.set_children("sha256:" + "9" * 64, [kid])
-    space = Space(Space(inv).inventory)
+    space = Space(inv)
     assert space.complete
     assert space.total_bytes == 100 + 200 + 1000 + 10 + 20 + 50 + 300
     assert space.usage("a").size == 100 + 200 + 1000 + 10 + 20

@@ -41,19 +41,20 @@ def run_du(args: argparse.Namespace, ctx: Context) -> int:
     inventory = ctx.inventory()
     space = Space(inventory)
     rows: list[Usage] = []
+    members: list[str] = []
     for name in dict.fromkeys(args.repo):
-        if name.endswith("/"):
-            if not any(r.startswith(name) for r in inventory.repositories):
+        repos = space.members(name)
+        if not repos:
+            if name.endswith("/"):
                 raise UsageError(f"The registry has no repository under {name!r}.")
-            rows.append(space.usage_of_namespace(name))
-        elif name in inventory.repositories:
-            rows.append(space.usage(name))
-        else:
             raise UsageError(
                 f"The registry has no repository {name!r} (a namespace ends in /: {name}/)."
             )
+        members += repos
+        rows.append(space.usage_of_namespace(name) if name.endswith("/") else space.usage(name))
     if not args.repo:
         rows = [u for u in space.usages() if u.tags]
+        members = [u.name for u in rows]
     keys = {
         "size": lambda u: (-u.size, u.name),
         "exclusive": lambda u: (-u.exclusive, u.name),
@@ -61,20 +62,11 @@ def run_du(args: argparse.Namespace, ctx: Context) -> int:
         "tags": lambda u: (-u.tags, u.name),
     }
     rows.sort(key=keys[args.sort])
-    members = [
-        r
-        for u in rows
-        for r in (
-            [x for x in inventory.repositories if x.startswith(u.name)]
-            if u.name.endswith("/")
-            else [u.name]
-        )
-    ]
     total = space.combined(members, "total")
     if ctx.settings.json:
         doc = {
             "registry": inventory.registry,
-            "total_bytes": total.size if args.repo else space.total_bytes,
+            "total_bytes": total.size,
             "complete": space.complete,
             "repositories": [u.to_json() for u in rows],
         }

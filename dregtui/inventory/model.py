@@ -26,10 +26,10 @@ class Footprint:
     """What one manifest holds in the registry's blob store.
 
     ``size`` is the length of the manifest's own JSON (stored as a blob under its digest);
-    ``refs`` are the blobs it references, ``(digest, size)``: config and layers for an image,
-    the child manifests for an index (whose own refs are in their own footprints). Stored
-    flat (digest, size, digest, size...): one tuple per manifest, not one per blob, which
-    keeps a 100,000-tag inventory under 1 KB a tag (bench/space.py).
+    ``flat`` holds the blobs it references as ``digest, size, digest, size...``: config and
+    layers for an image, the child manifests for an index (whose own blobs are in their own
+    footprints). One flat tuple per manifest, not one per blob, keeps a 100,000-tag inventory
+    under 1 KB a tag (bench/space.py).
     """
 
     size: int
@@ -38,11 +38,6 @@ class Footprint:
     @classmethod
     def of(cls, size: int, refs: Iterable[tuple[str, int]]) -> Footprint:
         return cls(size, tuple(x for pair in refs for x in pair))
-
-    @property
-    def refs(self) -> list[tuple[str, int]]:
-        flat = self.flat
-        return [(str(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     @property
     def blobs(self) -> tuple[str, ...]:

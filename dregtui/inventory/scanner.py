@@ -2,8 +2,8 @@
 
 Work is split at the tag level: one task lists a repository's tags, one task resolves each tag
 (manifest HEAD), one task fetches each manifest body once per digest (``sizes=True``, the
-default: the blobs it references and their sizes; for an index its children, which are fetched
-the same way). With ``sizes=False`` only index bodies are fetched (to record their children). Workers
+default: the blobs it references and their sizes; for an index its children, which are
+fetched the same way); with ``sizes=False`` only index bodies (to record their children). Workers
 take tasks repository by repository in catalog order, so repositories complete roughly in
 order and ``on_repository`` fires early; ``prioritize(repo)`` moves a repository to the front.
 Used by the CLI and the TUI (from a worker thread).
@@ -162,7 +162,7 @@ class Scanner:
         self._catalog_done = False
         self._running = 0
         self._error: BaseException | None = None
-        self._index_seen: set[str] = set()
+        self._body_seen: set[str] = set()
         self._repos_done = 0
         self._repos_listed = 0
         self._tags_total = 0
@@ -316,9 +316,9 @@ class Scanner:
 
     def _wants_body(self, digest: str, media_type: str) -> bool:
         """Called with the lock held: True once per digest whose body the scan needs."""
-        if digest in self._index_seen or not (self.sizes or mediatypes.is_index(media_type)):
+        if digest in self._body_seen or not (self.sizes or mediatypes.is_index(media_type)):
             return False
-        self._index_seen.add(digest)
+        self._body_seen.add(digest)
         return True
 
     def _body(self, state: _RepoState, digest: str) -> None:
@@ -334,9 +334,7 @@ class Scanner:
         else:
             refs = ((manifest.config,) if manifest.config else ()) + manifest.layers
         if self.sizes:
-            footprint = Footprint.of(
-                len(manifest.raw), tuple((intern(d.digest), d.size) for d in refs)
-            )
+            footprint = Footprint.of(len(manifest.raw), ((intern(d.digest), d.size) for d in refs))
             self._inventory.set_footprint(digest, footprint)
         if manifest.is_index:  # children (images, or inner indexes): their bodies too
             with self._cond:
