@@ -70,3 +70,39 @@ def test_plan_and_selection_load_no_http_stack_and_no_settings() -> None:
     """The model, the selectors and the plan are pure: no requests/urllib3, no client, no
     config, no front end (so they can be reasoned about and tested without a network)."""
     assert modules_loaded_by(PURE_CORE, HEAVY) == []
+
+
+def test_no_import_cycle_anywhere_in_the_package() -> None:
+    """No module of dregtui imports, through any chain, a module that imports it back (imports
+    inside functions count; imports for type checking only do not)."""
+    import grimp
+
+    graph = grimp.build_graph("dregtui", exclude_type_checking_imports=True)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert cycles == []

@@ -167,7 +167,7 @@ def test_unreachable_registry_raises_registry_error():
 def test_nested_indexes_record_every_level(registry, client, pusher):
     import json
 
-    from dregtui.registry import mediatypes
+    from dregtui.oci import mediatypes
 
     inner, inner_children = pusher.index("nest", None, seed="inner")
     outer_raw = json.dumps(

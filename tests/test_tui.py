@@ -281,7 +281,7 @@ def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
             await wait_for(pilot, lambda: [str(n.label) for n in team.children] == expected)
             tools = team.children[1]
             assert not tools.is_expanded and not tools.children
-            app.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
+            app.main.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
             await wait_for(pilot, lambda: tools.is_expanded and bool(tools.children))
             assert str(tools.children[0].label) == "lint 2"
             await wait_for(pilot, lambda: app.tag_list.current_tag == "1.0")
@@ -295,7 +295,7 @@ def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
             assert str(team.label) == "team/ 3 ●4" and str(tools.label) == "tools/ 1 ●2"
             await pilot.press("left")  # collapse, and the expansion survives a rebuild
             await pilot.press("right")
-            app.refresh_tree()
+            app.main.refresh_tree()
             await pilot.pause()
             await wait_for(
                 pilot,
@@ -367,7 +367,7 @@ def test_date_order_fetches_concurrently_and_can_be_stopped(
             await wait_for(pilot, lambda: app.tag_list.rows == newest_first)
             # another repository in date order loads its dates too; esc stops that
             gate.clear()
-            app.jump_to("ci/later", "2.0")
+            app.main.jump_to("ci/later", "2.0")
             await wait_for(pilot, lambda: status.dates is not None)
             await pilot.press("escape")
             await wait_for(pilot, lambda: status.dates is None)

@@ -18,17 +18,19 @@ from dregtui.tui.commands import ACTIONS
 from dregtui.tui.sample_data import sample_app, show_confirm, show_main
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.help import HelpScreen, bindings_text
+from dregtui.tui.screens.main import MainScreen
 from dregtui.tui.screens.profile import ProfileScreen
 
 
 def test_every_binding_has_an_id_and_description() -> None:
+    from dregtui.tui.screens.main import MainScreen
     from dregtui.tui.screens.progress import ProgressScreen
     from dregtui.tui.screens.result import ResultScreen
     from dregtui.tui.widgets.filter_input import FilterInput
     from dregtui.tui.widgets.repo_tree import RepoTree
     from dregtui.tui.widgets.tag_list import TagList
 
-    classes = (DregApp, RepoTree, TagList, FilterInput, ConfirmScreen, HelpScreen)
+    classes = (MainScreen, RepoTree, TagList, FilterInput, ConfirmScreen, HelpScreen)
     for cls in (*classes, ProgressScreen, ResultScreen):
         for binding in cls.BINDINGS:
             assert binding.id and binding.description, (cls.__name__, binding)
@@ -195,7 +197,7 @@ def test_footer_fits_80_columns_and_the_rest_is_in_help() -> None:
             console = Console(width=76, record=True, file=io.StringIO())
             console.print(bindings_text(app))
             help_text = console.export_text()
-            for binding in DregApp.BINDINGS:
+            for binding in MainScreen.BINDINGS:
                 assert binding.id in help_text
 
     asyncio.run(run())
@@ -212,7 +214,7 @@ def test_status_bar_keeps_what_matters_when_narrow() -> None:
             assert "● 100 tags / 17 digests marked" in status and "filter: <0.1" in status
             assert "267 tags" not in status  # the least important part made room
             assert len(status.rstrip()) <= 80
-            app.action_clear_marks()
+            app.main.action_clear_marks()
             await pilot.pause()
             assert "267 tags" in str(app.query_one("#status").render())
 

@@ -37,6 +37,7 @@ from dregtui.oci import mediatypes
 from dregtui.registry.client import RegistryClient
 from dregtui.registry.errors import NotFoundError, RegistryError
 from dregtui.registry.ratelimit import RateLimiter
+from dregtui.textsafe import clean
 
 log = logging.getLogger("dregtui.inventory")
 
@@ -216,8 +217,6 @@ class Scanner:
             self.client._repo_path(name)
         except RegistryError:
             self.skipped.append(name)
-            from dregtui.progress import clean
-
             self.warn(f"skipping {clean(name)!r}: not a valid repository name.")
             return False
         return True

@@ -1,7 +1,8 @@
-"""The registry layer: client, auth, media types, errors. No Textual here.
+"""The registry layer: client, transport, auth, errors (media types and manifest models are in
+:mod:`dregtui.oci`). No Textual here.
 
-The names below load on first use (PEP 562), so ``import dregtui.registry.mediatypes`` from the
-core (inventory, select, plan) does not pull in requests and urllib3 with the client.
+The names below load on first use (PEP 562), so ``import dregtui.registry.api`` from the core
+(execute, restore) does not pull in requests and urllib3 with the client.
 """
 
 from __future__ import annotations

@@ -1,38 +1,35 @@
-"""The command palette offers the same actions as the keys."""
+"""The command palette offers the main screen's actions, built from its bindings: the same
+titles, the same help and the key each one is bound to now (user keymaps applied)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
-from dregtui.tui.screens.help import KEY_NAMES
+from dregtui.tui.keys import key_display
+from dregtui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
-    from dregtui.tui.app import DregApp
+    from textual.screen import Screen
 
-ACTIONS = (
-    ("Filter", "Filter repositories or tags (selector syntax)", "filter"),
-    ("Mark matching tags", "Mark every tag the filter shows", "mark_matching"),
-    ("Clear marks", "Unmark every tag", "clear_marks"),
-    ("Delete marked tags", "Review the deletion plan, then delete", "delete"),
-    ("Rescan repository", "Scan the selected repository again", "rescan"),
-    ("Rescan all", "Scan the whole registry again", "rescan_all"),
-    ("Sort tags", "Cycle the tag order: version, name, date", "sort"),
-    ("Toggle shared-by panel", "Show or hide the reverse-lookup panel", "toggle_reverse"),
-    ("Save registry as profile", "Write the registry settings to the config file", "save_profile"),
-    ("Show keys", "The help screen", "help"),
+# Keys that are no command: quitting is Textual's own entry, the rest move around.
+NOT_IN_PALETTE = {"app.quit", "app.escape", "app.next_pane", "app.previous_pane"}
+
+PALETTE_BINDINGS = tuple(
+    b for b in MainScreen.BINDINGS if isinstance(b, Binding) and b.id not in NOT_IN_PALETTE
 )
+# (title, help, action) of each palette entry
+ACTIONS = tuple((b.description, b.tooltip, b.action) for b in PALETTE_BINDINGS)
 
 
-def palette_commands(app: DregApp) -> Iterator[SystemCommand]:
-    keys = {b.action: b for b in app.__class__.BINDINGS if isinstance(b, Binding)}
+def palette_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemCommand]:
     keymap = getattr(app, "user_keymap", {}) or {}
-    for title, help_text, action in ACTIONS:
-        binding = keys.get(action)
-        if binding is not None:
-            key = keymap.get(binding.id or "", binding.key).split(",")[0]
-            help_text += f"  (key: {KEY_NAMES.get(key, key)})"
-        yield SystemCommand(title, help_text, getattr(app, f"action_{action}"))
+    for binding in PALETTE_BINDINGS:
+        key = key_display(app, binding, keymap)
+        help_text = f"{binding.tooltip}  (key: {key.split(', ')[0]})"
+        yield SystemCommand(
+            binding.description, help_text, getattr(screen, f"action_{binding.action}")
+        )

@@ -1,150 +1,56 @@
-"""Delete marked tags: plan -> confirmation -> worker with progress -> result -> restore.
+"""The registry work of the TUI's deletion and restore, run in a ProgressScreen's thread.
 
-The registry work is done by the core: ``dregtui.execute.execute_plan`` (re-check, journal,
-DELETE or untag, inventory update) and ``dregtui.restore.restore_batch``.
+The work is done by the core: ``dregtui.execute.execute_plan`` (re-check, journal, DELETE or
+untag, inventory update) and ``dregtui.restore.restore_batch``; here their results become the
+lines of the result screen. The flow (plan, confirmation, progress, result) is the main
+screen's (:mod:`dregtui.tui.screens.main`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from textual import work
+from dataclasses import dataclass
 
 from dregtui.execute import ItemResult, Status, execute_plan
-from dregtui.inventory.journal import Journal
+from dregtui.inventory.journal import Journal, JournalRecord
 from dregtui.inventory.model import Inventory
-from dregtui.plan import Plan, PlanMode, build_plan
-from dregtui.registry.client import RegistryClient
+from dregtui.plan import Plan
+from dregtui.registry.api import RegistryAPI
 from dregtui.restore import RestoreStatus, restore_batch
 from dregtui.tags import sort_tags
-from dregtui.tui import messages as msg
-from dregtui.tui.screens.confirm import ConfirmScreen
-from dregtui.tui.screens.progress import ProgressScreen
-from dregtui.tui.screens.result import ResultScreen
+from dregtui.tui.messages import Outcome
 from dregtui.tui.text import short_digest
-
-if TYPE_CHECKING:
-    from dregtui.tui.app import DregApp
 
 Progress = Callable[[int, int, str], None]
 
 
-def start_delete(app: DregApp) -> None:
-    session = app.session
-    session.prune_marks()
-    if not session.marks:
-        app.notify("Nothing marked: mark tags with space (or m for the filter's matches).")
-        return
-    selected: dict[str, list[str]] = {}
-    for repo, tag in sorted(session.marks):
-        selected.setdefault(repo, []).append(tag)
-
-    def build(mode: PlanMode) -> Plan:
-        return build_plan(session.inventory, selected, mode)
-
-    def confirmed(mode: PlanMode | None) -> None:
-        if mode is None or app.client is None:
-            return
-        plan = build(mode)
-        cancel = threading.Event()
-        app.push_screen(ProgressScreen("Deleting…", len(plan.actionable), cancel.set))
-        app.delete_worker(plan, cancel)
-
-    app.clear_notifications()  # a toast ("Marked 500 more tags.") would cover the totals
-    app.push_screen(ConfirmScreen(build, dry_run=app.dry_run), confirmed)
-
-
-class DeletionMixin:
-    """Mixed into DregApp: the delete and restore workers and their messages."""
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="delete")
-    def delete_worker(self: DregApp, plan: Plan, cancel: threading.Event) -> None:
-        assert self.client is not None
-
-        def progress(done: int, total: int, label: str) -> None:
-            self.post_message(msg.DeleteProgress(done, total, label))
-
-        try:
-            outcomes, batch, cancelled = execute(
-                self.client, self.session.inventory, plan, progress, cancel
-            )
-        finally:
-            self.store_inventory()
-        self.post_message(msg.DeleteFinished(outcomes, batch, cancelled=cancelled))
-
-    def on_delete_progress(self: DregApp, message: msg.DeleteProgress) -> None:
-        if isinstance(self.screen, ProgressScreen):
-            self.screen.update_progress(message.done, message.total, message.label)
-
-    def on_delete_finished(self: DregApp, message: msg.DeleteFinished) -> None:
-        if isinstance(self.screen, ProgressScreen):
-            self.pop_screen()
-        self.after_inventory_change()
-        self.push_screen(
-            ResultScreen(
-                message.outcomes,
-                batch=message.batch,
-                cancelled=message.cancelled,
-                restore=self.restore_worker,
-            )
-        )
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="restore")
-    def restore_worker(self: DregApp, batch: str) -> None:
-        assert self.client is not None
-        outcomes = restore(self.client, self.session.inventory, batch)
-        self.store_inventory()
-        self.post_message(msg.RestoreFinished(outcomes))
-
-    def on_restore_finished(self: DregApp, message: msg.RestoreFinished) -> None:
-        self.after_inventory_change()
-        if isinstance(self.screen, ResultScreen):
-            self.screen.restored(message.outcomes)
-        restored = sum(1 for o in message.outcomes if o.status == "restored")
-        manifests = "manifest" if restored == 1 else "manifests"
-        self.notify(f"Restored {restored} {manifests} from the journal.", markup=False)
-
-    def registry_work_running(self: DregApp) -> str:
-        """'deleting' or 'restoring' while that worker runs (quitting would cut it), else ''."""
-        for worker in self.workers:
-            if worker.group in ("delete", "restore") and not worker.is_finished:
-                return "deleting" if worker.group == "delete" else "restoring"
-        return ""
-
-    def after_inventory_change(self: DregApp) -> None:
-        self.session.prune_marks()
-        self.refresh_tree()
-        tags, row = self.tag_list, self.tag_list.cursor
-        gone = bool(tags.repository) and tags.current_tag not in self.session.visible_tags(
-            tags.repository
-        )
-        self.show_repository(tags.repository)
-        if gone and tags.rows:  # the cursor's tag was deleted: stay on the row that took its place
-            tags.cursor = min(row, len(tags.rows) - 1)
-        self.show_tag(self.tag_list.repository, self.tag_list.current_tag)
-        self.update_status()
-
-
-# -- the registry work: the core executor and restore -----------------------------------------
+@dataclass(frozen=True)
+class DeleteResult:
+    outcomes: list[Outcome]
+    batch: str | None  # the journal batch to restore, when something changed
+    cancelled: bool
 
 
 def execute(
-    client: RegistryClient,
+    client: RegistryAPI,
     inventory: Inventory,
     plan: Plan,
+    store: Callable[[], None],
     progress: Progress,
     cancel: threading.Event,
-) -> tuple[list[msg.Outcome], str | None, bool]:
-    """Run the plan; returns (outcomes, batch id, cancelled)."""
+) -> DeleteResult:
+    """Run the plan; ``store`` saves the inventory afterwards (whatever happened)."""
 
     def report(done: int, total: int, result: ItemResult) -> None:
         progress(done, total, f"{result.item.repository} @ {short_digest(result.item.digest)}")
 
-    result = execute_plan(client, plan, inventory, progress=report, cancel=cancel)
+    try:
+        result = execute_plan(client, plan, inventory, progress=report, cancel=cancel)
+    finally:
+        store()
     outcomes = [
-        msg.Outcome(
+        Outcome(
             r.item.repository,
             r.item.digest,
             sort_tags(r.removed_tags or r.item.selected_tags),
@@ -154,13 +60,12 @@ def execute(
         for r in result.results
     ]
     outcomes += [
-        msg.Outcome(i.repository, i.digest, i.selected_tags, "skipped", "not run: cancelled")
+        Outcome(i.repository, i.digest, i.selected_tags, "skipped", "not run: cancelled")
         for i in result.not_run
     ]
     if result.stopped:
-        outcomes.append(msg.Outcome("", "", [], "failed", result.stopped))
-    batch = result.batch if result.changed else None
-    return outcomes, batch, result.cancelled
+        outcomes.append(Outcome("", "", [], "failed", result.stopped))
+    return DeleteResult(outcomes, result.batch if result.changed else None, result.cancelled)
 
 
 def _result_reason(result: ItemResult) -> str:
@@ -172,15 +77,29 @@ def _result_reason(result: ItemResult) -> str:
     return result.message
 
 
-def restore(client: RegistryClient, inventory: Inventory, batch_id: str) -> list[msg.Outcome]:
+def restore(
+    client: RegistryAPI,
+    inventory: Inventory,
+    batch_id: str,
+    store: Callable[[], None],
+    progress: Progress,
+    cancel: threading.Event,
+) -> list[Outcome]:
+    """Put the batch back (a restore runs to its end: ``cancel`` is not looked at)."""
     journal = Journal()
     found = journal.find(batch_id, client.base_url)
     if found is None:
-        return [msg.Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]
-    result = restore_batch(client, found, inventory, journal)
+        return [Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]
+    total = len(found.pending)
+    progress(0, total, "")
+    try:
+        result = restore_batch(client, found, inventory, journal)
+    finally:
+        store()
+    progress(total, total, "")
     status = {RestoreStatus.RESTORED: "restored", RestoreStatus.PARTIAL: "restored"}
     return [
-        msg.Outcome(
+        Outcome(
             item.record.repository,
             item.record.digest,
             item.tags or list(item.record.tags),
@@ -191,11 +110,11 @@ def restore(client: RegistryClient, inventory: Inventory, batch_id: str) -> list
     ]
 
 
-def _restore_reason(status: RestoreStatus, message: str, record: object) -> str:
+def _restore_reason(status: RestoreStatus, message: str, record: JournalRecord) -> str:
     """The restore message without what the line already says (repository@digest restored)."""
     if status is RestoreStatus.RESTORED:
         return ""
-    where = f"{getattr(record, 'repository', '')}@{getattr(record, 'digest', '')}"
+    where = f"{record.repository}@{record.digest}"
     for prefix in (where + " restored; ", where + ": "):
         if message.startswith(prefix):
             return message[len(prefix) :]

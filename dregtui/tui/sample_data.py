@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
 from dregtui.tui.details import Details, Layer
+from dregtui.tui.messages import Outcome
 
 REGISTRY = "https://registry.example.com"
 SCANNED_AT = 1_700_000_000.0
@@ -114,7 +115,7 @@ def sample_inventory() -> tuple[Inventory, list[Details]]:
             "3.19": TagInfo(old, mediatypes.DOCKER_MANIFEST),
         },
     )
-    builds = {}
+    builds: dict[str, TagInfo] = {}
     for number in range(240):
         digest = (
             image(
@@ -158,9 +159,7 @@ async def show_confirm(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
-def sample_outcomes():  # type: ignore[no-untyped-def]
-    from dregtui.tui.messages import Outcome
-
+def sample_outcomes() -> list[Outcome]:
     inventory, _ = sample_inventory()
     api = inventory.repositories["team/api"]
     return [

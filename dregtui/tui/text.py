@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from dregtui.textsafe import clean  # the one sanitizer (escape sequences, controls, bidi)
+from dregtui.textsafe import clean as clean  # the one sanitizer (escape sequences, controls, bidi)
 
 
 def literal(value: object, style: str = "") -> Text:

@@ -11,8 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from dregtui.oci import mediatypes
 from dregtui.plan import Action, Plan, PlanItem, PlanMode, Why, children_note
-from dregtui.registry import mediatypes
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 
 SHARE = 0.9  # of the screen height, at most
 
 
-def fit_body(screen: Screen[object], box: str, body: str) -> None:
+def fit_body(screen: Screen[Any], box: str, body: str) -> None:
     """Give ``body`` (a scroll container in ``box``) the height the box has left for it."""
     container = screen.query_one(box)
     scroll = screen.query_one(body)

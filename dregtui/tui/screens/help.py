@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from dregtui.tui.keys import key_display
 from dregtui.tui.widgets.footer import DregFooter
 
 FILTER_HELP = (
@@ -24,14 +25,9 @@ MOVING = (
     "In the tree a namespace shows how many repositories are below it, a repository its tags "
     "(… while it is scanned); ●N counts the marked tags below.\n"
 )
-KEY_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "space": "space"}
 
 
-def _keys(keys: str) -> str:
-    return ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
-
-
-def bindings_text(app: object) -> Group:
+def bindings_text(app: App[object]) -> Group:
     """Every binding by section (keymap overrides applied) in aligned columns, then notes."""
     from dregtui.tui.screens.confirm import ConfirmScreen
     from dregtui.tui.screens.progress import ProgressScreen
@@ -41,7 +37,7 @@ def bindings_text(app: object) -> Group:
     from dregtui.tui.widgets.tag_list import TagList
 
     sections = [
-        ("Everywhere on the main screen", app.__class__.BINDINGS),
+        ("Everywhere on the main screen", getattr(getattr(app, "main", None), "BINDINGS", [])),
         ("Repository tree", RepoTree.BINDINGS),
         ("Tags", TagList.BINDINGS),
         ("Filter field", FilterInput.BINDINGS),
@@ -60,7 +56,7 @@ def bindings_text(app: object) -> Group:
         for binding in bindings:
             if isinstance(binding, Binding):
                 table.add_row(
-                    _keys(keymap.get(binding.id or "", binding.key)),
+                    key_display(app, binding, keymap),
                     binding.tooltip or binding.description,
                     binding.id or "",
                 )

@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from dregtui.inventory.model import TagInfo
-from dregtui.registry import mediatypes
+from dregtui.oci import mediatypes
 from dregtui.tui.details import Details
 from dregtui.tui.text import clean, human_size, short_digest
 

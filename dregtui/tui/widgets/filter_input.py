@@ -9,5 +9,5 @@ from textual.widgets import Input
 class FilterInput(Input):
     BINDINGS = [
         Binding("enter", "submit", "Apply", id="filter.apply"),
-        Binding("escape", "app.escape", "Clear and close", id="filter.close"),
+        Binding("escape", "screen.escape", "Clear and close", id="filter.close"),
     ]

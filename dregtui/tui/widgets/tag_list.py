@@ -1,22 +1,36 @@
-"""The tags pane: a virtual list that draws only the visible lines (tens of thousands of tags)."""
+"""The tags pane: a virtual list that draws only the visible lines (tens of thousands of tags).
+
+It loads the details (size, created) of the rows it shows itself: a queue (newest request
+first) and one exclusive loader worker, cancelled when the repository changes. Details go into
+the session's cache; a :class:`~dregtui.tui.messages.DetailsLoaded` bubbles up for the panes
+that show them.
+"""
 
 from __future__ import annotations
 
+import threading
+
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import get_current_worker
 
+from dregtui.registry.api import RegistryAPI
+from dregtui.tui import messages as msg
+from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean, human_size, short_digest
 
 DIGEST_W = 12
 SIZE_W = 9
 DATE_W = 10
+DETAIL_BATCH = 4  # details posted in batches of this many (one repaint each)
 
 
 class TagList(ScrollView, can_focus=True):
@@ -49,14 +63,6 @@ class TagList(ScrollView, can_focus=True):
             self.repository = repository
             self.tag = tag
 
-    class NeedDetails(Message):
-        """Digests of visible rows whose size/created are unknown."""
-
-        def __init__(self, repository: str, digests: list[str]) -> None:
-            super().__init__()
-            self.repository = repository
-            self.digests = digests
-
     class MarksChanged(Message):
         pass
 
@@ -66,12 +72,18 @@ class TagList(ScrollView, can_focus=True):
     class Resized(Message):
         """The visible width changed: the column header must follow."""
 
-    def __init__(self, session: Session, **kwargs: object) -> None:
+    def __init__(
+        self, session: Session, client: RegistryAPI | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
+        self.client = client
         self.repository = ""
         self.rows: list[str] = []
         self._requested: set[str] = set()
+        self._queue: list[tuple[str, str]] = []  # (repository, digest) to load, newest last
+        self._lock = threading.Lock()
+        self._loading = False  # a loader worker is running (it takes what is queued)
 
     # -- data -----------------------------------------------------------------------
 
@@ -83,8 +95,10 @@ class TagList(ScrollView, can_focus=True):
         self.rows = self.session.visible_tags(repository) if repository else []
         self.virtual_size = Size(1, len(self.rows))
         index = self.rows.index(current) if current in self.rows else 0
+        if not same:
+            self._stop_loading()
         if not (keep_cursor and same):
-            self.forget_requests()
+            self._requested.clear()
             self.scroll_to(y=0, animate=False)
         self.cursor = min(index, max(len(self.rows) - 1, 0))
         self.refresh()
@@ -172,15 +186,56 @@ class TagList(ScrollView, can_focus=True):
         return range(top, min(top + self.size.height, len(self.rows)))
 
     def _request_details(self) -> None:
+        if self.client is None:
+            return
         tags = self.session.inventory.repositories.get(self.repository, {})
         digests = [tags[self.rows[i]].digest for i in self._visible_range() if self.rows[i] in tags]
         missing = [d for d in self.session.details.missing(digests) if d not in self._requested]
-        if missing:
-            self._requested.update(missing)
-            self.post_message(self.NeedDetails(self.repository, missing))
+        if not missing:
+            return
+        self._requested.update(missing)
+        with self._lock:
+            self._queue.extend((self.repository, d) for d in missing)
+            if self._loading:
+                return  # the running loader takes them
+            self._loading = True
+        self._load_details()
 
-    def forget_requests(self) -> None:
+    def _stop_loading(self) -> None:
+        """Another repository: what was queued for the old one is dropped, its loader stops."""
+        with self._lock:
+            self._queue.clear()
+            self._loading = False
+        self.workers.cancel_group(self, "details")
         self._requested.clear()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="details")
+    def _load_details(self) -> None:
+        assert self.client is not None
+        worker = get_current_worker()
+        batch: list[Details] = []
+        try:
+            while not worker.is_cancelled:
+                with self._lock:
+                    if not self._queue:
+                        self._loading = False
+                        break
+                    repository, digest = self._queue.pop()  # newest request first
+                if digest in self.session.details:
+                    continue
+                details = fetch_details(self.client, repository, digest)
+                self.session.details.put(details)
+                batch.append(details)
+                if len(batch) >= DETAIL_BATCH:
+                    self.post_message(msg.DetailsLoaded(batch))
+                    batch = []
+        except BaseException:
+            with self._lock:
+                self._loading = False  # the next request starts a new loader
+            raise
+        finally:
+            if batch:
+                self.post_message(msg.DetailsLoaded(batch))
 
     # -- drawing ----------------------------------------------------------------------
 
