@@ -166,6 +166,10 @@ class _Gone(_Skip):
     """Internal: what the item removes is already gone (the inventory was updated)."""
 
 
+class _Stopped(Exception):
+    """Internal: the run stopped (or was cancelled) while this item waited for its turn."""
+
+
 Progress = Callable[[int, int, ItemResult], None]
 
 
@@ -349,6 +353,7 @@ class _Run:
         with self.repo_lock(item.repository):
             # The last look and the DELETE under one lock: no other item of this run changes
             # the repository in between, and the journal holds exactly the tags that go.
+            self._check_running()
             tags = self._verify_no_other_tags(item, tags)
             raw, media_type = self._verify_manifest(item)
             record = self._record(item, raw, media_type, tags, "delete")
@@ -406,6 +411,7 @@ class _Run:
             self._forget_tags(item, item.selected_tags)
             raise _Gone(f"the selected tags of {item.repository}@{item.digest} are already gone")
         raw, media_type = self._verify_manifest(item)
+        self._check_running()
         record = self._record(item, raw, media_type, tags, "untag")
         removed: list[str] = []
         touched: list[str] = []  # tags a write may have reached (placeholder PUT sent)
@@ -478,12 +484,20 @@ class _Run:
 
     # -- driver ----------------------------------------------------------------------
 
+    def _check_running(self) -> None:
+        """Items wait for their repository's lock: one that gets it after the run stopped
+        (the registry went away meanwhile) is not attempted, instead of failing slowly."""
+        if self.cancel.is_set() or self.stop.is_set():
+            raise _Stopped
+
     def run_item(self, item: PlanItem) -> ItemResult | None:
         if self.cancel.is_set() or self.stop.is_set():
             return None
         try:
             action = self._delete if item.action is Action.DELETE else self._untag
             result = action(item)
+        except _Stopped:
+            return None
         except _Skip as exc:
             result = ItemResult(item, Status.SKIPPED, str(exc), gone=isinstance(exc, _Gone))
         except (DeletionDisabledError, JournalError) as exc:
