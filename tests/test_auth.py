@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from support.fixtures import PASSWORD, USER
 
 from dregtui.demo.images import ImagePusher
 from dregtui.registry import RegistryClient, resolve_credentials
+from dregtui.registry.auth import TokenCache
 from dregtui.registry.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -208,15 +208,19 @@ def test_anonymous_token_has_no_rights(token_registry):
 
 
 def test_token_renewal_on_expiry(token_registry):
+    """A token is used until it expires (less a safety margin), then fetched again."""
     issuer = token_registry.issuer
-    issuer.expires_in = 2
+    issuer.expires_in = 60
+    now = [1000.0]
     with RegistryClient(token_registry.url, username=USER, password=PASSWORD) as c:
+        c.auth.tokens = TokenCache(clock=lambda: now[0])
         ImagePusher(c).image("exp/app", "1")
         assert c.list_tags("exp/app") == ["1"]
         count = issuer.count("repository:exp/app:pull")
+        now[0] += 50  # still valid: 60 s less the 6 s margin
         assert c.list_tags("exp/app") == ["1"]
         assert issuer.count("repository:exp/app:pull") == count
-        time.sleep(2.1)
+        now[0] += 5
         assert c.list_tags("exp/app") == ["1"]
         assert issuer.count("repository:exp/app:pull") == count + 1
 

@@ -29,6 +29,8 @@ def test_no_proxy_bypasses_the_proxy(registry, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     with RegistryClient(registry.url, retries=0) as c:
         c.ping()
+        assert c.api_version == "registry/2.0"  # the registry answered
+        assert c.list_repositories() == []
 
 
 def test_a_dead_proxy_is_named_as_the_cause(registry, monkeypatch, run_cli):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from support.tui import settle
 
 from dregtui.cli import main
 from dregtui.demo.sample import BIG_REPOSITORY, populate
@@ -172,7 +173,6 @@ def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(
     """--repositories scans only those: the cache says so, and a later run without them
     does not take that partial cache for the whole catalog."""
     import asyncio
-    import time
 
     from dregtui.inventory.cache import InventoryCache
 
@@ -186,11 +186,9 @@ def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(
 
         async def drive() -> None:
             async with self.run_test(size=(80, 24)) as pilot:
-                deadline = time.monotonic() + 30
-                whole = self.fixed_repositories is None
-                while (found := cache.read()) is None or found.catalog != whole:
-                    assert time.monotonic() < deadline, "the scan was never cached"
-                    await pilot.pause(0.05)
+                await settle(pilot)  # the scan worker saves the cache when it is done
+                found = cache.read()
+                assert found is not None and found.catalog == (self.fixed_repositories is None)
 
         asyncio.run(drive())
 

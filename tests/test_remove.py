@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from support.registry import resolve
 
 from dregtui.execute import RECLAIM_SPACE, Status, execute_plan
 from dregtui.inventory.journal import Journal
@@ -20,11 +21,6 @@ def scan(client):
 def plan(client, inventory, mode=None, **selection):
     chosen = Selection.from_args(**selection).select(inventory)
     return build_plan(inventory, chosen, mode)
-
-
-def resolve(client, repo, tag):
-    ref = client.head_manifest(repo, tag)
-    return ref.digest if ref else None
 
 
 def test_two_tags_one_digest_default_skips(client, pusher):

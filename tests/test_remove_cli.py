@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from support.registry import resolve
 
 from dregtui.inventory.cache import InventoryCache
 from dregtui.inventory.dates import load_known
@@ -20,11 +21,6 @@ def populated(registry, pusher):
     c = pusher.image("app", "2.0")
     pusher.tag("app", "latest", c)
     return {"1.0": a.digest, "1.1": b.digest, "2.0": c.digest}
-
-
-def resolve(client, repo, tag):
-    ref = client.head_manifest(repo, tag)
-    return ref.digest if ref else None
 
 
 def test_query_tags_classic_output_and_count(registry, populated, run_cli):

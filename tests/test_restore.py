@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+from support.registry import resolve
+
 from dregtui.demo.server import find_registry_binary
 from dregtui.execute import execute_plan
 from dregtui.inventory.journal import Journal
@@ -19,11 +21,6 @@ def delete(client, mode=None, **selection):
     result = execute_plan(client, p, inv)
     assert result.exit_code == 0, result.to_json()
     return result
-
-
-def resolve(client, repo, tag):
-    ref = client.head_manifest(repo, tag)
-    return ref.digest if ref else None
 
 
 def test_restore_after_delete_brings_back_tags_and_index(client, pusher):

@@ -60,6 +60,8 @@ def test_insecure_skips_server_verification(tls_registry, monkeypatch):
         tls_registry.url, verify=False, cert=(files.client_cert, files.client_key)
     ) as c:
         c.ping()
+        assert c.api_version == "registry/2.0"  # the registry answered
+        assert c.list_repositories() == []
 
 
 def test_ca_bundle_from_environment(tls_registry, monkeypatch):
@@ -67,6 +69,8 @@ def test_ca_bundle_from_environment(tls_registry, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", files.ca)
     with RegistryClient(tls_registry.url, cert=(files.client_cert, files.client_key)) as c:
         c.ping()
+        assert c.api_version == "registry/2.0"  # the registry answered
+        assert c.list_repositories() == []
 
 
 def test_unreadable_or_broken_tls_files(tls_files, tmp_path):
@@ -109,3 +113,5 @@ def test_client_certificate_and_key_in_one_file(tls_registry, tmp_path):
     combined.write_bytes(Path(files.client_cert).read_bytes() + Path(files.client_key).read_bytes())
     with RegistryClient(tls_registry.url, verify=files.ca, cert=str(combined)) as c:
         c.ping()
+        assert c.api_version == "registry/2.0"  # the registry answered
+        assert c.list_repositories() == []

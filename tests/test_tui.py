@@ -3,12 +3,12 @@ confirm with intersecting tags, delete (verified in the registry), restore, dry 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.tui import open_repository, settle, until
 
 from dregtui.demo.images import ImagePusher
 from dregtui.inventory.journal import Journal
@@ -19,14 +19,6 @@ from dregtui.tui.screens.result import ResultScreen
 from dregtui.tui.widgets.reverse_panel import ReversePanel
 
 pytestmark = pytest.mark.timeout(90)
-
-
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
 
 
 @pytest.fixture
@@ -44,272 +36,243 @@ def option_texts(panel: ReversePanel) -> list[str]:
     return [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
 
 
-async def open_repository(app: DregApp, pilot, repository: str) -> None:
-    await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
-    app.repo_tree.reveal(repository)
-    await pilot.pause()
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: app.tag_list.repository == repository and app.tag_list.has_focus)
+async def test_browse_and_reverse_lookup(client: RegistryClient, populated: dict[str, str]) -> None:
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        # the tree groups by namespace: other/ and team/ (collapsed), enter expands
+        labels = [str(n.label) for n in app.repo_tree.root.children]
+        assert labels[0].startswith("other/") and labels[1].startswith("team/")
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+        await pilot.press("j")
+        assert app.tag_list.current_tag == "1.1"
+        panel = app.query_one("#reverse", ReversePanel)
+        texts = option_texts(panel)
+        same = texts.index(next(t for t in texts if t.startswith("same repository")))
+        other = texts.index(next(t for t in texts if t.startswith("other repositories")))
+        assert "  team/app:1.1" in texts[same:other] and "  team/app:latest" in texts[same:other]
+        assert "  other/app:1.1" in texts[other:]
+        # details are fetched lazily in a worker and shown in the digest pane
+        await settle(pilot)
+        assert populated["B"] in app.session.details
+        # enter on the tag moves to the panel; enter on other/app:1.1 jumps there
+        await pilot.press("enter")
+        assert panel.has_focus
+        assert option_texts(panel)[panel.highlighted] == "  team/app:1.1"  # visible cursor
+        panel.highlighted = texts.index("  other/app:1.1")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.tag_list.repository == "other/app"
+        assert app.tag_list.current_tag == "1.1"
 
 
-def test_browse_and_reverse_lookup(client: RegistryClient, populated: dict[str, str]) -> None:
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
-            # the tree groups by namespace: other/ and team/ (collapsed), enter expands
-            labels = [str(n.label) for n in app.repo_tree.root.children]
-            assert labels[0].startswith("other/") and labels[1].startswith("team/")
-            await open_repository(app, pilot, "team/app")
-            assert app.tag_list.rows == ["1.0", "1.1", "latest"]
-            await pilot.press("j")
-            assert app.tag_list.current_tag == "1.1"
-            panel = app.query_one("#reverse", ReversePanel)
-            texts = option_texts(panel)
-            same = texts.index(next(t for t in texts if t.startswith("same repository")))
-            other = texts.index(next(t for t in texts if t.startswith("other repositories")))
-            assert (
-                "  team/app:1.1" in texts[same:other] and "  team/app:latest" in texts[same:other]
-            )
-            assert "  other/app:1.1" in texts[other:]
-            # details are fetched lazily in a worker and shown in the digest pane
-            await wait_for(pilot, lambda: populated["B"] in app.session.details)
-            # enter on the tag moves to the panel; enter on other/app:1.1 jumps there
-            await pilot.press("enter")
-            assert panel.has_focus
-            assert option_texts(panel)[panel.highlighted] == "  team/app:1.1"  # visible cursor
-            panel.highlighted = texts.index("  other/app:1.1")
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: app.tag_list.repository == "other/app")
-            assert app.tag_list.current_tag == "1.1"
-
-    asyncio.run(run())
+async def test_filter_and_mark_matching(client: RegistryClient, populated: dict[str, str]) -> None:
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_repository(pilot, "team/app")
+        await pilot.press("slash", *"<1.1", "enter")
+        assert app.tag_list.rows == ["1.0"]
+        await pilot.press("m")
+        assert app.session.marks == {("team/app", "1.0")}
+        await pilot.press("slash", *"!latest", "enter")
+        assert app.tag_list.rows == ["1.0", "1.1"]
+        await pilot.press("escape")
+        assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+        await pilot.press("slash", *"re:[", "enter")  # a bad regex is a notification
+        assert app.query_one("#filter").display
+        await pilot.press("escape", "c")
+        assert app.session.marks == set()
 
 
-def test_filter_and_mark_matching(client: RegistryClient, populated: dict[str, str]) -> None:
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await open_repository(app, pilot, "team/app")
-            await pilot.press("slash", *"<1.1", "enter")
-            assert app.tag_list.rows == ["1.0"]
-            await pilot.press("m")
-            assert app.session.marks == {("team/app", "1.0")}
-            await pilot.press("slash", *"!latest", "enter")
-            assert app.tag_list.rows == ["1.0", "1.1"]
-            await pilot.press("escape")
-            assert app.tag_list.rows == ["1.0", "1.1", "latest"]
-            await pilot.press("slash", *"re:[", "enter")  # a bad regex is a notification
-            assert app.query_one("#filter").display
-            await pilot.press("escape", "c")
-            assert app.session.marks == set()
-
-    asyncio.run(run())
-
-
-def test_confirm_intersecting_delete_and_restore(
+async def test_confirm_intersecting_delete_and_restore(
     client: RegistryClient, populated: dict[str, str]
 ) -> None:
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(120, 36)) as pilot:
-            await open_repository(app, pilot, "team/app")
-            await pilot.press("j", "space")  # mark 1.1 (latest shares its digest)
-            assert app.session.marks == {("team/app", "1.1")}
-            await pilot.press("d")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            screen = app.screen
-            assert isinstance(screen, ConfirmScreen)
-            [item] = screen.plan.items
-            assert item.intersecting_tags == ["latest"] and item.action.value == "skip"
-            assert item.other_repositories == ["other/app"]
-            await pilot.press("escape")  # back, marks intact, nothing deleted
-            assert not isinstance(app.screen, ConfirmScreen)
-            assert app.session.marks == {("team/app", "1.1")}
-            assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
-            await pilot.press("d")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("2")  # delete them too
-            assert app.screen.plan.items[0].action.value == "delete"
-            choice = str(app.screen.query_one("#confirm-choice").content)
-            assert "● 2  Delete them too" in choice and "○ 1  Skip" in choice
-            await pilot.press("y")
-            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
-            result = app.screen
-            assert [o.status for o in result.outcomes] == ["deleted"]
-            # the registry now holds: team/app 1.0 only; other/app keeps its copy
-            assert sorted(client.list_tags("team/app")) == ["1.0"]
-            assert client.head_manifest("other/app", "1.1").digest == populated["B"]
-            assert app.session.inventory.tags("team/app") == ["1.0"]
-            assert app.session.marks == set()
-            await pilot.press("u")
-            await wait_for(pilot, lambda: any(o.status == "restored" for o in result.outcomes))
-            assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
-            assert client.head_manifest("team/app", "latest").digest == populated["B"]
-            assert app.session.inventory.tags("team/app") == ["1.0", "1.1", "latest"]
-            await pilot.press("escape")
-            assert app.tag_list.rows == ["1.0", "1.1", "latest"]
-            # the journal notes the restore: `restore --last` does not offer that batch again
-            assert Journal().last(client.base_url) is None
-
-    asyncio.run(run())
-
-
-def test_untag_only(client: RegistryClient, populated: dict[str, str]) -> None:
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await open_repository(app, pilot, "team/app")
-            await pilot.press("j", "space", "d")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("3", "y")
-            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
-            assert [o.status for o in app.screen.outcomes] == ["untagged"]
-            assert sorted(client.list_tags("team/app")) == ["1.0", "latest"]
-            assert client.head_manifest("team/app", "latest").digest == populated["B"]
-            assert client.head_manifest("other/app", "1.1").digest == populated["B"]
-
-    asyncio.run(run())
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_repository(pilot, "team/app")
+        await pilot.press("j", "space")  # mark 1.1 (latest shares its digest)
+        assert app.session.marks == {("team/app", "1.1")}
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        [item] = screen.plan.items
+        assert item.intersecting_tags == ["latest"] and item.action.value == "skip"
+        assert item.other_repositories == ["other/app"]
+        await pilot.press("escape")  # back, marks intact, nothing deleted
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.session.marks == {("team/app", "1.1")}
+        assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("2")  # delete them too
+        assert app.screen.plan.items[0].action.value == "delete"
+        choice = str(app.screen.query_one("#confirm-choice").content)
+        assert "● 2  Delete them too" in choice and "○ 1  Skip" in choice
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+        result = app.screen
+        assert [o.status for o in result.outcomes] == ["deleted"]
+        # the registry now holds: team/app 1.0 only; other/app keeps its copy
+        assert sorted(client.list_tags("team/app")) == ["1.0"]
+        assert client.head_manifest("other/app", "1.1").digest == populated["B"]
+        assert app.session.inventory.tags("team/app") == ["1.0"]
+        assert app.session.marks == set()
+        await pilot.press("u")
+        await settle(pilot)
+        assert any(o.status == "restored" for o in result.outcomes)
+        assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
+        assert client.head_manifest("team/app", "latest").digest == populated["B"]
+        assert app.session.inventory.tags("team/app") == ["1.0", "1.1", "latest"]
+        await pilot.press("escape")
+        assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+        # the journal notes the restore: `restore --last` does not offer that batch again
+        assert Journal().last(client.base_url) is None
 
 
-def test_dry_run_changes_nothing(client: RegistryClient, populated: dict[str, str]) -> None:
-    async def run() -> None:
-        app = DregApp(client, dry_run=True)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await open_repository(app, pilot, "team/app")
-            assert "dry run" in str(app.query_one("#status").render())
-            await pilot.press("space")  # 1.0: no intersecting tags
-            await pilot.press("d")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await pilot.pause()
-            assert not isinstance(app.screen, (ConfirmScreen, ResultScreen))
-            assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
+async def test_untag_only(client: RegistryClient, populated: dict[str, str]) -> None:
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_repository(pilot, "team/app")
+        await pilot.press("j", "space", "d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("3", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+        assert [o.status for o in app.screen.outcomes] == ["untagged"]
+        assert sorted(client.list_tags("team/app")) == ["1.0", "latest"]
+        assert client.head_manifest("team/app", "latest").digest == populated["B"]
+        assert client.head_manifest("other/app", "1.1").digest == populated["B"]
 
-    asyncio.run(run())
+
+async def test_dry_run_changes_nothing(client: RegistryClient, populated: dict[str, str]) -> None:
+    app = DregApp(client, dry_run=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_repository(pilot, "team/app")
+        assert "dry run" in str(app.query_one("#status").render())
+        await pilot.press("space")  # 1.0: no intersecting tags
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert not isinstance(app.screen, (ConfirmScreen, ResultScreen))
+        assert sorted(client.list_tags("team/app")) == ["1.0", "1.1", "latest"]
 
 
-def test_repository_mark_and_rescan(
+async def test_repository_mark_and_rescan(
     client: RegistryClient, pusher: ImagePusher, populated: dict[str, str]
 ) -> None:
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
-            app.repo_tree.reveal("team/web")
-            await pilot.pause()
-            await pilot.press("space")
-            assert app.session.marks == {("team/web", "2.0")}
-            assert "●1" in str(app.repo_tree.cursor_node.label)
-            pusher.image("team/web", "2.1", seed="W2")
-            await pilot.press("r")
-            await wait_for(pilot, lambda: "2.1" in app.session.inventory.repositories["team/web"])
-
-    asyncio.run(run())
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.repo_tree.reveal("team/web")
+        await pilot.pause()
+        await pilot.press("space")
+        assert app.session.marks == {("team/web", "2.0")}
+        assert "●1" in str(app.repo_tree.cursor_node.label)
+        pusher.image("team/web", "2.1", seed="W2")
+        await pilot.press("r")
+        await settle(pilot)
+        assert "2.1" in app.session.inventory.repositories["team/web"]
 
 
-def test_rescan_all_finds_new_repositories(
+async def test_rescan_all_finds_new_repositories(
     client: RegistryClient, pusher: ImagePusher, populated: dict[str, str]
 ) -> None:
-    async def run() -> None:
-        app = DregApp(client)
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        pusher.image("late/arrival", "0.1", seed="L")
+        await pilot.press("R")
+        await settle(pilot)
+        assert "late/arrival" in app.session.inventory.scanned
+        await settle(pilot)
+        labels = [str(n.label) for n in app.repo_tree.root.children]
+        assert any(label.startswith("late/") for label in labels)
+
+
+async def test_unreachable_registry_is_a_notification() -> None:
+    with RegistryClient("http://127.0.0.1:9", retries=0, timeout=2) as dead:
+        app = DregApp(dead)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
-            pusher.image("late/arrival", "0.1", seed="L")
-            await pilot.press("R")
-            await wait_for(pilot, lambda: "late/arrival" in app.session.inventory.scanned)
-            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
-            labels = [str(n.label) for n in app.repo_tree.root.children]
-            assert any(label.startswith("late/") for label in labels)
-
-    asyncio.run(run())
+            await until(pilot, lambda: bool(app._notifications), "bool(app._notifications)")
+            [note] = list(app._notifications)
+            assert note.severity == "error" and "Scanning the registry failed" in note.message
+            assert app.is_running
 
 
-def test_unreachable_registry_is_a_notification() -> None:
-    async def run() -> None:
-        with RegistryClient("http://127.0.0.1:9", retries=0, timeout=2) as dead:
-            app = DregApp(dead)
-            async with app.run_test(size=(80, 24)) as pilot:
-                await wait_for(pilot, lambda: bool(app._notifications))
-                [note] = list(app._notifications)
-                assert note.severity == "error" and "Scanning the registry failed" in note.message
-                assert app.is_running
-
-    asyncio.run(run())
-
-
-def test_deletion_disabled_says_how_to_enable_it(make_registry: Callable[..., Any]) -> None:
+async def test_deletion_disabled_says_how_to_enable_it(make_registry: Callable[..., Any]) -> None:
     reg = make_registry(config={"storage": {"delete": {"enabled": False}}})
     with RegistryClient(reg.url) as c:
         ImagePusher(c).image("team/app", "1.0", seed="A")
-
-        async def run() -> None:
-            app = DregApp(c)
-            async with app.run_test(size=(120, 36)) as pilot:
-                await open_repository(app, pilot, "team/app")
-                await pilot.press("space", "d")
-                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-                await pilot.press("y")
-                await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
-                reasons = " ".join(o.reason for o in app.screen.outcomes)
-                assert "storage.delete.enabled" in reasons
-                assert not any(o.status == "deleted" for o in app.screen.outcomes)
-                assert app.screen.batch_id is None  # nothing to restore
-            assert c.list_tags("team/app") == ["1.0"]
-
-        asyncio.run(run())
+        app = DregApp(c)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await open_repository(pilot, "team/app")
+            await pilot.press("space", "d")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            await settle(pilot)
+            assert isinstance(app.screen, ResultScreen)
+            reasons = " ".join(o.reason for o in app.screen.outcomes)
+            assert "storage.delete.enabled" in reasons
+            assert not any(o.status == "deleted" for o in app.screen.outcomes)
+            assert app.screen.batch_id is None  # nothing to restore
+        assert c.list_tags("team/app") == ["1.0"]
 
 
-def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
+async def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) -> None:
     """team/tools/lint sits in tools/ under team/; counts and marks add up on the ancestors."""
     pusher.image("team/api", "1.0", seed="api")
     pusher.image("team/web", "1.0", seed="web")
     pusher.image("team/tools/lint", "0.9", seed="lint")
     pusher.image("team/tools/lint", "1.0", seed="lint2")
 
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.session.inventory.scanned_at is not None)
-            tree = app.repo_tree
-            [team] = tree.root.children
-            assert str(team.label) == "team/ 3" and not team.children  # lazy
-            tree.focus()
-            await wait_for(pilot, lambda: tree.cursor_node is team)
-            await pilot.press("right")  # expand team/
-            expected = ["api 1", "tools/ 1", "web 1"]
-            await wait_for(pilot, lambda: [str(n.label) for n in team.children] == expected)
-            tools = team.children[1]
-            assert not tools.is_expanded and not tools.children
-            app.main.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
-            await wait_for(pilot, lambda: tools.is_expanded and bool(tools.children))
-            assert str(tools.children[0].label) == "lint 2"
-            await wait_for(pilot, lambda: app.tag_list.current_tag == "1.0")
-            await pilot.press("space")  # mark team/tools/lint:1.0
-            assert app.session.marks == {("team/tools/lint", "1.0")}
-            assert str(tools.label) == "tools/ 1 ●1" and str(team.label) == "team/ 3 ●1"
-            tree.focus()
-            tree.move_cursor(team)
-            await pilot.press("space")  # every tag below team/, nested ones included
-            assert len(app.session.marks) == 4
-            assert str(team.label) == "team/ 3 ●4" and str(tools.label) == "tools/ 1 ●2"
-            await pilot.press("left")  # collapse, and the expansion survives a rebuild
-            await pilot.press("right")
-            app.main.refresh_tree()
-            await pilot.pause()
-            await wait_for(
-                pilot,
-                lambda: (
-                    tree.root.children[0].is_expanded
-                    and len(tree.root.children[0].children) == 3
-                    and tree.root.children[0].children[1].is_expanded
-                ),
-            )
-
-    asyncio.run(run())
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        tree = app.repo_tree
+        [team] = tree.root.children
+        assert str(team.label) == "team/ 3" and not team.children  # lazy
+        tree.focus()
+        await settle(pilot)
+        assert tree.cursor_node is team
+        await pilot.press("right")  # expand team/
+        expected = ["api 1", "tools/ 1", "web 1"]
+        await settle(pilot)
+        assert [str(n.label) for n in team.children] == expected
+        tools = team.children[1]
+        assert not tools.is_expanded and not tools.children
+        app.main.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
+        await settle(pilot)
+        assert tools.is_expanded and bool(tools.children)
+        assert str(tools.children[0].label) == "lint 2"
+        await settle(pilot)
+        assert app.tag_list.current_tag == "1.0"
+        await pilot.press("space")  # mark team/tools/lint:1.0
+        assert app.session.marks == {("team/tools/lint", "1.0")}
+        assert str(tools.label) == "tools/ 1 ●1" and str(team.label) == "team/ 3 ●1"
+        tree.focus()
+        tree.move_cursor(team)
+        await pilot.press("space")  # every tag below team/, nested ones included
+        assert len(app.session.marks) == 4
+        assert str(team.label) == "team/ 3 ●4" and str(tools.label) == "tools/ 1 ●2"
+        await pilot.press("left")  # collapse, and the expansion survives a rebuild
+        await pilot.press("right")
+        app.main.refresh_tree()
+        await pilot.pause()
+        await settle(pilot)
+        team = tree.root.children[0]
+        assert team.is_expanded and len(team.children) == 3 and team.children[1].is_expanded
 
 
-def test_date_order_fetches_concurrently_and_can_be_stopped(
+async def test_date_order_fetches_concurrently_and_can_be_stopped(
     client: RegistryClient, pusher: ImagePusher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sorting by date loads every created date, a few requests at a time, with progress in
@@ -345,45 +308,47 @@ def test_date_order_fetches_concurrently_and_can_be_stopped(
 
     monkeypatch.setattr(client, "get_manifest", slow_get_manifest)
 
-    async def run() -> None:
-        app = DregApp(client, jobs=4)
-        async with app.run_test(size=(80, 24)) as pilot:
-            status = app.query_one("#status")
-            await open_repository(app, pilot, "ci/dated")
-            await pilot.press("s", "s")  # version -> name -> date
-            assert app.session.sort == "date"
-            await wait_for(pilot, lambda: "dates " in str(status.render()))
-            await wait_for(pilot, lambda: flight["now"] >= 4)  # 4 date requests at once
-            from dregtui.tui.screens.help import HelpScreen
+    app = DregApp(client, jobs=4)
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.query_one("#status")
+        await open_repository(pilot, "ci/dated")
+        await pilot.press("s", "s")  # version -> name -> date
+        assert app.session.sort == "date"
+        await until(
+            pilot, lambda: "dates " in str(status.render()), "'dates ' in str(status.render())"
+        )
+        await until(
+            pilot, lambda: flight["now"] >= 4, "flight['now'] >= 4"
+        )  # 4 date requests at once
+        from dregtui.tui.screens.help import HelpScreen
 
-            await pilot.press("question_mark")  # the UI answers while the dates load
-            assert isinstance(app.screen, HelpScreen)
-            await pilot.press("escape")
-            assert not isinstance(app.screen, HelpScreen)
-            gate.set()
-            await wait_for(pilot, lambda: status.dates is None)
-            assert 1 < flight["max"] <= 4 + 1  # + the one-at-a-time worker for visible rows
-            newest_first = sorted(created, key=lambda t: created[t], reverse=True)
-            await wait_for(pilot, lambda: app.tag_list.rows == newest_first)
-            # another repository in date order loads its dates too; esc stops that
-            gate.clear()
-            app.main.jump_to("ci/later", "2.0")
-            await wait_for(pilot, lambda: status.dates is not None)
-            await pilot.press("escape")
-            await wait_for(pilot, lambda: status.dates is None)
-            later = app.session.inventory.repositories["ci/later"]
-            loaded = sum(1 for info in later.values() if info.digest in app.session.details)
-            assert loaded < 40
-            stopped_at = flight["dates"]
-            await pilot.pause(0.3)  # the date worker sends nothing more after the stop
-            assert flight["dates"] == stopped_at
-            assert len(app.tag_list.rows) == 40
-            gate.set()
+        await pilot.press("question_mark")  # the UI answers while the dates load
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        gate.set()
+        await until(pilot, lambda: status.dates is None, "status.dates is None")
+        assert 1 < flight["max"] <= 4 + 1  # + the one-at-a-time worker for visible rows
+        newest_first = sorted(created, key=lambda t: created[t], reverse=True)
+        await settle(pilot)
+        assert app.tag_list.rows == newest_first
+        # another repository in date order loads its dates too; esc stops that
+        gate.clear()
+        app.main.jump_to("ci/later", "2.0")
+        await until(pilot, lambda: status.dates is not None, "status.dates is not None")
+        await pilot.press("escape")
+        await until(pilot, lambda: status.dates is None, "status.dates is None")
+        later = app.session.inventory.repositories["ci/later"]
+        loaded = sum(1 for info in later.values() if info.digest in app.session.details)
+        assert loaded < 40
+        stopped_at = flight["dates"]
+        await pilot.pause(0.3)  # the date worker sends nothing more after the stop
+        assert flight["dates"] == stopped_at
+        assert len(app.tag_list.rows) == 40
+        gate.set()
 
-    asyncio.run(run())
 
-
-def test_cancel_a_deletion_between_items(
+async def test_cancel_a_deletion_between_items(
     client: RegistryClient, pusher: ImagePusher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """esc during the progress: the items already done stay done, the rest never run, their
@@ -404,78 +369,72 @@ def test_cancel_a_deletion_between_items(
 
     monkeypatch.setattr(client, "delete_manifest", slow_delete)
 
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await open_repository(app, pilot, "team/many")
-            await pilot.press("m")  # mark every tag (no filter)
-            assert len(app.session.marks) == 20
-            await pilot.press("d")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await wait_for(pilot, lambda: deletes["done"] >= 1)
-            assert isinstance(app.screen, ProgressScreen)
-            await pilot.press("q", "ctrl+q")  # never quits in the middle of a deletion
-            assert app.is_running and isinstance(app.screen, ProgressScreen)
-            await pilot.press("escape")
-            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
-            result = app.screen
-            assert result.cancelled
-            deleted = {t for o in result.outcomes if o.status == "deleted" for t in o.tags}
-            not_run = {
-                t for o in result.outcomes if o.reason == "not run: cancelled" for t in o.tags
-            }
-            assert deleted and not_run and deleted | not_run == set(tags)
-            assert not deleted & not_run
-            assert set(client.list_tags("team/many")) == not_run
-            assert set(app.session.inventory.tags("team/many")) == not_run
-            assert app.session.marks == {("team/many", t) for t in not_run}
-            await pilot.press("q")  # closes the result, not the app
-            assert app.is_running and not isinstance(app.screen, ResultScreen)
-            assert sorted(app.tag_list.rows) == sorted(not_run)
-
-    asyncio.run(run())
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_repository(pilot, "team/many")
+        await pilot.press("m")  # mark every tag (no filter)
+        assert len(app.session.marks) == 20
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: deletes["done"] >= 1, "deletes['done'] >= 1")
+        assert isinstance(app.screen, ProgressScreen)
+        await pilot.press("q", "ctrl+q")  # never quits in the middle of a deletion
+        assert app.is_running and isinstance(app.screen, ProgressScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+        result = app.screen
+        assert result.cancelled
+        deleted = {t for o in result.outcomes if o.status == "deleted" for t in o.tags}
+        not_run = {t for o in result.outcomes if o.reason == "not run: cancelled" for t in o.tags}
+        assert deleted and not_run and deleted | not_run == set(tags)
+        assert not deleted & not_run
+        assert set(client.list_tags("team/many")) == not_run
+        assert set(app.session.inventory.tags("team/many")) == not_run
+        assert app.session.marks == {("team/many", t) for t in not_run}
+        await pilot.press("q")  # closes the result, not the app
+        assert app.is_running and not isinstance(app.screen, ResultScreen)
+        assert sorted(app.tag_list.rows) == sorted(not_run)
 
 
-def test_after_a_deletion_the_cursor_stays_where_it_was(
+async def test_after_a_deletion_the_cursor_stays_where_it_was(
     client: RegistryClient, pusher: ImagePusher
 ) -> None:
     for tag in ("1.0", "1.1", "1.2"):
         pusher.image("team/x", tag, seed="x" + tag, layers=0)
 
-    async def run() -> None:
-        app = DregApp(client)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await open_repository(app, pilot, "team/x")
-            await pilot.press("j", "space", "k", "d")  # mark 1.1, back on it, delete
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
-            await pilot.press("escape")
-            assert app.tag_list.rows == ["1.0", "1.2"]
-            assert app.tag_list.current_tag == "1.2"  # not back at the top
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_repository(pilot, "team/x")
+        await pilot.press("j", "space", "k", "d")  # mark 1.1, back on it, delete
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+        await pilot.press("escape")
+        assert app.tag_list.rows == ["1.0", "1.2"]
+        assert app.tag_list.current_tag == "1.2"  # not back at the top
 
-    asyncio.run(run())
 
-
-def test_confirm_says_which_index_children_go_and_which_stay(
+async def test_confirm_says_which_index_children_go_and_which_stay(
     client: RegistryClient, pusher: ImagePusher
 ) -> None:
     index, (amd64, arm64) = pusher.index("multi", "1.0")
     pusher.tag("multi", "amd64", amd64)
 
-    async def run() -> None:
-        app = DregApp(client, dry_run=True)
-        async with app.run_test(size=(160, 36)) as pilot:
-            await open_repository(app, pilot, "multi")
-            assert app.tag_list.rows == ["1.0", "amd64"]
-            await pilot.press("space", "j", "space", "d")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            shown = " ".join(str(app.screen.query_one("#confirm-plan").content).split())
-            assert (
-                f"index: of its 2 child manifests, this plan deletes {amd64.digest[:19]}; "
-                f"{arm64.digest[:19]} stays in the repository"
-            ) in shown
-            assert "its 2 child manifests stay" not in shown
-
-    asyncio.run(run())
+    app = DregApp(client, dry_run=True)
+    async with app.run_test(size=(160, 36)) as pilot:
+        await open_repository(pilot, "multi")
+        assert app.tag_list.rows == ["1.0", "amd64"]
+        await pilot.press("space", "j", "space", "d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = " ".join(str(app.screen.query_one("#confirm-plan").content).split())
+        assert (
+            f"index: of its 2 child manifests, this plan deletes {amd64.digest[:19]}; "
+            f"{arm64.digest[:19]} stays in the repository"
+        ) in shown
+        assert "its 2 child manifests stay" not in shown

@@ -3,7 +3,6 @@ literally (never styled, never sent to the terminal)."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 
@@ -30,39 +29,36 @@ def test_clean_and_literal() -> None:
     assert literal("[bold]x[/bold]").spans == []
 
 
-def test_hostile_names_and_labels_shown_literally() -> None:
+async def test_hostile_names_and_labels_shown_literally() -> None:
     inv = Inventory("http://registry.test")
     inv.set_repository(EVIL_REPO, {EVIL_TAG: TagInfo(DIGEST, "")})
     inv.set_repository("plain/app", {"1.0": TagInfo(DIGEST, "")})
     inv.mark_scanned(0)
     details = Details(DIGEST, "", size=10, created="[i]2024[/i]", labels={"[b]k": "\x1b[2Jv[/b]"})
 
-    async def run() -> None:
-        app = DregApp(None, inventory=inv, details=[details], clock=lambda: 60)
-        async with app.run_test(size=(120, 36)) as pilot:
-            app.repo_tree.reveal(EVIL_REPO)
-            await pilot.pause()
-            await pilot.press("enter")
-            await pilot.pause()
-            assert app.tag_list.rows == [EVIL_TAG]
-            text = screen_text(app)
-            assert "[bold red]boom[/]" in text  # tree and tags pane title
-            # each escape sequence and the BEL shown as one U+FFFD, never sent to the terminal
-            assert "[link=http://x]click[/link]\ufffdred\ufffd" in text
-            assert "[i]2024[/i]" in text and "[b]k=\ufffdv[/b]" in text
-            assert "\x1b" not in text
-            # the reverse panel lists the other repository holding the digest, literally
-            assert "plain/app:1.0" in text
-            await pilot.press("space", "d")
-            await pilot.pause()
-            confirm = screen_text(app)
-            assert "[bold red]boom[/]" in confirm
-            assert "[link=http://x]click[/link]\ufffdred\ufffd" in confirm
-
-    asyncio.run(run())
+    app = DregApp(None, inventory=inv, details=[details], clock=lambda: 60)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.repo_tree.reveal(EVIL_REPO)
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.tag_list.rows == [EVIL_TAG]
+        text = screen_text(app)
+        assert "[bold red]boom[/]" in text  # tree and tags pane title
+        # each escape sequence and the BEL shown as one U+FFFD, never sent to the terminal
+        assert "[link=http://x]click[/link]\ufffdred\ufffd" in text
+        assert "[i]2024[/i]" in text and "[b]k=\ufffdv[/b]" in text
+        assert "\x1b" not in text
+        # the reverse panel lists the other repository holding the digest, literally
+        assert "plain/app:1.0" in text
+        await pilot.press("space", "d")
+        await pilot.pause()
+        confirm = screen_text(app)
+        assert "[bold red]boom[/]" in confirm
+        assert "[link=http://x]click[/link]\ufffdred\ufffd" in confirm
 
 
-def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type: ignore[no-untyped-def]
+async def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type: ignore[no-untyped-def]
     """A (fake) registry serving markup/ANSI names and a markup error message."""
     from urllib.parse import quote
 
@@ -91,21 +87,18 @@ def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type: igno
     )
     fake_registry.route("HEAD", f"/v2/{quote(evil_ok)}/manifests/{quote('[i]t[/i]')}", head)
 
-    async def run() -> None:
-        with RegistryClient(fake_registry.url, retries=0) as client:
-            app = DregApp(client)
-            async with app.run_test(size=(120, 36)) as pilot:
-                for _ in range(200):
-                    if app._notifications:
-                        break
-                    await pilot.pause(0.05)
-                await pilot.pause(0.2)
-                text = screen_text(app)
-                # a slash makes "[bold]ok[" a namespace: both halves shown as typed
-                assert "[bold]ok[/" in text and "bold]ok" in text and "[red]bad[/" in text
-                assert "\x1b" not in text
-                messages = " ".join(n.message for n in app._notifications)
-                assert "[red]bad[/red]" in messages and "\x1b" not in messages
-                assert app.is_running
-
-    asyncio.run(run())
+    with RegistryClient(fake_registry.url, retries=0) as client:
+        app = DregApp(client)
+        async with app.run_test(size=(120, 36)) as pilot:
+            for _ in range(200):
+                if app._notifications:
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.2)
+            text = screen_text(app)
+            # a slash makes "[bold]ok[" a namespace: both halves shown as typed
+            assert "[bold]ok[/" in text and "bold]ok" in text and "[red]bad[/" in text
+            assert "\x1b" not in text
+            messages = " ".join(n.message for n in app._notifications)
+            assert "[red]bad[/red]" in messages and "\x1b" not in messages
+            assert app.is_running
