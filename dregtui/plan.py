@@ -108,6 +108,9 @@ class Why(StrEnum):
     UNTAG_INTERSECTING = "untag_intersecting"  # untag: the selected tags go, the others stay
     TAGGED_PARENT = "tagged_parent"  # skip: a tagged index still references the manifest
     TAGGED_PARENT_UNTAG = "tagged_parent_untag"  # untag: same, with --untag
+    # delete: an untagged child of an index this plan deletes, that nothing else references
+    # (left behind it would keep its layers until garbage-collect --delete-untagged)
+    CHILD_OF_DELETED_INDEX = "child_of_deleted_index"
 
 
 @dataclass(slots=True)
@@ -143,6 +146,12 @@ class PlanItem:
                 return f"--no-match-all-tags: {others} go too"
             case Why.TAGGED_PARENT_UNTAG:
                 return "a tagged index still references this manifest: only its tags go"
+            case Why.CHILD_OF_DELETED_INDEX:
+                parents = ", ".join(_short(p) for p in self.parent_indexes)
+                return (
+                    f"untagged child of the deleted index {parents}: nothing else in the "
+                    "repository references it"
+                )
             case Why.TAGGED_PARENT:
                 parent = self.parent_indexes[0] if self.parent_indexes else "?"
                 return (
@@ -292,13 +301,22 @@ def build_plan(
     for item in items:
         _decide(item, mode)
     _protect_index_children(inventory, items, mode)
+    items += _children_taken_along(inventory, items)
     deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
     for item in items:
         if item.action is not Action.DELETE:
             item.orphaned_signatures = []
         else:
             item.children_deleted = [c for c in item.children if (item.repository, c) in deleted]
-    items.sort(key=lambda i: (i.repository, sort_key(i.selected_tags[0]), i.digest))
+    first_tag = {(i.repository, i.digest): i.selected_tags[0] for i in items if i.selected_tags}
+
+    def order(item: PlanItem) -> tuple[Any, ...]:
+        # a child taken along comes right after the (first) index that takes it
+        anchor = item.digest if item.selected_tags else item.parent_indexes[0]
+        tag = first_tag.get((item.repository, anchor), "")
+        return (item.repository, sort_key(tag), anchor, bool(item.parent_indexes), item.digest)
+
+    items.sort(key=order)
     return Plan(inventory.registry, mode, items)
 
 
@@ -333,6 +351,58 @@ def _decide(item: PlanItem, mode: PlanMode) -> None:
         item.action, item.why = Action.SKIP, Why.INTERSECTING
     else:
         item.action, item.why = Action.DELETE, Why.DELETE_INTERSECTING
+
+
+def _children_taken_along(inventory: Inventory, items: list[PlanItem]) -> list[PlanItem]:
+    """DELETE items for the untagged children of the indexes this plan deletes that no index
+    remaining in the repository references (nested indexes too). A child that is tagged, or
+    already an item of the plan, or still referenced by an index that stays, stays itself.
+    Children are carried out after their indexes (execute.py runs indexes first)."""
+    added: list[PlanItem] = []
+    for repo in sorted({i.repository for i in items}):
+        tagged = inventory.digests(repo)
+        in_plan = {i.digest for i in items if i.repository == repo}
+        deleting = [i for i in items if i.repository == repo and i.action is Action.DELETE]
+        gone = {i.digest for i in deleting}
+        todo = [(i.digest, i.media_type) for i in deleting if i.is_index]
+        taken: dict[str, PlanItem] = {}
+        while todo:
+            index, index_type = todo.pop(0)
+            for child in inventory.children.get(index, ()):
+                if child in tagged or child in in_plan:
+                    continue
+                if child in taken:
+                    taken[child].parent_indexes.append(index)
+                    continue
+                # the digests of indexes that stay: tagged ones the plan does not delete
+                holders = [p for p in inventory.parents(child) if p in tagged and p not in gone]
+                if holders:
+                    continue
+                nested = inventory.children.get(child)
+                media_type = (
+                    index_type
+                    if nested is not None
+                    else mediatypes.DOCKER_MANIFEST
+                    if index_type == mediatypes.DOCKER_MANIFEST_LIST
+                    else mediatypes.OCI_MANIFEST
+                )
+                taken[child] = PlanItem(
+                    repository=repo,
+                    digest=child,
+                    media_type=media_type,
+                    selected_tags=[],
+                    other_repositories=sorted(
+                        {h.repository for h in inventory.holders(child) if h.repository != repo}
+                    ),
+                    parent_indexes=[index],
+                    children=list(nested or ()),
+                    why=Why.CHILD_OF_DELETED_INDEX,
+                )
+                gone.add(child)
+                if nested is not None:
+                    todo.append((child, media_type))
+        added += taken.values()
+    return added
 
 
 def _protect_index_children(inventory: Inventory, items: list[PlanItem], mode: PlanMode) -> None:

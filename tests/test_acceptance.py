@@ -316,9 +316,12 @@ def test_index_plan_does_not_call_a_tagged_child_untagged(registry, pusher, run_
     pusher.tag("multi", "amd64", children[0])
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "1.0", "--dry-run")
     assert r.code == 0, r
-    assert r.lines[:2] == [
+    assert r.lines[:3] == [
         f"delete  multi@{index.digest}  tags: 1.0",
-        f"        index: its {len(children)} child manifests stay in the repository",
+        f"        index: of its 2 child manifests, this plan deletes {children[1].digest[:19]}; "
+        f"{children[0].digest[:19]} stays in the repository",
+        f"delete  multi@{children[1].digest}  untagged: untagged child of the deleted index "
+        f"{index.digest[:19]}: nothing else in the repository references it",
     ]
     r = run_cli("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "amd64", "--dry-run")
     assert r.code == 3 and "the tagged index" in r.out, r

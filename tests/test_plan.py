@@ -8,7 +8,14 @@ import pytest
 
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.oci import mediatypes
-from dregtui.plan import Action, IntersectingTagsError, PlanMode, build_plan, signature_target
+from dregtui.plan import (
+    Action,
+    IntersectingTagsError,
+    PlanMode,
+    Why,
+    build_plan,
+    signature_target,
+)
 from dregtui.select import Selection
 
 IMG = mediatypes.OCI_MANIFEST
@@ -92,6 +99,15 @@ def test_child_of_a_tagged_index_is_never_deleted():
     assert item(plan, d(4)).action is Action.DELETE
     index = item(plan, d(3))
     assert index.action is Action.DELETE and index.children == [d(4), d(5)] and index.is_index
+    # and its untagged child goes after it, so no manifest is left for --delete-untagged
+    assert index.children_deleted == [d(4), d(5)]
+    child = item(plan, d(5))
+    assert (child.action, child.why, child.selected_tags) == (
+        Action.DELETE,
+        Why.CHILD_OF_DELETED_INDEX,
+        [],
+    )
+    assert [i.digest for i in plan.items].index(d(5)) > [i.digest for i in plan.items].index(d(3))
 
 
 def test_whole_repository_plan_and_json():
@@ -99,7 +115,10 @@ def test_whole_repository_plan_and_json():
     selected = Selection.from_args(repositories=["app"], all_tags=True).select(inv)
     plan = build_plan(inv, selected)
     assert {i.action for i in plan.items} == {Action.DELETE}
-    assert plan.totals()["manifests_deleted"] == 5
+    # 5 tagged digests, and the index's untagged child d(5) goes with it
+    assert plan.totals()["manifests_deleted"] == 6
+    child = item(plan, d(5))
+    assert child.why is Why.CHILD_OF_DELETED_INDEX and child.parent_indexes == [d(3)]
     doc = json.loads(json.dumps(plan.to_json()))
     assert doc["registry"] == "http://registry.test"
     first = doc["items"][0]

@@ -253,26 +253,38 @@ def test_ctrl_c_half_way_then_rerun_completes(registry, client, pusher, run_cli,
 def test_index_plan_says_which_children_it_deletes_and_which_stay(
     registry, client, pusher, run_cli
 ):
+    """Deleting an index takes along its untagged children (else they keep their layers until
+    garbage-collect --delete-untagged); a tagged child stays; restore brings back all."""
     index, (amd64, arm64) = pusher.index("multi", "1.0")
     pusher.tag("multi", "amd64", amd64)
-    argv = ("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "1.0", "amd64")
+    argv = ("-reg", registry.url, "remove-tags", "-r", "multi", "-t", "1.0")
     r = run_cli(*argv, "--dry-run")
     assert r.code == 0, r
     note = (
         "        index: of its 2 child manifests, this plan deletes "
-        f"{amd64.digest[:19]}; {arm64.digest[:19]} stays in the repository"
+        f"{arm64.digest[:19]}; {amd64.digest[:19]} stays in the repository"
     )
-    assert r.lines[:2] == [f"delete  multi@{index.digest}  tags: 1.0", note], r
-    r = run_cli("-reg", registry.url, "--json", "query-tags", "-r", "multi", "-t", "1.0", "amd64")
+    child = (
+        f"delete  multi@{arm64.digest}  untagged: untagged child of the deleted index "
+        f"{index.digest[:19]}: nothing else in the repository references it"
+    )
+    assert r.lines[:3] == [f"delete  multi@{index.digest}  tags: 1.0", note, child], r
+    r = run_cli("-reg", registry.url, "--json", "query-tags", "-r", "multi", "-t", "1.0")
     doc = {i["digest"]: i for i in json.loads(r.out)["items"]}
-    assert doc[index.digest]["children_deleted"] == [amd64.digest]
-    assert doc[index.digest]["children_kept"] == [arm64.digest]
+    assert doc[index.digest]["children_deleted"] == [arm64.digest]
+    assert doc[index.digest]["children_kept"] == [amd64.digest]
+    assert doc[arm64.digest]["why"] == "child_of_deleted_index"
+    assert doc[arm64.digest]["parent_indexes"] == [index.digest]
+    assert json.loads(r.out)["totals"]["manifests_deleted"] == 2
     r = run_cli(*argv, "--yes")
     assert r.code == 0, r
-    # the registry holds what the plan said: the index and amd64 gone, arm64 still there
-    assert client.list_tags("multi") == []
+    # the registry holds what the plan said: the index and arm64 gone, amd64 still tagged
+    assert client.list_tags("multi") == ["amd64"]
     assert client.head_manifest("multi", index.digest) is None
-    assert client.head_manifest("multi", amd64.digest) is None
+    assert client.head_manifest("multi", arm64.digest) is None
+    r = run_cli("-reg", registry.url, "restore", "--last")
+    assert r.code == 0, r
+    assert client.head_manifest("multi", "1.0").digest == index.digest
     assert client.head_manifest("multi", arm64.digest).digest == arm64.digest
 
 

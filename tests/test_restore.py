@@ -33,10 +33,13 @@ def test_restore_after_delete_brings_back_tags_and_index(client, pusher):
     delete(client, PlanMode(match_all_tags=False), repositories=["app"], regex=[".*"])
     assert client.list_tags("app") == []
     batch = Journal().last()
-    assert batch is not None and len(batch.records) == 4
+    # 4 tagged digests and the index's untagged child, taken along
+    assert batch is not None and len(batch.records) == 5
+    assert resolve(client, "app", children[0].digest) is None
     result = restore_batch(client, batch)
     assert result.exit_code == 0, result.to_json()
     assert {t: resolve(client, "app", t) for t in client.list_tags("app")} == before
+    assert resolve(client, "app", children[0].digest) == children[0].digest
     assert before["1.1"] == b.digest and before["2.0"] == index.digest
 
 

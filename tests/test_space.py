@@ -13,6 +13,7 @@ import pytest
 from dregtui.demo.images import ImagePusher
 from dregtui.demo.sample import populate_small
 from dregtui.inventory.model import Footprint, Inventory, TagInfo
+from dregtui.oci import mediatypes
 from dregtui.plan import build_plan
 from dregtui.registry import RegistryClient
 from dregtui.space import Space, human_size
@@ -72,7 +73,7 @@ STEPS = [
     ("remove-repos", "-r", "mirror/nginx"),  # everything shared with library/nginx: 0 bytes
     ("remove-tags", "-r", "team/api", "-t", "v1.3.0"),  # still in team/web: 0 bytes
     ("remove-tags", "-r", "team/api", "-t", "<1.3"),  # four images of its own
-    ("remove-tags", "-r", "library/alpine", "-t", "3.18"),  # an index: its children stay linked
+    ("remove-tags", "-r", "library/alpine", "-t", "3.18"),  # an index: its children go with it
     ("remove-tags", "-r", "library/nginx", "-t", "1.24.0", "1.25.0"),
     ("remove-repos", "-r", "team/web"),  # now frees team/api's v1.3.0 as well
 ]
@@ -87,6 +88,9 @@ def test_reclaimable_is_what_garbage_collect_deletes(sample_registry, run_cli):
         plan = run_cli("-reg", url, "-c", "None", "--json", *step, "--dry-run")
         assert plan.code == 0, (step, plan)
         figure = json.loads(plan.out)["plan"]["totals"]["reclaimable_bytes"]
+        if step[0] == "remove-repos":  # what du calls exclusive is what deleting it frees
+            du = json.loads(run_cli("-reg", url, "-c", "None", "--json", "du", step[2]).out)
+            assert du["repositories"][0]["exclusive_bytes"] == figure, step
         done = run_cli("-reg", url, "-c", "None", *step, "--yes")
         assert done.code == 0, (step, done)
         assert f"frees {human_size(figure)} ({figure} bytes" in done.err
@@ -125,7 +129,7 @@ def test_reclaimable_counts_shared_blobs_once_and_only_when_unreferenced():
         "a",
         {"1": TagInfo("sha256:" + "1" * 64), "2": TagInfo("sha256:" + "2" * 64)},
     )
-    inv.set_repository("b", {"x": TagInfo("sha256:" + "9" * 64)})
+    inv.set_repository("b", {"x": TagInfo("sha256:" + "9" * 64, mediatypes.OCI_INDEX)})
     layer, own1, own2 = "sha256:" + "a" * 64, "sha256:" + "b" * 64, "sha256:" + "c" * 64
     inv.set_footprint("sha256:" + "1" * 64, Footprint.of(100, ((layer, 1000), (own1, 10))))
     inv.set_footprint("sha256:" + "2" * 64, Footprint.of(200, ((layer, 1000), (own2, 20))))
@@ -143,7 +147,9 @@ def test_reclaimable_counts_shared_blobs_once_and_only_when_unreferenced():
     both = build_plan(inv, {"a": ["1", "2"]})
     assert space.reclaimable(both) == 100 + 200 + 1000 + 20
     index = build_plan(inv, {"b": ["x"]})
-    assert space.reclaimable(index) == 50  # its child stays linked (untagged) in b
+    # the untagged child goes with the index; own1 stays (a:1 references it)
+    assert [i.digest for i in index.items] == ["sha256:" + "9" * 64, kid]
+    assert space.reclaimable(index) == 50 + 300
 
 
 def test_du_of_an_unknown_repository_is_one_sentence(sample_registry, run_cli):
@@ -153,3 +159,25 @@ def test_du_of_an_unknown_repository_is_one_sentence(sample_registry, run_cli):
     assert "Traceback" not in result.err
     result = run_cli("-reg", sample_registry.url, "-c", "None", "du", "nope/")
     assert result.code != 0 and "no repository under 'nope/'" in result.err
+
+
+def test_an_index_takes_its_unreferenced_children_along(registry, client, pusher, run_cli):
+    """Two indexes share the amd64 child: deleting one takes its arm64 child along (no manifest
+    left for --delete-untagged) and keeps amd64; garbage-collect frees exactly the figure."""
+    one, (amd64, arm64) = pusher.index("multi", "1.0", seed="m")
+    other, (shared,) = pusher.index("multi", "1.1", seed="m", platforms=("linux/amd64",))
+    assert shared.digest == amd64.digest and other.digest != one.digest
+    sizes = blob_sizes(registry.storage)
+    before = gc_eligible(registry)
+    argv = ("-reg", registry.url, "-c", "None", "remove-tags", "-r", "multi", "-t", "1.0")
+    plan = json.loads(run_cli(*argv[:4], "--json", *argv[4:], "--dry-run").out)["plan"]
+    assert [(i["digest"], i["why"]) for i in plan["items"]] == [
+        (one.digest, "all_selected"),
+        (arm64.digest, "child_of_deleted_index"),
+    ]
+    done = run_cli(*argv, "--yes")
+    assert done.code == 0, done
+    assert client.head_manifest("multi", arm64.digest) is None
+    assert client.head_manifest("multi", amd64.digest).digest == amd64.digest
+    freed = gc_eligible(registry) - before
+    assert plan["totals"]["reclaimable_bytes"] == sum(sizes[b] for b in freed) > 0

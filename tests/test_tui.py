@@ -429,12 +429,16 @@ async def test_confirm_says_which_index_children_go_and_which_stay(
     async with app.run_test(size=(160, 36)) as pilot:
         await open_repository(pilot, "multi")
         assert app.tag_list.rows == ["1.0", "amd64"]
-        await pilot.press("space", "j", "space", "d")
+        await pilot.press("space", "d")  # the index only: amd64 is tagged, so it stays
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         shown = " ".join(str(app.screen.query_one("#confirm-plan").content).split())
         assert (
-            f"index: of its 2 child manifests, this plan deletes {amd64.digest[:19]}; "
-            f"{arm64.digest[:19]} stays in the repository"
+            f"index: of its 2 child manifests, this plan deletes {arm64.digest[:19]}; "
+            f"{amd64.digest[:19]} stays in the repository"
+        ) in shown
+        assert (
+            f"DELETE multi @ {arm64.digest[7:19]} oci untagged child of index "
+            f"{index.digest[7:19]} (goes with it: nothing else references it)"
         ) in shown
         assert "its 2 child manifests stay" not in shown

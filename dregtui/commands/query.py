@@ -19,7 +19,7 @@ from typing import Any
 
 from dregtui.commands._context import Context, UsageError
 from dregtui.inventory.model import Inventory
-from dregtui.plan import Action, Plan, PlanError, PlanMode, build_plan, children_note
+from dregtui.plan import Action, Plan, PlanError, PlanMode, Why, build_plan, children_note
 from dregtui.progress import clean
 from dregtui.registry.errors import CatalogUnavailableError
 from dregtui.select import Selection, SelectorError
@@ -293,7 +293,9 @@ def render_plan(plan: Plan) -> list[str]:
     lines = []
     for item in plan.items:
         where = f"{clean(item.repository)}@{clean(item.digest)}"
-        if item.action is Action.DELETE:
+        if item.why is Why.CHILD_OF_DELETED_INDEX:
+            lines.append(f"delete  {where}  untagged: {clean(item.reason)}")
+        elif item.action is Action.DELETE:
             lines.append(f"delete  {where}  tags: {_tags(item.tags_removed)}")
             if item.intersecting_tags:
                 lines.append(f"        not selected, deleted too: {_tags(item.intersecting_tags)}")

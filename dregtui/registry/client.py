@@ -62,7 +62,9 @@ MAX_PAGES = 100_000
 class RegistryClient(WriteOperations):
     """Talks to one registry. Thread-safe for concurrent reads (the scanner shares it).
 
-    ``backoff`` is the first retry delay in seconds (doubled per retry, capped at 8 s);
+    ``backoff`` is urllib3's backoff factor (transport.RegistryRetry): the first retry is
+    immediate, the n-th waits ``backoff * 2**(n-1)`` seconds plus up to ``backoff / 2`` of
+    jitter, capped at 8 s;
     ``max_retry_after`` caps how long a ``429``/``503`` ``Retry-After`` is honoured;
     ``fast_reads=False`` sends every request through the full ``requests`` path (see
     ``fastpath.py``).

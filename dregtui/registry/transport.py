@@ -24,21 +24,20 @@ Retry policy. Reads (GET/HEAD) are retried on connection errors, timeouts, 5xx a
 A request that may change the registry (DELETE, POST, blob PUT) is only retried when it
 surely was not applied: the connection could not be opened, or the registry answered
 429 (it refused to process it). A manifest PUT is idempotent (same bytes under the same
-reference) and is treated like a read.
+reference) and is treated like a read. The policy is :class:`RegistryRetry`, a
+``urllib3.Retry``: its backoff (exponential, jittered, capped), its ``Retry-After`` parsing
+and its attempt history.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -117,24 +116,95 @@ class RegistrySession(requests.Session):
         }
 
 
+class RegistryRetry(urllib3.Retry):
+    """The retry policy, on urllib3's own: which answers and failures are retried, how long
+    to wait (exponential backoff with jitter, capped; ``Retry-After`` honoured and capped),
+    and how many attempts are left. One instance per call of :meth:`Transport.send`.
+
+    ``idempotent`` says whether the request may be resent after it may have reached the
+    registry: reads and manifest PUTs may; a DELETE, POST or blob PUT is resent only when the
+    registry surely did not process it (the connection never opened, or a 429).
+
+    It is not mounted on the adapters: the transport bounds a whole call (every attempt,
+    bodies included) by one deadline, reads each body inside its attempt, and names each
+    failure in a sentence, and urllib3 retries below all three. The transport asks the
+    policy at each answer or failure instead.
+    """
+
+    RETRY_AFTER_STATUS_CODES = frozenset({429, 503})
+
+    def __init__(self, *args: Any, idempotent: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.idempotent = idempotent
+
+    @classmethod
+    def for_call(
+        cls, retries: int, backoff: float, max_retry_after: float, *, idempotent: bool
+    ) -> RegistryRetry:
+        return cls(
+            total=retries,
+            redirect=0,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff,
+            backoff_max=MAX_BACKOFF,
+            backoff_jitter=backoff / 2,
+            retry_after_max=max_retry_after,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            idempotent=idempotent,
+        )
+
+    def new(self, **kwargs: Any) -> Self:
+        kwargs.setdefault("idempotent", self.idempotent)
+        return super().new(**kwargs)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429:  # refused unprocessed: safe to resend whatever the method
+            return True
+        return self.idempotent and super().is_retry(method, status_code, has_retry_after)
+
+    def retries_failure(self, refused: bool) -> bool:
+        """A network failure: resend only what cannot have been applied twice."""
+        return self.idempotent or refused
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        """Seconds (fractions too, which some registries send) or an HTTP date, capped;
+        ``InvalidHeader`` for anything else (the backoff applies then)."""
+        try:
+            seconds = float(retry_after)
+        except ValueError:
+            return super().parse_retry_after(retry_after)
+        if seconds != seconds:  # NaN
+            raise urllib3.exceptions.InvalidHeader(f"Invalid Retry-After header: {retry_after}")
+        return min(max(seconds, 0.0), self.retry_after_max)
+
+    def pause_asked(self, resp: requests.Response) -> float | None:
+        """The pause a ``Retry-After`` asks for (capped), None without a usable one."""
+        if resp.status_code not in self.RETRY_AFTER_STATUS_CODES:
+            return None
+        with contextlib.suppress(urllib3.exceptions.InvalidHeader):
+            return self.get_retry_after(resp)  # type: ignore[arg-type]
+        return None
+
+    def after(self, method: str, url: str, status: int | None = None) -> RegistryRetry:
+        """The policy for the next attempt (its history holds this one)."""
+        entry = urllib3.util.retry.RequestHistory(method, url, None, status, None)
+        total = self.total - 1 if isinstance(self.total, int) else self.total
+        return self.new(total=total, history=(*self.history, entry))
+
+    @property
+    def attempts_left(self) -> bool:
+        return isinstance(self.total, int) and self.total > 0
+
+
 def parse_retry_after(value: str | None, cap: float) -> float | None:
     """``Retry-After`` as seconds (a number or an HTTP date), capped; None if unparseable."""
     if not value:
         return None
-    value = value.strip()
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if seconds != seconds:  # NaN
+        return RegistryRetry(retry_after_max=cap).parse_retry_after(value.strip())
+    except urllib3.exceptions.InvalidHeader:
         return None
-    return min(max(seconds, 0.0), cap)
 
 
 class Transport:
@@ -197,24 +267,6 @@ class Transport:
             status=status,
         )
 
-    def _retry_delay(
-        self, resp: requests.Response, safe: bool, attempt: int, budget: int, deadline: float
-    ) -> float:
-        """Seconds to wait before resending, or -1 when this answer is the one to return."""
-        status = resp.status_code
-        retryable = status == 429 or (status in RETRY_STATUSES and safe)
-        if not retryable or attempt >= budget:
-            return -1.0
-        delay = parse_retry_after(resp.headers.get("Retry-After"), self.max_retry_after)
-        if delay is not None:
-            return delay  # the deadline moves by as much (see the module docstring)
-        delay = self._delay(attempt)
-        return delay if time.monotonic() + delay < deadline else -1.0
-
-    def _delay(self, attempt: int) -> float:
-        base = min(self.backoff * (2**attempt), MAX_BACKOFF)
-        return float(base * (0.8 + 0.4 * random.random()))
-
     def send(
         self,
         method: str,
@@ -243,12 +295,13 @@ class Transport:
             # would read as success: follow only 307/308 (method and body kept), here.
             kwargs["allow_redirects"] = False
         where = where or self.registry
-        attempt = 0
+        retry = RegistryRetry.for_call(budget, self.backoff, self.max_retry_after, idempotent=safe)
         hops = 0
         use_fast = self.fast is not None and self.fast.eligible(method, url, kwargs)
         while True:
             resp: requests.Response | None = None
-            delay = 0.0
+            wait: float | None = None  # None: this answer (or error) is the call's result
+            asked = False  # the wait is a Retry-After pause: it moves the deadline
             if self.limiter is not None:
                 waited = time.monotonic()
                 self.limiter.acquire()
@@ -264,10 +317,21 @@ class Transport:
                 if resp is None:
                     resp = self.session.request(method, url, timeout=timeout, stream=True, **kwargs)
                 if not (changes and resp.is_redirect):
-                    delay = self._retry_delay(resp, safe, attempt, budget, deadline)
-                    if delay < 0:
-                        cap = max_body if resp.status_code < 400 else MAX_ERROR_BODY
-                        read_body(resp, method, deadline, cap, resp.status_code >= 400)
+                    status = resp.status_code
+                    if retry.attempts_left and retry.is_retry(
+                        method, status, "Retry-After" in resp.headers
+                    ):
+                        nxt = retry.after(method, url, status)
+                        pause = retry.pause_asked(resp)
+                        asked = pause is not None
+                        wait = pause if pause is not None else nxt.get_backoff_time()
+                        if not asked and time.monotonic() + wait >= deadline:
+                            wait = None  # no time left for another attempt
+                        else:
+                            retry = nxt
+                    if wait is None:
+                        cap = max_body if status < 400 else MAX_ERROR_BODY
+                        read_body(resp, method, deadline, cap, status >= 400)
             except requests.exceptions.SSLError as exc:
                 raise describe_tls_error(exc, where, self.has_client_cert, label) from exc
             except requests.exceptions.InvalidURL as exc:
@@ -280,19 +344,24 @@ class Transport:
             ) as exc:
                 error = describe_connection_error(exc, where, action, label)
                 refused = connection_not_established(exc)
-                retryable = (safe or refused) and (retry_refused or not refused)
-                if "does not resolve" in error.message:
-                    retryable = False
-                delay = self._delay(attempt)
-                if not retryable or attempt >= budget or time.monotonic() + delay >= deadline:
+                retryable = (
+                    retry.attempts_left
+                    and retry.retries_failure(refused)
+                    and (retry_refused or not refused)
+                    and "does not resolve" not in error.message
+                )
+                nxt = retry.after(method, url)
+                wait = nxt.get_backoff_time()
+                if not retryable or time.monotonic() + wait >= deadline:
                     raise error from exc
+                retry = nxt
                 log.debug(
                     "%s %s: %s; retry %d in %.2fs",
                     method,
                     redact_url(url),
                     error,
-                    attempt + 1,
-                    delay,
+                    len(retry.history),
+                    wait,
                 )
             except requests.RequestException as exc:  # InvalidSchema, TooManyRedirects ...
                 raise RegistryError(
@@ -309,26 +378,25 @@ class Transport:
                     f"{_size(exc.limit)} while {action}: not reading it."
                 ) from None
             if resp is not None:
-                status = resp.status_code
                 if changes and resp.is_redirect:
                     url = self._redirect(resp, url, method, action, where, label, hops)
                     hops += 1
                     continue
-                if delay < 0:
+                if wait is None:
                     return resp
-                if resp.headers.get("Retry-After"):
-                    deadline += delay  # a pause the registry asked for
+                if asked:
+                    deadline += wait  # a pause the registry asked for
                 log.debug(
                     "%s %s: %d; retry %d in %.2fs",
                     method,
                     redact_url(url),
-                    status,
-                    attempt + 1,
-                    delay,
+                    resp.status_code,
+                    len(retry.history),
+                    wait,
                 )
                 resp.close()
-            attempt += 1
-            time.sleep(delay)
+            assert wait is not None
+            time.sleep(wait)
 
 
 class BodyTooLarge(Exception):

@@ -87,7 +87,11 @@ def _item_text(text: Text, item: PlanItem, width: int) -> None:
         text.append("  also in: ", style="dim")
         text.append(_names(item.other_repositories))
         text.append(" (unaffected; they keep the blobs alive)\n", style="dim")
-    if item.parent_indexes:
+    if item.why is Why.CHILD_OF_DELETED_INDEX:
+        text.append("  untagged child of index ", style="dim")
+        text.append(", ".join(short_digest(p) for p in item.parent_indexes))
+        text.append(" (goes with it: nothing else references it)\n", style="dim")
+    elif item.parent_indexes:
         text.append("  ! referenced by index ", style="bold yellow")
         text.append(", ".join(short_digest(p) for p in item.parent_indexes) + "\n")
     if note := children_note(item):  # as the CLI says it: which children go, which stay
