@@ -96,11 +96,11 @@ def time_classic(url: str) -> tuple[int, float]:
     return len(out.splitlines()), elapsed
 
 
-def time_dregtui(url: str, jobs: int, fast: bool = True) -> tuple[int, float]:
+def time_dregtui(url: str, jobs: int) -> tuple[int, float]:
     from dregtui.inventory.scanner import Scanner
 
     start = time.perf_counter()
-    with RegistryClient(url, pool_size=jobs, fast_reads=fast) as client:
+    with RegistryClient(url, pool_size=jobs) as client:
         inventory = Scanner(client, jobs=jobs).scan()
     elapsed = time.perf_counter() - start
     return inventory.tag_count, elapsed
@@ -112,7 +112,6 @@ def run(label: str, url: str, jobs: int) -> None:
     time_dregtui(url, jobs)
     classic_tags, classic_s = time_classic(url)
     ours_tags, ours_s = time_dregtui(url, jobs)
-    full_tags, full_s = time_dregtui(url, jobs, fast=False)
     ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
     print(
         f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
@@ -121,10 +120,6 @@ def run(label: str, url: str, jobs: int) -> None:
     print(
         f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
         f"(first 100 repositories only)"
-    )
-    print(
-        f"[{label}] lean read path: {ours_rate / (full_tags / full_s):.2f}x the requests-only "
-        f"path ({full_tags / full_s:.1f} tags/s without it)"
     )
     print(
         f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "

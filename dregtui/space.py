@@ -45,6 +45,8 @@ class Usage:
     manifests: int
     size: int  # unique bytes its manifests reference, each blob counted once
     exclusive: int  # of those, bytes no manifest of any other repository references
+    # manifests whose body the scan could not read: size and exclusive are lower bounds then
+    unknown: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -53,6 +55,7 @@ class Usage:
             "manifests": self.manifests,
             "size_bytes": self.size,
             "exclusive_bytes": self.exclusive,
+            "unknown_manifests": self.unknown,
         }
 
 
@@ -160,7 +163,8 @@ class Space:
                 inside = holders is not None and holders <= ids
             if inside:
                 exclusive += self._sizes.get(blob, 0)
-        return Usage(name, tags, len(linked), self._bytes(blobs), exclusive)
+        unknown = sum(1 for d in linked if d not in self._refs)
+        return Usage(name, tags, len(linked), self._bytes(blobs), exclusive, unknown)
 
     def usages(self, repositories: Iterable[str] | None = None) -> Iterator[Usage]:
         for repo in sorted(self.links if repositories is None else repositories):

@@ -135,24 +135,14 @@ def test_deletion_disabled_reason_is_said_once(nodelete_registry, run_cli):
 
 
 def test_hostile_names_keep_the_columns_aligned(fake_registry, run_cli):
-    from support.fake_server import json_reply
+    from support.fake_server import json_reply, manifest_reply, serve_manifest
 
     evil = "ev\x1b[31mil"
     fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [evil, "okay"]}))
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}
+    reply = manifest_reply("application/vnd.oci.image.index.v1+json")
     for repo in ("ev%1B%5B31mil", "okay"):
         fake_registry.route("GET", f"/v2/{repo}/tags/list", json_reply({"tags": ["1.0"]}))
-        fake_registry.route(
-            "HEAD",
-            f"/v2/{repo}/manifests/1.0",
-            json_reply(
-                manifest,
-                **{
-                    "Content-Type": "application/vnd.oci.image.index.v1+json",
-                    "Docker-Content-Digest": "sha256:" + "a" * 64,
-                },
-            ),
-        )
+        serve_manifest(fake_registry, f"/v2/{repo}/manifests/1.0", reply)
     r = run_cli("-reg", fake_registry.url, "-c", "None", "list-tag-names")
     assert r.code == 0, r
     assert r.lines == ["ev\ufffdil  1.0", "okay   1.0"]  # the escape shown as one mark

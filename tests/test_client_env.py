@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from support.fake_server import json_reply
 
 from dregtui.registry import RegistryClient, transport
@@ -45,8 +44,7 @@ def test_a_dead_proxy_is_named_as_the_cause(registry, monkeypatch, run_cli):
     )  # it said the registry refused the connection (or that 127.0.0.1 does not resolve)
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_environment_is_resolved_once_per_origin(registry, pusher, monkeypatch, fast):
+def test_environment_is_resolved_once_per_origin(registry, pusher, monkeypatch):
     pushed = pusher.image("env/app", "1")
     calls: list[str] = []
     real = transport.get_environ_proxies
@@ -56,7 +54,7 @@ def test_environment_is_resolved_once_per_origin(registry, pusher, monkeypatch, 
         return real(url, no_proxy)
 
     monkeypatch.setattr(transport, "get_environ_proxies", counting)
-    with RegistryClient(registry.url, fast_reads=fast) as c:
+    with RegistryClient(registry.url) as c:
         for _ in range(30):
             assert c.head_manifest("env/app", "1").digest == pushed.digest
             assert c.list_tags("env/app") == ["1"]

@@ -41,6 +41,7 @@ def _one_tag(fake, digest: str, tag: str = "1.0") -> None:
     fake.route("GET", "/v2/_catalog", json_reply({"repositories": ["app"]}))
     fake.route("GET", "/v2/app/tags/list", json_reply({"tags": [tag]}))
     fake.route("HEAD", f"/v2/app/manifests/{tag}", _manifest(digest))
+    fake.route("GET", f"/v2/app/manifests/{tag}", _manifest(digest))
 
 
 def _assert_one_safe_sentence(r, *needles: str) -> None:

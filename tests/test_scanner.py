@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 
@@ -186,27 +188,50 @@ def test_nested_indexes_record_every_level(registry, client, pusher):
 
 
 def test_an_invalid_catalog_entry_is_skipped_with_one_warning(fake_registry, run_cli):
-    from support.fake_server import json_reply
+    from support.fake_server import Reply, json_reply
 
     fake_registry.route(
         "GET", "/v2/_catalog", json_reply({"repositories": ["evil/../dotdot", "ok"]})
     )
     fake_registry.route("GET", "/v2/ok/tags/list", json_reply({"name": "ok", "tags": ["1"]}))
-    digest = "sha256:" + "a" * 64
-    fake_registry.route(
-        "HEAD",
-        "/v2/ok/manifests/1",
-        json_reply(
-            {},
-            **{
-                "Docker-Content-Digest": digest,
-                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
-            },
-        ),
+    raw = (
+        b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
     )
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    headers = {
+        "Docker-Content-Digest": digest,
+        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+    }
+    fake_registry.route("GET", "/v2/ok/manifests/1", Reply(200, raw, headers))
     result = run_cli("-reg", fake_registry.url, "-c", "None", "list-tag-names")
     assert result.code == 0, result
     assert result.lines == ["ok 1"] or result.lines[-1].split()[-1] == "1", result
     assert result.err.count("\n") == 1, result
     assert result.err.startswith("dregtui: warning: skipping 'evil/../dotdot'")
     assert not any("dotdot" in p for _, p, _ in fake_registry.requests)
+
+
+def test_an_unreadable_manifest_is_one_warning_and_the_scan_goes_on(fake_registry, run_cli):
+    """A body that is not JSON (a registry cannot store one; a broken proxy can serve one):
+    the tag keeps its digest (from a HEAD), its size is unknown, one warning line."""
+    from support.fake_server import Reply, json_reply
+
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": ["ok"]}))
+    fake_registry.route("GET", "/v2/ok/tags/list", json_reply({"name": "ok", "tags": ["1"]}))
+    raw = b"<html>not a manifest</html>"
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    headers = {
+        "Docker-Content-Digest": digest,
+        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+    }
+    fake_registry.route("GET", "/v2/ok/manifests/1", Reply(200, raw, headers))
+    fake_registry.route("HEAD", "/v2/ok/manifests/1", Reply(200, b"", headers))
+    result = run_cli("-reg", fake_registry.url, "-c", "None", "--json", "du")
+    assert result.code == 0, result
+    (warning,) = result.err.splitlines()
+    assert warning.startswith("dregtui: warning: ok@1: ") and "size is unknown" in warning
+    doc = json.loads(result.out)
+    assert doc["complete"] is False
+    assert doc["repositories"][0]["unknown_manifests"] == 1  # its 0 bytes are a lower bound
+    text = run_cli("-reg", fake_registry.url, "-c", "None", "du")
+    assert text.lines[1].split()[:2] == ["?", "?"]  # never shown as 0

@@ -6,9 +6,10 @@ from urllib.parse import quote
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.fake_server import json_reply
+from support.fake_server import json_reply, manifest_reply, serve_manifest
 
 from dregtui import progress, textsafe
+from dregtui.oci.mediatypes import OCI_MANIFEST
 from dregtui.registry import errors
 from dregtui.tui import text
 
@@ -58,8 +59,7 @@ def test_cli_output_of_hostile_names_holds_no_c1_or_bidi(fake_registry, run_cli)
     for name in names:
         path = "/v2/" + quote(name, safe="/")
         fake_registry.route("GET", f"{path}/tags/list", json_reply({"tags": ["1.0"]}))
-        digest = {"Docker-Content-Digest": "sha256:" + "a" * 64}
-        fake_registry.route("HEAD", f"{path}/manifests/1.0", json_reply({}, **digest))
+        serve_manifest(fake_registry, f"{path}/manifests/1.0", manifest_reply(OCI_MANIFEST))
     r = run_cli("-reg", fake_registry.url, "-c", "None", "list-repo-names")
     assert r.code == 0, r
     assert r.lines == ["a\ufffdb", "ok", "rtl\ufffdtxt.exe"]

@@ -73,18 +73,22 @@ def run_du(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out(json.dumps(doc, indent=2))
         return 0
 
-    def size(n: int) -> str:
-        return str(n) if args.bytes else human_size(n)
+    def size(n: int, usage: Usage) -> str:
+        """A size that misses unreadable manifests is a lower bound; none known: '?'."""
+        if usage.unknown and not n:
+            return "?"
+        text = str(n) if args.bytes else human_size(n)
+        return ">=" + text if usage.unknown else text
 
     table = [("SIZE", "EXCLUSIVE", "TAGS", "MANIFESTS", "REPOSITORY")]
     table += [
-        (size(u.size), size(u.exclusive), str(u.tags), str(u.manifests), clean(u.name))
+        (size(u.size, u), size(u.exclusive, u), str(u.tags), str(u.manifests), clean(u.name))
         for u in rows
     ]
     table.append(
         (
-            size(total.size),
-            size(total.exclusive),
+            size(total.size, total),
+            size(total.exclusive, total),
             str(total.tags),
             str(total.manifests),
             "total (each blob counted once)",
@@ -96,7 +100,7 @@ def run_du(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out("  ".join(cells) + "  " + row[4])
     if not space.complete:
         ctx.warn(
-            "some manifests could not be read during the scan; their sizes count 0 "
-            "(run with --refresh to rescan)."
+            "some manifests could not be read during the scan: sizes marked >= are lower "
+            "bounds, ? unknown (run with --refresh to rescan)."
         )
     return 0

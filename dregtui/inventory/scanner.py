@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 from dregtui.inventory.model import Footprint, Inventory, TagInfo
 from dregtui.oci import mediatypes
+from dregtui.oci.models import Manifest, ManifestRef
 from dregtui.registry.client import RegistryClient
-from dregtui.registry.errors import NotFoundError, RegistryError
+from dregtui.registry.errors import NotFoundError, ProtocolError, RegistryError
 from dregtui.registry.ratelimit import RateLimiter
 from dregtui.textsafe import clean
 
@@ -295,16 +296,33 @@ class Scanner:
             self._complete(state)
 
     def _head(self, state: _RepoState, tag: str) -> None:
+        """Where ``tag`` points. With sizes, one GET instead of the HEAD: the same round trip
+        brings the body, so a tag costs one request either way (index children, which no tag
+        names, are the only extra requests)."""
         if self._cancel.is_set():
             return
         self._throttle()
-        ref = self.client.head_manifest(state.name, tag)
+        manifest: Manifest | None = None
+        if self.sizes:
+            try:
+                manifest = self.client.get_manifest(state.name, tag)
+                ref: ManifestRef | None = ManifestRef(manifest.digest, manifest.media_type)
+            except NotFoundError:
+                ref = None
+            except ProtocolError as exc:  # an unreadable body: the digest from a HEAD
+                self._unreadable(state, tag, exc)
+                ref = self.client.head_manifest(state.name, tag)
+        else:
+            ref = self.client.head_manifest(state.name, tag)
         with self._cond:
             if ref is not None:  # None: the tag vanished between list and HEAD
                 state.tags[tag] = TagInfo(ref.digest, ref.media_type)
                 if self._wants_body(ref.digest, ref.media_type):
-                    state.pending.appendleft((_BODY, ref.digest))
-                    self._requeue(state)
+                    if manifest is not None:
+                        self._absorb(state, manifest)
+                    else:
+                        state.pending.appendleft((_BODY, ref.digest))
+                        self._requeue(state)
             state.outstanding -= 1
             self._tags_done += 1
             done = state.outstanding == 0
@@ -320,13 +338,26 @@ class Scanner:
         self._body_seen.add(digest)
         return True
 
+    def _unreadable(self, state: _RepoState, reference: str, exc: ProtocolError) -> None:
+        self.warn(f"{clean(state.name)}@{clean(reference)}: {exc} Its size is unknown.")
+
     def _body(self, state: _RepoState, digest: str) -> None:
         self._throttle()
         try:
             manifest = self.client.get_manifest(state.name, digest)
         except NotFoundError:
             return
+        except ProtocolError as exc:
+            self._unreadable(state, digest, exc)
+            return
+        with self._cond:
+            self._absorb(state, manifest)
+
+    def _absorb(self, state: _RepoState, manifest: Manifest) -> None:
+        """Called with the lock held: a manifest body's footprint and, for an index, its
+        children (whose bodies are fetched next)."""
         intern = sys.intern
+        digest = manifest.digest
         if manifest.is_index:
             refs = manifest.manifests
             self._inventory.set_children(digest, (d.digest for d in refs))
@@ -336,11 +367,10 @@ class Scanner:
             footprint = Footprint.of(len(manifest.raw), ((intern(d.digest), d.size) for d in refs))
             self._inventory.set_footprint(digest, footprint)
         if manifest.is_index:  # children (images, or inner indexes): their bodies too
-            with self._cond:
-                for child in manifest.manifests:
-                    if self._wants_body(child.digest, child.media_type):
-                        state.pending.appendleft((_BODY, child.digest))
-                self._requeue(state)
+            for child in manifest.manifests:
+                if self._wants_body(child.digest, child.media_type):
+                    state.pending.appendleft((_BODY, child.digest))
+            self._requeue(state)
 
     def _complete(self, state: _RepoState) -> None:
         if self._cancel.is_set():

@@ -234,16 +234,6 @@ class RegistryAuth(AuthBase):
         answer: requests.Response = self._digest.handle_401(resp, **kwargs)  # type: ignore[no-untyped-call]
         return answer
 
-    def note_challenge(self, url: str, header: str) -> None:
-        """Remember the challenge of a 401 seen outside requests (the fast path), so the
-        full path can answer it up front."""
-        challenges = parse_challenges(header)
-        challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
-            (c for c in challenges if c.scheme == "basic"), None
-        )
-        if challenge is not None and not self._foreign(url):
-            self._remember(url, challenge)
-
     def _foreign(self, url: str) -> bool:
         return self.origin is not None and _origin(url) != self.origin
 

@@ -36,7 +36,6 @@ from dregtui.registry.errors import (
     redact_url,
 )
 from dregtui.registry.failures import check_tls_files
-from dregtui.registry.fastpath import FastReads
 from dregtui.registry.ratelimit import RateLimiter
 from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (
@@ -66,8 +65,6 @@ class RegistryClient(WriteOperations):
     immediate, the n-th waits ``backoff * 2**(n-1)`` seconds plus up to ``backoff / 2`` of
     jitter, capped at 8 s;
     ``max_retry_after`` caps how long a ``429``/``503`` ``Retry-After`` is honoured;
-    ``fast_reads=False`` sends every request through the full ``requests`` path (see
-    ``fastpath.py``).
     """
 
     def __init__(
@@ -87,7 +84,6 @@ class RegistryClient(WriteOperations):
         backoff: float = 0.5,
         max_retry_after: float = 30.0,
         credentials: Credentials | None = None,
-        fast_reads: bool = True,
         rate: float | None = None,
     ) -> None:
         try:
@@ -132,10 +128,6 @@ class RegistryClient(WriteOperations):
             allow_http_realm=verify is False,
         )
         self.session.auth = self.auth
-        if fast_reads and not digest_auth:
-            self.transport.fast = FastReads(
-                self.session, self.auth.preemptive_header, self.auth.note_challenge
-            )
         self.api_version: str | None = None
 
     # -- plumbing -------------------------------------------------------------------

@@ -6,7 +6,6 @@
 - :class:`Transport` sends a request with a timeout, retries what is safe to retry with
   exponential backoff, honours ``429 Retry-After``, and turns network failures into
   :class:`RegistryConnectionError` / :class:`RegistryTLSError` sentences (``failures.py``).
-  Body-less reads take the lean urllib3 path of ``fastpath.py`` when they can.
 
 Deadline. ``timeout`` bounds one call of :meth:`Transport.send` as a whole: connecting,
 the headers and the entire body of every attempt, retries and backoff included (a body that
@@ -55,7 +54,6 @@ from dregtui.registry.failures import (
     describe_connection_error,
     describe_tls_error,
 )
-from dregtui.registry.fastpath import FastReads
 from dregtui.registry.ratelimit import RateLimiter
 
 log = logging.getLogger("dregtui.registry")
@@ -228,7 +226,6 @@ class Transport:
         self.backoff = max(0.0, backoff)
         self.max_retry_after = max_retry_after
         self.has_client_cert = has_client_cert
-        self.fast: FastReads | None = None
         self.limiter: RateLimiter | None = None  # --rate: every attempt takes a turn
 
     def mount(self, pool_size: int) -> None:
@@ -297,7 +294,6 @@ class Transport:
         where = where or self.registry
         retry = RegistryRetry.for_call(budget, self.backoff, self.max_retry_after, idempotent=safe)
         hops = 0
-        use_fast = self.fast is not None and self.fast.eligible(method, url, kwargs)
         while True:
             resp: requests.Response | None = None
             wait: float | None = None  # None: this answer (or error) is the call's result
@@ -311,11 +307,7 @@ class Transport:
                 if remaining <= 0:
                     raise requests.exceptions.ReadTimeout("the deadline passed")
                 timeout = (min(remaining, MAX_CONNECT_TIMEOUT), remaining)
-                if use_fast and self.fast is not None:
-                    resp = self.fast.send(method, url, kwargs.get("headers"), timeout)
-                    use_fast = resp is not None  # anything unusual: the full path from now on
-                if resp is None:
-                    resp = self.session.request(method, url, timeout=timeout, stream=True, **kwargs)
+                resp = self.session.request(method, url, timeout=timeout, stream=True, **kwargs)
                 if not (changes and resp.is_redirect):
                     status = resp.status_code
                     if retry.attempts_left and retry.is_retry(

@@ -7,6 +7,7 @@ request is recorded (method, path with query, headers).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import struct
@@ -45,6 +46,21 @@ class Reply:
 
 def json_reply(doc: Any, status: int = 200, **headers: str) -> Reply:
     return Reply(status, doc, {"Content-Type": "application/json", **API_HEADER, **headers})
+
+
+def manifest_reply(media_type: str, doc: dict[str, Any] | None = None) -> Reply:
+    """A manifest answer whose Docker-Content-Digest is the hash of its body (GET or HEAD)."""
+    body = json.dumps(doc or {"schemaVersion": 2, "mediaType": media_type}).encode()
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    return Reply(
+        200, body, {"Content-Type": media_type, "Docker-Content-Digest": digest, **API_HEADER}
+    )
+
+
+def serve_manifest(fake: Any, path: str, reply: Reply) -> None:
+    """Route GET and HEAD of a manifest path to the same answer (the scan GETs by tag)."""
+    fake.route("GET", path, reply)
+    fake.route("HEAD", path, reply)
 
 
 def error_reply(status: int, code: str, message: str, **headers: str) -> Reply:
