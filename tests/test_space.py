@@ -4,11 +4,9 @@ files in its storage and what `docker-registry garbage-collect --dry-run` would 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-from pathlib import Path
 
 import pytest
+from support.registry import blob_sizes, gc_eligible
 
 from dregtui.demo.images import ImagePusher
 from dregtui.demo.sample import populate_small
@@ -17,26 +15,6 @@ from dregtui.oci import mediatypes
 from dregtui.plan import build_plan
 from dregtui.registry import RegistryClient
 from dregtui.space import Space, human_size
-
-ELIGIBLE = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
-
-
-def blob_sizes(storage: Path) -> dict[str, int]:
-    """Every blob in the registry's storage, digest -> bytes on disk."""
-    root = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
-    return {f"sha256:{p.parent.name}": p.stat().st_size for p in root.glob("*/*/data")}
-
-
-def gc_eligible(registry) -> set[str]:
-    """The blobs `garbage-collect --dry-run` would delete now."""
-    done = subprocess.run(
-        ["docker-registry", "garbage-collect", "--dry-run", str(registry.workdir / "config.yml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return set(ELIGIBLE.findall(done.stdout + done.stderr))
 
 
 @pytest.fixture

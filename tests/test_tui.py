@@ -3,6 +3,7 @@ confirm with intersecting tags, delete (verified in the registry), restore, dry 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,12 +14,18 @@ from support.tui import open_repository, settle, until
 from dregtui.demo.images import ImagePusher
 from dregtui.inventory.journal import Journal
 from dregtui.registry import RegistryClient
+from dregtui.space import Space, human_size
 from dregtui.tui.app import DregApp
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
 from dregtui.tui.widgets.reverse_panel import ReversePanel
 
 pytestmark = pytest.mark.timeout(90)
+
+
+def unsized(label: object) -> str:
+    """A tree label without the size the tree shows after the counts."""
+    return re.sub(r" [0-9.]+ (B|KiB|MiB|GiB)", "", str(label))
 
 
 @pytest.fixture
@@ -246,13 +253,17 @@ async def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) ->
         await pilot.press("right")  # expand team/
         expected = ["api 1", "tools/ 1", "web 1"]
         await settle(pilot)
-        assert [str(n.label) for n in team.children] == expected
+        assert [unsized(n.label) for n in team.children] == expected
+        # each repository shows its size: du's figure (tests/test_space.py checks du's against
+        # the registry's storage)
+        api = human_size(Space(app.session.inventory).usage("team/api").size)
+        assert str(team.children[0].label) == f"api 1 {api}"
         tools = team.children[1]
         assert not tools.is_expanded and not tools.children
         app.main.jump_to("team/tools/lint", "1.0")  # reveals the nested repository
         await settle(pilot)
         assert tools.is_expanded and bool(tools.children)
-        assert str(tools.children[0].label) == "lint 2"
+        assert unsized(tools.children[0].label) == "lint 2"
         await settle(pilot)
         assert app.tag_list.current_tag == "1.0"
         await pilot.press("space")  # mark team/tools/lint:1.0
@@ -442,3 +453,34 @@ async def test_confirm_says_which_index_children_go_and_which_stay(
             f"{index.digest[7:19]} (goes with it: nothing else references it)"
         ) in shown
         assert "its 2 child manifests stay" not in shown
+
+
+async def test_marks_show_what_garbage_collect_frees(registry, client, pusher) -> None:
+    """The status bar and the confirmation say what deleting the marks frees; after the
+    deletion, garbage-collect finds exactly those bytes eligible."""
+    from support.registry import blob_sizes, gc_eligible
+
+    pusher.image("team/app", "1.0", seed="own", layers=2, layer_size=5000)
+    pusher.image("team/app", "2.0", seed="keep", layers=1, layer_size=3000)
+    shared = pusher.image("team/base", "1.0", seed="base", layers=1, layer_size=7000)
+    pusher.tag("team/app", "base", shared)  # shared with team/base: frees nothing
+    sizes, before = blob_sizes(registry.storage), gc_eligible(registry)
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.rows == ["1.0", "2.0", "base"]
+        await pilot.press("space", "j", "j", "space")  # 1.0 and base
+        await settle(pilot)
+        figure = app.main.status_bar.frees
+        assert figure is not None and figure > 10_000
+        assert f"frees {human_size(figure)}" in str(app.main.status_bar.render())
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        totals = str(app.screen.query_one("#confirm-totals").content)
+        assert f"garbage-collect then frees {human_size(figure)}" in totals
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+    freed = gc_eligible(registry) - before
+    assert figure == sum(sizes[b] for b in freed)

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dregtui.inventory.model import Inventory, TagRef
-from dregtui.plan import signature_tags_for
+from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.select import SelectorError, parse_filter
+from dregtui.space import Space
 from dregtui.tags import sort_tags
 from dregtui.tui.details import DetailsCache
 
@@ -53,6 +54,32 @@ class Session:
     tag_filter: str = ""
     repo_filter: str = ""
     sort: str = "version"
+    # The space accounting of the inventory (dregtui/space.py): built on demand, dropped by
+    # ``space_changed`` when the inventory changes (a scan, a deletion, a restore).
+    _space: Space | None = field(default=None, repr=False)
+
+    # -- space --------------------------------------------------------------------------
+
+    @property
+    def space(self) -> Space | None:
+        """The accounting, when the scan learnt every manifest's size (else None: figures from
+        a partial scan would mislead)."""
+        if self._space is None:
+            self._space = Space(self.inventory)
+        return self._space if self._space.complete else None
+
+    def space_changed(self) -> None:
+        self._space = None
+
+    def marked_plan(self, mode: PlanMode | None = None) -> Plan:
+        selected: dict[str, list[str]] = {}
+        for repo, tag in sorted(self.marks):
+            selected.setdefault(repo, []).append(tag)
+        plan = build_plan(self.inventory, selected, mode or PlanMode())
+        space = self.space
+        if space is not None:
+            plan.reclaimable_bytes = space.reclaimable(plan)
+        return plan
 
     # -- tags of one repository, as the tags pane shows them --------------------------
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
 from dregtui.registry import RegistryClient
 
 
@@ -9,3 +14,24 @@ def resolve(client: RegistryClient, repository: str, tag: str) -> str | None:
     """The digest ``repository:tag`` points at now, or None when the registry has no such tag."""
     ref = client.head_manifest(repository, tag)
     return ref.digest if ref else None
+
+
+ELIGIBLE = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
+
+
+def blob_sizes(storage: Path) -> dict[str, int]:
+    """Every blob in the registry's storage, digest -> bytes on disk."""
+    root = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
+    return {f"sha256:{p.parent.name}": p.stat().st_size for p in root.glob("*/*/data")}
+
+
+def gc_eligible(registry: Any) -> set[str]:
+    """The blobs `garbage-collect --dry-run` would delete now."""
+    done = subprocess.run(
+        ["docker-registry", "garbage-collect", "--dry-run", str(registry.workdir / "config.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(ELIGIBLE.findall(done.stdout + done.stderr))

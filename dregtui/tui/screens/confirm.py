@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from dregtui.oci import mediatypes
 from dregtui.plan import Action, Plan, PlanItem, PlanMode, Why, children_note
+from dregtui.space import human_size
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
@@ -123,6 +124,14 @@ def plan_text(plan: Plan, width: int = 0) -> Text:
     return text
 
 
+def frees_text(n: int) -> str:
+    """What garbage-collect frees afterwards, with the caveat the HTTP API cannot remove."""
+    return (
+        f"garbage-collect then frees {human_size(n)} (an upper bound if the registry holds "
+        "untagged manifests)"
+    )
+
+
 def totals_text(plan: Plan, dry_run: bool) -> Text:
     t = plan.totals()
     text = Text(no_wrap=False)
@@ -136,6 +145,8 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
     if t["shared_with_other_repositories"]:
         shared = plural(t["shared_with_other_repositories"], "digest")
         text.append(f" · {shared} stay in other repositories")
+    if plan.reclaimable_bytes is not None and t["manifests_deleted"]:
+        text.append(f"\n{frees_text(plan.reclaimable_bytes)}", style="bold")
     if dry_run:
         text.append("\nDry run: nothing will be deleted.", style="bold")
     return text

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static, Tree
 from textual.worker import get_current_worker
 
-from dregtui.plan import Plan, PlanMode, build_plan
+from dregtui.plan import Plan, PlanMode
 from dregtui.tui import deletion
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
@@ -251,6 +251,7 @@ class MainScreen(Screen[None]):
 
     def update_status(self) -> None:
         status = self.status_bar
+        status.frees = self.session.marked_plan().reclaimable_bytes if self.session.marks else None
         status.from_cache = self.dreg.from_cache
         status.dry_run = self.dreg.dry_run
         status.refresh_status(self.dreg.clock())
@@ -278,6 +279,7 @@ class MainScreen(Screen[None]):
     def after_inventory_change(self) -> None:
         """A deletion or restore changed the inventory: every pane shows it."""
         self.session.prune_marks()
+        self.session.space_changed()
         self.refresh_tree()
         tags, row = self.tag_list, self.tag_list.cursor
         gone = bool(tags.repository) and tags.current_tag not in self.session.visible_tags(
@@ -348,7 +350,11 @@ class MainScreen(Screen[None]):
     def on_repository_scanned(self, message: msg.RepositoryScanned) -> None:
         if self.status_bar.message == f"rescanning {message.repository}":
             self.status_bar.message = ""
-        self.repo_tree.refresh_labels([message.repository])
+        if self.status_bar.scan is None:  # a rescan of one repository: sizes follow now
+            self.session.space_changed()
+            self.repo_tree.refresh_labels()
+        else:  # a full scan: the sizes come once it is done (one accounting, not one per repo)
+            self.repo_tree.refresh_labels([message.repository])
         if message.repository == self.tag_list.repository:
             self.show_repository(message.repository)
         self.session.prune_marks()
@@ -360,6 +366,7 @@ class MainScreen(Screen[None]):
         status.scan_tags = (message.tags, message.rate)
         if message.finished:
             self.repo_tree.catalog_pending = False
+            self.session.space_changed()
             self.refresh_tree()
             self.show_repository(self.tag_list.repository)
         self.update_status()
@@ -590,12 +597,9 @@ class MainScreen(Screen[None]):
         if not session.marks:
             self.notify("Nothing marked: mark tags with space (or m for the filter's matches).")
             return
-        selected: dict[str, list[str]] = {}
-        for repo, tag in sorted(session.marks):
-            selected.setdefault(repo, []).append(tag)
 
         def build(mode: PlanMode) -> Plan:
-            return build_plan(session.inventory, selected, mode)
+            return session.marked_plan(mode)
 
         def confirmed(mode: PlanMode | None) -> None:
             if mode is not None and self.dreg.client is not None:

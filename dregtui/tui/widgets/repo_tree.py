@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from dregtui.space import human_size
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 
@@ -180,6 +181,9 @@ class RepoTree(Tree[str]):
         inv = self.session.inventory
         if name in inv.scanned:
             label.append(f" {len(inv.repositories.get(name, {}))}", style="dim")
+            space = self.session.space
+            if space is not None and name in space.links:
+                label.append(f" {human_size(space.usage(name).size)}", style="dim")
         else:
             label.append(" …", style="dim")
         marked = self.session.marked_in(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from dregtui.space import human_size
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 from dregtui.wording import plural
@@ -35,6 +36,7 @@ class StatusBar(Static):
         self.message = ""
         self.from_cache = False
         self.dry_run = False
+        self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
         self._now = 0.0
 
     def parts(self, now: float) -> list[tuple[int, Text]]:
@@ -64,6 +66,8 @@ class StatusBar(Static):
             digests = len(self.session.marked_digests())
             what = f"● {plural(marks, 'tag')} / {plural(digests, 'digest')} marked"
             out.append((8, Text(what, style="bold")))
+            if self.frees is not None:
+                out.append((8, Text(f"frees {human_size(self.frees)}", style="bold")))
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
