@@ -427,24 +427,38 @@ class Selection:
         candidate digests are ranked by their highest version tag (or created date with
         ``--by-date``, ties by version) and the N first kept with every tag on them. A
         digest that cannot be ranked (no version tag; no known date) is kept too."""
-        by_digest: dict[str, list[str]] = {}
-        for tag in tags:
-            by_digest.setdefault(digests[tag], []).append(tag)
-        # the highest version tag of each digest ("" when it has none)
-        top = {
-            dig: max((t for t in ts if parse_version(t) is not None), key=sort_key, default="")
-            for dig, ts in by_digest.items()
-        }
-        if self.by_date:
-            dated = {dig: dates.get(ts[0]) for dig, ts in by_digest.items()}
-            rankable = [dig for dig in by_digest if dated[dig] is not None]
-            ranked = sorted(
-                rankable, key=lambda dig: (dated[dig], sort_key(top[dig]), dig), reverse=True
-            )
-        else:
-            rankable = [dig for dig in by_digest if top[dig]]
-            ranked = sorted(rankable, key=lambda dig: sort_key(top[dig]), reverse=True)
-        return set(ranked[:n]) | (set(by_digest) - set(rankable))
+        ranked, unranked = rank_images(tags, digests, dates, by_date=self.by_date)
+        return set(ranked[:n]) | unranked
+
+
+def rank_images(
+    tags: Iterable[str],
+    digests: Mapping[str, str],
+    dates: Mapping[str, datetime | None],
+    *,
+    by_date: bool,
+) -> tuple[list[str], set[str]]:
+    """The one ranking of images (digests) for keep-last (``--keep-last`` and policies):
+    newest first by the highest version tag on each, or by created date (ties by version)
+    with ``by_date``; and the digests it cannot rank (no version tag; no known date)."""
+    by_digest: dict[str, list[str]] = {}
+    for tag in tags:
+        by_digest.setdefault(digests[tag], []).append(tag)
+    # the highest version tag of each digest ("" when it has none)
+    top = {
+        dig: max((t for t in ts if parse_version(t) is not None), key=sort_key, default="")
+        for dig, ts in by_digest.items()
+    }
+    if by_date:
+        dated = {dig: dates.get(ts[0]) for dig, ts in by_digest.items()}
+        rankable = [dig for dig in by_digest if dated[dig] is not None]
+        ranked = sorted(
+            rankable, key=lambda dig: (dated[dig], sort_key(top[dig]), dig), reverse=True
+        )
+    else:
+        rankable = [dig for dig in by_digest if top[dig]]
+        ranked = sorted(rankable, key=lambda dig: sort_key(top[dig]), reverse=True)
+    return ranked, set(by_digest) - set(rankable)
 
 
 def select_tags(

@@ -157,16 +157,30 @@ def report(ctx: Context, result: ExecutionResult) -> None:
 
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     plan, inventory = plan_from_args(args, ctx)
+    return carry_out(ctx, plan, inventory, yes=args.yes)
+
+
+def carry_out(
+    ctx: Context,
+    plan: Plan,
+    inventory: Any,
+    *,
+    yes: bool,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """The plan, from --dry-run or the y/N question to the report (remove-* and prune).
+    ``extra`` goes into the JSON document beside the plan."""
+    extra = extra or {}
     if ctx.settings.dry_run:
         if ctx.settings.json:
-            ctx.out(json.dumps({"dry_run": True, "plan": plan.to_json()}, indent=2))
+            ctx.out(json.dumps({**extra, "dry_run": True, "plan": plan.to_json()}, indent=2))
         else:
             for line in render_plan(plan):
                 ctx.out(line)
         return exit_code(plan)
     if not plan.actionable:
         if ctx.settings.json:
-            ctx.out(json.dumps({"plan": plan.to_json(), "result": None}, indent=2))
+            ctx.out(json.dumps({**extra, "plan": plan.to_json(), "result": None}, indent=2))
         else:
             for item in plan.skipped:
                 ctx.stderr.write(
@@ -175,14 +189,15 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
             ctx.stderr.write("Nothing to remove.\n")
         ctx.show_count("removed digests", 0)
         return exit_code(plan)
-    if not args.yes and sys.stdin is not None and sys.stdin.isatty() and not confirm(ctx, plan):
+    if not yes and sys.stdin is not None and sys.stdin.isatty() and not confirm(ctx, plan):
         ctx.stderr.write("Nothing removed.\n")
         return 1
     result, interrupted = _run(ctx, plan, inventory)
     ctx.save_inventory(inventory)
     assert result is not None
     if ctx.settings.json:
-        ctx.out(json.dumps({"plan": plan.to_json(), "result": result.to_json()}, indent=2))
+        doc = {**extra, "plan": plan.to_json(), "result": result.to_json()}
+        ctx.out(json.dumps(doc, indent=2))
         if result.stopped:  # the JSON has the details; stderr still says why in one line
             ctx.stderr.write(f"dregtui: error: {clean(result.stopped)}\n")
     else:
