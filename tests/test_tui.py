@@ -484,3 +484,45 @@ async def test_marks_show_what_garbage_collect_frees(registry, client, pusher) -
         assert isinstance(app.screen, ResultScreen)
     freed = gc_eligible(registry) - before
     assert figure == sum(sizes[b] for b in freed)
+
+
+async def test_a_policy_marks_what_it_deletes_and_says_which_rule(
+    client: RegistryClient, pusher: ImagePusher, tmp_path
+) -> None:
+    """p loads a policy; its deletions become marks, the digest pane names the deciding rule,
+    and the normal confirmation and deletion follow."""
+    for tag in ("1.0", "1.1", "1.2"):
+        pusher.image("team/app", tag, seed="p" + tag, layers=0)
+    pusher.image("team/web", "2.0", seed="web", layers=0)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rule]]\nname = "last one"\nrepositories = ["team/app"]\nkeep_last = 1\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rule]]\nrepositories = ["**"]\nkeep_lats = 1\n')
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_repository(pilot, "team/app")
+        await pilot.press("p")
+        await pilot.pause()
+        box = app.screen.query_one("#policy-path")
+        box.value = str(bad)
+        await pilot.press("enter")  # a bad file: one sentence in the box, nothing applied
+        await pilot.pause()
+        assert "keep_lats: unknown key" in str(app.screen.query_one("#policy-error").content)
+        box.value = str(policy)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.session.marks == {("team/app", "1.0"), ("team/app", "1.1")}
+        shown = str(app.query_one("#digest-body").content)
+        assert "policy   delete (last one: not among the last 1 images by version)" in shown
+        await pilot.press("j", "j")  # 1.2: kept
+        await settle(pilot)
+        shown = str(app.query_one("#digest-body").content)
+        assert "policy   keep (last one: keep_last 1: newest image 1)" in shown
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+    assert client.list_tags("team/app") == ["1.2"]
+    assert client.list_tags("team/web") == ["2.0"]

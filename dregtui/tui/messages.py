@@ -97,3 +97,12 @@ class RestoreFinished(Message):
     def __init__(self, outcomes: list[Outcome]) -> None:
         super().__init__()
         self.outcomes = outcomes
+
+
+class PolicyApplied(Message):
+    """A policy was evaluated (``outcome``), or could not be (``error``: one sentence)."""
+
+    def __init__(self, outcome: Any = None, error: str = "") -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.error = error

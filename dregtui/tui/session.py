@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
+from dregtui.policy import Outcome
 from dregtui.select import SelectorError, parse_filter
 from dregtui.space import Space
 from dregtui.tags import sort_tags
@@ -57,6 +58,9 @@ class Session:
     # The space accounting of the inventory (dregtui/space.py): built on demand, dropped by
     # ``space_changed`` when the inventory changes (a scan, a deletion, a restore).
     _space: Space | None = field(default=None, repr=False)
+    # The last policy applied (its decisions show in the digest pane) and its file.
+    policy: Outcome | None = None
+    policy_path: str = ""
 
     # -- space --------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ from textual.widgets import Input, Static, Tree
 from textual.worker import get_current_worker
 
 from dregtui.plan import Plan, PlanMode
+from dregtui.policy import Policy
+from dregtui.registry.errors import RegistryError
 from dregtui.tui import deletion
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
@@ -121,6 +123,14 @@ class MainScreen(Screen[None]):
             show=False,
             tooltip="Scan the whole registry again",
             id="app.rescan_all",
+        ),
+        Binding(
+            "p",
+            "apply_policy",
+            "Apply a policy",
+            show=False,
+            tooltip="Load a retention policy file: the tags it deletes become marks",
+            id="app.apply_policy",
         ),
         Binding(
             "P",
@@ -245,7 +255,9 @@ class MainScreen(Screen[None]):
     def show_tag(self, repository: str, tag: str | None) -> None:
         info = self.session.inventory.tag_info(repository, tag) if tag else None
         details = self.session.details.get(info.digest) if info else None
-        self.query_one("#digest", DigestPane).show(repository, tag, info, details)
+        policy = self.session.policy
+        decision = policy.decision(repository, tag) if policy and tag else None
+        self.query_one("#digest", DigestPane).show(repository, tag, info, details, decision)
         lookup = self.session.reverse_lookup(repository, info.digest) if info else None
         self.query_one("#reverse", ReversePanel).show(lookup)
 
@@ -522,6 +534,60 @@ class MainScreen(Screen[None]):
             self.notify("No settings to save (the registry was not opened from settings).")
             return
         self.app.push_screen(ProfileScreen(self.dreg.settings))
+
+    # -- retention policies ------------------------------------------------------------
+
+    def action_apply_policy(self) -> None:
+        from dregtui.tui.screens.policy import PolicyScreen
+
+        def loaded(policy: Policy | None) -> None:
+            if policy is not None:
+                self.session.policy_path = policy.path
+                self.status_bar.message = f"applying {policy.path}"
+                self.update_status()
+                self._evaluate_policy(policy)
+
+        self.app.push_screen(PolicyScreen(self.session.policy_path or "policy.toml"), loaded)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="policy")
+    def _evaluate_policy(self, policy: Policy) -> None:
+        """Off the UI thread: a rule that judges dates fetches image configs."""
+        from dregtui.inventory.dates import CreatedDates
+        from dregtui.policy import PolicyError, evaluate
+
+        created = None
+        if policy.needs_dates and self.dreg.client is not None:
+            created = CreatedDates(self.dreg.client, jobs=self.dreg.jobs)
+        try:
+            outcome = evaluate(policy, self.session.inventory, created=created)
+        except (PolicyError, RegistryError) as exc:
+            self.post_message(msg.PolicyApplied(error=str(exc)))
+            return
+        self.post_message(msg.PolicyApplied(outcome))
+
+    def on_policy_applied(self, message: msg.PolicyApplied) -> None:
+        self.status_bar.message = ""
+        if message.error:
+            self.notify(clean(message.error), severity="error", markup=False)
+            self.update_status()
+            return
+        outcome = message.outcome
+        self.session.policy = outcome
+        selected = outcome.selected()
+        self.session.marks = {(repo, tag) for repo, tags in selected.items() for tag in tags}
+        for warning in outcome.warnings:
+            self.notify(clean(warning), severity="warning", markup=False)
+        count = len(self.session.marks)
+        self.notify(
+            clean(
+                f"{outcome.policy.path}: {count} tag{'s' if count != 1 else ''} to delete in "
+                f"{len(selected)} repositor{'ies' if len(selected) != 1 else 'y'} marked "
+                "(d shows the plan)"
+            ),
+            markup=False,
+        )
+        self.refresh_marks()
+        self.show_tag(self.tag_list.repository, self.tag_list.current_tag)
 
     # -- scanning -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from textual.widgets import Static
 
 from dregtui.inventory.model import TagInfo
 from dregtui.oci import mediatypes
+from dregtui.policy import Decision
 from dregtui.tui.details import Details
 from dregtui.tui.text import clean, human_size, short_digest
 
@@ -72,11 +73,24 @@ class DigestPane(VerticalScroll, can_focus=True):
         yield Static(Text(EMPTY, style="dim"), id="digest-body")
 
     def show(
-        self, repository: str, tag: str | None, info: TagInfo | None, details: Details | None
+        self,
+        repository: str,
+        tag: str | None,
+        info: TagInfo | None,
+        details: Details | None,
+        decision: Decision | None = None,
     ) -> None:
         body = self.query_one("#digest-body", Static)
         if tag is None or info is None:
             body.update(Text(EMPTY, style="dim"))
             return
         width = self.scrollable_content_region.width - 1 or 60
-        body.update(describe(repository, tag, info, details, width))
+        text = Text()
+        if decision is not None:  # the applied policy's verdict, and the rule that decided
+            verdict = "delete" if decision.delete else "keep"
+            text.append("policy   ", style="bold")
+            text.append(verdict, style="bold red" if decision.delete else "bold green")
+            by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
+            text.append(clean(by) + "\n")
+        text.append_text(describe(repository, tag, info, details, width))
+        body.update(text)
