@@ -117,6 +117,14 @@ class Space:
             out.update(self._refs.get(digest, ()))
         return out
 
+    def manifest_size(self, digest: str) -> int | None:
+        """An image's (or an index's, children included) bytes, each blob once; None when a
+        manifest of it could not be read."""
+        closure = self._closure({digest})
+        if any(d not in self._refs for d in closure):
+            return None
+        return self._bytes(self._blobs(closure))
+
     def blob_size(self, blob: str) -> int:
         return self._sizes.get(blob, 0)
 
@@ -198,12 +206,12 @@ class Space:
 
 
 def human_size(n: int) -> str:
-    """1023 B, 1.0 KiB, 17.3 MiB, 2.41 GiB (binary units, 3 significant digits)."""
+    """1023 B, 1.0 KiB, 17.3 MiB, 241 GiB, 1023 GiB (binary units)."""
     if n < 1024:
         return f"{n} B"
     value = float(n)
     for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
         value /= 1024
-        if value < 1024 or unit == "PiB":
-            return f"{value:.3g} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+        if value < 1023.5 or unit == "PiB":  # 1023.5 would print as 1024 of this unit
+            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
     raise AssertionError("unreachable")

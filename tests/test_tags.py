@@ -361,8 +361,8 @@ def test_order_of_real_repositories():
         "1.25-bookworm",
         "1.25.3",
         "1.25.3-alpine",
+        "1.25.3-alpine3.18-perl",  # natural order: the text run `alpine` before `alpine-slim`
         "1.25.3-alpine-slim",
-        "1.25.3-alpine3.18-perl",
         "1.25.3-perl",
         "1.26.0-rc.1",
         "alpine-slim",
@@ -438,12 +438,17 @@ def test_selectors_compare_the_version_part():
         "v1.25.3-alpine",  # ...and every variant is
         "1.25.3-alpine3.19",
     ]  # ...but not a pre-release of 1.26 itself
-    assert selected(NGINX, "<=1.26")[-3:] == ["1.26.0-rc.1", "1.26.0-rc.1-alpine", "1.26.0"]
+    assert selected(NGINX, "<=1.26")[-4:] == [
+        "1.26.0-rc.1",
+        "1.26.0-rc.1-alpine",
+        "1.26.0",
+        "1.26.0-alpine",
+    ]
     assert selected(NGINX, "==1.25.3") == ["1.25.3", "v1.25.3-alpine", "1.25.3-alpine3.19"]
     assert selected(NGINX, "==1.26.*") == [
         "1.26.0-rc.1",
-        "1.26.0",
         "1.26.0-rc.1-alpine",
+        "1.26.0",
         "1.26.0-alpine",
     ]
     assert selected(NGINX, ">=1.25,<1.26.0-rc.1") == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from dregtui import space
 from dregtui.textsafe import clean as clean  # the one sanitizer (escape sequences, controls, bidi)
 
 
@@ -13,14 +14,8 @@ def literal(value: object, style: str = "") -> Text:
 
 
 def human_size(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
+    """The one size format (binary units, as ``du`` prints them); '' when unknown."""
+    return "" if size is None else space.human_size(size)
 
 
 def short_digest(digest: str, length: int = 12) -> str:
@@ -44,3 +39,11 @@ def tag_lines(tags: list[str], width: int, indent: int, first: int) -> list[str]
         joined, width, initial_indent="\0" * (width - first), subsequent_indent=pad
     )
     return [lines[0].lstrip("\0"), *lines[1:]]
+
+
+def frees_text(n: int) -> str:
+    """What garbage-collect frees afterwards, with the caveat the HTTP API cannot remove."""
+    return (
+        f"garbage-collect then frees {space.human_size(n)} (an upper bound if the registry holds "
+        "untagged manifests)"
+    )

@@ -13,9 +13,8 @@ from textual.widgets import Static
 
 from dregtui.oci import mediatypes
 from dregtui.plan import Action, Plan, PlanItem, PlanMode, Why, children_note
-from dregtui.space import human_size
 from dregtui.tui.screens.fit import fit_body
-from dregtui.tui.text import clean, short_digest, tag_lines
+from dregtui.tui.text import clean, frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 from dregtui.wording import plural
 
@@ -122,14 +121,6 @@ def plan_text(plan: Plan, width: int = 0) -> Text:
         _item_text(text, item, width)
     text.rstrip()
     return text
-
-
-def frees_text(n: int) -> str:
-    """What garbage-collect frees afterwards, with the caveat the HTTP API cannot remove."""
-    return (
-        f"garbage-collect then frees {human_size(n)} (an upper bound if the registry holds "
-        "untagged manifests)"
-    )
 
 
 def totals_text(plan: Plan, dry_run: bool) -> Text:

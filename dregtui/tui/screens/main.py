@@ -101,6 +101,14 @@ class MainScreen(Screen[None]):
             id="app.sort",
         ),
         Binding(
+            "o",
+            "order_repositories",
+            "Repositories: by name / largest first",
+            show=False,
+            tooltip="Order the repository tree by name or by size (largest first)",
+            id="app.order_repositories",
+        ),
+        Binding(
             "v",
             "toggle_reverse",
             "Shared by / digest",
@@ -257,7 +265,9 @@ class MainScreen(Screen[None]):
         details = self.session.details.get(info.digest) if info else None
         policy = self.session.policy
         decision = policy.decision(repository, tag) if policy and tag else None
-        self.query_one("#digest", DigestPane).show(repository, tag, info, details, decision)
+        space = self.session.space if info else None
+        total = space.manifest_size(info.digest) if space and info else None
+        self.query_one("#digest", DigestPane).show(repository, tag, info, details, decision, total)
         lookup = self.session.reverse_lookup(repository, info.digest) if info else None
         self.query_one("#reverse", ReversePanel).show(lookup)
 
@@ -535,6 +545,16 @@ class MainScreen(Screen[None]):
             return
         self.app.push_screen(ProfileScreen(self.dreg.settings))
 
+    def action_order_repositories(self) -> None:
+        tree = self.repo_tree
+        if not tree.by_size and self.session.space is None:
+            self.notify("Sizes are known once the scan has read every manifest (R rescans).")
+            return
+        tree.by_size = not tree.by_size
+        self.refresh_tree()
+        self.status_bar.message = "repositories: largest first" if tree.by_size else ""
+        self.update_status()
+
     # -- retention policies ------------------------------------------------------------
 
     def action_apply_policy(self) -> None:
@@ -681,13 +701,21 @@ class MainScreen(Screen[None]):
             deletion.execute, app.client, self.session.inventory, plan, app.store_inventory
         )
         screen = ProgressScreen("Deleting…", len(plan.actionable), job, group="delete")
-        app.push_screen(screen, self._deleted)
+        app.push_screen(screen, partial(self._deleted, plan))
 
-    def _deleted(self, result: deletion.DeleteResult | None) -> None:
+    def _deleted(self, plan: Plan, result: deletion.DeleteResult | None) -> None:
         self.after_inventory_change()
         if result is None:  # the worker failed: the App said why
             return
-        screen = ResultScreen(result.outcomes, batch=result.batch, cancelled=result.cancelled)
+        complete = not result.cancelled and all(
+            o.status in ("deleted", "untagged") for o in result.outcomes
+        )
+        screen = ResultScreen(
+            result.outcomes,
+            batch=result.batch,
+            cancelled=result.cancelled,
+            frees=plan.reclaimable_bytes if complete else None,
+        )
         screen.restore = partial(self._run_restore, screen)
         self.app.push_screen(screen)
 

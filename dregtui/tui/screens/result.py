@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from dregtui.tui.messages import Outcome
 from dregtui.tui.screens.fit import fit_body
-from dregtui.tui.text import clean, short_digest, tag_lines
+from dregtui.tui.text import clean, frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 
 RECLAIM = (
@@ -71,8 +71,10 @@ class ResultScreen(ModalScreen[None]):
         batch: str | None,
         cancelled: bool = False,
         restore: Callable[[str], None] | None = None,
+        frees: int | None = None,
     ) -> None:
         super().__init__()
+        self.frees = frees  # what the plan said garbage-collect frees (all of it went)
         self.outcomes = outcomes
         self.batch_id = batch
         self.cancelled = cancelled
@@ -98,7 +100,10 @@ class ResultScreen(ModalScreen[None]):
         self.query_one("#result-title", Static).update(title)
         width = min(int(self.app.size.width * 0.9), 110) - 7  # border, padding, scrollbar
         self.query_one("#result-list", Static).update(outcomes_text(outcomes, width))
-        advice = Text.assemble(*RECLAIM, style="dim")
+        advice = Text()
+        if self.frees and counts["deleted"]:
+            advice.append(frees_text(self.frees) + "\n", style="bold")
+        advice.append_text(Text.assemble(*RECLAIM, style="dim"))
         if self.batch_id and counts["deleted"] + counts["untagged"]:
             advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")
         self.query_one("#result-advice", Static).update(advice)

@@ -32,7 +32,12 @@ class _Rows:
 
 
 def describe(
-    repository: str, tag: str, info: TagInfo, details: Details | None, width: int = 80
+    repository: str,
+    tag: str,
+    info: TagInfo,
+    details: Details | None,
+    width: int = 80,
+    total: int | None = None,
 ) -> Text:
     """The pane's content as a Text (registry values kept literal)."""
     rows = _Rows(width)
@@ -50,12 +55,16 @@ def describe(
     if details.os_arch:
         rows("platform", details.os_arch)
     rows("created", details.created or "unknown")
+    if total is not None:  # as the tags pane and du count it: every blob once
+        rows("size", f"{human_size(total)} (layers, config and manifests, each blob once)")
     if details.platforms:
-        rows("size", f"{human_size(details.size)} over {len(details.platforms)} platforms")
+        label = "layers" if total is not None else "size"
+        rows(label, f"{human_size(details.size)} over {len(details.platforms)} platforms")
         for number, (platform, child) in enumerate(details.platforms):
             rows("platforms" if number == 0 else "", f"{platform:<14} {short_digest(child)}")
     else:
-        rows("size", f"{human_size(details.size)} in {len(details.layers)} layer(s)")
+        label = "layers" if total is not None else "size"
+        rows(label, f"{human_size(details.size)} in {len(details.layers)} layer(s)")
     for number, (key, value) in enumerate(sorted(details.labels.items())):
         rows("labels" if number == 0 else "", f"{key}={value}")
     for number, layer in enumerate(details.layers):
@@ -79,6 +88,7 @@ class DigestPane(VerticalScroll, can_focus=True):
         info: TagInfo | None,
         details: Details | None,
         decision: Decision | None = None,
+        total: int | None = None,
     ) -> None:
         body = self.query_one("#digest-body", Static)
         if tag is None or info is None:
@@ -92,5 +102,5 @@ class DigestPane(VerticalScroll, can_focus=True):
             text.append(verdict, style="bold red" if decision.delete else "bold green")
             by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
             text.append(clean(by) + "\n")
-        text.append_text(describe(repository, tag, info, details, width))
+        text.append_text(describe(repository, tag, info, details, width, total))
         body.update(text)

@@ -86,6 +86,7 @@ class RepoTree(Tree[str]):
         self._ns_nodes: dict[str, TreeNode[str]] = {}  # namespace -> its node
         self._namespaces: dict[int, str] = {}  # namespace node id -> namespace
         self._pending: set[int] = set()  # namespace node ids whose children are not built yet
+        self.by_size = False  # largest first (repositories and namespaces), else by name
 
     # -- building -------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class RepoTree(Tree[str]):
 
     def _add_entries(self, parent: TreeNode[str], namespace: str, expand: set[str]) -> None:
         marks = self._mark_counts()
-        for name, is_namespace in self._groups.entries(namespace):
+        for name, is_namespace in self._ordered(self._groups.entries(namespace)):
             if not is_namespace:
                 node = parent.add_leaf(self._repo_label(name), data=name)
                 self._repo_nodes[name] = node
@@ -135,6 +136,18 @@ class RepoTree(Tree[str]):
             if name in expand or self.session.repo_filter:
                 self._load(node, expand)
                 node.expand()
+
+    def _ordered(self, entries: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+        space = self.session.space if self.by_size else None
+        if space is None:
+            return entries
+
+        def size(entry: tuple[str, bool]) -> int:
+            name, is_namespace = entry
+            usage = space.usage_of_namespace(name) if is_namespace else space.usage(name)
+            return usage.size
+
+        return sorted(entries, key=lambda e: (-size(e), e[0]))
 
     def _load(self, node: TreeNode[str], expand: set[str] | None = None) -> None:
         if node.id in self._pending:
@@ -170,6 +183,9 @@ class RepoTree(Tree[str]):
         below = self._groups.below.get(namespace, [])
         label = Text(clean(short) + "/", style="bold", no_wrap=True)
         label.append(f" {len(below)}", style="dim")
+        space = self.session.space
+        if space is not None and below:
+            label.append(f" {human_size(space.usage_of_namespace(namespace).size)}", style="dim")
         marked = sum(marks[n] for n in below)
         if marked:
             label.append(f" ●{marked}", style="bold")

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
+from dregtui.inventory.model import TagInfo
 from dregtui.registry.api import RegistryAPI
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
@@ -276,11 +277,20 @@ class TagList(ScrollView, can_focus=True):
             Segment("● " if marked else "  ", mark_style),
             Segment(name.ljust(tag_w), mark_style if marked else style),
             Segment(" " + (short_digest(info.digest) if info else "").ljust(DIGEST_W), dim),
-            Segment(" " + human_size(details.size if details else None).rjust(SIZE_W), style),
+            Segment(" " + human_size(self._image_size(info, details)).rjust(SIZE_W), style),
             Segment(" " + (details.created_day if details else "").ljust(DATE_W), dim),
         ]
         strip = Strip(segments)
         return strip.crop_extend(0, width, style)
+
+    def _image_size(self, info: TagInfo | None, details: Details | None) -> int | None:
+        """The image's size: from the scan (each blob once), else from its loaded details."""
+        space = self.session.space
+        if info is not None and space is not None:
+            size = space.manifest_size(info.digest)
+            if size is not None:
+                return size
+        return details.size if details else None
 
     @staticmethod
     def header(width: int) -> str:
