@@ -526,3 +526,25 @@ async def test_a_policy_marks_what_it_deletes_and_says_which_rule(
         assert isinstance(app.screen, ResultScreen)
     assert client.list_tags("team/app") == ["1.2"]
     assert client.list_tags("team/web") == ["2.0"]
+
+
+async def test_tags_group_by_variant(client: RegistryClient, pusher: ImagePusher) -> None:
+    """s cycles version -> name -> date -> variant: plain versions, then each variant in
+    version order, then plain names."""
+    for tag in ("1.25.3-alpine", "1.24.0", "latest", "1.25.3", "1.24.0-alpine", "1.25.3-slim"):
+        pusher.image("library/nginx", tag, seed=tag, layers=0)
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_repository(pilot, "library/nginx")
+        assert app.tag_list.rows[:3] == ["1.24.0", "1.24.0-alpine", "1.25.3"]  # version order
+        await pilot.press("s", "s", "escape", "s")  # name, date (esc: no date loading), variant
+        await settle(pilot)
+        assert app.session.sort == "variant"
+        assert app.tag_list.rows == [
+            "1.24.0",
+            "1.25.3",
+            "1.24.0-alpine",
+            "1.25.3-alpine",
+            "1.25.3-slim",
+            "latest",
+        ]

@@ -14,10 +14,10 @@ from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
 from dregtui.select import SelectorError, parse_filter
 from dregtui.space import Space
-from dregtui.tags import sort_tags
+from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
 
-SORTS = ("version", "name", "date")
+SORTS = ("version", "name", "date", "variant")  # variant: grouped by variant, version order
 
 TagPredicate = Callable[[str], bool]
 
@@ -94,6 +94,8 @@ class Session:
             tags = [t for t in tags if match(t)]
         if self.sort == "name":
             return sorted(tags)
+        if self.sort == "variant":
+            return sorted(tags, key=variant_sort_key)
         ordered = sort_tags(tags)
         if self.sort == "date":
             info = self.inventory.repositories.get(repository, {})

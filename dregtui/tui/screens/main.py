@@ -95,9 +95,9 @@ class MainScreen(Screen[None]):
         Binding(
             "s",
             "sort",
-            "Sort: version, name, date",
+            "Sort: version, name, date, variant",
             show=False,
-            tooltip="Cycle the tag order: version, name, date",
+            tooltip="Cycle the tag order: version, name, date, grouped by variant",
             id="app.sort",
         ),
         Binding(
