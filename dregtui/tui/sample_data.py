@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.inventory.model import Footprint, Inventory, TagInfo
 from dregtui.oci import mediatypes
 from dregtui.tui.details import Details, Layer
 from dregtui.tui.messages import Outcome
@@ -128,8 +128,18 @@ def sample_inventory() -> tuple[Inventory, list[Details]]:
         )
         builds[f"0.{number // 100}.{number % 100}"] = TagInfo(digest, mediatypes.DOCKER_MANIFEST)
     inv.set_repository("ci/builds", builds)
-    inv.mark_scanned(SCANNED_AT)
     unique = {d.digest: d for d in details}
+    # What a scan with sizes learns (dregtui/space.py): each manifest's JSON, its config and
+    # layers (an index: its children), so the tree, the tags and the marks show sizes.
+    for d in unique.values():
+        if d.platforms:
+            refs = [(child, 1_100) for _, child in d.platforms]
+            inv.set_footprint(d.digest, Footprint.of(700, refs))
+        else:
+            refs = [(_digest(d.digest + "/config"), 1_500)]
+            refs += [(layer.digest, layer.size) for layer in d.layers]
+            inv.set_footprint(d.digest, Footprint.of(1_100, refs))
+    inv.mark_scanned(SCANNED_AT)
     return inv, list(unique.values())
 
 

@@ -67,7 +67,7 @@ class StatusBar(Static):
             what = f"● {plural(marks, 'tag')} / {plural(digests, 'digest')} marked"
             out.append((8, Text(what, style="bold")))
             if self.frees is not None:
-                out.append((8, Text(f"frees {human_size(self.frees)}", style="bold")))
+                out.append((4, Text(f"frees {human_size(self.frees)}", style="bold")))
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
