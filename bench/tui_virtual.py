@@ -49,6 +49,24 @@ async def measure(tags: int) -> dict[str, float]:
         await pilot.press("slash", *"<1.2", "enter")
         await pilot.pause()
         timings["filter"] = time.perf_counter() - start
+        # a text filter typed one key at a time: key to settled screen (Pilot waits for idle)
+        await pilot.press("escape")
+        await pilot.press("slash")
+        await pilot.pause()
+        per_key = []
+        for key in "1.2.3":
+            start = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            per_key.append(time.perf_counter() - start)
+        await pilot.press("enter")
+        timings["key"] = sum(per_key) / len(per_key)
+        timings["key_max"] = max(per_key)
+        # the same in a bare app: what Pilot's press-and-wait costs without any filtering
+        start = time.perf_counter()
+        await pilot.press("j")
+        await pilot.pause()
+        timings["bare_key"] = time.perf_counter() - start
     return timings
 
 
@@ -59,7 +77,9 @@ def main() -> int:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"{tags:7d} tags: open {t['open']:.2f} s, end+20 page-ups {t['scroll']:.2f} s, "
-            f"filter '<1.2' {t['filter']:.2f} s; peak RSS so far {peak:.0f} MiB"
+            f"filter '<1.2' {t['filter']:.2f} s; typing '1.2.3': {t['key'] * 1000:.0f} ms a key "
+            f"(slowest {t['key_max'] * 1000:.0f} ms; a cursor move {t['bare_key'] * 1000:.0f} ms); "
+            f"peak RSS so far {peak:.0f} MiB"
         )
     return 0
 

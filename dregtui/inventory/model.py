@@ -71,6 +71,16 @@ class Inventory:
     scanned_at: float | None = None
     _by_digest: dict[str, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # repository -> how many times its tags changed (views cache what they derive by it)
+    _revisions: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def revision(self, repository: str) -> tuple[int, int, int]:
+        """Changes whenever the tags of ``repository`` change (also when written directly)."""
+        tags = self.repositories.get(repository, {})
+        return (self._revisions.get(repository, 0), id(tags), len(tags))
+
+    def _changed(self, repository: str) -> None:
+        self._revisions[repository] = self._revisions.get(repository, 0) + 1
 
     def __post_init__(self) -> None:
         self._reindex()
@@ -92,6 +102,7 @@ class Inventory:
     def set_repository(self, repository: str, tags: dict[str, TagInfo]) -> None:
         """Replace everything known about one repository (after a scan of it)."""
         with self._lock:
+            self._changed(repository)
             self._drop_reverse(repository)
             self.repositories[repository] = dict(tags)
             for tag, info in tags.items():
@@ -108,6 +119,7 @@ class Inventory:
 
     def remove_repository(self, repository: str) -> None:
         with self._lock:
+            self._changed(repository)
             self._drop_reverse(repository)
             self.repositories.pop(repository, None)
             self.scanned.discard(repository)
@@ -118,6 +130,7 @@ class Inventory:
         Returns the removed tags. Uses the reverse index: O(tags on that digest).
         """
         with self._lock:
+            self._changed(repository)
             tags = self.repositories.get(repository, {})
             holders = self._by_digest.get(digest, set())
             gone = [t for r, t in holders if r == repository]
@@ -130,6 +143,7 @@ class Inventory:
 
     def remove_tag(self, repository: str, tag: str) -> None:
         with self._lock:
+            self._changed(repository)
             info = self.repositories.get(repository, {}).pop(tag, None)
             if info is not None:
                 holders = self._by_digest.get(info.digest)
@@ -140,6 +154,7 @@ class Inventory:
 
     def set_tag(self, repository: str, tag: str, info: TagInfo) -> None:
         with self._lock:
+            self._changed(repository)
             self.remove_tag(repository, tag)
             self.repositories.setdefault(repository, {})[tag] = info
             self._by_digest.setdefault(info.digest, set()).add((repository, tag))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
-from dregtui.select import SelectorError, parse_filter
+from dregtui.select import SelectorError, TagIndex, parse_filter
 from dregtui.space import Space
 from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
@@ -30,6 +30,19 @@ def tag_matcher(text: str) -> TagPredicate:
         return parse_filter(text).matches
     except SelectorError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _narrows(before: str, after: str) -> bool:
+    """Does every tag that ``after`` takes pass ``before`` too? True for plain text terms
+    typed further (``ngi`` -> ``nginx``, ``1.2`` -> ``1.2 alp``); anything else (negation,
+    regexes, versions) is judged afresh."""
+    if not after.startswith(before) or not before.strip():
+        return False
+    special = ("!", "re:", "=", "<", ">", "~")
+    words = before.split()
+    return all(not w.startswith(special) for w in words) and not any(
+        w.startswith(special) for w in after.split()
+    )
 
 
 def repository_matcher(text: str) -> Callable[[str], bool]:
@@ -61,6 +74,12 @@ class Session:
     # The last policy applied (its decisions show in the digest pane) and its file.
     policy: Outcome | None = None
     policy_path: str = ""
+    # (repository, sort) -> (inventory revision, ordered tags); the last filter and its rows
+    _orders: dict[tuple[str, str], tuple[tuple[int, int, int], list[str]]] = field(
+        default_factory=dict, repr=False
+    )
+    _last_filter: tuple[tuple[object, ...], str, list[int]] | None = field(default=None, repr=False)
+    _indexes: dict[str, tuple[list[str], TagIndex]] = field(default_factory=dict, repr=False)
 
     # -- space --------------------------------------------------------------------------
 
@@ -87,16 +106,21 @@ class Session:
 
     # -- tags of one repository, as the tags pane shows them --------------------------
 
-    def visible_tags(self, repository: str) -> list[str]:
+    def ordered_tags(self, repository: str) -> list[str]:
+        """The repository's tags in the current order, without the filter. Cached per
+        repository and order until its tags change: a filter keystroke does not sort again."""
+        key = (repository, self.sort)
+        revision = self.inventory.revision(repository)
+        cached = self._orders.get(key)
+        if cached is not None and cached[0] == revision and self.sort != "date":
+            return cached[1]
         tags = list(self.inventory.repositories.get(repository, {}))
-        if self.tag_filter:
-            match = tag_matcher(self.tag_filter)
-            tags = [t for t in tags if match(t)]
         if self.sort == "name":
-            return sorted(tags)
-        if self.sort == "variant":
-            return sorted(tags, key=variant_sort_key)
-        ordered = sort_tags(tags)
+            ordered = sorted(tags)
+        elif self.sort == "variant":
+            ordered = sorted(tags, key=variant_sort_key)
+        else:
+            ordered = sort_tags(tags)
         if self.sort == "date":
             info = self.inventory.repositories.get(repository, {})
 
@@ -106,7 +130,34 @@ class Session:
                 return (found.created or "") if found else ""
 
             ordered.sort(key=created, reverse=True)
+        else:
+            self._orders[key] = (revision, ordered)
         return ordered
+
+    def visible_tags(self, repository: str) -> list[str]:
+        """The tags pane's rows: the order, then the filter. Typing more of a text filter
+        narrows the last result instead of reading every tag again."""
+        ordered = self.ordered_tags(repository)
+        text = self.tag_filter
+        if not text.strip():
+            return list(ordered)
+        try:
+            parsed = parse_filter(text)
+        except SelectorError as exc:
+            raise ValueError(str(exc)) from exc
+        key = (repository, self.sort, self.inventory.revision(repository))
+        index = self._index(repository, ordered)
+        last = self._last_filter
+        keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
+        positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
+        self._last_filter = (key, text, positions)
+        return [ordered[i] for i in positions]
+
+    def _index(self, repository: str, ordered: list[str]) -> TagIndex:
+        cached = self._indexes.get(repository)
+        if cached is None or cached[0] is not ordered:
+            cached = self._indexes[repository] = (ordered, TagIndex(ordered))
+        return cached[1]
 
     def visible_repositories(self) -> list[str]:
         names = self.inventory.repository_names()
