@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -46,6 +47,17 @@ class Context:
 
     def out(self, line: str = "") -> None:
         self.stdout.write(line + "\n")
+
+    def out_json_list(self, items: Iterable[object]) -> int:
+        """Write ``items`` as ``json.dumps(list(items), indent=2)`` would, one item at a time
+        (a million tags never sit in memory as one document). Returns how many."""
+        count = 0
+        for item in items:
+            body = json.dumps(item, indent=2).replace("\n", "\n  ")
+            self.stdout.write(("[\n  " if not count else ",\n  ") + body)
+            count += 1
+        self.stdout.write("\n]\n" if count else "[]\n")
+        return count
 
     def show_count(self, item_type: str, count: int) -> None:
         """The classic ``--count`` footer: a dashed line, then ``Number of <things>: N``."""

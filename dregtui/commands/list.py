@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,30 +78,34 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
         repos = list(dict.fromkeys(args.repo))
     else:
         repos = inventory.repository_names()
-    rows = [
-        (repo, tag) for repo in repos for tag in inventory.tags(repo, reverse=args.reverse_sort)
-    ]
+
+    def rows() -> Iterator[tuple[str, str]]:  # streamed: a million tags are never one list
+        for repo in repos:
+            for tag in inventory.tags(repo, reverse=args.reverse_sort):
+                yield repo, tag
+
+    def item(repo: str, tag: str) -> dict[str, str | None]:
+        info = inventory.tag_info(repo, tag)
+        return {
+            "repository": repo,
+            "tag": tag,
+            "digest": info.digest if info else None,
+            "media_type": info.media_type if info else None,
+        }
+
     if ctx.settings.json:
-        doc = []
-        for repo, tag in rows:
-            info = inventory.tag_info(repo, tag)
-            doc.append(
-                {
-                    "repository": repo,
-                    "tag": tag,
-                    "digest": info.digest if info else None,
-                    "media_type": info.media_type if info else None,
-                }
-            )
-        ctx.out(json.dumps(doc, indent=2))
+        ctx.out_json_list(item(repo, tag) for repo, tag in rows())
         return 0
+    count = 0
     if args.image_names:
         prefix = registry_prefix(ctx.registry_url)
-        for repo, tag in rows:
+        for repo, tag in rows():
             ctx.out(clean(f"{prefix}/{repo}:{tag}"))
-    elif rows:
-        width = max(len(clean(repo)) for repo, _ in rows)
-        for repo, tag in rows:
+            count += 1
+    else:
+        width = max((len(clean(r)) for r in repos if inventory.repositories.get(r)), default=0)
+        for repo, tag in rows():
             ctx.out(f"{clean(repo):{width}}  {clean(tag)}")
-    ctx.show_count("tags", len(rows))
+            count += 1
+    ctx.show_count("tags", count)
     return 0

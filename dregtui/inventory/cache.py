@@ -162,7 +162,7 @@ class InventoryCache:
             if size > MAX_BYTES:
                 return self._reject(warn, f"is larger than {MAX_BYTES // 2**20} MB")
             os.lseek(fd, 0, os.SEEK_SET)
-            text = _read_bounded(fd).decode("utf-8")
+            text = _read_bounded(fd).decode("utf-8")  # the bytes are dropped right away
         except (OSError, UnicodeDecodeError) as exc:
             return self._reject(warn, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
         finally:
@@ -171,6 +171,7 @@ class InventoryCache:
             doc = json.loads(text)
         except ValueError:
             return self._reject(warn, "is not valid JSON")
+        del text  # only the parsed document from here on
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             return self._reject(warn, "is not a dregtui cache")
         if doc.get("version") == 1:
@@ -208,18 +209,28 @@ class InventoryCache:
             self.path.unlink()
 
 
-def _read_bounded(fd: int) -> bytes:
-    chunks: list[bytes] = []
+def _read_bounded(fd: int) -> bytearray:
+    """The file's bytes, at most MAX_BYTES, read into one buffer (no list of chunks to join:
+    a 100 MB cache would briefly take 200)."""
+    size = os.fstat(fd).st_size
+    buffer = bytearray(min(max(size, 0), MAX_BYTES) + 1)
+    view = memoryview(buffer)
     total = 0
-    while total <= MAX_BYTES:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
+    while True:
+        if total == len(buffer):
+            if total > MAX_BYTES:
+                break
+            buffer.extend(bytes(min(len(buffer), MAX_BYTES + 1 - total)))  # it grew meanwhile
+            view = memoryview(buffer)
+        n = os.readv(fd, [view[total:]])
+        if not n:
             break
-        chunks.append(chunk)
-        total += len(chunk)
+        total += n
+    view.release()
     if total > MAX_BYTES:
         raise OSError(errno.EFBIG, f"larger than {MAX_BYTES // 2**20} MB")
-    return b"".join(chunks)
+    del buffer[total:]
+    return buffer
 
 
 def _is_cache_document(fd: int) -> bool:
@@ -265,6 +276,7 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
     if not isinstance(media_types, dict):
         raise TypeError("media_types")
     repositories: dict[str, dict[str, TagInfo]] = {}
+    intern = sys.intern  # one string per digest and media type, however many refer to it
     for repo, tags in doc["repositories"].items():
         if not isinstance(repo, str) or not isinstance(tags, dict):
             raise TypeError("repositories")
@@ -272,10 +284,10 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
         for tag, digest in tags.items():
             if not is_digest(digest):  # never print a poisoned digest
                 raise TypeError("digest")
-            entry[str(tag)] = TagInfo(digest, str(media_types.get(digest, "")))
+            digest = intern(digest)
+            entry[str(tag)] = TagInfo(digest, intern(str(media_types.get(digest, ""))))
         repositories[repo] = entry
     children = {str(d): tuple(str(k) for k in kids) for d, kids in doc["children"].items()}
-    intern = sys.intern
     footprints: dict[str, Footprint] = {}
     for digest, flat in doc["footprints"].items():
         size, rest = flat[0], flat[1:]
@@ -283,7 +295,7 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
         if not all(type(n) is int for n in (size, *sizes)) or len(rest) % 2:
             raise TypeError("footprints")
         blobs = [intern(str(b)) for b in rest[0::2]]
-        footprints[str(digest)] = Footprint.of(size, zip(blobs, sizes, strict=True))
+        footprints[intern(str(digest))] = Footprint.of(size, zip(blobs, sizes, strict=True))
     scanned_at = doc["scanned_at"]
     if not isinstance(scanned_at, int | float):
         raise TypeError("scanned_at")

@@ -69,7 +69,11 @@ class Inventory:
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
     footprints: dict[str, Footprint] = field(default_factory=dict)
     scanned_at: float | None = None
-    _by_digest: dict[str, set[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    # digest -> its one (repository, tag), or a set of them when several share it: most
+    # digests have one tag, and a set per digest would cost 200 bytes a tag
+    _by_digest: dict[str, tuple[str, str] | set[tuple[str, str]]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     # repository -> how many times its tags changed (views cache what they derive by it)
     _revisions: dict[str, int] = field(default_factory=dict, repr=False)
@@ -91,7 +95,37 @@ class Inventory:
         self._by_digest = {}
         for repo, tags in self.repositories.items():
             for tag, info in tags.items():
-                self._by_digest.setdefault(info.digest, set()).add((repo, tag))
+                self._link(info.digest, (repo, tag))
+
+    def _link(self, digest: str, ref: tuple[str, str]) -> None:
+        held = self._by_digest.get(digest)
+        if held is None:
+            self._by_digest[digest] = ref
+        elif isinstance(held, tuple):
+            if held != ref:
+                self._by_digest[digest] = {held, ref}
+        else:
+            held.add(ref)
+
+    def _unlink(self, digest: str, ref: tuple[str, str]) -> None:
+        held = self._by_digest.get(digest)
+        if held is None:
+            return
+        if isinstance(held, tuple):
+            if held == ref:
+                del self._by_digest[digest]
+            return
+        held.discard(ref)
+        if len(held) == 1:
+            self._by_digest[digest] = next(iter(held))
+        elif not held:
+            del self._by_digest[digest]
+
+    def _holders(self, digest: str) -> list[tuple[str, str]]:
+        held = self._by_digest.get(digest)
+        if held is None:
+            return []
+        return [held] if isinstance(held, tuple) else list(held)
 
     def add_repositories(self, names: Iterable[str]) -> None:
         """Record catalog names (tags unknown until scanned)."""
@@ -106,7 +140,7 @@ class Inventory:
             self._drop_reverse(repository)
             self.repositories[repository] = dict(tags)
             for tag, info in tags.items():
-                self._by_digest.setdefault(info.digest, set()).add((repository, tag))
+                self._link(info.digest, (repository, tag))
             self.scanned.add(repository)
 
     def set_children(self, index_digest: str, child_digests: Iterable[str]) -> None:
@@ -132,13 +166,10 @@ class Inventory:
         with self._lock:
             self._changed(repository)
             tags = self.repositories.get(repository, {})
-            holders = self._by_digest.get(digest, set())
-            gone = [t for r, t in holders if r == repository]
+            gone = [t for r, t in self._holders(digest) if r == repository]
             for tag in gone:
                 tags.pop(tag, None)
-            holders.difference_update((repository, t) for t in gone)
-            if not holders:
-                self._by_digest.pop(digest, None)
+                self._unlink(digest, (repository, tag))
             return sort_tags(gone)
 
     def remove_tag(self, repository: str, tag: str) -> None:
@@ -146,26 +177,18 @@ class Inventory:
             self._changed(repository)
             info = self.repositories.get(repository, {}).pop(tag, None)
             if info is not None:
-                holders = self._by_digest.get(info.digest)
-                if holders is not None:
-                    holders.discard((repository, tag))
-                    if not holders:
-                        del self._by_digest[info.digest]
+                self._unlink(info.digest, (repository, tag))
 
     def set_tag(self, repository: str, tag: str, info: TagInfo) -> None:
         with self._lock:
             self._changed(repository)
             self.remove_tag(repository, tag)
             self.repositories.setdefault(repository, {})[tag] = info
-            self._by_digest.setdefault(info.digest, set()).add((repository, tag))
+            self._link(info.digest, (repository, tag))
 
     def _drop_reverse(self, repository: str) -> None:
         for tag, info in self.repositories.get(repository, {}).items():
-            holders = self._by_digest.get(info.digest)
-            if holders is not None:
-                holders.discard((repository, tag))
-                if not holders:
-                    del self._by_digest[info.digest]
+            self._unlink(info.digest, (repository, tag))
 
     def mark_scanned(self, when: float | None = None) -> None:
         self.scanned_at = time.time() if when is None else when
@@ -185,7 +208,7 @@ class Inventory:
     def holders(self, digest: str) -> list[TagRef]:
         """Every (repository, tag) in the registry whose tag points at ``digest``, sorted."""
         with self._lock:
-            pairs = sorted(self._by_digest.get(digest, ()))
+            pairs = sorted(self._holders(digest))
         return [TagRef(r, t) for r, t in pairs]
 
     def parents(self, digest: str) -> list[str]:

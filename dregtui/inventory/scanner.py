@@ -316,7 +316,8 @@ class Scanner:
             ref = self.client.head_manifest(state.name, tag)
         with self._cond:
             if ref is not None:  # None: the tag vanished between list and HEAD
-                state.tags[tag] = TagInfo(ref.digest, ref.media_type)
+                # interned: a digest many tags share, and each media type, is one string
+                state.tags[tag] = TagInfo(sys.intern(ref.digest), sys.intern(ref.media_type))
                 if self._wants_body(ref.digest, ref.media_type):
                     if manifest is not None:
                         self._absorb(state, manifest)

@@ -1,0 +1,118 @@
+"""Issue 11 figures: the command line over a big cached inventory, without a registry.
+
+    python3 bench/scale.py [TAGS ...]      # default 100,000 and 1,000,000
+
+Writes a synthetic cache (2,000 repositories, one holding half the tags; every image its own
+digest and sizes, as a scan with sizes leaves it) for a registry URL nothing listens on, then
+runs `dregtui list-tag-names` as a subprocess from that cache, text and `--json`, and prints the
+wall time and peak RSS of each, and of a bare `python -c 'import dregtui.cli'` (the baseline).
+Also times loading the cache. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from dregtui.inventory.cache import InventoryCache  # noqa: E402
+from dregtui.inventory.model import Footprint, Inventory, TagInfo  # noqa: E402
+
+URL = "http://127.0.0.1:9"  # nothing listens: every figure comes from the cache
+REPOS = 2_000
+
+
+def digest(n: int) -> str:
+    return "sha256:" + hashlib.sha256(str(n).encode()).hexdigest()
+
+
+def build(tags: int) -> Inventory:
+    inv = Inventory(URL)
+    big = tags // 2
+    per = max(1, (tags - big) // (REPOS - 1))
+    base = [digest(-n) for n in range(1, 201)]
+    n = 0
+    for r in range(REPOS):
+        count = big if r == 0 else per
+        repo = {}
+        for t in range(count):
+            d = digest(n)
+            repo[f"1.{t // 1000}.{t % 1000}"] = TagInfo(
+                d, "application/vnd.oci.image.manifest.v1+json"
+            )
+            inv.set_footprint(
+                d, Footprint.of(900, ((base[n % 200], 30_000_000), (digest(-n - 1000), 4_000)))
+            )
+            n += 1
+        inv.set_repository(f"team{r % 50}/repo{r}", repo)
+    inv.mark_scanned()
+    return inv
+
+
+PEAK = (
+    "import resource, runpy, sys\n"
+    "sys.argv = ['dregtui', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('dregtui', run_name='__main__')\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+
+
+def child(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one run, as the process itself reports it."""
+    start = time.perf_counter()
+    with open(os.devnull, "w") as null:
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK, *argv],
+            stdout=null,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            check=False,
+        )
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} exited {done.returncode}: {done.stderr[-300:]}")
+    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def main() -> int:
+    sizes = [int(a) for a in sys.argv[1:]] or [100_000, 1_000_000]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, XDG_CACHE_HOME=tmp, PYTHONPATH=str(HERE.parent))
+        base_s, base_rss = child(["--version"], env)
+        print(f"baseline: dregtui --version {base_s:.2f} s, {base_rss:.0f} MiB")
+        for tags in sizes:
+            inv = build(tags)
+            cache = InventoryCache.for_registry(URL, Path(tmp) / "dregtui")
+            start = time.perf_counter()
+            cache.save(inv)
+            saved = time.perf_counter() - start
+            start = time.perf_counter()
+            cache.read()
+            loaded = time.perf_counter() - start
+            size = cache.path.stat().st_size / 2**20
+            print(f"{tags:9,d} tags: cache {size:.0f} MiB, save {saved:.2f} s, load {loaded:.2f} s")
+            del inv
+            for label, extra in (("text", []), ("--json", ["--json"])):
+                argv = ["-reg", URL, "-l", "error", *extra, "list-tag-names"]
+                s, rss = child(argv, env)
+                per_tag = (rss - base_rss) * 2**20 / tags
+                print(
+                    f"{'':9} list-tag-names {label:6}: {s:.2f} s, peak {rss:.0f} MiB "
+                    f"({per_tag:.0f} B a tag above the baseline)"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
