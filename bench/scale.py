@@ -57,13 +57,16 @@ def build(tags: int) -> Inventory:
 
 
 PEAK = (
-    "import resource, runpy, sys\n"
+    "import runpy, sys\n"
     "sys.argv = ['dregtui', *sys.argv[1:]]\n"
     "try:\n"
     "    runpy.run_module('dregtui', run_name='__main__')\n"
     "except SystemExit:\n"
     "    pass\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child of this big
+    # process would report the parent's peak
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "print(hwm.split()[1], file=sys.stderr)\n"
 )
 
 

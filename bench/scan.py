@@ -96,14 +96,23 @@ def time_classic(url: str) -> tuple[int, float]:
     return len(out.splitlines()), elapsed
 
 
-def time_dregtui(url: str, jobs: int) -> tuple[int, float]:
+def time_dregtui(url: str, jobs: int, sizes: bool = True) -> tuple[int, float, int]:
+    """Tags seen, seconds, and HTTP requests sent (every attempt) by one cold scan."""
     from dregtui.inventory.scanner import Scanner
 
     start = time.perf_counter()
     with RegistryClient(url, pool_size=jobs) as client:
-        inventory = Scanner(client, jobs=jobs).scan()
+        sent = [0]
+        real = client.session.request
+
+        def counting(*args: object, **kwargs: object) -> object:
+            sent[0] += 1
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        client.session.request = counting  # type: ignore[method-assign]
+        inventory = Scanner(client, jobs=jobs, sizes=sizes).scan()
     elapsed = time.perf_counter() - start
-    return inventory.tag_count, elapsed
+    return inventory.tag_count, elapsed, sent[0]
 
 
 def run(label: str, url: str, jobs: int) -> None:
@@ -111,7 +120,8 @@ def run(label: str, url: str, jobs: int) -> None:
     # then dregtui (the registry's in-memory descriptor cache favours whoever runs later).
     time_dregtui(url, jobs)
     classic_tags, classic_s = time_classic(url)
-    ours_tags, ours_s = time_dregtui(url, jobs)
+    ours_tags, ours_s, ours_requests = time_dregtui(url, jobs)
+    bare_tags, bare_s, bare_requests = time_dregtui(url, jobs, sizes=False)
     ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
     print(
         f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
@@ -120,6 +130,11 @@ def run(label: str, url: str, jobs: int) -> None:
     print(
         f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
         f"(first 100 repositories only)"
+    )
+    print(
+        f"[{label}] sizes   : the scan with sizes takes {ours_s / bare_s:.2f}x the time of one "
+        f"without; {ours_requests / ours_tags:.3f} requests a tag with, "
+        f"{bare_requests / bare_tags:.3f} without"
     )
     print(
         f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "

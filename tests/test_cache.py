@@ -31,7 +31,7 @@ def test_cache_is_written_private_without_credentials(small_registry, run_cli):
     doc = json.loads(text)
     assert doc["registry"] == url
     assert isinstance(doc["scanned_at"], float)
-    assert doc["version"] == 2  # issue 9: footprints (sizes)
+    assert doc["version"] == 3  # issue 11: digests and media types in tables
     assert len(doc["repositories"]) == 12
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp left over
 
@@ -78,14 +78,30 @@ UNUSABLE = {
     "bad-json": "{not json",
     "unknown-version": json.dumps({"format": "dregtui-inventory", "version": 99}),
     "other-registry": json.dumps(
-        {"format": "dregtui-inventory", "version": 2, "registry": "http://elsewhere:1"}
+        {"format": "dregtui-inventory", "version": 3, "registry": "http://elsewhere:1"}
     ),
     "damaged": json.dumps(
-        {"format": "dregtui-inventory", "version": 2, "registry": "URL", "repositories": 3}
+        {"format": "dregtui-inventory", "version": 3, "registry": "URL", "repositories": 3}
     ),
     "binary": "\x00\xff garbage",
     "older-version": json.dumps(
         {"format": "dregtui-inventory", "version": 1, "registry": "URL", "repositories": {}}
+    ),
+    "version-2": json.dumps(
+        {"format": "dregtui-inventory", "version": 2, "registry": "URL", "repositories": {}}
+    ),
+    "negative-position": json.dumps(
+        {
+            "format": "dregtui-inventory",
+            "version": 3,
+            "registry": "URL",
+            "scanned_at": 1.0,
+            "digests": ["sha256:" + "a" * 64],
+            "media_types": [""],
+            "repositories": {"app": [["1.0"], [-1], [0]]},
+            "children": [],
+            "footprints": [],
+        }
     ),
 }
 

@@ -209,7 +209,8 @@ def test_a_poisoned_digest_in_the_cache_is_never_printed(small_registry, run_cli
     assert first.code == 0 and first.out, first
     path = default_cache_dir() / cache_name(url)
     doc = json.loads(path.read_text())
-    doc["repositories"]["team/app-00"]["1.0"] = "sha256:\x1b]0;owned\x07" + "a" * 64
+    names, refs, _ = doc["repositories"]["team/app-00"]
+    doc["digests"][refs[names.index("1.0")]] = "sha256:\x1b]0;owned\x07" + "a" * 64
     path.write_text(json.dumps(doc))
     r = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0", "latest")
     assert r.code == 0, r

@@ -87,7 +87,7 @@ def test_old_cache_is_rebuilt_with_sizes(sample_registry, run_cli):
 
     path = InventoryCache.for_registry(url).path
     doc = json.loads(path.read_text())
-    assert doc["version"] == 2 and doc["footprints"]
+    assert doc["version"] == 3 and doc["footprints"]
     doc["version"] = 1
     del doc["footprints"]
     path.write_text(json.dumps(doc))
