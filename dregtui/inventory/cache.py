@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dregtui.inventory.model import Footprint, Inventory, TagInfo
-from dregtui.oci.digests import is_digest
+from dregtui.oci.digests import all_digests
 from dregtui.userfiles import ConfigError, atomic_write
 
 FORMAT = "dregtui-inventory"
@@ -323,9 +323,9 @@ def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:
 def _inventory_from(doc: dict[str, Any]) -> Inventory:
     intern = sys.intern  # one string per digest and media type, however many refer to it
     table = doc["digests"]
-    if not isinstance(table, list) or not all(is_digest(x) for x in table):
+    if not isinstance(table, list) or not all_digests(table):
         raise TypeError("digests")  # never print a poisoned digest
-    digests = [intern(x) for x in table]
+    digests: list[str] = table  # one object per digest already: tags refer to it by position
     types = [intern(str(x)) for x in doc["media_types"]]
     repositories: dict[str, dict[str, TagInfo]] = {}
     for repo, columns in doc["repositories"].items():
@@ -342,11 +342,14 @@ def _inventory_from(doc: dict[str, Any]) -> Inventory:
     if any(i < 0 or min(kids, default=0) < 0 for i, kids in doc["children"]):
         raise IndexError("children")
     footprints: dict[str, Footprint] = {}
+    ints = {int}
+    get = digests.__getitem__
     for row in doc["footprints"]:
-        if not all(type(n) is int and n >= 0 for n in row) or len(row) % 2:
+        if len(row) % 2 or not set(map(type, row)) <= ints or min(row) < 0:
             raise TypeError("footprints")
-        flat = tuple(digests[n] if i % 2 == 0 else n for i, n in enumerate(row[2:]))
-        footprints[digests[row[0]]] = Footprint(row[1], flat)
+        flat: list[str | int] = row[2:]
+        flat[0::2] = map(get, row[2::2])
+        footprints[get(row[0])] = Footprint(row[1], tuple(flat))
     scanned_at = doc["scanned_at"]
     if not isinstance(scanned_at, int | float):
         raise TypeError("scanned_at")

@@ -41,6 +41,24 @@ def is_digest(value: object) -> bool:
     return isinstance(value, str) and problem(value) is None
 
 
+_PREFIX_LENGTHS = {"sha256:": 71, "sha512:": 135}
+
+
+def all_digests(values: list[object]) -> bool:
+    """``all(is_digest(v) for v in values)``, fast enough for the million digests of a big
+    cache: the prefix and length per value, then every hex digit at once."""
+    hex_parts = []
+    for value in values:
+        if type(value) is not str or _PREFIX_LENGTHS.get(value[:7]) != len(value):
+            return False
+        hex_parts.append(value[7:])
+    try:
+        joined = "".join(hex_parts).encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return not joined.translate(None, b"0123456789abcdef")
+
+
 def shown(value: object) -> str:
     """A value that should have been a digest, safe and short enough to quote in a sentence."""
     return repr(shorten(clean(value), _SHOWN))
