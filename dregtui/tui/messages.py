@@ -106,3 +106,12 @@ class PolicyApplied(Message):
         super().__init__()
         self.outcome = outcome
         self.error = error
+
+
+class SpaceReady(Message):
+    """The space accounting of the inventory was built (``space``), off the UI thread."""
+
+    def __init__(self, space: Any, sizes: dict[str, int]) -> None:
+        super().__init__()
+        self.space = space
+        self.sizes = sizes

@@ -152,8 +152,10 @@ def sample_app(**kwargs: object):  # type: ignore[no-untyped-def]
 
 
 async def show_main(pilot) -> None:  # type: ignore[no-untyped-def]
-    """team/api open, cursor on v1.3.0 (also team/web:api-base)."""
+    """team/api open, cursor on v1.3.0 (also team/web:api-base); sizes accounted."""
     app = pilot.app
+    await app.workers.wait_for_complete()  # the space accounting (a worker) is done
+    await pilot.pause()
     app.repo_tree.reveal("team/api")
     await pilot.pause()
     await pilot.press("enter", "down", "down", "down", "down")

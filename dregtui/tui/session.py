@@ -71,6 +71,8 @@ class Session:
     # The space accounting of the inventory (dregtui/space.py): built on demand, dropped by
     # ``space_changed`` when the inventory changes (a scan, a deletion, a restore).
     _space: Space | None = field(default=None, repr=False)
+    # repository or namespace ("team/") -> its size, from the last accounting
+    sizes: dict[str, int] = field(default_factory=dict, repr=False)
     # The last policy applied (its decisions show in the digest pane) and its file.
     policy: Outcome | None = None
     policy_path: str = ""
@@ -85,14 +87,35 @@ class Session:
 
     @property
     def space(self) -> Space | None:
-        """The accounting, when the scan learnt every manifest's size (else None: figures from
-        a partial scan would mislead)."""
-        if self._space is None:
-            self._space = Space(self.inventory)
-        return self._space if self._space.complete else None
+        """The accounting once built (``build_space``, off the UI thread) and complete; None
+        before, and when the scan did not learn every manifest's size (figures from a partial
+        scan would mislead)."""
+        space = self._space
+        return space if space is not None and space.complete else None
+
+    def build_space(self) -> tuple[Space, dict[str, int]]:
+        """Build the accounting of the inventory as it is now, and the size of every
+        repository and namespace (``team/``) the tree shows (any thread; about a second at
+        100,000 tags)."""
+        space = Space(self.inventory)
+        sizes: dict[str, int] = {}
+        if space.complete:
+            namespaces: set[str] = set()
+            for repo in space.links:
+                sizes[repo] = space.usage(repo).size
+                parts = repo.split("/")[:-1]
+                namespaces.update("/".join(parts[: n + 1]) for n in range(len(parts)))
+            for ns in namespaces:
+                sizes[ns + "/"] = space.usage_of_namespace(ns).size
+        return space, sizes
+
+    def space_built(self, space: Space, sizes: dict[str, int]) -> None:
+        self._space = space
+        self.sizes = sizes
 
     def space_changed(self) -> None:
         self._space = None
+        self.sizes = {}
 
     def marked_plan(self, mode: PlanMode | None = None) -> Plan:
         selected: dict[str, list[str]] = {}

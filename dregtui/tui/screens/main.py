@@ -50,6 +50,9 @@ DATE_JOBS = 16  # at most this many manifest requests at once for the date order
 PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
 
 
+SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
+
+
 class MainScreen(Screen[None]):
     """Browse, filter, mark, delete. Binding ids stay ``app.*``: user keymaps name them."""
 
@@ -168,6 +171,7 @@ class MainScreen(Screen[None]):
         self.show_reverse_narrow = False
         self._filter_target = "tags"
         self._last_resort = 0.0
+        self._space_asked = 0.0
 
     @property
     def dreg(self) -> DregApp:
@@ -203,6 +207,8 @@ class MainScreen(Screen[None]):
         self.status_bar.message = self.dreg.status_message
         self.update_status()
         self.repo_tree.focus()
+        if self.session.inventory.scanned:  # from the cache: its sizes, in the background
+            self._build_space()
 
     def on_resize(self, event: Resize) -> None:
         self._apply_layout(event.size.width)
@@ -235,6 +241,29 @@ class MainScreen(Screen[None]):
 
     def refresh_tree(self) -> None:
         self.repo_tree.populate()
+
+    # -- space: sizes in the tree, the tags, what the marks free --------------------------
+
+    def space_changed(self) -> None:
+        """The inventory changed: the sizes go until the accounting is built again, in a
+        worker (at 100,000 tags it takes half a second: never on the UI thread)."""
+        self.session.space_changed()
+        self._build_space()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="space")
+    def _build_space(self) -> None:
+        space, sizes = self.session.build_space()
+        if not get_current_worker().is_cancelled:
+            self.post_message(msg.SpaceReady(space, sizes))
+
+    def on_space_ready(self, message: msg.SpaceReady) -> None:
+        self.session.space_built(message.space, message.sizes)
+        self.repo_tree.refresh_labels()
+        if self.repo_tree.by_size:
+            self.refresh_tree()
+        self.tag_list.refresh()
+        self.show_tag(self.tag_list.repository, self.tag_list.current_tag)
+        self.update_status()
 
     def show_repository(self, repository: str | None, *, keep_cursor: bool = True) -> None:
         if repository != self.tag_list.repository:
@@ -301,7 +330,7 @@ class MainScreen(Screen[None]):
     def after_inventory_change(self) -> None:
         """A deletion or restore changed the inventory: every pane shows it."""
         self.session.prune_marks()
-        self.session.space_changed()
+        self.space_changed()
         self.refresh_tree()
         tags, row = self.tag_list, self.tag_list.cursor
         gone = bool(tags.repository) and tags.current_tag not in self.session.visible_tags(
@@ -373,10 +402,13 @@ class MainScreen(Screen[None]):
         if self.status_bar.message == f"rescanning {message.repository}":
             self.status_bar.message = ""
         if self.status_bar.scan is None:  # a rescan of one repository: sizes follow now
-            self.session.space_changed()
+            self.space_changed()
             self.repo_tree.refresh_labels()
-        else:  # a full scan: the sizes come once it is done (one accounting, not one per repo)
+        else:  # a full scan: the sizes fill in, one accounting every few seconds at most
             self.repo_tree.refresh_labels([message.repository])
+            if time.monotonic() - self._space_asked > SPACE_EVERY:
+                self._space_asked = time.monotonic()
+                self._build_space()
         if message.repository == self.tag_list.repository:
             self.show_repository(message.repository)
         self.session.prune_marks()
@@ -388,7 +420,7 @@ class MainScreen(Screen[None]):
         status.scan_tags = (message.tags, message.rate)
         if message.finished:
             self.repo_tree.catalog_pending = False
-            self.session.space_changed()
+            self.space_changed()
             self.refresh_tree()
             self.show_repository(self.tag_list.repository)
         self.update_status()
@@ -547,8 +579,8 @@ class MainScreen(Screen[None]):
 
     def action_order_repositories(self) -> None:
         tree = self.repo_tree
-        if not tree.by_size and self.session.space is None:
-            self.notify("Sizes are known once the scan has read every manifest (R rescans).")
+        if not tree.by_size and not self.session.sizes:
+            self.notify("No sizes yet: they come once the scan has read the manifests (R rescans).")
             return
         tree.by_size = not tree.by_size
         self.refresh_tree()

@@ -138,14 +138,13 @@ class RepoTree(Tree[str]):
                 node.expand()
 
     def _ordered(self, entries: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-        space = self.session.space if self.by_size else None
-        if space is None:
+        sizes = self.session.sizes
+        if not (self.by_size and sizes):
             return entries
 
         def size(entry: tuple[str, bool]) -> int:
             name, is_namespace = entry
-            usage = space.usage_of_namespace(name) if is_namespace else space.usage(name)
-            return usage.size
+            return sizes.get(name + "/" if is_namespace else name, 0)
 
         return sorted(entries, key=lambda e: (-size(e), e[0]))
 
@@ -183,9 +182,9 @@ class RepoTree(Tree[str]):
         below = self._groups.below.get(namespace, [])
         label = Text(clean(short) + "/", style="bold", no_wrap=True)
         label.append(f" {len(below)}", style="dim")
-        space = self.session.space
-        if space is not None and below:
-            label.append(f" {human_size(space.usage_of_namespace(namespace).size)}", style="dim")
+        size = self.session.sizes.get(namespace + "/")
+        if size is not None and below:
+            label.append(f" {human_size(size)}", style="dim")
         marked = sum(marks[n] for n in below)
         if marked:
             label.append(f" ●{marked}", style="bold")
@@ -197,9 +196,9 @@ class RepoTree(Tree[str]):
         inv = self.session.inventory
         if name in inv.scanned:
             label.append(f" {len(inv.repositories.get(name, {}))}", style="dim")
-            space = self.session.space
-            if space is not None and name in space.links:
-                label.append(f" {human_size(space.usage(name).size)}", style="dim")
+            size = self.session.sizes.get(name)
+            if size is not None:
+                label.append(f" {human_size(size)}", style="dim")
         else:
             label.append(" …", style="dim")
         marked = self.session.marked_in(name)
