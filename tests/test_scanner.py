@@ -235,3 +235,56 @@ def test_an_unreadable_manifest_is_one_warning_and_the_scan_goes_on(fake_registr
     assert doc["repositories"][0]["unknown_manifests"] == 1  # its 0 bytes are a lower bound
     text = run_cli("-reg", fake_registry.url, "-c", "None", "du")
     assert text.lines[1].split()[:2] == ["?", "?"]  # never shown as 0
+
+
+def test_foreign_layers_and_missing_children_are_one_warning_each(fake_registry, run_cli):
+    """A Windows image's foreign layer is not in this registry's storage: left out of its
+    size; an index child the registry does not have: its size unknown. One line each."""
+    from support.fake_server import Reply, json_reply, manifest_reply, serve_manifest
+
+    from dregtui.oci import mediatypes
+
+    layer = {
+        "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "digest": "sha256:" + "1" * 64,
+        "size": 1000,
+    }
+    foreign = {
+        "mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "digest": "sha256:" + "2" * 64,
+        "size": 5_000_000,
+        "urls": ["https://example"],
+    }
+    config = {"mediaType": mediatypes.DOCKER_CONFIG, "digest": "sha256:" + "3" * 64, "size": 200}
+    win = manifest_reply(
+        mediatypes.DOCKER_MANIFEST,
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.DOCKER_MANIFEST,
+            "config": config,
+            "layers": [foreign, layer],
+        },
+    )
+    missing = "sha256:" + "4" * 64
+    index = manifest_reply(
+        mediatypes.OCI_INDEX,
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [{"mediaType": mediatypes.OCI_MANIFEST, "digest": missing, "size": 500}],
+        },
+    )
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": ["multi", "win"]}))
+    for repo, reply in (("win", win), ("multi", index)):
+        fake_registry.route("GET", f"/v2/{repo}/tags/list", json_reply({"tags": ["1"]}))
+        serve_manifest(fake_registry, f"/v2/{repo}/manifests/1", reply)
+    fake_registry.route("GET", f"/v2/multi/manifests/{missing}", Reply(404, b"{}"))
+    result = run_cli("-reg", fake_registry.url, "-c", "None", "--json", "du")
+    assert result.code == 0, result
+    warnings = result.err.splitlines()
+    assert len(warnings) == 2, warnings
+    assert any("foreign layer" in w and w.startswith("dregtui: warning: win@") for w in warnings)
+    assert any(missing in w and "size is unknown" in w for w in warnings)
+    rows = {r["repository"]: r for r in json.loads(result.out)["repositories"]}
+    assert rows["win"]["size_bytes"] == len(win.body) + 200 + 1000  # no foreign 5 MB
+    assert rows["multi"]["unknown_manifests"] == 1

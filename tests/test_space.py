@@ -159,3 +159,28 @@ def test_an_index_takes_its_unreferenced_children_along(registry, client, pusher
     assert client.head_manifest("multi", amd64.digest).digest == amd64.digest
     freed = gc_eligible(registry) - before
     assert plan["totals"]["reclaimable_bytes"] == sum(sizes[b] for b in freed) > 0
+
+
+def test_an_overwritten_tag_makes_the_figure_an_upper_bound_and_says_so(
+    registry, client, pusher, run_cli
+):
+    """1.0 pushed twice: the first image stays linked, untagged, invisible to the API, and
+    keeps the layers both share. The plan counts them as freed; garbage-collect keeps them."""
+    old = pusher.image("app", "1.0", seed="s", labels={"build": "1"}, layer_size=4096)
+    new = pusher.image("app", "1.0", seed="s", labels={"build": "2"}, layer_size=4096)
+    assert old.digest != new.digest and client.list_tags("app") == ["1.0"]
+    sizes, before = blob_sizes(registry.storage), gc_eligible(registry)
+    argv = ("-reg", registry.url, "-c", "None")
+    plan = json.loads(
+        run_cli(*argv, "--json", "remove-tags", "-r", "app", "-t", "1.0", "--dry-run").out
+    )
+    figure = plan["plan"]["totals"]["reclaimable_bytes"]
+    done = run_cli(*argv, "remove-tags", "-r", "app", "-t", "1.0", "--yes")
+    assert done.code == 0, done
+    assert "an upper bound if the registry holds untagged manifests" in done.err
+    freed = sum(sizes[b] for b in gc_eligible(registry) - before)
+    new_doc = json.loads(new.raw)
+    layers = sum(layer["size"] for layer in new_doc["layers"])
+    # what went: the new manifest and its config; the shared layer stays with the old image
+    assert freed == len(new.raw) + new_doc["config"]["size"]
+    assert figure == freed + layers > freed

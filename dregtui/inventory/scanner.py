@@ -303,6 +303,7 @@ class Scanner:
             return
         self._throttle()
         manifest: Manifest | None = None
+        unreadable = False
         if self.sizes:
             try:
                 manifest = self.client.get_manifest(state.name, tag)
@@ -312,13 +313,16 @@ class Scanner:
             except ProtocolError as exc:  # an unreadable body: the digest from a HEAD
                 self._unreadable(state, tag, exc)
                 ref = self.client.head_manifest(state.name, tag)
+                unreadable = True
         else:
             ref = self.client.head_manifest(state.name, tag)
         with self._cond:
             if ref is not None:  # None: the tag vanished between list and HEAD
                 # interned: a digest many tags share, and each media type, is one string
                 state.tags[tag] = TagInfo(sys.intern(ref.digest), sys.intern(ref.media_type))
-                if self._wants_body(ref.digest, ref.media_type):
+                if unreadable:  # said once: its body is not asked for again
+                    self._body_seen.add(ref.digest)
+                elif self._wants_body(ref.digest, ref.media_type):
                     if manifest is not None:
                         self._absorb(state, manifest)
                     else:
@@ -347,6 +351,12 @@ class Scanner:
         try:
             manifest = self.client.get_manifest(state.name, digest)
         except NotFoundError:
+            # an index's child the registry does not have (a tag's vanished body is a race
+            # the scan of the tag already reported as gone)
+            self.warn(
+                f"{clean(state.name)}@{clean(digest)}: an index refers to it but the registry "
+                "does not have it; its size is unknown."
+            )
             return
         except ProtocolError as exc:
             self._unreadable(state, digest, exc)
@@ -363,7 +373,15 @@ class Scanner:
             refs = manifest.manifests
             self._inventory.set_children(digest, (d.digest for d in refs))
         else:
-            refs = ((manifest.config,) if manifest.config else ()) + manifest.layers
+            layers = manifest.layers
+            foreign = [d for d in layers if d.media_type in mediatypes.FOREIGN_LAYERS]
+            if foreign:
+                layers = tuple(d for d in layers if d not in foreign)
+                self.warn(
+                    f"{clean(state.name)}@{clean(digest)}: {len(foreign)} foreign layer(s) "
+                    "(not stored in this registry) left out of its size."
+                )
+            refs = ((manifest.config,) if manifest.config else ()) + layers
         if self.sizes:
             footprint = Footprint.of(len(manifest.raw), ((intern(d.digest), d.size) for d in refs))
             self._inventory.set_footprint(digest, footprint)

@@ -41,3 +41,15 @@ def short_name(media_type: str | None) -> str:
 # The annotation that marks dregtui's untag placeholder manifest (pushed under a tag, then
 # deleted): restore may overwrite a tag that points at one.
 PLACEHOLDER_ANNOTATION = "org.dregtui.placeholder"
+
+
+# Layers a registry does not store (Windows base layers, fetched from their URLs): they take
+# no space in this registry's blob store, so they count in no size.
+FOREIGN_LAYERS = frozenset(
+    {
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    }
+)
