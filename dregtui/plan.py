@@ -214,6 +214,9 @@ class Plan:
     items: list[PlanItem]
     # Bytes garbage-collect frees once the plan has run (dregtui/space.py), when known.
     reclaimable_bytes: int | None = None
+    # False when some manifests' sizes are unknown (unreadable bodies): the figure counts only
+    # the known ones, a lower bound
+    reclaimable_known: bool = True
 
     @property
     def actionable(self) -> list[PlanItem]:
@@ -232,7 +235,12 @@ class Plan:
         for item in self.items:
             counts[item.action.value] += 1
         extra = (
-            {} if self.reclaimable_bytes is None else {"reclaimable_bytes": self.reclaimable_bytes}
+            {}
+            if self.reclaimable_bytes is None
+            else {
+                "reclaimable_bytes": self.reclaimable_bytes,
+                "reclaimable_is_lower_bound": not self.reclaimable_known,
+            }
         )
         return {
             "items": len(self.items),

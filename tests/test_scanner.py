@@ -235,6 +235,13 @@ def test_an_unreadable_manifest_is_one_warning_and_the_scan_goes_on(fake_registr
     assert doc["repositories"][0]["unknown_manifests"] == 1  # its 0 bytes are a lower bound
     text = run_cli("-reg", fake_registry.url, "-c", "None", "du")
     assert text.lines[1].split()[:2] == ["?", "?"]  # never shown as 0
+    # a plan over it says its figure is a lower bound
+    argv = ("-reg", fake_registry.url, "-c", "None")
+    plan = run_cli(*argv, "--json", "remove-repos", "-r", "ok", "--dry-run")
+    totals = json.loads(plan.out)["plan"]["totals"]
+    assert totals["reclaimable_is_lower_bound"] is True
+    dry = run_cli(*argv, "remove-repos", "-r", "ok", "--dry-run")
+    assert "Garbage-collect then frees at least" in dry.out, dry
 
 
 def test_foreign_layers_and_missing_children_are_one_warning_each(fake_registry, run_cli):

@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from dregtui.commands._context import Context, UsageError
-from dregtui.commands.query import EXIT_CODES
+from dregtui.commands.query import EXIT_CODES, set_reclaimable
 from dregtui.commands.remove import _add_run_options, carry_out
 from dregtui.plan import PlanMode, build_plan
 from dregtui.policy import Outcome, Policy, PolicyError, evaluate, load_policy
@@ -127,14 +127,7 @@ def run_prune(args: argparse.Namespace, ctx: Context) -> int:
         ctx.warn(clean(warning))
     mode = PlanMode(untag=policy.intersecting == "untag")
     plan = build_plan(inventory, outcome.selected(), mode)
-    if plan.actionable:
-        from dregtui.space import Space
-
-        space = Space(inventory)
-        if space.complete:
-            plan.reclaimable_bytes = space.reclaimable(plan)
-    else:
-        plan.reclaimable_bytes = 0
+    set_reclaimable(plan, inventory)
     if not ctx.settings.json:  # a dry run prints them; a real run says them beside the prompt
         for line in render_decisions(outcome):
             if ctx.settings.dry_run:

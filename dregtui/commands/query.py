@@ -241,15 +241,21 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         plan = build_plan(inventory, chosen, mode)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
-    if plan.actionable:
-        from dregtui.space import Space
-
-        space = Space(inventory)
-        if space.complete:  # figures from a scan without sizes would mislead: none then
-            plan.reclaimable_bytes = space.reclaimable(plan)
-    else:
-        plan.reclaimable_bytes = 0
+    set_reclaimable(plan, inventory)
     return plan, inventory
+
+
+def set_reclaimable(plan: Plan, inventory: Inventory) -> None:
+    """What garbage-collect frees once ``plan`` has run (dregtui/space.py); a lower bound,
+    said so, when some manifests' sizes are unknown."""
+    if not plan.actionable:
+        plan.reclaimable_bytes = 0
+        return
+    from dregtui.space import Space
+
+    space = Space(inventory)
+    plan.reclaimable_bytes = space.reclaimable(plan)
+    plan.reclaimable_known = space.complete
 
 
 def _warn_retention_scope(ctx: Context, selection: Selection, inventory: Inventory) -> None:
@@ -315,7 +321,7 @@ def render_plan(plan: Plan) -> list[str]:
         if item.orphaned_signatures:
             lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
     if plan.reclaimable_bytes is not None and plan.totals()["manifests_deleted"]:
-        lines.append(frees(plan.reclaimable_bytes))
+        lines.append(frees(plan.reclaimable_bytes, known=plan.reclaimable_known))
     lines.append(summary_line(plan))
     return lines
 
@@ -329,10 +335,16 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def frees(n: int) -> str:
-    """What garbage-collect will free, with the one caveat an API client cannot remove."""
+def frees(n: int, *, known: bool = True) -> str:
+    """What garbage-collect will free, with the one caveat an API client cannot remove (and,
+    when some sizes are unknown, that it is at least this)."""
     from dregtui.space import human_size
 
+    if not known:
+        return (
+            f"Garbage-collect then frees at least {human_size(n)} ({n} bytes; some manifests' "
+            "sizes are unknown and not counted)."
+        )
     return (
         f"Garbage-collect then frees {human_size(n)} ({n} bytes; an upper bound if the "
         "registry holds untagged manifests)."

@@ -207,6 +207,6 @@ def carry_out(
         ctx.stderr.write(f"Undo with: dregtui restore {result.batch}\n")
     if result.deleted:  # untagging alone frees nothing: no garbage-collect advice for it
         if plan.reclaimable_bytes is not None and not (result.failed or result.skipped):
-            ctx.stderr.write(f"{frees(plan.reclaimable_bytes)}\n")
+            ctx.stderr.write(f"{frees(plan.reclaimable_bytes, known=plan.reclaimable_known)}\n")
         ctx.stderr.write(f"{RECLAIM_SPACE}\n")
     return 130 if interrupted else result.exit_code

@@ -122,9 +122,10 @@ class Session:
         for repo, tag in sorted(self.marks):
             selected.setdefault(repo, []).append(tag)
         plan = build_plan(self.inventory, selected, mode or PlanMode())
-        space = self.space
+        space = self._space  # the one the worker built; None until then
         if space is not None:
             plan.reclaimable_bytes = space.reclaimable(plan)
+            plan.reclaimable_known = space.complete
         return plan
 
     # -- tags of one repository, as the tags pane shows them --------------------------

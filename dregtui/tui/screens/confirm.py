@@ -137,7 +137,9 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
         shared = plural(t["shared_with_other_repositories"], "digest")
         text.append(f" · {shared} stay in other repositories")
     if plan.reclaimable_bytes is not None and t["manifests_deleted"]:
-        text.append(f"\n{frees_text(plan.reclaimable_bytes)}", style="bold")
+        text.append(
+            f"\n{frees_text(plan.reclaimable_bytes, known=plan.reclaimable_known)}", style="bold"
+        )
     if dry_run:
         text.append("\nDry run: nothing will be deleted.", style="bold")
     return text

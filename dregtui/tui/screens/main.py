@@ -302,7 +302,9 @@ class MainScreen(Screen[None]):
 
     def update_status(self) -> None:
         status = self.status_bar
-        status.frees = self.session.marked_plan().reclaimable_bytes if self.session.marks else None
+        plan = self.session.marked_plan() if self.session.marks else None
+        status.frees = plan.reclaimable_bytes if plan else None
+        status.frees_known = plan.reclaimable_known if plan else True
         status.from_cache = self.dreg.from_cache
         status.dry_run = self.dreg.dry_run
         status.refresh_status(self.dreg.clock())
@@ -746,7 +748,7 @@ class MainScreen(Screen[None]):
             result.outcomes,
             batch=result.batch,
             cancelled=result.cancelled,
-            frees=plan.reclaimable_bytes if complete else None,
+            frees=plan.reclaimable_bytes if complete and plan.reclaimable_known else None,
         )
         screen.restore = partial(self._run_restore, screen)
         self.app.push_screen(screen)

@@ -37,6 +37,7 @@ class StatusBar(Static):
         self.from_cache = False
         self.dry_run = False
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
+        self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
 
     def parts(self, now: float) -> list[tuple[int, Text]]:
@@ -67,7 +68,8 @@ class StatusBar(Static):
             what = f"● {plural(marks, 'tag')} / {plural(digests, 'digest')} marked"
             out.append((8, Text(what, style="bold")))
             if self.frees is not None:
-                out.append((4, Text(f"frees {human_size(self.frees)}", style="bold")))
+                at_least = "" if self.frees_known else ">="
+                out.append((4, Text(f"frees {at_least}{human_size(self.frees)}", style="bold")))
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
