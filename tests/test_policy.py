@@ -186,3 +186,17 @@ def test_the_readme_policy_example_is_valid(run_cli, tmp_path: Path) -> None:
     policy.write_text(block.group(1))
     r = run_cli("policy", "check", str(policy))
     assert r.code == 0 and r.lines[0].endswith("protected: latest, stable, ^release-."), r
+
+
+def test_a_variant_no_tag_has_is_a_warning(registry, pusher, run_cli, tmp_path: Path) -> None:
+    pusher.image("library/nginx", "1.25.3", seed="n1", layers=0)
+    pusher.image("library/nginx", "1.25.2", seed="n2", layers=0)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[[rule]]\nname = "alpine"\nrepositories = ["library/*"]\nvariants = ["alpnie"]\n'
+        "keep_last = 1\n"
+    )
+    r = run_cli("-reg", registry.url, "-c", "None", "prune", "--policy", str(policy), "--dry-run")
+    assert r.code == 0, r
+    assert "dregtui: warning: rule alpine: no tag of the repositories it applies to has " in r.err
+    assert "variant 'alpnie'" in r.err
