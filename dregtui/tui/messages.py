@@ -115,3 +115,13 @@ class SpaceReady(Message):
         super().__init__()
         self.space = space
         self.sizes = sizes
+
+
+class FreesWorkedOut(Message):
+    """What the marks (as of ``key``) free once deleted: bytes, and whether every size is known."""
+
+    def __init__(self, key: tuple[int, int, int], frees: int | None, known: bool) -> None:
+        super().__init__()
+        self.key = key
+        self.frees = frees
+        self.known = known

@@ -165,9 +165,11 @@ async def show_main(pilot) -> None:  # type: ignore[no-untyped-def]
 async def show_confirm(pilot) -> None:  # type: ignore[no-untyped-def]
     """v1.0.0 and v1.4.1 marked (prod shares v1.4.1's digest), then d."""
     await show_main(pilot)
-    await pilot.press(
-        "up", "up", "up", "up", "space", "down", "down", "down", "down", "down", "space", "d"
-    )
+    await pilot.press("up", "up", "up", "up", "space", "down", "down", "down", "down", "down")
+    await pilot.press("space")
+    await pilot.app.workers.wait_for_complete()  # what the marks free (a worker)
+    await pilot.pause()
+    await pilot.press("d")
     await pilot.pause()
 
 

@@ -18,7 +18,7 @@ from textual.worker import WorkerState
 
 # Every worker group the app and its screens start (dregtui/tui/app.py, screens/main.py,
 # widgets/tag_list.py, screens/progress.py).
-GROUPS = ("scan", "rescan", "details", "dates", "delete", "restore", "policy", "space")
+GROUPS = ("scan", "rescan", "details", "dates", "delete", "restore", "policy", "space", "frees")
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 

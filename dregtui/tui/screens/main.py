@@ -172,6 +172,7 @@ class MainScreen(Screen[None]):
         self._filter_target = "tags"
         self._last_resort = 0.0
         self._space_asked = 0.0
+        self._frees_key: tuple[int, int, int] | None = None
 
     @property
     def dreg(self) -> DregApp:
@@ -302,12 +303,38 @@ class MainScreen(Screen[None]):
 
     def update_status(self) -> None:
         status = self.status_bar
-        plan = self.session.marked_plan() if self.session.marks else None
-        status.frees = plan.reclaimable_bytes if plan else None
-        status.frees_known = plan.reclaimable_known if plan else True
+        self._update_frees()
         status.from_cache = self.dreg.from_cache
         status.dry_run = self.dreg.dry_run
         status.refresh_status(self.dreg.clock())
+
+    def _update_frees(self) -> None:
+        """What the marks free, for the status bar: worked out in a worker when the marks or
+        the accounting changed (a plan of 100,000 marks takes a second or more)."""
+        marks = self.session.marks
+        if not marks:
+            self._frees_key = None
+            self.status_bar.frees = None
+            return
+        key = (len(marks), sum(map(hash, marks)), id(self.session._space))
+        if key != self._frees_key:
+            self._frees_key = key
+            self._work_out_frees(key)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="frees")
+    def _work_out_frees(self, key: tuple[int, int, int]) -> None:
+        plan = self.session.marked_plan()
+        if not get_current_worker().is_cancelled:
+            self.post_message(
+                msg.FreesWorkedOut(key, plan.reclaimable_bytes, plan.reclaimable_known)
+            )
+
+    def on_frees_worked_out(self, message: msg.FreesWorkedOut) -> None:
+        if message.key != self._frees_key:
+            return  # the marks changed meanwhile: a newer figure is on its way
+        self.status_bar.frees = message.frees
+        self.status_bar.frees_known = message.known
+        self.status_bar.refresh_status(self.dreg.clock())
 
     def refresh_marks(self, repositories: list[str] | None = None) -> None:
         self.repo_tree.refresh_labels(repositories)

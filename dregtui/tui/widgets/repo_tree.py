@@ -125,7 +125,7 @@ class RepoTree(Tree[str]):
         marks = self._mark_counts()
         for name, is_namespace in self._ordered(self._groups.entries(namespace)):
             if not is_namespace:
-                node = parent.add_leaf(self._repo_label(name), data=name)
+                node = parent.add_leaf(self._repo_label(name, marks), data=name)
                 self._repo_nodes[name] = node
                 continue
             node = parent.add(self._namespace_label(name, marks), data=None)
@@ -190,7 +190,7 @@ class RepoTree(Tree[str]):
             label.append(f" ●{marked}", style="bold")
         return label
 
-    def _repo_label(self, name: str) -> Text:
+    def _repo_label(self, name: str, marks: Counter[str] | None = None) -> Text:
         short = name.rsplit("/", 1)[-1]
         label = Text(clean(short), no_wrap=True)
         inv = self.session.inventory
@@ -201,18 +201,18 @@ class RepoTree(Tree[str]):
                 label.append(f" {human_size(size)}", style="dim")
         else:
             label.append(" …", style="dim")
-        marked = self.session.marked_in(name)
+        marked = marks[name] if marks is not None else self.session.marked_in(name)
         if marked:
             label.append(f" ●{marked}", style="bold")
         return label
 
     def refresh_labels(self, repositories: list[str] | None = None) -> None:
         """Relabel these repositories (default: all) and every namespace (marks, counts)."""
+        marks = self._mark_counts()  # once: per label it would be O(marks) each
         for name in repositories if repositories is not None else list(self._repo_nodes):
             node = self._repo_nodes.get(name)
             if node is not None:
-                node.set_label(self._repo_label(name))
-        marks = self._mark_counts()
+                node.set_label(self._repo_label(name, marks))
         for ns, node in self._ns_nodes.items():
             node.set_label(self._namespace_label(ns, marks))
 
