@@ -62,9 +62,9 @@ from dregtui.config import (
     resolve_settings,
 )
 from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
-from dregtui.progress import clean
 from dregtui.registry.credentials import reset_helper_warnings
 from dregtui.registry.errors import RegistryError
+from dregtui.textsafe import clean
 
 __all__ = ["Context", "UsageError", "build_parser", "main", "parse_settings"]
 

@@ -9,7 +9,7 @@ from typing import TextIO
 from dregtui.inventory.scanner import ScanProgress
 from dregtui.textsafe import clean
 
-__all__ = ["ProgressLine", "clean", "format_duration", "format_progress"]
+__all__ = ["ProgressLine", "format_duration", "format_progress"]
 
 
 def format_duration(seconds: float | None) -> str:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from dregtui.commands._context import Context, UsageError
-from dregtui.progress import clean
+from dregtui.textsafe import clean
 
 ORDER = 15
 SORTS = ("size", "exclusive", "name", "tags")

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dregtui.commands._context import Context, UsageError
-from dregtui.progress import clean
 from dregtui.registry.errors import CatalogUnavailableError
+from dregtui.textsafe import clean
 
 ORDER = 10
 

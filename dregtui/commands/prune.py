@@ -17,7 +17,7 @@ from dregtui.commands.query import EXIT_CODES, set_reclaimable
 from dregtui.commands.remove import _add_run_options, carry_out
 from dregtui.plan import PlanMode, build_plan
 from dregtui.policy import Outcome, Policy, PolicyError, evaluate, load_policy
-from dregtui.progress import clean
+from dregtui.textsafe import clean
 
 ORDER = 35
 

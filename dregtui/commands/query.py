@@ -20,9 +20,9 @@ from typing import Any
 from dregtui.commands._context import Context, UsageError
 from dregtui.inventory.model import Inventory
 from dregtui.plan import Action, Plan, PlanError, PlanMode, Why, build_plan, children_note
-from dregtui.progress import clean
 from dregtui.registry.errors import CatalogUnavailableError
 from dregtui.select import Selection, SelectorError
+from dregtui.textsafe import clean
 from dregtui.wording import plural
 
 ORDER = 20

@@ -32,7 +32,7 @@ from dregtui.commands.query import (
 )
 from dregtui.execute import RECLAIM_SPACE, ExecutionResult, ItemResult, execute_plan
 from dregtui.plan import Plan
-from dregtui.progress import clean
+from dregtui.textsafe import clean
 
 ORDER = 30
 

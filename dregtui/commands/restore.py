@@ -21,8 +21,8 @@ from typing import Any
 from dregtui.commands._context import Context, UsageError
 from dregtui.config import make_client
 from dregtui.inventory.journal import Batch, Journal, JournalUnreadable
-from dregtui.progress import clean
 from dregtui.restore import RestoreStatus, restore_batch
+from dregtui.textsafe import clean
 
 ORDER = 40
 LIST_LIMIT = 20
