@@ -308,8 +308,9 @@ def build_plan(
         raise IntersectingTagsError(conflicts)
     for item in items:
         _decide(item, mode)
-    _protect_index_children(inventory, items, mode)
-    items += _children_taken_along(inventory, items)
+    parents_of = _parents_of(inventory)
+    _protect_index_children(inventory, items, mode, parents_of)
+    items += _children_taken_along(inventory, items, parents_of)
     deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
     for item in items:
         if item.action is not Action.DELETE:
@@ -361,18 +362,34 @@ def _decide(item: PlanItem, mode: PlanMode) -> None:
         item.action, item.why = Action.DELETE, Why.DELETE_INTERSECTING
 
 
-def _children_taken_along(inventory: Inventory, items: list[PlanItem]) -> list[PlanItem]:
+def _parents_of(inventory: Inventory) -> dict[str, list[str]]:
+    """Child manifest digest -> the index digests that reference it (the whole registry)."""
+    parents_of: dict[str, list[str]] = {}
+    for index_digest, kids in inventory.children.items():
+        for kid in kids:
+            parents_of.setdefault(kid, []).append(index_digest)
+    return parents_of
+
+
+def _children_taken_along(
+    inventory: Inventory, items: list[PlanItem], parents_of: Mapping[str, list[str]]
+) -> list[PlanItem]:
     """DELETE items for the untagged children of the indexes this plan deletes that no index
     remaining in the repository references (nested indexes too). A child that is tagged, or
     already an item of the plan, or still referenced by an index that stays, stays itself.
     Children are carried out after their indexes (execute.py runs indexes first)."""
+    by_repo: dict[str, list[PlanItem]] = {}
+    for item in items:
+        by_repo.setdefault(item.repository, []).append(item)
     added: list[PlanItem] = []
-    for repo in sorted({i.repository for i in items}):
-        tagged = inventory.digests(repo)
-        in_plan = {i.digest for i in items if i.repository == repo}
-        deleting = [i for i in items if i.repository == repo and i.action is Action.DELETE]
-        gone = {i.digest for i in deleting}
+    for repo, repo_items in sorted(by_repo.items()):
+        deleting = [i for i in repo_items if i.action is Action.DELETE]
         todo = [(i.digest, i.media_type) for i in deleting if i.is_index]
+        if not todo:
+            continue
+        tagged = inventory.digests(repo)
+        in_plan = {i.digest for i in repo_items}
+        gone = {i.digest for i in deleting}
         taken: dict[str, PlanItem] = {}
         while todo:
             index, index_type = todo.pop(0)
@@ -383,7 +400,7 @@ def _children_taken_along(inventory: Inventory, items: list[PlanItem]) -> list[P
                     taken[child].parent_indexes.append(index)
                     continue
                 # the digests of indexes that stay: tagged ones the plan does not delete
-                holders = [p for p in inventory.parents(child) if p in tagged and p not in gone]
+                holders = [p for p in parents_of.get(child, ()) if p in tagged and p not in gone]
                 if holders:
                     continue
                 nested = inventory.children.get(child)
@@ -413,12 +430,13 @@ def _children_taken_along(inventory: Inventory, items: list[PlanItem]) -> list[P
     return added
 
 
-def _protect_index_children(inventory: Inventory, items: list[PlanItem], mode: PlanMode) -> None:
+def _protect_index_children(
+    inventory: Inventory,
+    items: list[PlanItem],
+    mode: PlanMode,
+    parents_of: Mapping[str, list[str]],
+) -> None:
     """Never delete a child of an index that stays tagged after the plan (until a fixpoint)."""
-    parents_of: dict[str, list[str]] = {}
-    for index_digest, kids in inventory.children.items():
-        for kid in kids:
-            parents_of.setdefault(kid, []).append(index_digest)
     if not parents_of:
         return
     tagged: dict[str, set[str]] = {}
