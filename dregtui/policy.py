@@ -389,16 +389,19 @@ class Outcome:
     policy: Policy
     repositories: list[RepositoryDecisions]
     warnings: list[str] = field(default_factory=list)
+    _by_tag: dict[tuple[str, str], Decision] | None = field(default=None, repr=False)
 
     def selected(self) -> dict[str, list[str]]:
         """repository -> tags to delete (what :func:`dregtui.plan.build_plan` takes)."""
         return {r.repository: r.deleted for r in self.repositories if r.deleted}
 
     def decision(self, repository: str, tag: str) -> Decision | None:
-        for repo in self.repositories:
-            if repo.repository == repository:
-                return next((d for d in repo.decisions if d.tag == tag), None)
-        return None
+        """What the policy decided for one tag (the TUI asks at every cursor move)."""
+        if self._by_tag is None:
+            self._by_tag = {
+                (r.repository, d.tag): d for r in self.repositories for d in r.decisions
+            }
+        return self._by_tag.get((repository, tag))
 
 
 def _rank(
@@ -414,11 +417,10 @@ def _rank(
         group = (parse_tag(tag).variant or "") if rule.keep_variants_separately else ""
         groups.setdefault(group, []).append(tag)
     kept: dict[str, str] = {}
+    by_date = rule.rank_by == "date"
+    unranked = "no known created date" if by_date else "no version tag to rank it by"
     for group, members in groups.items():
-        ranked, unrankable = rank_images(members, digests, dates, by_date=rule.rank_by == "date")
-        unranked = (
-            "no known created date" if rule.rank_by == "date" else ("no version tag to rank it by")
-        )
+        ranked, unrankable = rank_images(members, digests, dates, by_date=by_date)
         scope = f" of variant {group}" if group else ""
         if rule.keep_variants_separately and not group:
             scope = " without a variant"
@@ -444,7 +446,8 @@ def evaluate(
     outcome = Outcome(policy, [])
     variants_seen: dict[tuple[int, str], bool] = {}
     for repo in inventory.repository_names():
-        rules = [r for r in policy.rules if r.applies_to(repo)]
+        numbered = [(n, r) for n, r in enumerate(policy.rules) if r.applies_to(repo)]
+        rules = [r for _, r in numbered]
         if not rules:
             continue
         tags = inventory.repositories.get(repo, {})
@@ -458,9 +461,9 @@ def evaluate(
             dates = {t: found.get(d) for t, d in digests.items()}
         kept: dict[str, tuple[str, str]] = {}  # tag -> (rule, why)
         chosen: dict[str, tuple[str, str]] = {}
-        for rule in rules:
+        for number, rule in numbered:
             for v in rule.variants:
-                key = (policy.rules.index(rule), v)
+                key = (number, v)
                 variants_seen[key] = variants_seen.get(key, False) or any(
                     variant_matches((v,), t) for t in tags
                 )
@@ -481,7 +484,9 @@ def evaluate(
                     d = dates.get(tag)
                     if tag not in own_keep and (d is None or d >= cutoff):
                         why = "created date unknown" if d is None else "newer than"
-                        own_keep[tag] = f"keep_newer_than {_days(rule.keep_newer_than)}: {why}"
+                        own_keep[tag] = (
+                            f"keep_newer_than {duration_text(rule.keep_newer_than)}: {why}"
+                        )
             for tag, why in own_keep.items():
                 kept.setdefault(tag, (rule.name, why))
             if rule.keep_last is not None:
@@ -493,17 +498,15 @@ def evaluate(
                     continue
                 if rule.delete_older_than is not None:
                     d = dates.get(tag)
-                    age = _days(rule.delete_older_than)
+                    age = duration_text(rule.delete_older_than)
                     if d is None or d >= now - rule.delete_older_than:
                         # not old enough (or unknown): this rule keeps it
                         why = "created date unknown" if d is None else f"not older than {age}"
                         kept.setdefault(tag, (rule.name, why))
                         continue
-                    why = (
-                        f"{past}, older than {age}"
-                        if rule.keep_last is not None
-                        else (f"older than {age}")
-                    )
+                    why = f"older than {age}"
+                    if rule.keep_last is not None:
+                        why = f"{past}, {why}"
                 else:
                     why = past
                 chosen.setdefault(tag, (rule.name, why))
@@ -524,9 +527,6 @@ def evaluate(
                 result.decisions.append(Decision(tag, digests[tag], False, "", "protected"))
             elif tag in kept:
                 rule_name, why = kept[tag]
-                result.decisions.append(Decision(tag, digests[tag], False, rule_name, why))
-            elif tag in chosen:  # chosen, then kept back for its digest's sake: covered above
-                rule_name, why = chosen[tag]
                 result.decisions.append(Decision(tag, digests[tag], False, rule_name, why))
             else:
                 result.decisions.append(
@@ -551,7 +551,8 @@ def evaluate(
     return outcome
 
 
-def _days(delta: timedelta) -> str:
+def duration_text(delta: timedelta) -> str:
+    """``30d``, ``12h``, ``90s``: a rule's duration as a policy file writes it."""
     seconds = int(delta.total_seconds())
     if seconds % 86400 == 0:
         return f"{seconds // 86400}d"

@@ -200,3 +200,14 @@ def test_a_variant_no_tag_has_is_a_warning(registry, pusher, run_cli, tmp_path: 
     assert r.code == 0, r
     assert "dregtui: warning: rule alpine: no tag of the repositories it applies to has " in r.err
     assert "variant 'alpnie'" in r.err
+
+
+def test_policy_check_says_durations_as_written(run_cli, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[[rule]]\nname = "ci"\nrepositories = ["ci/*"]\nkeep_newer_than = "12h"\n'
+        'delete_older_than = "2w"\n'
+    )
+    r = run_cli("policy", "check", str(policy))
+    assert r.code == 0, r
+    assert r.lines[1] == "  ci: keeps newer than 12h; deletes only older than 14d"

@@ -16,7 +16,15 @@ from dregtui.commands._context import Context, UsageError
 from dregtui.commands.query import EXIT_CODES, set_reclaimable
 from dregtui.commands.remove import _add_run_options, carry_out
 from dregtui.plan import PlanMode, build_plan
-from dregtui.policy import Outcome, Policy, PolicyError, evaluate, load_policy
+from dregtui.policy import (
+    Outcome,
+    Policy,
+    PolicyError,
+    Rule,
+    duration_text,
+    evaluate,
+    load_policy,
+)
 from dregtui.textsafe import clean
 
 ORDER = 35
@@ -69,7 +77,7 @@ def run_check(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def describe(rule: Any) -> str:
+def describe(rule: Rule) -> str:
     parts = []
     if rule.consider:
         parts.append("considers " + ", ".join(clean(p.pattern) for p in rule.consider))
@@ -81,9 +89,9 @@ def describe(rule: Any) -> str:
         per = " per variant" if rule.keep_variants_separately else ""
         parts.append(f"keeps the last {rule.keep_last} by {rule.rank_by}{per}")
     if rule.keep_newer_than is not None:
-        parts.append(f"keeps newer than {rule.keep_newer_than.days}d")
+        parts.append(f"keeps newer than {duration_text(rule.keep_newer_than)}")
     if rule.delete_older_than is not None:
-        parts.append(f"deletes only older than {rule.delete_older_than.days}d")
+        parts.append(f"deletes only older than {duration_text(rule.delete_older_than)}")
     return "; ".join(parts) or "deletes every tag it considers"
 
 
