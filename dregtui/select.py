@@ -164,6 +164,16 @@ class TagSelector:
         return self.text
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
 def _plain(v: Version) -> bool:
     return not (v.is_prerelease or v.is_postrelease or v.local)
 
@@ -174,20 +184,7 @@ def _compare(op: str, v: Version, bound: Version, spec: Specifier) -> bool:
     (``<1.26`` takes no ``1.26.0rc1``) changed between its versions."""
     if not (_plain(v) and _plain(bound)):
         return spec.contains(v, prereleases=True)
-    if op == "<":
-        return v < bound
-    if op == ">":
-        return v > bound
-    if op == "<=":
-        return v <= bound
-    if op == ">=":
-        return v >= bound
-    if op == "==":
-        return v == bound
-    return v != bound  # "!="
-
-
-SIMPLE_OPERATORS = frozenset({"<", ">", "<=", ">=", "==", "!="})
+    return _OPERATORS[op](v, bound)
 
 
 def parse_version_selector(
@@ -221,7 +218,7 @@ def parse_version_selector(
                 f"({op} does not take {bound!r})"
             ) from None
         clauses.append(clause)
-        if compiled is not None and op in SIMPLE_OPERATORS and not wildcard:
+        if compiled is not None and op in _OPERATORS and not wildcard:
             compiled.append((op, parts.version, Specifier(clause)))
         else:
             compiled = None
@@ -517,15 +514,6 @@ def select_tags(
 
 
 # -- the TUI's one-string filter ------------------------------------------------------------
-
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    ">": operator.gt,
-    "<=": operator.le,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 class TagIndex:

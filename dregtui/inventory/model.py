@@ -83,6 +83,11 @@ class Inventory:
         tags = self.repositories.get(repository, {})
         return (self._revisions.get(repository, 0), id(tags), len(tags))
 
+    @property
+    def changes(self) -> int:
+        """How many times any repository's tags changed (through these methods)."""
+        return sum(self._revisions.values())
+
     def _changed(self, repository: str) -> None:
         self._revisions[repository] = self._revisions.get(repository, 0) + 1
 

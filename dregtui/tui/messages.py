@@ -120,7 +120,7 @@ class SpaceReady(Message):
 class FreesWorkedOut(Message):
     """What the marks (as of ``key``) free once deleted: bytes, and whether every size is known."""
 
-    def __init__(self, key: tuple[int, int, int], frees: int | None, known: bool) -> None:
+    def __init__(self, key: tuple[int, ...], frees: int | None, known: bool) -> None:
         super().__init__()
         self.key = key
         self.frees = frees

@@ -19,18 +19,6 @@ from dregtui.tui.details import DetailsCache
 
 SORTS = ("version", "name", "date", "variant")  # variant: grouped by variant, version order
 
-TagPredicate = Callable[[str], bool]
-
-
-def tag_matcher(text: str) -> TagPredicate:
-    """The CLI's one-string selector (dregtui.select.parse_filter); ValueError when invalid."""
-    if not text.strip():
-        return lambda tag: True
-    try:
-        return parse_filter(text).matches
-    except SelectorError as exc:
-        raise ValueError(str(exc)) from exc
-
 
 def _narrows(before: str, after: str) -> bool:
     """Does every tag that ``after`` takes pass ``before`` too? True for plain text terms
@@ -228,11 +216,15 @@ class Session:
     def marked_in(self, repository: str) -> int:
         return sum(1 for repo, _ in self.marks if repo == repository)
 
+    def marks_key(self) -> tuple[int, int, int]:
+        """A fingerprint of the marks and of the inventory they point into: what figures
+        derived from the marks are cached by."""
+        return (len(self.marks), sum(map(hash, self.marks)), self.inventory.changes)
+
     def marked_digests(self) -> set[tuple[str, str]]:
         """(repository, digest) of every marked tag; cached until the marks or the
         inventory change (the status bar asks at every refresh; 100,000 marks take 0.2 s)."""
-        revisions = self.inventory._revisions
-        key = (len(self.marks), sum(map(hash, self.marks)), sum(revisions.values()))
+        key = self.marks_key()
         if self._marked_digests is not None and self._marked_digests[0] == key:
             return self._marked_digests[1]
         out = set()

@@ -41,6 +41,7 @@ from dregtui.tui.widgets.repo_tree import RepoTree
 from dregtui.tui.widgets.reverse_panel import ReversePanel
 from dregtui.tui.widgets.status_bar import StatusBar
 from dregtui.tui.widgets.tag_list import TagList
+from dregtui.wording import plural
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp
@@ -172,7 +173,7 @@ class MainScreen(Screen[None]):
         self._filter_target = "tags"
         self._last_resort = 0.0
         self._space_asked = 0.0
-        self._frees_key: tuple[int, int, int] | None = None
+        self._frees_key: tuple[int, ...] | None = None
 
     @property
     def dreg(self) -> DregApp:
@@ -259,9 +260,10 @@ class MainScreen(Screen[None]):
 
     def on_space_ready(self, message: msg.SpaceReady) -> None:
         self.session.space_built(message.space, message.sizes)
-        self.repo_tree.refresh_labels()
         if self.repo_tree.by_size:
-            self.refresh_tree()
+            self.refresh_tree()  # the order follows the sizes (and the labels with it)
+        else:
+            self.repo_tree.refresh_labels()
         self.tag_list.refresh()
         self.show_tag(self.tag_list.repository, self.tag_list.current_tag)
         self.update_status()
@@ -316,13 +318,13 @@ class MainScreen(Screen[None]):
             self._frees_key = None
             self.status_bar.frees = None
             return
-        key = (len(marks), sum(map(hash, marks)), id(self.session._space))
+        key = (*self.session.marks_key(), id(self.session._space))
         if key != self._frees_key:
             self._frees_key = key
             self._work_out_frees(key)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="frees")
-    def _work_out_frees(self, key: tuple[int, int, int]) -> None:
+    def _work_out_frees(self, key: tuple[int, ...]) -> None:
         plan = self.session.marked_plan()
         if not get_current_worker().is_cancelled:
             self.post_message(
@@ -658,12 +660,13 @@ class MainScreen(Screen[None]):
         self.session.marks = {(repo, tag) for repo, tags in selected.items() for tag in tags}
         for warning in outcome.warnings:
             self.notify(clean(warning), severity="warning", markup=False)
-        count = len(self.session.marks)
+        tags, repositories = (
+            plural(len(self.session.marks), "tag"),
+            plural(len(selected), "repository"),
+        )
         self.notify(
             clean(
-                f"{outcome.policy.path}: {count} tag{'s' if count != 1 else ''} to delete in "
-                f"{len(selected)} repositor{'ies' if len(selected) != 1 else 'y'} marked "
-                "(d shows the plan)"
+                f"{outcome.policy.path}: {tags} to delete in {repositories} marked (d shows the plan)"
             ),
             markup=False,
         )
