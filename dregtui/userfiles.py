@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -16,14 +17,20 @@ class ConfigError(Exception):
     """The configuration (file, option or environment value) is unusable. One sentence."""
 
 
-def atomic_write(file: Path, payload: bytes, mode: int = 0o600) -> None:
-    """Write via a temp file in the same directory + os.replace; the result has ``mode``."""
+def atomic_write(file: Path, payload: bytes | Iterable[bytes], mode: int = 0o600) -> None:
+    """Write via a temp file in the same directory + os.replace; the result has ``mode``.
+    ``payload`` may come in pieces (written as they are made: a big file is never whole in
+    memory); the file is replaced only once every piece is written."""
     file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + file.name + ".", suffix=".tmp", dir=file.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            if isinstance(payload, bytes | bytearray):
+                handle.write(payload)
+            else:
+                for piece in payload:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, file)

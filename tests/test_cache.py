@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from support.registry import cache_header, edit_cache_header
 
 from dregtui.demo.images import ImagePusher
 from dregtui.inventory.cache import InventoryCache, cache_name, default_cache_dir
@@ -28,11 +29,11 @@ def test_cache_is_written_private_without_credentials(small_registry, run_cli):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
     assert "s3cret-Passw0rd" not in text and "someone" not in text
-    doc = json.loads(text)
+    doc = cache_header(path)
     assert doc["registry"] == url
     assert isinstance(doc["scanned_at"], float)
-    assert doc["version"] == 3  # issue 11: digests and media types in tables
-    assert len(doc["repositories"]) == 12
+    assert doc["version"] == 4  # issue 11: JSON Lines, digests and media types in tables
+    assert len(doc["repositories"]) == 12 and doc["counts"]["tags"] > 0
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp left over
 
 
@@ -69,19 +70,52 @@ def test_cache_none_disables_and_cache_path_is_used(small_registry, run_cli, tmp
     assert not cache_file(url).exists()
     custom = tmp_path / "sub" / "my-cache.json"
     assert run_cli("-reg", url, "-c", str(custom), "list-repo-names").code == 0
-    assert json.loads(custom.read_text())["registry"] == url
+    assert cache_header(custom)["registry"] == url
     assert stat.S_IMODE(custom.stat().st_mode) == 0o600
     assert not cache_file(url).exists()
+
+
+def _v4(
+    *,
+    tags: list[object] | None = None,
+    tags_count: int = 1,
+    digests: int = 1,
+    hexes: str = "a" * 64,
+    end: bool = True,
+    extra: list[object] = (),  # type: ignore[assignment]
+) -> str:
+    """A small version-4 cache (JSON Lines) with one repository, for damaged variants."""
+    header = {
+        "format": "dregtui-inventory",
+        "version": 4,
+        "registry": "URL",
+        "scanned_at": 1.0,
+        "catalog": True,
+        "counts": {
+            "repositories": 1,
+            "tags": tags_count,
+            "digests": 1,
+            "footprints": 0,
+            "blobs": 0,
+            "children": 0,
+        },
+        "media_types": [""],
+        "repositories": [["app", tags_count, 1]],
+    }
+    lines: list[object] = [header, ["d", "sha256", hexes * digests]]
+    lines += tags if tags is not None else [["t", "app", ["1.0"], [0], [0]]]
+    lines += list(extra) + ([["end"]] if end else [])
+    return "".join(json.dumps(line) + "\n" for line in lines)
 
 
 UNUSABLE = {
     "bad-json": "{not json",
     "unknown-version": json.dumps({"format": "dregtui-inventory", "version": 99}),
     "other-registry": json.dumps(
-        {"format": "dregtui-inventory", "version": 3, "registry": "http://elsewhere:1"}
+        {"format": "dregtui-inventory", "version": 4, "registry": "http://elsewhere:1"}
     ),
     "damaged": json.dumps(
-        {"format": "dregtui-inventory", "version": 3, "registry": "URL", "repositories": 3}
+        {"format": "dregtui-inventory", "version": 4, "registry": "URL", "repositories": 3}
     ),
     "binary": "\x00\xff garbage",
     "older-version": json.dumps(
@@ -90,19 +124,17 @@ UNUSABLE = {
     "version-2": json.dumps(
         {"format": "dregtui-inventory", "version": 2, "registry": "URL", "repositories": {}}
     ),
-    "negative-position": json.dumps(
-        {
-            "format": "dregtui-inventory",
-            "version": 3,
-            "registry": "URL",
-            "scanned_at": 1.0,
-            "digests": ["sha256:" + "a" * 64],
-            "media_types": [""],
-            "repositories": {"app": [["1.0"], [-1], [0]]},
-            "children": [],
-            "footprints": [],
-        }
+    "version-3": json.dumps(
+        {"format": "dregtui-inventory", "version": 3, "registry": "URL", "repositories": {}}
     ),
+    "negative-position": _v4(tags=[["t", "app", ["1.0"], [-1], [0]]]),
+    "position-past-the-table": _v4(tags=[["t", "app", ["1.0"], [7], [0]]]),
+    "a-tag-twice": _v4(tags=[["t", "app", ["1.0", "1.0"], [0, 0], [0, 0]]], tags_count=2),
+    "torn": _v4(end=False),
+    "a-billion-tags-claimed": _v4(tags_count=10**9),
+    "more-digests-than-claimed": _v4(digests=2),
+    "a-poisoned-digest": _v4(hexes="\u001b]0;owned\u0007" + "a" * 54),
+    "an-unknown-line": _v4(extra=[["x"]]),
 }
 
 
@@ -117,7 +149,7 @@ def test_unusable_cache_is_reported_in_one_line_and_rebuilt(small_registry, run_
         assert len(result.lines) == 12
         assert result.err.count("\n") == 1, label
         assert result.err.startswith("dregtui: warning: ") and str(path) in result.err
-        assert json.loads(path.read_text())["registry"] == url  # rebuilt
+        assert cache_header(path)["registry"] == url  # rebuilt
         result = run_cli("-reg", url, "list-repo-names")
         assert result.err.startswith("dregtui: using the cache of ")  # no warning now
         assert result.err.count("\n") == 1
@@ -216,7 +248,7 @@ def test_credentials_in_the_url_never_reach_the_cache(small_registry, run_cli):
     assert result.code == 0, result
     text = cache_file(url).read_text()
     assert "url-Secret-42" not in text and "someone" not in text
-    assert json.loads(text)["registry"] == url
+    assert cache_header(cache_file(url))["registry"] == url
 
 
 def test_unwritable_cache_is_a_warning_not_a_failure(small_registry, run_cli, tmp_path):
@@ -290,7 +322,7 @@ def test_damaged_or_oversized_dregtui_cache_at_a_named_path_is_rebuilt(
     empty.write_bytes(b"")  # e.g. from mktemp: taken as a new cache
     result = run_cli("-reg", url, "-c", str(empty), "list-repo-names")
     assert result.code == 0 and result.err == "", result
-    assert json.loads(empty.read_text())["registry"] == url
+    assert cache_header(empty)["registry"] == url
     for label in ("torn", "oversized"):
         with path.open("wb") as handle:
             handle.write(b'{"format":"dregtui-inventory","version":1,"registry":"x",')
@@ -301,7 +333,7 @@ def test_damaged_or_oversized_dregtui_cache_at_a_named_path_is_rebuilt(
         assert len(result.lines) == 12
         assert result.err.count("\n") == 1 and result.err.startswith("dregtui: warning: ")
         assert str(path) in result.err and "rescanning" in result.err
-        assert json.loads(path.read_text())["registry"] == url  # rewritten
+        assert cache_header(path)["registry"] == url  # rewritten
         assert path.stat().st_size < 1 << 20
 
 
@@ -315,9 +347,7 @@ def test_a_cached_answer_says_so_on_stderr_and_max_cache_age_rescans(small_regis
     assert cached.err.startswith(f"dregtui: using the cache of {url} from ")
     assert " UTC (0s old); --refresh rescans" in cached.err or "s old)" in cached.err
     path = cache_file(url)
-    doc = json.loads(path.read_text())
-    doc["scanned_at"] -= 3 * 3600
-    path.write_text(json.dumps(doc))
+    edit_cache_header(path, scanned_at=cache_header(path)["scanned_at"] - 3 * 3600)
     with RegistryClient(url) as c:
         ImagePusher(c).image("team/new", "1", seed="new")
     fresh = run_cli("-reg", url, "--max-cache-age", "1h", "list-repo-names")

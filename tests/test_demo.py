@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 import pytest
 import requests
+from support.registry import cache_header, edit_cache_header
 from support.tui import settle
 
 from dregtui.cli import main
@@ -156,9 +156,7 @@ def test_tui_command_opens_from_the_cache(
     assert seen["from_cache"] and "team/web" in seen["repos"]
     # the commands' cache rule holds for the TUI too: --max-cache-age, and a path that is no cache
     path = InventoryCache.for_registry(url).path
-    doc = json.loads(path.read_text())
-    doc["scanned_at"] -= 7200  # two hours old
-    path.write_text(json.dumps(doc))
+    edit_cache_header(path, scanned_at=cache_header(path)["scanned_at"] - 7200)  # two hours old
     quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     assert main(["-reg", url, "--max-cache-age", "1h"], **quiet) == 0
     assert not seen["from_cache"]

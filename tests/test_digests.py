@@ -11,6 +11,7 @@ import json
 
 import pytest
 from support.fake_server import Reply, json_reply
+from support.registry import cache_lines, write_cache_lines
 
 from dregtui.oci import mediatypes
 from dregtui.registry import RegistryClient
@@ -208,10 +209,12 @@ def test_a_poisoned_digest_in_the_cache_is_never_printed(small_registry, run_cli
     first = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0", "latest")
     assert first.code == 0 and first.out, first
     path = default_cache_dir() / cache_name(url)
-    doc = json.loads(path.read_text())
-    names, refs, _ = doc["repositories"]["team/app-00"]
-    doc["digests"][refs[names.index("1.0")]] = "sha256:\x1b]0;owned\x07" + "a" * 64
-    path.write_text(json.dumps(doc))
+    lines = cache_lines(path)
+    _, _, names, refs, _ = next(x for x in lines[1:] if x[:2] == ["t", "team/app-00"])
+    table = next(x for x in lines[1:] if x[0] == "d")
+    at = refs[names.index("1.0")] * 64
+    table[2] = table[2][:at] + "\x1b]0;owned\x07" + table[2][at + 11 :]  # same length
+    write_cache_lines(path, lines)
     r = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0", "latest")
     assert r.code == 0, r
     assert r.out == first.out  # rescanned: the registry's digest, not the cache's

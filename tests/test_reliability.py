@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from support.killable import KillableRegistry, snapshot
+from support.registry import cache_lines
 
 from dregtui.demo.images import ImagePusher
 from dregtui.registry import RegistryClient
@@ -156,7 +157,7 @@ def test_sigint_during_scan(killable: KillableRegistry) -> None:
     leftovers = list(cache_dir.glob("*")) if cache_dir.exists() else []
     for f in leftovers:
         assert not f.name.endswith(".tmp"), leftovers
-        json.loads(f.read_text())  # a complete cache or none
+        assert cache_lines(f)[-1] == ["end"]  # a complete cache or none
 
 
 def test_sigint_during_deletion(killable: KillableRegistry) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.registry import blob_sizes, gc_eligible
+from support.registry import blob_sizes, cache_lines, gc_eligible, write_cache_lines
 
 from dregtui.demo.images import ImagePusher
 from dregtui.demo.sample import populate_small
@@ -86,11 +86,10 @@ def test_old_cache_is_rebuilt_with_sizes(sample_registry, run_cli):
     from dregtui.inventory.cache import InventoryCache
 
     path = InventoryCache.for_registry(url).path
-    doc = json.loads(path.read_text())
-    assert doc["version"] == 3 and doc["footprints"]
-    doc["version"] = 1
-    del doc["footprints"]
-    path.write_text(json.dumps(doc))
+    lines = cache_lines(path)
+    assert lines[0]["version"] == 4 and any(line[0] == "f" for line in lines[1:])
+    lines[0]["version"] = 1  # an old cache: no footprints
+    write_cache_lines(path, [lines[0], *(line for line in lines[1:] if line[0] != "f")])
     result = run_cli("-reg", url, "--json", "du")
     assert result.code == 0, result
     assert "older dregtui" in result.err and result.err.count("older dregtui") == 1

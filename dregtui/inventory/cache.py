@@ -1,12 +1,13 @@
-"""The inventory cache: one versioned JSON file per registry in the user cache dir.
+"""The inventory cache: one versioned JSON Lines file per registry in the user cache dir.
 
 ``<user cache dir>/dregtui/<safe name>.json`` where the name comes from the registry's host,
 port and path (``127.0.0.1_5000.json``). Written atomically (temp file + ``os.replace``) with
 mode 0600. It holds the registry URL, the scan time, repositories -> tags -> digests, the media
 type of every digest, the children of every index and the footprint of every manifest (its
-JSON size and the blobs it references, with sizes); never a credential. Version 3 keeps each
-digest and media type once, in tables the rest refers to by position (about 200 bytes a tag).
-Version 1 (no footprints) and 2 (the larger format) caches are rebuilt with one notice.
+JSON size and the blobs it references, with sizes); never a credential. Version 4 is JSON Lines:
+a header with what the tree needs (each repository's tag count), then the rest in chunks that
+refer to digests and media types by position (about 140 bytes a tag); it is written and read
+one line at a time. Older versions are rebuilt with one notice.
 
     cache = InventoryCache.for_registry(url)          # or InventoryCache(path, url)
     inventory = cache.load(warn=print)                # None (+ one warning) if unusable
@@ -24,23 +25,30 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import count, filterfalse
+from operator import methodcaller
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from dregtui.inventory.model import Footprint, Inventory, TagInfo
-from dregtui.oci.digests import all_digests
+from dregtui.inventory.model import FootprintTable, Inventory, TagInfo, footprint_columns
+from dregtui.oci.digests import ALGORITHMS
 from dregtui.userfiles import ConfigError, atomic_write
 
 FORMAT = "dregtui-inventory"
-VERSION = 3
+VERSION = 4
 MAX_NAME = 80
-# A larger cache file is ignored (with a warning), never read. Version 3 takes about 200 bytes a
+# A larger cache file is ignored (with a warning), never read. Version 4 takes about 140 bytes a
 # tag with sizes: a million tags fit with room to spare.
 MAX_BYTES = 1024 * 1024 * 1024
+CHUNK = 65_536  # items a line: no line is big, and reading one holds the UI thread up briefly
+MAX_LINE = 64 * 1024 * 1024  # more than CHUNK items of any kind take
+COUNTS = ("repositories", "tags", "digests", "footprints", "blobs", "children")
 _SIGNATURE = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"')
+_VERSION = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"\s*,\s*"version"\s*:\s*(\d+)')
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISCHR, "a character device"),
@@ -151,52 +159,107 @@ class InventoryCache:
 
     def read(self, warn: Callable[[str], None] | None = None) -> CachedInventory | None:
         """Like ``load``, plus whether the cache covers the whole catalog."""
+        with self._opened(warn) as handle:
+            if handle is None:
+                return None
+            header = self._header(handle, warn)
+            if header is None:
+                return None
+            with _no_collection():
+                try:
+                    inventory = _inventory_from(header, handle)
+                except OSError as exc:
+                    self._reject(warn, f"cannot be read ({exc.strerror or exc})")
+                    return None
+                except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError):
+                    self._reject(warn, "is damaged")
+                    return None
+            return CachedInventory(inventory, header.catalog)
+
+    def peek(self, warn: Callable[[str], None] | None = None) -> CacheHeader | None:
+        """The first line alone (milliseconds at any size): the registry, the scan's time and
+        each repository's tag count; None (+ one warning) when the file is unusable. ``read``
+        may still find the rest damaged."""
+        with self._opened(warn) as handle:
+            return None if handle is None else self._header(handle, warn)
+
+    @contextlib.contextmanager
+    def _opened(self, warn: Callable[[str], None] | None) -> Iterator[BinaryIO | None]:
+        """The cache file to read (None: there is none, it is empty or it is unusable)."""
         try:
             opened = self._open()
         except CacheRefused:
             raise
         except OSError as exc:
-            return self._reject(warn, f"cannot be read ({exc.strerror or exc})")
+            self._reject(warn, f"cannot be read ({exc.strerror or exc})")
+            opened = None
         if opened is None:
-            return None
+            yield None
+            return
         fd, size = opened
-        try:
-            if size == 0:  # an empty file (mktemp): a new cache
-                return None
-            if size > MAX_BYTES:
-                return self._reject(warn, f"is larger than {MAX_BYTES // 2**20} MB")
-            os.lseek(fd, 0, os.SEEK_SET)
-            text = _read_bounded(fd).decode("utf-8")  # the bytes are dropped right away
-        except (OSError, UnicodeDecodeError) as exc:
-            return self._reject(warn, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
-        finally:
+        if size > MAX_BYTES or size == 0:  # empty (mktemp): a new cache
             os.close(fd)
-        with _no_collection():
-            try:
-                doc = json.loads(text)
-            except ValueError:
-                return self._reject(warn, "is not valid JSON")
-            del text  # only the parsed document from here on
-            return self._checked(doc, warn)
+            if size:
+                self._reject(warn, f"is larger than {MAX_BYTES // 2**20} MB")
+            yield None
+            return
+        with os.fdopen(fd, "rb", buffering=1 << 20) as handle:
+            yield handle
 
-    def _checked(self, doc: Any, warn: Callable[[str], None] | None) -> CachedInventory | None:
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            return self._reject(warn, "is not a dregtui cache")
-        if doc.get("version") == 1:
-            return self._reject(warn, "was written by an older dregtui (no image sizes)")
-        if doc.get("version") == 2:
-            return self._reject(warn, "was written by an older dregtui (a larger format)")
-        if doc.get("version") != VERSION:
-            return self._reject(warn, f"has an unknown format version {doc.get('version')!r}")
-        if doc.get("registry") != self.registry_url:
-            return self._reject(warn, "belongs to another registry")
+    def _header(self, handle: BinaryIO, warn: Callable[[str], None] | None) -> CacheHeader | None:
         try:
-            return CachedInventory(_inventory_from(doc), bool(doc.get("catalog", True)))
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(0)
+            head = handle.read(4096)
+            handle.seek(0)
+            version = _VERSION.search(head) if _SIGNATURE.match(head) else None
+            if version is not None and version.group(1) != str(VERSION).encode():
+                known = {b"1": "(no image sizes)", b"2": "(a larger format)", b"3": "(one line)"}
+                if version.group(1) in known:
+                    why = known[version.group(1)]
+                    self._reject(warn, f"was written by an older dregtui {why}")
+                    return None
+                number = version.group(1).decode()
+                self._reject(warn, f"has an unknown format version {number}")
+                return None
+            line = _line(handle)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, OSError):
+                self._reject(warn, f"cannot be read ({exc.strerror or exc})")
+                return None
+            self._reject(warn, "is not a dregtui cache")
+            return None
+        try:
+            doc = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            self._reject(warn, "is not valid JSON")
+            return None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            self._reject(warn, "is not a dregtui cache")
+            return None
+        if doc.get("version") != VERSION:
+            self._reject(warn, f"has an unknown format version {doc.get('version')!r}")
+            return None
+        if doc.get("registry") != self.registry_url:
+            self._reject(warn, "belongs to another registry")
+            return None
+        try:
+            header = CacheHeader.of(doc)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-            return self._reject(warn, "is damaged")
+            self._reject(warn, "is damaged")
+            return None
+        claimed = header.counts
+        # Every tag, digest and blob takes some bytes of the file: a claim beyond them is a lie,
+        # refused before anything is made for it.
+        need = 3 * claimed["tags"] + 64 * claimed["digests"] + 4 * claimed["blobs"]
+        if need > size:
+            what = f"{claimed['tags']:,} tags and {claimed['digests']:,} digests"
+            self._reject(warn, f"is damaged (it claims {what} in {size:,} bytes)")
+            return None
+        return header
 
-    def _reject(self, warn: Callable[[str], None] | None, why: str) -> CachedInventory | None:
-        """Warn that the file is unusable; always None (``return self._reject(...)``)."""
+    def _reject(self, warn: Callable[[str], None] | None, why: str) -> None:
+        """Warn that the file is unusable."""
         if warn is not None:
             warn(f"The cache file {self.path} {why}; rescanning the registry.")
         return None
@@ -213,8 +276,7 @@ class InventoryCache:
         except CacheRefused as exc:  # callers warn about an OSError; never replace it
             raise OSError(errno.EEXIST, str(exc).split(":")[0] + " and was not replaced") from None
         with _no_collection():
-            data = _dump(inventory, self.registry_url, catalog).encode("utf-8")
-        atomic_write(self.path, data)
+            atomic_write(self.path, _dump(inventory, self.registry_url, catalog))
 
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -234,131 +296,258 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _read_bounded(fd: int) -> bytearray:
-    """The file's bytes, at most MAX_BYTES, read into one buffer (no list of chunks to join:
-    a 100 MB cache would briefly take 200)."""
-    size = os.fstat(fd).st_size
-    buffer = bytearray(min(max(size, 0), MAX_BYTES) + 1)
-    view = memoryview(buffer)
-    total = 0
-    while True:
-        if total == len(buffer):
-            if total > MAX_BYTES:
-                break
-            buffer.extend(bytes(min(len(buffer), MAX_BYTES + 1 - total)))  # it grew meanwhile
-            view = memoryview(buffer)
-        n = os.readv(fd, [view[total:]])
-        if not n:
-            break
-        total += n
-    view.release()
-    if total > MAX_BYTES:
-        raise OSError(errno.EFBIG, f"larger than {MAX_BYTES // 2**20} MB")
-    del buffer[total:]
-    return buffer
+def _line(handle: BinaryIO) -> bytes:
+    """One line of the file, at most MAX_LINE bytes (a longer one is damage, never read
+    whole); b"" at the end."""
+    line = handle.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise ValueError("a line longer than the format writes")
+    return line
 
 
 def _is_cache_document(fd: int) -> bool:
-    """A small JSON file whose ``format`` says dregtui (keys in another order, say)."""
+    """A file whose first line is JSON whose ``format`` says dregtui (keys in another order)."""
     try:
-        doc = json.loads(_read_bounded(fd))
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            doc = json.loads(_line(handle))
     except (OSError, ValueError):
         return False
     return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
-def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> str:
-    """Version 3: every digest and media type once, in tables; repositories, children and
-    footprints refer to them by position (a third of version 2's size, and faster to read)."""
+@dataclass(frozen=True, slots=True)
+class CacheHeader:
+    """The first line of a cache: enough to draw the repository tree before the rest loads."""
+
+    registry: str
+    scanned_at: float
+    catalog: bool  # False: only named repositories were scanned (registry without _catalog)
+    counts: dict[str, int]  # repositories, tags, digests, footprints, blobs, children
+    media_types: list[str]
+    repositories: dict[str, int]  # repository -> its tag count
+    scanned: set[str]  # repositories whose tags were scanned (the others are names only)
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> CacheHeader:
+        scanned_at = doc["scanned_at"]
+        if not isinstance(scanned_at, int | float) or isinstance(scanned_at, bool):
+            raise TypeError("scanned_at")
+        counts = {key: doc["counts"][key] for key in COUNTS}
+        if not all(type(n) is int and n >= 0 for n in counts.values()):
+            raise ValueError("counts")
+        repositories: dict[str, int] = {}
+        scanned: set[str] = set()
+        for name, tags, done in doc["repositories"]:
+            if type(name) is not str or type(tags) is not int or tags < 0 or name in repositories:
+                raise ValueError("repositories")
+            repositories[name] = tags
+            if done:
+                scanned.add(name)
+        if (
+            len(repositories) != counts["repositories"]
+            or sum(repositories.values()) != counts["tags"]
+        ):
+            raise ValueError("repositories")
+        types = doc["media_types"]
+        if not isinstance(types, list) or set(map(type, types)) - {str}:
+            raise TypeError("media_types")
+        return cls(
+            registry=str(doc["registry"]),
+            scanned_at=float(scanned_at),
+            catalog=bool(doc.get("catalog", True)),
+            counts=counts,
+            media_types=[sys.intern(t) for t in types],
+            repositories=repositories,
+            scanned=scanned,
+        )
+
+
+def _json_line(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _positions(table: dict[str, int], values: Iterable[str]) -> list[int]:
+    """The position of each value in ``table``, new ones added at the end (C speed when they
+    are all known, as on a second save)."""
+    values = values if isinstance(values, list) else list(values)
+    try:
+        return list(map(table.__getitem__, values))
+    except KeyError:
+        new = dict.fromkeys(filterfalse(table.__contains__, values))
+        table.update(zip(new, count(len(table))))
+        return list(map(table.__getitem__, values))
+
+
+def _dump(inventory: Inventory, registry_url: str, catalog: bool) -> Iterator[bytes]:
+    """Version 4, one JSON value a line, made and written piece by piece: the header (what
+    the tree needs), then the digest table, tags, children and footprints in chunks of at
+    most CHUNK items that refer to digests and media types by position, then an end line."""
     digests: dict[str, int] = {}
     types: dict[str, int] = {}
-
-    def d(digest: str) -> int:
-        n = digests.get(digest)
-        if n is None:
-            n = digests[digest] = len(digests)
-        return n
-
-    def t(media_type: str) -> int:
-        n = types.get(media_type)
-        if n is None:
-            n = types[media_type] = len(types)
-        return n
-
-    repositories: dict[str, list[list[Any]]] = {}
     with inventory._lock:
-        for repo in sorted(inventory.repositories):
-            tags = inventory.repositories[repo]
+        repositories = {r: inventory.repositories[r] for r in sorted(inventory.repositories)}
+        tag_chunks: list[list[Any]] = []
+        for repo, tags in repositories.items():
             names = sorted(tags)
-            repositories[repo] = [
-                names,
-                [d(tags[n].digest) for n in names],
-                [t(tags[n].media_type) for n in names],
-            ]
-        children = [[d(i), [d(k) for k in kids]] for i, kids in sorted(inventory.children.items())]
-        footprints: list[list[int]] = []
-        for digest, fp in sorted(inventory.footprints.items()):
-            flat = fp.flat
-            row = [d(digest), fp.size]
-            for i in range(0, len(flat), 2):
-                row += (d(str(flat[i])), int(flat[i + 1]))
-            footprints.append(row)
-        scanned = sorted(inventory.scanned)
-    doc: dict[str, Any] = {
-        "format": FORMAT,
-        "version": VERSION,
-        "registry": registry_url,
-        "scanned_at": inventory.scanned_at,
-        "catalog": catalog,
-        "scanned": scanned,
-        "digests": list(digests),
-        "media_types": list(types),
-        "repositories": repositories,
-        "children": children,
-        "footprints": footprints,
-    }
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-
-
-def _inventory_from(doc: dict[str, Any]) -> Inventory:
-    intern = sys.intern  # one string per digest and media type, however many refer to it
-    table = doc["digests"]
-    if not isinstance(table, list) or not all_digests(table):
-        raise TypeError("digests")  # never print a poisoned digest
-    digests: list[str] = table  # one object per digest already: tags refer to it by position
-    types = [intern(str(x)) for x in doc["media_types"]]
-    repositories: dict[str, dict[str, TagInfo]] = {}
-    for repo, columns in doc["repositories"].items():
-        names, refs, kinds = columns
-        if not isinstance(repo, str) or not len(names) == len(refs) == len(kinds):
-            raise TypeError("repositories")
-        if min(refs, default=0) < 0 or min(kinds, default=0) < 0:
-            raise IndexError("repositories")  # a negative position would read another entry
-        repositories[repo] = {
-            str(name): TagInfo(digests[ref], types[kind])
-            for name, ref, kind in zip(names, refs, kinds, strict=True)
+            for at in range(0, len(names), CHUNK):
+                part = names[at : at + CHUNK]
+                infos = list(map(tags.__getitem__, part))
+                refs = _positions(digests, [i.digest for i in infos])
+                kinds = _positions(types, [i.media_type for i in infos])
+                tag_chunks.append(["t", repo, part, refs, kinds])
+        children = [
+            [_positions(digests, [i])[0], _positions(digests, kids)]
+            for i, kids in sorted(inventory.children.items())
+        ]
+        footprints: list[list[Any]] = []
+        blobs = 0
+        for own, sizes, counts, blob_digests, blob_sizes in footprint_columns(inventory.footprints):
+            # in pieces of CHUNK manifests (or 4 x CHUNK blobs, whichever comes first)
+            at = blob_at = 0
+            while at < len(own):
+                end = min(at + CHUNK, len(own))
+                n = sum(counts[at:end])
+                while n > 4 * CHUNK and end - at > 1:
+                    end = at + (end - at) // 2
+                    n = sum(counts[at:end])
+                footprints.append(
+                    [
+                        "f",
+                        _positions(digests, own[at:end]),
+                        sizes[at:end],
+                        counts[at:end],
+                        _positions(digests, blob_digests[blob_at : blob_at + n]),
+                        blob_sizes[blob_at : blob_at + n],
+                    ]
+                )
+                blobs += n
+                at, blob_at = end, blob_at + n
+        scanned = inventory.scanned
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "registry": registry_url,
+            "scanned_at": inventory.scanned_at,
+            "catalog": catalog,
+            "counts": {
+                "repositories": len(repositories),
+                "tags": sum(len(t) for t in repositories.values()),
+                "digests": len(digests),
+                "footprints": sum(len(c[1]) for c in footprints),
+                "blobs": blobs,
+                "children": len(children),
+            },
+            "media_types": list(types),
+            "repositories": [[r, len(t), int(r in scanned)] for r, t in repositories.items()],
         }
-    children = {digests[i]: tuple(digests[k] for k in kids) for i, kids in doc["children"]}
-    if any(i < 0 or min(kids, default=0) < 0 for i, kids in doc["children"]):
-        raise IndexError("children")
-    footprints: dict[str, Footprint] = {}
-    ints = {int}
-    get = digests.__getitem__
-    for row in doc["footprints"]:
-        if len(row) % 2 or not set(map(type, row)) <= ints or min(row) < 0:
-            raise TypeError("footprints")
-        flat: list[str | int] = row[2:]
-        flat[0::2] = map(get, row[2::2])
-        footprints[get(row[0])] = Footprint(row[1], tuple(flat))
-    scanned_at = doc["scanned_at"]
-    if not isinstance(scanned_at, int | float):
-        raise TypeError("scanned_at")
-    scanned = set(doc.get("scanned", repositories)) & set(repositories)
+    yield _json_line(header)
+    table = list(digests)
+    del digests
+    for at in range(0, len(table), CHUNK):
+        # digests of one algorithm in a row go as one string of hex digits: checked and cut at C
+        # speed on the way back (a list of a million strings takes 1.4 s to check one by one)
+        part = table[at : at + CHUNK]
+        for algorithm, run in _runs(part):
+            hexes = "".join(run).replace(algorithm + ":", "")  # hex digits hold no ":"
+            yield _json_line(["d", algorithm, hexes])
+    del table
+    for line in tag_chunks:
+        yield _json_line(line)
+    for at in range(0, len(children), CHUNK):
+        yield _json_line(["c", children[at : at + CHUNK]])
+    for line in footprints:
+        yield _json_line(line)
+    yield _json_line(["end"])
+
+
+def _runs(digests: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """Consecutive digests of one algorithm, in order (one run, at once, when all are sha256)."""
+    if all(map(methodcaller("startswith", "sha256:"), digests)):
+        yield "sha256", digests
+        return
+    run: list[str] = []
+    algorithm = ""
+    for digest in digests:
+        this = digest.split(":", 1)[0]
+        if this != algorithm and run:
+            yield algorithm, run
+            run = []
+        algorithm = this
+        run.append(digest)
+    if run:
+        yield algorithm, run
+
+
+def _inventory_from(header: CacheHeader, handle: BinaryIO) -> Inventory:
+    """The lines after the header, one at a time (the file is never whole in memory)."""
+    counts = header.counts  # the handle is past the header
+    table: list[str] = []
+    types = header.media_types
+    repositories: dict[str, dict[str, TagInfo]] = {name: {} for name in header.repositories}
+    children: dict[str, tuple[str, ...]] = {}
+    columns = [array("q") for _ in range(5)]
+    ended = False
+    while line := _line(handle):
+        if ended:
+            raise ValueError("lines after the end")
+        item = json.loads(line)
+        kind = item[0]
+        if kind == "d":
+            _, algorithm, hexes = item
+            width = ALGORITHMS[algorithm]
+            raw = hexes.encode("ascii")
+            if len(raw) % width or raw.translate(None, b"0123456789abcdef"):
+                raise ValueError("digests")  # never print a poisoned digest
+            prefix = algorithm + ":"
+            table += [prefix + hexes[i : i + width] for i in range(0, len(hexes), width)]
+            if len(table) > counts["digests"]:
+                raise ValueError("more digests than the header says")
+        elif kind == "t":
+            _, repo, names, refs, kinds = item
+            if set(map(type, names)) - {str} or not len(names) == len(refs) == len(kinds):
+                raise TypeError("tags")
+            if min(refs, default=0) < 0 or min(kinds, default=0) < 0:
+                raise IndexError("tags")  # a negative position would read another entry
+            tags = repositories[repo]  # KeyError: a repository the header did not list
+            before = len(tags)
+            infos = map(TagInfo, map(table.__getitem__, refs), map(types.__getitem__, kinds))
+            tags.update(zip(names, infos, strict=True))
+            if len(tags) - before != len(names):
+                raise ValueError("a tag twice")
+        elif kind == "c":
+            for index, kids in item[1]:
+                if index < 0 or min(kids, default=0) < 0:
+                    raise IndexError("children")
+                children[table[index]] = tuple(map(table.__getitem__, kids))
+        elif kind == "f":
+            column_values = item[1:]
+            if len(column_values) != 5:
+                raise ValueError("footprints")
+            for column, values in zip(columns, column_values, strict=True):
+                if min(values, default=0) < 0:
+                    raise ValueError("footprints")
+                column.extend(values)  # TypeError for anything but an integer
+            if len(columns[0]) > counts["footprints"] or len(columns[3]) > counts["blobs"]:
+                raise ValueError("more footprints than the header says")
+        elif kind == "end":
+            ended = True
+        else:
+            raise ValueError("an unknown line")
+    if not ended:
+        raise ValueError("the file ends early")  # torn: a copy cut short, say
+    for repo, tags in repositories.items():
+        if len(tags) != header.repositories[repo]:
+            raise ValueError("tag counts")
+    if len(table) != counts["digests"] or len(children) != counts["children"]:
+        raise ValueError("counts")
+    if max(columns[0], default=-1) >= len(table) or max(columns[3], default=-1) >= len(table):
+        raise IndexError("footprints")
+    footprints = FootprintTable(table, *columns)
     return Inventory(
-        registry=str(doc["registry"]),
+        registry=header.registry,
         repositories=repositories,
-        scanned=scanned,
+        scanned=header.scanned & set(repositories),
         children=children,
         footprints=footprints,
-        scanned_at=float(scanned_at),
+        scanned_at=header.scanned_at,
     )

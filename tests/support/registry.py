@@ -35,3 +35,27 @@ def gc_eligible(registry: Any) -> set[str]:
         check=True,
     )
     return set(ELIGIBLE.findall(done.stdout + done.stderr))
+
+
+def cache_lines(path: Path) -> list[Any]:
+    """A dregtui cache file's lines (version 4 is JSON Lines: a header object, then arrays)."""
+    import json
+
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def cache_header(path: Path) -> dict[str, Any]:
+    header: dict[str, Any] = cache_lines(path)[0]
+    return header
+
+
+def write_cache_lines(path: Path, lines: list[Any]) -> None:
+    import json
+
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def edit_cache_header(path: Path, **changes: Any) -> None:
+    lines = cache_lines(path)
+    lines[0].update(changes)
+    write_cache_lines(path, lines)
