@@ -548,3 +548,79 @@ async def test_tags_group_by_variant(client: RegistryClient, pusher: ImagePusher
             "1.25.3-slim",
             "latest",
         ]
+
+
+async def test_warm_start_draws_the_tree_from_the_cache_header_then_loads_the_rest(
+    client: RegistryClient, populated: dict[str, str], tmp_path: Any
+) -> None:
+    """Issue 11: the screen answers keys before the cache is read; the tree comes from its
+    first line, the tags once the rest is in, and the registry is not scanned for either."""
+    import threading
+
+    from dregtui.inventory.cache import InventoryCache
+    from dregtui.inventory.scanner import Scanner
+
+    cache = InventoryCache(tmp_path / "cache.json", client.base_url)
+    cache.save(Scanner(client).scan())
+    gate = threading.Event()
+
+    def load(warn: Callable[[str], None]) -> Any:
+        gate.wait(20)
+        found = cache.read(warn)
+        return found.inventory if found is not None else None
+
+    sent: list[str] = []
+    real = client.session.request
+    client.session.request = lambda *a, **k: sent.append(str(a[1])) or real(*a, **k)  # type: ignore[method-assign]
+    app = DregApp(client, cached=cache.peek(), load_cache=load)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert app.loading_cache
+        assert "loading the cache: 5 tags" in str(app.main.status_bar.render())
+        app.repo_tree.reveal("team/app")
+        await pilot.pause()
+        assert app.repo_tree.current_repository == "team/app"
+        await pilot.press("enter")  # opening a repository waits for the cache: no scan
+        await pilot.press("R")
+        await until(
+            pilot,
+            lambda: any("Loading the cache" in str(n.message) for n in app._notifications),
+            "a note",
+        )
+        assert "loading…" in str(app.main.query_one("#tags-pane").border_title)
+        gate.set()
+        await settle(pilot)
+        assert not app.loading_cache
+        assert app.tag_list.repository == "team/app"
+        assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+        assert app.session.inventory.holders(populated["B"])  # the reverse index is in
+        assert app.session.sizes.get("team/app")  # and the sizes follow
+    # no scan: the details pane's manifest reads only
+    assert not [url for url in sent if "/tags/list" in url or "/_catalog" in url], sent
+
+
+async def test_a_cache_whose_rest_is_damaged_is_said_once_then_the_registry_is_scanned(
+    client: RegistryClient, populated: dict[str, str], tmp_path: Any
+) -> None:
+    from dregtui.inventory.cache import InventoryCache
+    from dregtui.inventory.scanner import Scanner
+
+    path = tmp_path / "cache.json"
+    cache = InventoryCache(path, client.base_url)
+    cache.save(Scanner(client).scan())
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))  # torn: the end line is missing
+    header = cache.peek()
+    assert header is not None
+
+    def load(warn: Callable[[str], None]) -> Any:
+        found = cache.read(warn)
+        return found.inventory if found is not None else None
+
+    app = DregApp(client, cached=header, load_cache=load)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        notes = [str(n.message) for n in app._notifications]
+        assert sum("is damaged; rescanning the registry" in n for n in notes) == 1, notes
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.rows == ["1.0", "1.1", "latest"]  # from the scan

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from dregtui.config import NO_REGISTRY, ConfigError, Settings, make_client
-from dregtui.inventory.cache import CachedInventory, InventoryCache
+from dregtui.inventory.cache import CachedInventory, CacheHeader, InventoryCache
 from dregtui.inventory.model import Inventory
 from dregtui.inventory.scanner import Scanner, ScanProgress
 from dregtui.progress import ProgressLine
@@ -186,9 +186,27 @@ class Context:
             return None
         have = cached.inventory.repositories
         covers = (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted))
-        if not covers or self._too_old(cached.inventory):
+        if not covers or self._too_old(cached.inventory.scanned_at):
             return None
         return cached
+
+    def usable_cache_header(self, wanted: list[str]) -> tuple[InventoryCache, CacheHeader] | None:
+        """``usable_cache``'s rule on the cache's first line alone (the TUI's warm start: the
+        rest loads behind the screen, and may still turn out damaged)."""
+        cache = self.cache()
+        if cache is None:
+            return None
+        cache.check()
+        if self.settings.refresh:
+            return None
+        header = cache.peek(warn=self.warn)
+        if header is None:
+            return None
+        have = header.repositories
+        covers = (header.catalog and not wanted) or (wanted and all(r in have for r in wanted))
+        if not covers or self._too_old(header.scanned_at):
+            return None
+        return cache, header
 
     def _load_or_scan(self, wanted: list[str]) -> Inventory:
         cache = self.cache()
@@ -206,16 +224,16 @@ class Context:
         self._catalog = not wanted
         return inventory
 
-    def _too_old(self, inventory: Inventory) -> bool:
+    def _too_old(self, scanned_at: float | None) -> bool:
         """``--max-cache-age``: an older cache (or one dated in the future) is rescanned."""
         limit = self.settings.max_cache_age
-        if limit is None or inventory.scanned_at is None:
+        if limit is None or scanned_at is None:
             return False
         import time
 
         from dregtui.progress import format_duration
 
-        age = time.time() - inventory.scanned_at
+        age = time.time() - scanned_at
         if -60 <= age <= limit:
             return False
         shown = format_duration(age) + " old" if age > 0 else "dated in the future"

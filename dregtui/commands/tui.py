@@ -78,11 +78,17 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
     client.ping()  # one clear error line before the screen takes over
     cache = ctx.cache()
     wanted = list(settings.repositories or [])
-    inventory = None
     catalog = not wanted  # does the inventory cover the whole catalog?
-    cached = ctx.usable_cache(wanted)
-    if cached is not None:
-        inventory, catalog = cached.inventory, cached.catalog
+    # A warm start reads the cache's first line only: the tree is drawn from it at once and
+    # the rest loads behind the screen (a million tags take seconds).
+    found = ctx.usable_cache_header(wanted)
+    header = None
+    if found is not None:
+        header, catalog = found[1], found[1].catalog
+
+    def load(warn: Callable[[str], None]) -> Any:
+        cached = found[0].read(warn=warn) if found is not None else None
+        return cached.inventory if cached is not None else None
 
     def save(inv: Any, catalog: bool) -> None:
         if cache is not None:
@@ -92,7 +98,8 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
 
     app = DregApp(
         client,
-        inventory=inventory,
+        cached=header,
+        load_cache=load,
         save_cache=save,
         whole_catalog=catalog,
         settings=settings,

@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from dregtui.inventory.model import FootprintTable, Inventory, TagInfo, footprint_columns
+from dregtui.inventory.model import (
+    FootprintTable,
+    Inventory,
+    TagInfo,
+    breathe,
+    footprint_columns,
+)
 from dregtui.oci.digests import ALGORITHMS
 from dregtui.userfiles import ConfigError, atomic_write
 
@@ -44,7 +50,7 @@ MAX_NAME = 80
 # A larger cache file is ignored (with a warning), never read. Version 4 takes about 140 bytes a
 # tag with sizes: a million tags fit with room to spare.
 MAX_BYTES = 1024 * 1024 * 1024
-CHUNK = 65_536  # items a line: no line is big, and reading one holds the UI thread up briefly
+CHUNK = 32_768  # items a line: no line is big, and reading one holds the UI thread up briefly
 MAX_LINE = 64 * 1024 * 1024  # more than CHUNK items of any kind take
 COUNTS = ("repositories", "tags", "digests", "footprints", "blobs", "children")
 _SIGNATURE = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"')
@@ -488,6 +494,7 @@ def _inventory_from(header: CacheHeader, handle: BinaryIO) -> Inventory:
     columns = [array("q") for _ in range(5)]
     ended = False
     while line := _line(handle):
+        breathe()  # a UI thread waiting for the interpreter gets it between lines
         if ended:
             raise ValueError("lines after the end")
         item = json.loads(line)

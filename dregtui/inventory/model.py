@@ -10,7 +10,7 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain, count, repeat
 
 from dregtui.tags import sort_tags
 
@@ -44,6 +44,16 @@ class Footprint:
     @property
     def blobs(self) -> tuple[str, ...]:
         return self.flat[0::2]  # type: ignore[return-value]
+
+
+# Work on a million items goes in steps of this many, and lets other threads run between them:
+# one C call over them all (a dict update, say) would hold the UI thread up for a second.
+STEP = 32_768
+
+
+def breathe() -> None:
+    """Let a waiting thread (the UI's) have the interpreter now."""
+    time.sleep(0)
 
 
 class FootprintTable(MutableMapping[str, Footprint]):
@@ -87,16 +97,17 @@ class FootprintTable(MutableMapping[str, Footprint]):
             raise ValueError("footprint columns")
         if len(self._size) != len(self._digests) or len(self._start) != len(self._digests) + 1:
             raise ValueError("footprint columns")
-        if len(set(self._digests)) != len(self._digests):
-            raise ValueError("a footprint twice")
 
     @property
     def _pos(self) -> dict[str, int]:
         built = self._built
         if built is None:
-            names = self._names
+            get = self._names.__getitem__
             digests = self._digests
-            built = dict(zip(map(names.__getitem__, digests), range(len(digests)), strict=True))
+            built = {}
+            for at in range(0, len(digests), STEP):
+                built.update(zip(map(get, digests[at : at + STEP]), count(at)))
+                breathe()
             self._built = built  # a race makes it twice, equal: harmless
         return built
 
@@ -261,16 +272,20 @@ class Inventory:
         by: dict[str, tuple[str, str] | set[tuple[str, str]]] = {}
         keys = by.keys()
         for repo, tags in self.repositories.items():
-            digests = [info.digest for info in tags.values()]
-            if keys.isdisjoint(digests):
-                before = len(by)
-                by.update(zip(digests, zip(repeat(repo), tags, strict=False), strict=True))
-                if len(by) - before == len(digests):
-                    continue
-                for digest in digests:  # tags sharing a digest: undo, then one by one
-                    by.pop(digest, None)
-            for tag in tags:
-                _link(by, tags[tag].digest, (repo, tag))
+            names = list(tags)
+            for at in range(0, len(names), STEP):
+                part = names[at : at + STEP]
+                digests = [tags[t].digest for t in part]
+                if keys.isdisjoint(digests):
+                    before = len(by)
+                    by.update(zip(digests, zip(repeat(repo), part, strict=False), strict=True))
+                    if len(by) - before == len(digests):
+                        breathe()
+                        continue
+                    for digest in digests:  # tags sharing a digest: undo, then one by one
+                        by.pop(digest, None)
+                for tag in part:
+                    _link(by, tags[tag].digest, (repo, tag))
         self._by_digest = by
 
     def _link(self, digest: str, ref: tuple[str, str]) -> None:
@@ -362,6 +377,19 @@ class Inventory:
     def _drop_reverse(self, repository: str) -> None:
         for tag, info in self.repositories.get(repository, {}).items():
             self._unlink(info.digest, (repository, tag))
+
+    def adopt(self, other: Inventory) -> None:
+        """Take everything ``other`` holds (a cache loaded in the background): whoever holds
+        this inventory sees the new contents, and every repository's revision moves."""
+        with self._lock, other._lock:
+            for repo in set(self.repositories) | set(other.repositories):
+                self._changed(repo)
+            self.repositories = other.repositories
+            self.scanned = other.scanned
+            self.children = other.children
+            self.footprints = other.footprints
+            self.scanned_at = other.scanned_at
+            self._by_digest = other._by_digest
 
     def mark_scanned(self, when: float | None = None) -> None:
         self.scanned_at = time.time() if when is None else when

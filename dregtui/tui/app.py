@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from dregtui.inventory.cache import CacheHeader
 from dregtui.inventory.model import Inventory
 from dregtui.inventory.scanner import Scanner
 from dregtui.registry.client import RegistryClient
@@ -36,6 +37,7 @@ FAILED = {
     "dates": "Loading created dates failed",
     "delete": "Deleting failed",
     "restore": "Restoring failed",
+    "load": "Loading the cache failed",
 }
 
 
@@ -63,7 +65,12 @@ class DregApp(App[None]):
         details: Iterable[Details] = (),
         repositories: list[str] | None = None,
         clock: Callable[[], float] = time.time,
+        cached: CacheHeader | None = None,
+        load_cache: Callable[[Callable[[str], None]], Inventory | None] | None = None,
     ) -> None:
+        """``cached`` and ``load_cache``: a warm start. The tree is drawn from the cache's
+        header at once; ``load_cache(warn)`` reads the rest in a worker (None: unusable, then
+        the registry is scanned)."""
         super().__init__()
         url = (
             registry
@@ -86,11 +93,17 @@ class DregApp(App[None]):
         self.clock = clock
         self.user_keymap = dict(keymap or {})
         self._theme_name = theme
-        self.from_cache = inventory is not None and bool(inventory.scanned)
+        self.status_message = ""  # shown in the status bar from the start (the demo's fill)
+        self.load_cache = load_cache if cached is not None else None
+        self.loading_cache = self.load_cache is not None
+        if cached is not None and self.loading_cache:
+            self.session.inventory.add_repositories(cached.repositories)
+            self.status_message = f"loading the cache: {cached.counts['tags']:,} tags…"
+        self.scan_allowed = scan
+        self.from_cache = self.loading_cache or (inventory is not None and bool(inventory.scanned))
         self.scans_on_start = scan and client is not None and not self.from_cache
         self.scanner: Scanner | None = None
         self.rescanner: Scanner | None = None
-        self.status_message = ""  # shown in the status bar from the start (the demo's fill)
         self.main = MainScreen(self.session)
         self._modes[self.DEFAULT_MODE] = lambda: self.main
 
@@ -106,6 +119,36 @@ class DregApp(App[None]):
                 )
         if self.scans_on_start:
             self.run_scan()
+        elif self.loading_cache:
+            self._load_cache()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load_cache(self) -> None:
+        """Read the cache in the background; the indexes the panes ask for are built here too
+        (a million tags: seconds the UI thread never waits for)."""
+        assert self.load_cache is not None
+        warnings: list[str] = []
+        try:
+            inventory = self.load_cache(warnings.append)
+            if inventory is not None:
+                inventory.build_indexes()
+        finally:
+            self.loading_cache = False
+        self.main.post_message(msg.CacheLoaded(inventory, " ".join(warnings)))
+
+    def cache_unusable(self, warning: str) -> None:
+        """The cache's rest was damaged: say so once, then scan as without a cache."""
+        if warning:
+            self.notify(clean(warning), severity="warning", markup=False)
+        self.from_cache = False
+        if self.scan_allowed and self.client is not None:
+            self.run_scan()
+
+    def busy_loading(self) -> bool:
+        """True (and says so) while the cache loads: a scan now would race it."""
+        if self.loading_cache:
+            self.notify("Loading the cache; the registry can be rescanned once it is in.")
+        return self.loading_cache
 
     # -- the panes, for scripts and tests -------------------------------------------------
 
@@ -165,7 +208,7 @@ class DregApp(App[None]):
             self.store_inventory()
 
     def rescan_all(self) -> None:
-        if self.client is None:
+        if self.client is None or self.busy_loading():
             return
         if self.scanner is not None:
             self.scanner.cancel()
@@ -173,7 +216,7 @@ class DregApp(App[None]):
 
     def scan_first(self, repository: str) -> None:
         """The user opened a repository not scanned yet: it goes first (or alone)."""
-        if self.client is None:
+        if self.client is None or self.loading_cache:
             return
         if self.scanner is not None:
             self.scanner.prioritize(repository)

@@ -18,6 +18,15 @@ class CatalogLoaded(Message):
         self.repositories = repositories
 
 
+class CacheLoaded(Message):
+    """The cache, read in the background, is ready (None: unusable, ``warning`` says why)."""
+
+    def __init__(self, inventory: Any, warning: str = "") -> None:
+        super().__init__()
+        self.inventory = inventory
+        self.warning = warning
+
+
 class RepositoryScanned(Message):
     """One repository's tags are now in the inventory."""
 

@@ -17,8 +17,19 @@ from textual.pilot import Pilot
 from textual.worker import WorkerState
 
 # Every worker group the app and its screens start (dregtui/tui/app.py, screens/main.py,
-# widgets/tag_list.py, screens/progress.py).
-GROUPS = ("scan", "rescan", "details", "dates", "delete", "restore", "policy", "space", "frees")
+# widgets/tag_list.py, screens/progress.py); "load" reads the cache behind the screen.
+GROUPS = (
+    "load",
+    "scan",
+    "rescan",
+    "details",
+    "dates",
+    "delete",
+    "restore",
+    "policy",
+    "space",
+    "frees",
+)
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 

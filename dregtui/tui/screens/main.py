@@ -285,7 +285,7 @@ class MainScreen(Screen[None]):
         shown = len(tag_list.rows)
         title.append(f"  {shown}/{total}" if self.session.tag_filter else f"  {total}", style="dim")
         if repo and repo not in self.session.inventory.scanned:
-            title.append("  scanning…", style="italic")
+            title.append("  loading…" if self.dreg.loading_cache else "  scanning…", style="italic")
         pane = self.query_one("#tags-pane")
         pane.border_title = title
         pane.border_subtitle = f"s: sort by {self.session.sort}"
@@ -307,6 +307,7 @@ class MainScreen(Screen[None]):
         status = self.status_bar
         self._update_frees()
         status.from_cache = self.dreg.from_cache
+        status.loading = self.dreg.loading_cache
         status.dry_run = self.dreg.dry_run
         status.refresh_status(self.dreg.clock())
 
@@ -422,6 +423,16 @@ class MainScreen(Screen[None]):
             self._close_filter()
 
     # -- messages from the scan (the App's workers) and from the panes' workers ------------
+
+    def on_cache_loaded(self, message: msg.CacheLoaded) -> None:
+        self.status_bar.message = ""
+        if message.inventory is None:
+            self.dreg.cache_unusable(message.warning)
+            self.refresh_tree()
+            self.update_status()
+            return
+        self.session.inventory.adopt(message.inventory)
+        self.after_inventory_change()
 
     def on_catalog_loaded(self, message: msg.CatalogLoaded) -> None:
         self.repo_tree.catalog_pending = False
@@ -677,7 +688,7 @@ class MainScreen(Screen[None]):
 
     def action_rescan(self) -> None:
         repo = self.repo_tree.current_repository or self.tag_list.repository
-        if self.dreg.client is None or not repo:
+        if self.dreg.client is None or not repo or self.dreg.busy_loading():
             return
         self.show_message(f"rescanning {repo}")
         self.dreg.rescan_repository(repo)

@@ -35,6 +35,7 @@ class StatusBar(Static):
         self.dates: tuple[int, int] | None = None  # created dates loaded for the date order
         self.message = ""
         self.from_cache = False
+        self.loading = False  # the cache is being read behind the screen (the message says so)
         self.dry_run = False
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
@@ -52,6 +53,8 @@ class StatusBar(Static):
             if tags:
                 text.append(f", {tags} tags, {rate:.0f}/s")
             out.append((7, text))
+        elif self.loading:
+            pass  # "loading the cache: N tags…" (the message) says it all
         elif inv.scanned_at:
             state = "cached" if self.from_cache else "scanned"
             out.append((3, Text(f"{state} {age(now - inv.scanned_at)}")))
@@ -60,7 +63,7 @@ class StatusBar(Static):
         if self.dates is not None:
             done, total = self.dates
             out.append((7, Text(f"dates {done}/{total} (esc stops)", style="italic")))
-        if self.scan is None:
+        if self.scan is None and not self.loading:
             out.append((1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
         marks = len(self.session.marks)
         if marks:
