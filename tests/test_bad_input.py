@@ -23,7 +23,7 @@ from dregtui.inventory.cache import cache_name, default_cache_dir
 from dregtui.oci import mediatypes
 from dregtui.registry import RegistryClient
 from dregtui.registry.client import MAX_TAG_PAGE_NAMES
-from dregtui.registry.errors import ResponseTooLargeError
+from dregtui.registry.errors import ProtocolError, ResponseTooLargeError
 
 MB = 1024 * 1024
 REPO = "ci/app"
@@ -178,3 +178,16 @@ def test_a_removal_meeting_a_100_mb_manifest_changes_nothing(fake_registry, run_
     assert_one_sentence_and_nothing_written(r, fake_registry.url, "larger than 4 MB")
     assert not [m for m, _, _ in fake_registry.requests if m not in ("GET", "HEAD")]
     assert Journal().records() == []
+
+
+def test_json_nested_deeper_than_the_stack_is_malformed_not_a_crash(fake_registry, run_cli):
+    """``[[[[...`` 200,000 deep: json raises RecursionError, which is no ValueError."""
+    deep = b"[" * 200_000
+    fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [REPO]}))
+    fake_registry.route("GET", TAGS, Reply(200, b'{"tags":' + deep))
+    r = run_cli("-reg", fake_registry.url, "list-tag-names")
+    assert_one_sentence_and_nothing_written(r, fake_registry.url, "malformed JSON", REPO)
+    fake_registry.route("GET", f"/v2/{REPO}/manifests/1.0", Reply(200, b'{"layers":' + deep))
+    with RegistryClient(fake_registry.url, retries=0) as c, pytest.raises(ProtocolError) as err:
+        c.get_manifest(REPO, "1.0")
+    assert "not valid JSON" in str(err.value)

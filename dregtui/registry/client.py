@@ -190,7 +190,8 @@ class RegistryClient(WriteOperations):
     def _json(self, resp: requests.Response, action: str) -> Any:
         try:
             return json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError) as exc:
+        # RecursionError: arrays nested deeper than Python's stack ("[[[[..."), as malformed
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ProtocolError(
                 f"The registry at {self.base_url} answered malformed JSON while {action}."
             ) from exc
@@ -232,7 +233,7 @@ class RegistryClient(WriteOperations):
             return True
         try:
             json.loads(resp.content or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return True
 

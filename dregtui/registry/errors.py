@@ -147,7 +147,7 @@ def parse_error_body(resp: requests.Response) -> ErrorBody:
         return ErrorBody()
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ErrorBody(detail=clean_text(text.splitlines()[0] if text else ""))
     codes: list[str] = []
     messages: list[str] = []
