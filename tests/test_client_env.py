@@ -19,7 +19,7 @@ def test_proxy_from_environment_is_used(fake_registry, monkeypatch):
         assert c.list_tags("app") == ["1"]
     assert [path for _, path, _ in fake_registry.requests] == [
         f"{target}/v2/",
-        f"{target}/v2/app/tags/list",
+        f"{target}/v2/app/tags/list?n=1000",
     ]
 
 

@@ -93,7 +93,7 @@ def _is_schema1(raw: bytes) -> bool:
     the bytes served; they are the only bodies not checked against their digest."""
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return isinstance(doc, dict) and doc.get("schemaVersion") == 1
 

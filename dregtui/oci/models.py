@@ -74,7 +74,7 @@ class Manifest:
     def parse(cls, raw: bytes, digest: str, media_type: str | None = None) -> Manifest:
         try:
             doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ProtocolError(f"The manifest {digest} is not valid JSON.") from exc
         if not isinstance(doc, dict):
             raise ProtocolError(f"The manifest {digest} is not a JSON object.")
@@ -153,7 +153,7 @@ class ImageConfig:
     def parse(cls, raw: bytes) -> ImageConfig:
         try:
             doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return cls()
         if not isinstance(doc, dict):
             return cls()

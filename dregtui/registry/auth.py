@@ -391,7 +391,7 @@ class RegistryAuth(AuthBase):
             )
         try:
             doc = json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ProtocolError(f"The token server at {where} answered malformed JSON.") from exc
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:

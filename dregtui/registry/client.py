@@ -31,6 +31,7 @@ from dregtui.registry.errors import (
     NotFoundError,
     ProtocolError,
     RegistryError,
+    ResponseTooLargeError,
     error_for_response,
     parse_error_body,
     redact_url,
@@ -53,9 +54,19 @@ log = logging.getLogger("dregtui.registry")
 
 DEFAULT_TIMEOUT = 20.0  # seconds for a whole request, retries included (transport.py)
 CATALOG_PAGE = 1000
+TAG_PAGE = 1000  # tags asked for per page (n=); distribution 2.8 ignores it and sends all
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # as distribution
 MAX_BLOB_BYTES = 16 * 1024 * 1024  # an image config
+# One tags/list page, as read whole: distribution 2.8 sends every tag in one page (a million
+# CI tags such as ``20240115-3f2a9c1`` are 19 MB, full-length commit hashes 47 MB), so the
+# limits are per page, in bytes and in names (each name costs ~100 bytes once parsed).
+MAX_TAG_PAGE_BYTES = 64 * 1024 * 1024
+MAX_TAG_PAGE_NAMES = 2_000_000
 MAX_PAGES = 100_000
+
+
+def _mb(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB"
 
 
 class RegistryClient(WriteOperations):
@@ -179,7 +190,8 @@ class RegistryClient(WriteOperations):
     def _json(self, resp: requests.Response, action: str) -> Any:
         try:
             return json.loads(resp.content)
-        except (ValueError, UnicodeDecodeError) as exc:
+        # RecursionError: arrays nested deeper than Python's stack ("[[[[..."), as malformed
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ProtocolError(
                 f"The registry at {self.base_url} answered malformed JSON while {action}."
             ) from exc
@@ -221,7 +233,7 @@ class RegistryClient(WriteOperations):
             return True
         try:
             json.loads(resp.content or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return True
 
@@ -236,15 +248,8 @@ class RegistryClient(WriteOperations):
         seen: set[str] = {url} if url else set()
         while url:
             resp = self._request("GET", url, action=action, body_what="a catalog page")
-            if (
-                resp.status_code == 400
-                and page_size
-                and "PAGINATION_NUMBER_INVALID" in parse_error_body(resp).codes
-            ):
-                page_size = 100 if page_size > 100 else page_size // 2
-                if page_size < 1:
-                    raise self._error(resp, action)
-                log.debug("catalog page size refused, retrying with n=%d", page_size)
+            if resp.status_code == 400 and page_size:
+                page_size = self._smaller_page(resp, page_size, action)
                 url = with_query(url, n=str(page_size))
                 continue
             if resp.status_code in (401, 403, 404):
@@ -253,6 +258,17 @@ class RegistryClient(WriteOperations):
                 raise self._error(resp, action)
             yield from self._names(resp, action, "repositories", "a malformed catalog")
             url = self._next_link(resp, url, seen)
+
+    def _smaller_page(self, resp: requests.Response, page_size: int, action: str) -> int:
+        """The ``n`` to ask for after a ``400 PAGINATION_NUMBER_INVALID`` to ``n=page_size``
+        (distribution refuses ``n`` above ``catalog.maxentries``); any other 400 is raised."""
+        if "PAGINATION_NUMBER_INVALID" not in parse_error_body(resp).codes:
+            raise self._error(resp, action)
+        smaller = 100 if page_size > 100 else page_size // 2
+        if smaller < 1:
+            raise self._error(resp, action)
+        log.debug("page size %d refused while %s, retrying with n=%d", page_size, action, smaller)
+        return smaller
 
     def _names(self, resp: requests.Response, action: str, key: str, malformed: str) -> list[str]:
         """The non-empty strings of ``key`` in a catalog or tag-list page (null/missing: none)."""
@@ -284,22 +300,68 @@ class RegistryClient(WriteOperations):
         return sorted(set(self.iter_catalog()))
 
     def list_tags(self, repository: str) -> list[str]:
-        """All tag names of a repository (unsorted, deduplicated); [] when it has none."""
+        """All tag names of a repository (unsorted, deduplicated); [] when it has none.
+
+        Asks for pages of ``TAG_PAGE`` names and follows ``Link``; a registry that ignores
+        ``n`` (distribution 2.8) sends them all in one page, read if it stays within
+        ``MAX_TAG_PAGE_BYTES`` and ``MAX_TAG_PAGE_NAMES``, else ResponseTooLargeError.
+        """
         action = f"listing the tags of {repository}"
-        tags: list[str] = []
-        url: str | None = self._url(f"/v2/{self._repo_path(repository)}/tags/list")
-        seen: set[str] = {url} if url else set()
+        found: dict[str, None] = {}
+        plain = self._url(f"/v2/{self._repo_path(repository)}/tags/list")
+        page_size: int | None = TAG_PAGE
+        url: str | None = with_query(plain, n=str(TAG_PAGE))
+        seen: set[str] = set()
         while url:
-            resp = self._request(
-                "GET", url, action=action, body_what=f"a tag list page for {repository}"
-            )
+            resp = self._tag_page(url, repository, action)
+            if resp.status_code == 400 and page_size and not seen:  # the first page
+                if "PAGINATION_NUMBER_INVALID" in parse_error_body(resp).codes:
+                    page_size = self._smaller_page(resp, page_size, action)
+                    url = with_query(plain, n=str(page_size))
+                else:  # a registry that knows no n=: the spec's plain form
+                    page_size, url = None, plain
+                continue
             if resp.status_code == 404:
-                return list(dict.fromkeys(tags))
+                return list(found)
             if resp.status_code != 200:
                 raise self._error(resp, action)
-            tags.extend(self._names(resp, action, "tags", f"a malformed tag list for {repository}"))
+            if resp.content.count(b",") > MAX_TAG_PAGE_NAMES:  # before parsing, at ~1 GB/s
+                raise self._tag_page_too_large(
+                    repository, f"of more than {MAX_TAG_PAGE_NAMES:,} names"
+                )
+            names = self._names(resp, action, "tags", f"a malformed tag list for {repository}")
+            seen.add(url)
             url = self._next_link(resp, url, seen)
-        return list(dict.fromkeys(tags))
+            del resp  # the page's bytes go before its names are merged
+            if found:
+                found.update(dict.fromkeys(names))
+            else:  # the one page of a registry that ignores n=: no second dict
+                found = dict.fromkeys(names)
+            del names
+        return list(found)
+
+    def _tag_page(self, url: str, repository: str, action: str) -> requests.Response:
+        try:
+            return self._request(
+                "GET",
+                url,
+                action=action,
+                max_body=MAX_TAG_PAGE_BYTES,
+                body_what=f"a tag list page for {repository}",
+            )
+        except ResponseTooLargeError:
+            raise self._tag_page_too_large(
+                repository, f"larger than {_mb(MAX_TAG_PAGE_BYTES)}"
+            ) from None
+
+    def _tag_page_too_large(self, repository: str, what: str) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"The registry at {self.base_url} sent the tags of {repository} as one page {what}, "
+            "more than dregtui reads at once: not reading it; name the other repositories with "
+            f"--repositories to leave {repository} out, or serve it from a registry that pages "
+            "tag lists (n=).",
+            limit=MAX_TAG_PAGE_BYTES,
+        )
 
     def head_manifest(self, repository: str, reference: str) -> ManifestRef | None:
         """Resolve a tag or digest to (digest, media type); None when it does not exist."""
@@ -321,14 +383,7 @@ class RegistryClient(WriteOperations):
             if resp.status_code not in (200, 400, 405, 501):
                 raise self._error(resp, action)
             # No digest header, or HEAD not supported: GET and hash the raw bytes.
-        resp = self._request(
-            "GET",
-            path,
-            action=action,
-            headers=headers,
-            max_body=MAX_MANIFEST_BYTES,
-            body_what=f"a manifest for {ref_name(repository, reference)}",
-        )
+        resp = self._manifest_get(path, action, repository, reference)
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
@@ -337,6 +392,29 @@ class RegistryClient(WriteOperations):
         media_type = header_media_type(resp) or body_media_type(raw)
         digest = self._body_digest(raw, resp, repository, reference)
         return ManifestRef(digest, media_type, len(raw))
+
+    def _manifest_get(
+        self, path: str, action: str, repository: str, reference: str
+    ) -> requests.Response:
+        """GET a manifest with the full Accept, its body read whole up to MAX_MANIFEST_BYTES."""
+        name = ref_name(repository, reference)
+        try:
+            return self._request(
+                "GET",
+                path,
+                action=action,
+                headers={"Accept": mediatypes.MANIFEST_ACCEPT},
+                max_body=MAX_MANIFEST_BYTES,
+                body_what=f"a manifest for {name}",
+            )
+        except ResponseTooLargeError as exc:
+            raise ResponseTooLargeError(
+                f"The registry at {self.base_url} sent a manifest for {name} larger than "
+                f"{_mb(MAX_MANIFEST_BYTES)} while {action}: not reading it; distribution refuses to "
+                f"store manifests that large, so check what answers for {name} (a proxy in "
+                "front of the registry?).",
+                limit=exc.limit,
+            ) from None
 
     def _header_digest(self, resp: requests.Response, repository: str, reference: str) -> str:
         """The ``Docker-Content-Digest`` of a HEAD, checked against the OCI digest grammar
@@ -365,14 +443,7 @@ class RegistryClient(WriteOperations):
         digests.check_reference(reference)
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
         action = f"fetching the manifest {ref_name(repository, reference)}"
-        resp = self._request(
-            "GET",
-            path,
-            action=action,
-            headers={"Accept": mediatypes.MANIFEST_ACCEPT},
-            max_body=MAX_MANIFEST_BYTES,
-            body_what=f"a manifest for {ref_name(repository, reference)}",
-        )
+        resp = self._manifest_get(path, action, repository, reference)
         if resp.status_code == 404:
             raise NotFoundError(
                 f"The manifest {ref_name(repository, reference)} does not exist.",

@@ -76,6 +76,14 @@ class ProtocolError(RegistryError):
     """The registry answered something malformed (bad JSON, missing fields, bad digest)."""
 
 
+class ResponseTooLargeError(RegistryError):
+    """A body over its size limit (``limit`` bytes): refused, not read whole."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 DELETE_HINT = (
     "enable deletion in the registry configuration (storage.delete.enabled: true, "
     "or REGISTRY_STORAGE_DELETE_ENABLED=true) and restart it"
@@ -139,7 +147,7 @@ def parse_error_body(resp: requests.Response) -> ErrorBody:
         return ErrorBody()
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ErrorBody(detail=clean_text(text.splitlines()[0] if text else ""))
     codes: list[str] = []
     messages: list[str] = []

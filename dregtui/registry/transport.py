@@ -47,6 +47,7 @@ from requests.utils import get_environ_proxies
 from dregtui.registry.errors import (
     RegistryError,
     RegistryTLSError,
+    ResponseTooLargeError,
     redact_url,
 )
 from dregtui.registry.failures import (
@@ -365,9 +366,10 @@ class Transport:
                     f"Cannot use the TLS files for {where}: {exc.strerror or exc}."
                 ) from exc
             except BodyTooLarge as exc:
-                raise RegistryError(
+                raise ResponseTooLargeError(
                     f"{label[:1].upper() + label[1:]} at {where} sent {body_what} larger than "
-                    f"{_size(exc.limit)} while {action}: not reading it."
+                    f"{_size(exc.limit)} while {action}: not reading it.",
+                    limit=exc.limit,
                 ) from None
             if resp is not None:
                 if changes and resp.is_redirect:
@@ -414,7 +416,8 @@ def read_body(
     resp: requests.Response, method: str, deadline: float, cap: int, truncate: bool
 ) -> None:
     """Read the streamed body of ``resp`` into ``resp._content``: at most ``cap`` bytes
-    (more: BodyTooLarge, or cut there when ``truncate``), all of it before ``deadline``
+    (more: BodyTooLarge, before any byte is read when ``Content-Length`` announces more;
+    or cut there when ``truncate``), all of it before ``deadline``
     (else ``requests.ReadTimeout``). The connection is closed when the body is not read
     to its end, else given back to the pool."""
     if getattr(resp, "_content_consumed", False) and getattr(resp, "_content", False) is not False:
@@ -427,6 +430,9 @@ def read_body(
         if method == "HEAD" or raw is None:
             complete = True
             return
+        length = resp.headers.get("Content-Length", "")
+        if not truncate and length.isdigit() and int(length) > cap:
+            raise BodyTooLarge(cap)  # announced too large: not a byte of it is read
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

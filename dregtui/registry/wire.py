@@ -77,7 +77,7 @@ def with_query(url: str, **params: str) -> str:
 def body_media_type(raw: bytes) -> str:
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str):
         return str(doc["mediaType"])

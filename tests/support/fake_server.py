@@ -13,7 +13,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -35,6 +35,7 @@ class Reply:
     # STREAM_BYTES bytes) or when the client hangs up.
     action: str = "reply"
     delay: float = 0.0  # seconds to wait before answering (to provoke read timeouts)
+    large: Large | None = None  # a body too big to hold: written piece by piece
 
     def payload(self) -> bytes:
         if isinstance(self.body, dict | list):
@@ -42,6 +43,35 @@ class Reply:
         if isinstance(self.body, str):
             return self.body.encode()
         return self.body
+
+
+@dataclass(frozen=True)
+class Large:
+    """``head + unit * count + tail``, generated while it is sent (a 100 MB manifest, a tag
+    list of five million names) with its Content-Length, or chunked without one. The
+    client may hang up at any point: the rest is not sent. ``stall``: after ``head``, one
+    space every 0.05 s (bounded by STREAM_LIMIT), so only a client that refuses the body
+    from its Content-Length alone answers at once."""
+
+    head: bytes
+    unit: bytes
+    count: int
+    tail: bytes = b""
+    chunked: bool = False
+    stall: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.head) + len(self.unit) * self.count + len(self.tail)
+
+    def pieces(self, piece: int = 256 * 1024) -> Iterator[bytes]:
+        per = max(1, piece // max(1, len(self.unit)))
+        block = self.unit * per
+        yield self.head
+        full, rest = divmod(self.count, per)
+        for _ in range(full):
+            yield block
+        yield self.unit * rest + self.tail
 
 
 def json_reply(doc: Any, status: int = 200, **headers: str) -> Reply:
@@ -149,6 +179,9 @@ class FakeRegistry:
         handler.send_response(reply.status)
         for key, value in reply.headers.items():
             handler.send_header(key, value)
+        if reply.large is not None:
+            _large(handler, reply.large, send=method != "HEAD")
+            return
         if reply.action in ("trickle", "stall", "endless"):
             _stream(handler, reply.action)
             return
@@ -167,7 +200,7 @@ class FakeRegistry:
 
 
 STREAM_LIMIT = 8.0
-STREAM_BYTES = 64 * 1024 * 1024
+STREAM_BYTES = 96 * 1024 * 1024  # more than the largest body read (a 64 MB tag list page)
 
 
 def _stream(handler: BaseHTTPRequestHandler, action: str) -> None:
@@ -196,6 +229,36 @@ def _stream(handler: BaseHTTPRequestHandler, action: str) -> None:
                 time.sleep(0.1)
     except OSError:
         pass  # the client hung up: what we want
+
+
+def _large(handler: BaseHTTPRequestHandler, large: Large, *, send: bool) -> None:
+    if large.chunked:
+        handler.send_header("Transfer-Encoding", "chunked")
+    else:
+        handler.send_header("Content-Length", str(large.size))
+    handler.end_headers()
+    handler.close_connection = True
+    if not send:
+        return
+    try:
+        if large.stall:
+            handler.wfile.write(large.head)
+            stop = time.monotonic() + STREAM_LIMIT
+            while time.monotonic() < stop:
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.05)
+            return
+        for piece in large.pieces():
+            if large.chunked and piece:
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            elif piece:
+                handler.wfile.write(piece)
+        if large.chunked:
+            handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+    except OSError:
+        pass  # the client hung up: what a bounded reader does
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:
