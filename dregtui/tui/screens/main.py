@@ -326,6 +326,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="frees")
     def _work_out_frees(self, key: tuple[int, ...]) -> None:
+        self.session.marked_digests()  # cached for the status bar's digest count
         plan = self.session.marked_plan()
         if not get_current_worker().is_cancelled:
             self.post_message(

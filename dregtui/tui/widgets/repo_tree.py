@@ -174,7 +174,7 @@ class RepoTree(Tree[str]):
     # -- labels ---------------------------------------------------------------------
 
     def _mark_counts(self) -> Counter[str]:
-        return Counter(repo for repo, _ in self.session.marks)
+        return self.session.mark_counts()
 
     def _namespace_label(self, namespace: str, marks: Counter[str]) -> Text:
         """The last part of the name, the repositories below it (all levels), their marks."""

@@ -67,8 +67,9 @@ class StatusBar(Static):
             out.append((1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
         marks = len(self.session.marks)
         if marks:
-            digests = len(self.session.marked_digests())
-            what = f"● {plural(marks, 'tag')} / {plural(digests, 'digest')} marked"
+            digests = self.session.marked_digest_count()  # None: the frees worker is on it
+            what = f"● {plural(marks, 'tag')}"
+            what += f" / {plural(digests, 'digest')} marked" if digests is not None else " marked"
             out.append((8, Text(what, style="bold")))
             if self.frees is not None:
                 at_least = "" if self.frees_known else ">="
