@@ -76,6 +76,8 @@ async def key_to_paint(app: DregApp, key: str, handled: Callable[[], bool]) -> f
     start = time.perf_counter()
     send(app, key)
     while not handled():
+        if time.perf_counter() - start > 30:
+            raise SystemExit(f"the key {key!r} was not handled in 30 s")
         await asyncio.sleep(0.0005)
     await painted(app)
     return time.perf_counter() - start
@@ -113,12 +115,13 @@ async def measure(tags: int) -> dict[str, float]:
         for text, keys in per_key.items():
             timings[f"key {text}"] = max(keys)
         timings["keys"] = sum(sum(k) for k in per_key.values()) / sum(map(len, per_key.values()))
-        timings["cursor"] = await key_to_paint(
-            app, "j", lambda: app.tag_list.cursor == 1
-        )  # a cursor move, for scale
-        # marking every tag (no filter): key to painted screen
         app.tag_list.focus()
         await pilot.pause()
+        row = app.tag_list.cursor
+        timings["cursor"] = await key_to_paint(
+            app, "down", lambda: app.tag_list.cursor == row + 1
+        )  # a cursor move, for scale
+        # marking every tag (no filter): key to painted screen
         timings["mark_all"] = await key_to_paint(app, "m", lambda: bool(session.marks))
         timings["marked"] = len(session.marks)
         # the filter itself, without the app: a fresh version filter, then a text filter

@@ -624,3 +624,40 @@ async def test_a_cache_whose_rest_is_damaged_is_said_once_then_the_registry_is_s
         assert sum("is damaged; rescanning the registry" in n for n in notes) == 1, notes
         await open_repository(pilot, "team/app")
         assert app.tag_list.rows == ["1.0", "1.1", "latest"]  # from the scan
+
+
+async def test_rescanning_one_repository_shows_progress_and_keeps_the_old_tags(
+    registry: Any, pusher: ImagePusher
+) -> None:
+    """Issue 11: r on a big repository says how far it is, and the tags already on screen
+    stay usable until the new ones are in."""
+    image = pusher.image("team/many", "0", seed="many")
+    for n in range(1, 60):
+        pusher.tag("team/many", f"1.{n}", image)
+    from dregtui.registry.ratelimit import RateLimiter
+
+    with RegistryClient(registry.url) as client:
+        app = DregApp(client, jobs=2)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await open_repository(pilot, "team/many")
+            client.transport.limiter = RateLimiter(15)  # --rate 15: four seconds for the rescan
+            before = list(app.tag_list.rows)
+            assert len(before) == 60
+            app.simulate_key("r")  # press() would wait for the process to go idle: the rescan
+            status = app.main.status_bar
+            seen: list[str] = []
+
+            def progressed() -> bool:
+                seen.append(status.message)
+                return "rescanning team/many: " in status.message
+
+            try:
+                await until(pilot, progressed, "progress")
+            except AssertionError:
+                raise AssertionError(sorted(set(seen))) from None
+            assert re.search(r"rescanning team/many: \d+/60 tags", status.message)
+            assert app.tag_list.rows == before  # the old view, usable meanwhile
+            await pilot.press("j")
+            assert app.tag_list.cursor == 1
+            await settle(pilot)
+            assert status.message == "" and len(app.tag_list.rows) == 60

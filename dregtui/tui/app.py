@@ -225,7 +225,11 @@ class DregApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rescan")
     def rescan_repository(self, repository: str) -> None:
-        scanner = self._scanner(progress=lambda p: None, on_repository=lambda r: None)
+        post = self.main.post_message
+        scanner = self._scanner(
+            progress=lambda p: post(msg.RescanProgress(repository, p.tags_done, p.tags_total)),
+            on_repository=lambda r: None,
+        )
         self.rescanner = scanner
         try:
             scanner.scan_repository(self.session.inventory, repository)

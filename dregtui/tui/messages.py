@@ -35,6 +35,16 @@ class RepositoryScanned(Message):
         self.repository = repository
 
 
+class RescanProgress(Message):
+    """How far the rescan of one repository is (the old tags stay on screen meanwhile)."""
+
+    def __init__(self, repository: str, done: int, total: int) -> None:
+        super().__init__()
+        self.repository = repository
+        self.done = done
+        self.total = total
+
+
 class ScanProgress(Message):
     """Scan progress; a newer one replaces a queued older one."""
 

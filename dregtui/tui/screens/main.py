@@ -441,8 +441,18 @@ class MainScreen(Screen[None]):
         self.refresh_tree()
         self.update_status()
 
+    def on_rescan_progress(self, message: msg.RescanProgress) -> None:
+        """The old tags stay usable while one repository is rescanned; the bar says how far."""
+        if self._rescanning(message.repository):
+            done, total = message.done, message.total
+            self.show_message(f"rescanning {message.repository}: {done:,}/{total:,} tags")
+
+    def _rescanning(self, repository: str) -> bool:
+        text = self.status_bar.message
+        return text == f"rescanning {repository}" or text.startswith(f"rescanning {repository}: ")
+
     def on_repository_scanned(self, message: msg.RepositoryScanned) -> None:
-        if self.status_bar.message == f"rescanning {message.repository}":
+        if self._rescanning(message.repository):
             self.status_bar.message = ""
         if self.status_bar.scan is None:  # a rescan of one repository: sizes follow now
             self.space_changed()
