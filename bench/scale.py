@@ -1,12 +1,13 @@
 """Issue 11 figures: the command line over a big cached inventory, without a registry.
 
-    python3 bench/scale.py [TAGS ...]      # default 100,000 and 1,000,000
+    python3 bench/scale.py [TAGS ...]      # default 10,000, 100,000 and 1,000,000
 
 Writes a synthetic cache (2,000 repositories, one holding half the tags; every image its own
 digest and sizes, as a scan with sizes leaves it) for a registry URL nothing listens on, then
-runs `dregtui list-tag-names` as a subprocess from that cache, text and `--json`, and prints the
-wall time and peak RSS of each, and of a bare `python -c 'import dregtui.cli'` (the baseline).
-Also times loading the cache. Asserts nothing.
+runs `dregtui list-tag-names` as a subprocess from that cache, text and `--json`, and the TUI
+headless until the cache and its sizes are in, and prints the wall time and peak RSS of each,
+beside their baselines (`dregtui --version`; a bare Textual app). Also times saving and
+loading the cache. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -70,12 +71,45 @@ PEAK = (
 )
 
 
-def child(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+# The TUI as `dregtui` starts it from this cache (header first, the rest in the worker), run
+# headless until the inventory and its space accounting are in; then its peak RSS.
+PEAK_TUI = (
+    "import asyncio, sys\n"
+    "from dregtui.inventory.cache import InventoryCache\n"
+    "from dregtui.tui.app import DregApp\n"
+    "cache = InventoryCache.for_registry(sys.argv[1])\n"
+    "def load(warn):\n"
+    "    found = cache.read(warn)\n"
+    "    return found.inventory if found else None\n"
+    "async def main():\n"
+    "    app = DregApp(None, cached=cache.peek(), load_cache=load, scan=False)\n"
+    "    async with app.run_test(size=(120, 36)) as pilot:\n"
+    "        while app.loading_cache or app.session.space is None:\n"
+    "            await asyncio.sleep(0.05)\n"
+    "        await pilot.press('j')\n"
+    "asyncio.run(main())\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "print(hwm.split()[1], file=sys.stderr)\n"
+)
+BARE_TUI = (
+    "import asyncio, sys\n"
+    "from textual.app import App\n"
+    "import dregtui.tui.app\n"
+    "async def main():\n"
+    "    async with App().run_test(size=(120, 36)) as pilot:\n"
+    "        await pilot.press('j')\n"
+    "asyncio.run(main())\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "print(hwm.split()[1], file=sys.stderr)\n"
+)
+
+
+def child(argv: list[str], env: dict[str, str], script: str = PEAK) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one run, as the process itself reports it."""
     start = time.perf_counter()
     with open(os.devnull, "w") as null:
         done = subprocess.run(
-            [sys.executable, "-c", PEAK, *argv],
+            [sys.executable, "-c", script, *argv],
             stdout=null,
             stderr=subprocess.PIPE,
             env=env,
@@ -89,11 +123,13 @@ def child(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def main() -> int:
-    sizes = [int(a) for a in sys.argv[1:]] or [100_000, 1_000_000]
+    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 1_000_000]
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, XDG_CACHE_HOME=tmp, PYTHONPATH=str(HERE.parent))
         base_s, base_rss = child(["--version"], env)
         print(f"baseline: dregtui --version {base_s:.2f} s, {base_rss:.0f} MiB")
+        _, tui_base = child([], env, BARE_TUI)
+        print(f"baseline: a bare Textual app (dregtui's TUI imported) {tui_base:.0f} MiB")
         for tags in sizes:
             inv = build(tags)
             cache = InventoryCache.for_registry(URL, Path(tmp) / "dregtui")
@@ -114,6 +150,12 @@ def main() -> int:
                     f"{'':9} list-tag-names {label:6}: {s:.2f} s, peak {rss:.0f} MiB "
                     f"({per_tag:.0f} B a tag above the baseline)"
                 )
+            s, rss = child([URL], env, PEAK_TUI)
+            per_tag = (rss - tui_base) * 2**20 / tags
+            print(
+                f"{'':9} TUI, cache loaded and sizes in: {s:.2f} s, peak {rss:.0f} MiB "
+                f"({per_tag:.0f} B a tag above the bare Textual app)"
+            )
     return 0
 
 

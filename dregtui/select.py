@@ -521,9 +521,35 @@ class TagIndex:
     repository and order): lower-cased names, parsed versions and their comparison keys."""
 
     def __init__(self, tags: Sequence[str]) -> None:
-        self.lower = [t.lower() for t in tags]
-        self.versions = [parse_version(t) for t in tags]
-        self.keys = [_plain_key(v) for v in self.versions]
+        self._tags = tags
+        self._lower: list[str] | None = None
+        self._versions: list[Version | None] | None = None
+        self._keys: list[object | None] | None = None
+
+    # Each column is made when a filter first needs it: a text filter over a million tags
+    # lower-cases them (0.1 s), only a version filter parses every version (seconds).
+    @property
+    def lower(self) -> list[str]:
+        if self._lower is None:
+            self._lower = list(map(str.lower, self._tags))
+        return self._lower
+
+    @property
+    def versions(self) -> list[Version | None]:
+        if self._versions is None:
+            self._versions = list(map(parse_version, self._tags))
+        return self._versions
+
+    @property
+    def keys(self) -> list[object | None]:
+        if self._keys is None:
+            self._keys = list(map(_plain_key, self.versions))
+        return self._keys
+
+    def prepare(self) -> None:
+        """Make every column now (a worker does, for a big repository, before it is asked)."""
+        self.lower  # noqa: B018
+        self.keys  # noqa: B018
 
     def test(self, sel: TagSelector, tags: Sequence[str]) -> Callable[[int], bool]:
         if sel.kind == "substring":

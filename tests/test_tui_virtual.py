@@ -36,3 +36,48 @@ async def test_fifty_thousand_tags() -> None:
         await pilot.press("space", "slash", *"<1.2", "enter")
         await pilot.pause()
         assert len(app.tag_list.rows) == 2000
+
+
+async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_blank(
+    monkeypatch,
+) -> None:
+    """Issue 11: from HEAVY tags on, each keystroke's filter is worked out off the UI thread;
+    the rows on screen stay until the new ones are in, and a stale answer is dropped."""
+    import threading
+
+    from support.tui import settle
+
+    from dregtui.tui import session as session_module
+
+    monkeypatch.setattr(session_module, "HEAVY", 1000)
+    inv = Inventory("http://registry.test")
+    tags = {f"1.{n // 100}.{n % 100}": TagInfo(f"sha256:{n % 977:064x}", "") for n in range(2000)}
+    inv.set_repository("big/repo", tags)
+    inv.mark_scanned(0)
+    gate = threading.Event()
+    real = session_module.Session.visible_tags
+
+    def held(self, repository, text=None):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not threading.main_thread():
+            gate.wait(10)  # the worker waits: the screen must not
+        return real(self, repository, text)
+
+    monkeypatch.setattr(session_module.Session, "visible_tags", held)
+    app = DregApp(None, inventory=inv, clock=lambda: 0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.repo_tree.reveal("big/repo")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot, "prepare")
+        assert len(app.tag_list.rows) == 2000
+        await pilot.press("slash", "1", ".", "1")
+        await pilot.pause()
+        assert app.session.tag_filter == "1.1"
+        assert len(app.tag_list.rows) == 2000 and app.tag_list.pending  # the last rows, kept
+        title = str(app.main.query_one("#tags-pane").border_title)
+        assert "filtering…" in title
+        gate.set()
+        await settle(pilot)
+        assert not app.tag_list.pending
+        assert app.tag_list.rows == [t for t in app.session.ordered_tags("big/repo") if "1.1" in t]
+        assert "filtering…" not in str(app.main.query_one("#tags-pane").border_title)

@@ -35,6 +35,15 @@ class RepositoryScanned(Message):
         self.repository = repository
 
 
+class RowsReady(Message):
+    """A big repository's rows for ``text`` (the filter then) are worked out."""
+
+    def __init__(self, repository: str, text: str) -> None:
+        super().__init__()
+        self.repository = repository
+        self.text = text
+
+
 class RescanProgress(Message):
     """How far the rescan of one repository is (the old tags stay on screen meanwhile)."""
 

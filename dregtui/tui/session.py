@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -23,7 +24,8 @@ from dregtui.space import Space
 from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
 
-SORTS = ("version", "name", "date", "variant")  # variant: grouped by variant, version order
+SORTS = ("version", "name", "date", "variant")
+HEAVY = 50_000  # tags from which a repository's filter is worked out in a worker  # variant: grouped by variant, version order
 
 
 def _narrows(before: str, after: str) -> bool:
@@ -152,6 +154,7 @@ class Session:
         default=None, repr=False
     )
     _mark_counts: tuple[int, Counter[str]] | None = field(default=None, repr=False)
+    _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def marks(self) -> Marks:
@@ -236,11 +239,12 @@ class Session:
             self._orders[key] = (revision, ordered)
         return ordered
 
-    def visible_tags(self, repository: str) -> list[str]:
-        """The tags pane's rows: the order, then the filter. Typing more of a text filter
-        narrows the last result instead of reading every tag again."""
+    def visible_tags(self, repository: str, text: str | None = None) -> list[str]:
+        """The tags pane's rows: the order, then the filter (``text``, default the session's).
+        Typing more of a text filter narrows the last result instead of reading every tag
+        again. Safe from a worker thread (the filter of a big repository runs in one)."""
         ordered = self.ordered_tags(repository)
-        text = self.tag_filter
+        text = self.tag_filter if text is None else text
         if not text.strip():
             return list(ordered)
         try:
@@ -248,18 +252,56 @@ class Session:
         except SelectorError as exc:
             raise ValueError(str(exc)) from exc
         key = (repository, self.sort, self.inventory.revision(repository))
-        index = self._index(repository, ordered)
         last = self._last_filter
+        if last is not None and last[0] == key and last[1] == text:  # worked out already
+            return [ordered[i] for i in last[2]]
+        index = self._index(repository, ordered)
         keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
         positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
         self._last_filter = (key, text, positions)
         return [ordered[i] for i in positions]
 
     def _index(self, repository: str, ordered: list[str]) -> TagIndex:
-        cached = self._indexes.get(repository)
-        if cached is None or cached[0] is not ordered:
-            cached = self._indexes[repository] = (ordered, TagIndex(ordered))
-        return cached[1]
+        with self._index_lock:  # a worker and the UI thread make one, not two
+            cached = self._indexes.get(repository)
+            if cached is None or cached[0] is not ordered:
+                cached = self._indexes[repository] = (ordered, TagIndex(ordered))
+            return cached[1]
+
+    # -- big repositories: their filters run in a worker ------------------------------
+
+    def heavy(self, repository: str) -> bool:
+        """A repository whose filter is worked out in a worker, never on the UI thread."""
+        return len(self.inventory.repositories.get(repository, ())) >= HEAVY
+
+    def check_filter(self, text: str) -> None:
+        """ValueError (one sentence) when ``text`` is not a filter; cheap at any size."""
+        if text.strip():
+            try:
+                parse_filter(text)
+            except SelectorError as exc:
+                raise ValueError(str(exc)) from exc
+
+    def ready_rows(self, repository: str) -> list[str] | None:
+        """The rows of ``repository`` when they need no work (no filter, or this filter's
+        result is at hand), else None."""
+        cached = self._orders.get((repository, self.sort))
+        if cached is None or cached[0] != self.inventory.revision(repository):
+            return None
+        ordered = cached[1]
+        text = self.tag_filter
+        if not text.strip():
+            return list(ordered)
+        key = (repository, self.sort, self.inventory.revision(repository))
+        last = self._last_filter
+        if last is not None and last[0] == key and last[1] == text:
+            return [ordered[i] for i in last[2]]
+        return None
+
+    def prepare(self, repository: str) -> None:
+        """Order a big repository's tags and parse them all, so its first filter is quick
+        (a worker does this when the repository is opened: a million versions take seconds)."""
+        self._index(repository, self.ordered_tags(repository)).prepare()
 
     def visible_repositories(self) -> list[str]:
         names = self.inventory.repository_names()

@@ -29,6 +29,8 @@ GROUPS = (
     "policy",
     "space",
     "frees",
+    "prepare",
+    "filter",
 )
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 

@@ -286,6 +286,8 @@ class MainScreen(Screen[None]):
         title.append(f"  {shown}/{total}" if self.session.tag_filter else f"  {total}", style="dim")
         if repo and repo not in self.session.inventory.scanned:
             title.append("  loading…" if self.dreg.loading_cache else "  scanning…", style="italic")
+        elif tag_list.pending:
+            title.append("  filtering…", style="italic")
         pane = self.query_one("#tags-pane")
         pane.border_title = title
         pane.border_subtitle = f"s: sort by {self.session.sort}"
@@ -394,6 +396,34 @@ class MainScreen(Screen[None]):
     @on(TagList.Resized)
     def _tags_resized(self) -> None:
         self._update_tags_header()
+
+    @on(TagList.RowsWanted)
+    def _rows_wanted(self, event: TagList.RowsWanted) -> None:
+        if event.prepare:
+            self._prepare_tags(event.repository)
+        else:
+            self._work_out_rows(event.repository, self.session.tag_filter)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
+    def _prepare_tags(self, repository: str) -> None:
+        self.session.prepare(repository)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
+    def _work_out_rows(self, repository: str, text: str) -> None:
+        """A big repository's filter, off the UI thread. A newer keystroke starts another;
+        this one's answer is then stale and dropped (the session caches it by its text)."""
+        try:
+            self.session.visible_tags(repository, text)  # cached for ready_rows
+        except ValueError:
+            return  # said when the filter is submitted
+        self.post_message(msg.RowsReady(repository, text))
+
+    def on_rows_ready(self, message: msg.RowsReady) -> None:
+        if (
+            message.repository == self.tag_list.repository
+            and message.text == self.session.tag_filter
+        ):
+            self.show_repository(message.repository)
 
     @on(TagList.MarksChanged)
     def _tag_marks_changed(self) -> None:
@@ -549,6 +579,7 @@ class MainScreen(Screen[None]):
                 self.refresh_tree()
             else:
                 self.session.tag_filter = value
+                self.session.check_filter(value)
                 self.show_repository(self.tag_list.repository)
         except ValueError as exc:
             if not quiet:
@@ -589,6 +620,9 @@ class MainScreen(Screen[None]):
             repositories = [self.tag_list.repository]
         else:
             self.notify("Open a repository first.", severity="warning")
+            return
+        if self.tag_list.pending and self.tag_list.repository in repositories:
+            self.notify("Still filtering: m marks what matches once the rows are in.")
             return
         added = 0
         for repo in repositories:

@@ -73,6 +73,15 @@ class TagList(ScrollView, can_focus=True):
     class Resized(Message):
         """The visible width changed: the column header must follow."""
 
+    class RowsWanted(Message):
+        """A big repository's rows need work (a filter over its tags, its first parse): the
+        screen works them out in a worker; the pane keeps what it shows meanwhile."""
+
+        def __init__(self, repository: str, prepare: bool) -> None:
+            super().__init__()
+            self.repository = repository
+            self.prepare = prepare
+
     def __init__(
         self, session: Session, client: RegistryAPI | None = None, **kwargs: object
     ) -> None:
@@ -81,6 +90,7 @@ class TagList(ScrollView, can_focus=True):
         self.client = client
         self.repository = ""
         self.rows: list[str] = []
+        self.pending = False  # the rows shown are the last ones; the filter's are on their way
         self._requested: set[str] = set()
         self._queue: list[tuple[str, str]] = []  # (repository, digest) to load, newest last
         self._lock = threading.Lock()
@@ -93,7 +103,22 @@ class TagList(ScrollView, can_focus=True):
         same = repository == self.repository
         current = self.current_tag if keep_cursor and same else None
         self.repository = repository
-        self.rows = self.session.visible_tags(repository) if repository else []
+        self.pending = False
+        if not repository:
+            self.rows = []
+        elif self.session.heavy(repository):
+            rows = self.session.ready_rows(repository)
+            if rows is None and not self.session.tag_filter.strip():
+                rows = self.session.visible_tags(repository)  # the order alone: quick
+            if not same:  # parse its tags behind the screen before a filter asks
+                self.post_message(self.RowsWanted(repository, prepare=True))
+            if rows is None:
+                self.pending = True  # never blank: the last rows until the new ones are in
+                self.post_message(self.RowsWanted(repository, prepare=False))
+                rows = self.rows if same else []
+            self.rows = rows
+        else:
+            self.rows = self.session.visible_tags(repository)
         self.virtual_size = Size(1, len(self.rows))
         index = self.rows.index(current) if current in self.rows else 0
         if not same:
