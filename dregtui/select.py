@@ -523,8 +523,10 @@ class TagIndex:
     def __init__(self, tags: Sequence[str]) -> None:
         self._tags = tags
         self._lower: list[str] | None = None
-        self._versions: list[Version | None] | None = None
         self._keys: list[object | None] | None = None
+        # position -> version, for the versions that are not plain releases (pre, post...):
+        # a plain release needs only its key, and half a million Version objects took 120 MB
+        self._odd: dict[int, Version] = {}
 
     # Each column is made when a filter first needs it: a text filter over a million tags
     # lower-cases them (0.1 s), only a version filter parses every version (seconds).
@@ -535,16 +537,25 @@ class TagIndex:
         return self._lower
 
     @property
-    def versions(self) -> list[Version | None]:
-        if self._versions is None:
-            self._versions = list(map(parse_version, self._tags))
-        return self._versions
-
-    @property
     def keys(self) -> list[object | None]:
+        """Each tag's comparison key when it is a plain release, else None."""
         if self._keys is None:
-            self._keys = list(map(_plain_key, self.versions))
+            keys: list[object | None] = []
+            odd = self._odd
+            for n, tag in enumerate(self._tags):
+                version = parse_version(tag)
+                key = _plain_key(version)
+                keys.append(key)
+                if key is None and version is not None:
+                    odd[n] = version
+            self._keys = keys
         return self._keys
+
+    def version(self, position: int) -> Version | None:
+        """The version of the tag at ``position`` (None: not a version)."""
+        if self.keys[position] is not None:
+            return parse_version(self._tags[position])
+        return self._odd.get(position)
 
     def prepare(self) -> None:
         """Make every column now (a worker does, for a big repository, before it is asked)."""
@@ -559,11 +570,11 @@ class TagIndex:
         if sel.kind == "version" and compiled is not None and not sel.variants:
             bounds = [(_OPERATORS[op], _plain_key(b), op, b, spec) for op, b, spec in compiled]
             if all(key is not None for _, key, *_ in bounds):
-                keys, versions = self.keys, self.versions
+                keys, version = self.keys, self.version
                 exact = [(op, b, spec) for _, _, op, b, spec in bounds]
 
                 def slow(i: int) -> bool:  # not a version, or a pre/post-release: exact rules
-                    v = versions[i]
+                    v = version(i)
                     return v is not None and all(_compare(op, v, b, spec) for op, b, spec in exact)
 
                 # one and two bounds without a generator per tag: 12 ms instead of 53 over

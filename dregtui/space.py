@@ -81,22 +81,38 @@ class Space:
                 missing = missing or any(d not in self._refs for d in linked)
         self.complete = not missing
         # How many (repository, manifest) links reference each blob, and which repositories.
-        self._count: Counter[str] = Counter()
-        self._repos_of: dict[str, int | set[int]] = {}
+        # Most blobs (configs, manifests) have one link: they are only in ``_once``, and only
+        # the others get a count and their repositories (a Counter and a map of every blob
+        # took 300 bytes a tag at a million tags).
+        self._once: set[str] = set()
+        self._count: dict[str, int] = {}  # blobs with two links or more -> how many
+        self._repos_of: dict[str, int | set[int]] = {}  # those blobs -> their repositories
         self._repo_ids = {repo: n for n, repo in enumerate(sorted(self.links))}
+        once, count, refs = self._once, self._count, self._refs
+        for links in self.links.values():
+            for digest in links:
+                for blob in refs.get(digest, ()):
+                    if blob in count:
+                        count[blob] += 1
+                    elif blob in once:
+                        once.discard(blob)
+                        count[blob] = 2
+                    else:
+                        once.add(blob)
         for repo, links in self.links.items():
             rid = self._repo_ids[repo]
-            for blob in self._blobs(links):
-                seen = self._repos_of.get(blob)
-                if seen is None:
-                    self._repos_of[blob] = rid
-                elif isinstance(seen, int):
-                    if seen != rid:
-                        self._repos_of[blob] = {seen, rid}
-                else:
-                    seen.add(rid)
             for digest in links:
-                self._count.update(self._refs.get(digest, ()))
+                for blob in refs.get(digest, ()):
+                    if blob not in count:
+                        continue
+                    seen = self._repos_of.get(blob)
+                    if seen is None:
+                        self._repos_of[blob] = rid
+                    elif isinstance(seen, int):
+                        if seen != rid:
+                            self._repos_of[blob] = {seen, rid}
+                    else:
+                        seen.add(rid)
 
     def _closure(self, digests: set[str]) -> set[str]:
         """Digests plus, for indexes, their children (recursively)."""
@@ -165,10 +181,12 @@ class Space:
         exclusive = 0
         for blob in blobs:
             holders = self._repos_of.get(blob)
-            if isinstance(holders, int):
+            if holders is None:  # one link: from these repositories, since they reach it
+                inside = blob in self._once
+            elif isinstance(holders, int):
                 inside = holders in ids
             else:
-                inside = holders is not None and holders <= ids
+                inside = holders <= ids
             if inside:
                 exclusive += self._sizes.get(blob, 0)
         unknown = sum(1 for d in linked if d not in self._refs)
@@ -180,7 +198,7 @@ class Space:
 
     @property
     def total_bytes(self) -> int:
-        return self._bytes(self._count)
+        return self._bytes(self._once) + self._bytes(self._count)
 
     # -- deletions --------------------------------------------------------------------------
 
@@ -195,7 +213,7 @@ class Space:
             seen.add((repo, digest))
             drop.update(self._refs.get(digest, ()))
         count = self._count
-        return self._bytes(blob for blob, n in drop.items() if count[blob] <= n)
+        return self._bytes(blob for blob, n in drop.items() if count.get(blob, 1) <= n)
 
     def reclaimable(self, plan: Plan) -> int:
         from dregtui.plan import Action
