@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dregtui.inventory.model import Inventory
+from dregtui.inventory.model import Inventory, footprint_columns
 
 if TYPE_CHECKING:
     from dregtui.plan import Plan
@@ -68,12 +68,21 @@ class Space:
             self._sizes: dict[str, int] = {}
             self._refs: dict[str, tuple[str, ...]] = {}
             missing = False
-            for digest, fp in inventory.footprints.items():
-                self._sizes[digest] = fp.size
-                flat = fp.flat
-                for i in range(0, len(flat), 2):
-                    self._sizes.setdefault(str(flat[i]), int(flat[i + 1]))
-                self._refs[digest] = (digest, *fp.blobs)
+            # the footprints as columns: a cache's are never made into a million Footprints,
+            # nor looked up by digest (which would take a map of every digest)
+            sizes = self._sizes
+            for own, own_sizes, counts, blobs, blob_sizes in footprint_columns(
+                inventory.footprints
+            ):
+                at = 0
+                for digest, size, n in zip(own, own_sizes, counts, strict=True):
+                    end = at + n
+                    sizes[digest] = size
+                    part = blobs[at:end]
+                    for blob, blob_size in zip(part, blob_sizes[at:end], strict=True):
+                        sizes.setdefault(blob, blob_size)
+                    self._refs[digest] = (digest, *part)
+                    at = end
             self.links: dict[str, frozenset[str]] = {}
             for repo, tags in inventory.repositories.items():
                 linked = self._closure({info.digest for info in tags.values()})

@@ -149,13 +149,17 @@ class FootprintTable(MutableMapping[str, Footprint]):
         """The footprints as columns (see ``footprint_columns``): the loaded ones at C speed."""
         names = self._names
         if self._built is None or len(self._built) == len(self._digests):
-            yield (
-                list(map(names.__getitem__, self._digests)),
-                self._size.tolist(),
-                [b - a for a, b in zip(self._start, self._start[1:], strict=False)],
-                list(map(names.__getitem__, self._blobs)),
-                self._blob_sizes.tolist(),
-            )
+            start = self._start
+            for at in range(0, len(self._digests), STEP):  # pieces: no million-item lists
+                end = min(at + STEP, len(self._digests))
+                a, b = start[at], start[end]
+                yield (
+                    list(map(names.__getitem__, self._digests[at:end])),
+                    self._size[at:end].tolist(),
+                    [y - x for x, y in zip(start[at:end], start[at + 1 : end + 1], strict=True)],
+                    list(map(names.__getitem__, self._blobs[a:b])),
+                    self._blob_sizes[a:b].tolist(),
+                )
         else:  # some were replaced or removed: the rest one by one
             yield _columns((d, self._at(pos)) for d, pos in self._built.items())
         if self._extra:
@@ -248,11 +252,10 @@ class Inventory:
         self._revisions[repository] = self._revisions.get(repository, 0) + 1
 
     def build_indexes(self) -> None:
-        """Build what is otherwise built on first use (the reverse index, the footprints'
-        positions): a background thread calls this so the UI thread never waits for it."""
+        """Build what is otherwise built on first use (the reverse index): a background
+        thread calls this so the UI thread never waits for it. (The footprints' positions are
+        left to the first lookup by digest: the space accounting reads them as columns.)"""
         self._index()
-        if isinstance(self.footprints, FootprintTable):
-            self.footprints.build()
 
     def _index(self) -> dict[str, tuple[str, str] | set[tuple[str, str]]]:
         by = self._by_digest
