@@ -52,8 +52,10 @@ STEP = 32_768
 
 
 def breathe() -> None:
-    """Let a waiting thread (the UI's) have the interpreter now."""
-    time.sleep(0)
+    """Let a waiting thread (the UI's) have the interpreter now; nothing when there is no
+    other thread (a command: yielding would only give the CPU away on a busy machine)."""
+    if threading.active_count() > 1:
+        time.sleep(0)
 
 
 class FootprintTable(MutableMapping[str, Footprint]):
