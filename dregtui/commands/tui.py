@@ -63,6 +63,7 @@ def _app_options(settings: Any) -> dict[str, Any]:
     return {
         "dry_run": bool(settings.dry_run),
         "jobs": settings.jobs,
+        "scan_jobs": settings.scan_jobs,
         "keymap": dict(settings.keymap or {}),
         "theme": settings.theme,
     }
