@@ -196,7 +196,7 @@ def build_parser() -> ArgumentParser:
         type=_jobs,
         metavar="N",
         help=f"parallel requests (default 16, at most {MAX_JOBS}); a scan keeps at most N in "
-        f"flight, fewer while round trips are short (without -j: up to {DEFAULT_CAP})",
+        f"flight (without -j: 16 to {DEFAULT_CAP}, more when round trips are long)",
     )
     g.add_argument(
         "--rate", type=_positive_float, metavar="N", help="at most this many requests per second"

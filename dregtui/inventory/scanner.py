@@ -12,8 +12,8 @@ Pipelining: nothing is fetched ahead of need. The next catalog page is asked for
 repositories wait to be listed than requests may be in flight, a repository's tag list when
 fewer tags wait to be resolved than that; both run beside the manifest requests, in the same
 window. Requests in flight: at most ``jobs`` (the cap; 64 when None), fewer while round trips
-stay short (``window.py``: the window follows the round trip); ``jobs=1`` is one request at a
-time, the catalog's included.
+stay short, never fewer than 16 (``window.py``: the window follows the round trip); ``jobs=1``
+is one request at a time, the catalog's included.
 
     scanner = Scanner(client, jobs=None, rate=None, progress=print)
     inventory = scanner.scan()                  # whole registry (catalog)
