@@ -132,6 +132,11 @@ def test_tag_lists_of_several_pages_and_catalog_pages_give_every_tag(fake_regist
         "b": ["1", "2", "3"],
     }
     assert inventory.scanned_at is not None
+    # the session's default headers still go out beside each request's own (merged once)
+    sent = [h for m, p, h in fake_registry.requests if p == "/v2/a/manifests/1"]
+    assert sent and sent[0]["Accept"] == mediatypes.MANIFEST_ACCEPT
+    assert sent[0]["User-Agent"].startswith("python-requests/")
+    assert sent[0]["Connection"] == "keep-alive"
 
 
 def test_the_scan_cap_is_jobs_when_given_else_the_default():
