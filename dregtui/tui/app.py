@@ -79,7 +79,9 @@ class DregApp(App[None]):
         )
         self.dry_run = dry_run
         self.jobs = jobs  # detail lookups in parallel
-        self.scan_jobs = scan_jobs  # the scan's cap on requests in flight (None: its default)
+        # the scan's cap on requests in flight: ``jobs`` unless told (the CLI passes -j, or
+        # the scanner's default cap without it)
+        self.scan_jobs = scan_jobs if scan_jobs is not None else jobs
         self.save_cache = save_cache
         # the inventory covers the whole catalog (not only --repositories): saved with the cache
         self.whole_catalog = repositories is None if whole_catalog is None else whole_catalog
