@@ -2,10 +2,16 @@
 
 Populates (once, kept in bench/.data between runs) a registry of 300 repositories x 40 tags,
 then times, on loopback and through a proxy adding ~20 ms round trip:
-  - dregtui's Scanner (thread pool, default 16 workers) over the whole registry;
+  - dregtui's Scanner over the whole registry (requests in flight: its window, up to 64;
+    -j N caps it at N as the CLI's -j does);
   - the classic tool (`pip install docker-registry-util` into bench/.venv-classic), which
-    ignores catalog pagination and so sees only the first 100 repositories.
-Prints tags seen, tags/s of each, and the ratio. Usage: python bench/scan.py [--skip-rtt]
+    ignores catalog pagination and so sees only the first 100 repositories;
+  - `ab` (apache2-utils, a C client: the registry's own limit on this machine): HEAD of one
+    tag's manifest with the scan's Accept header, 16 keep-alive connections, run just before
+    and just after dregtui's timed scan (their mean is the figure). ab takes one URL, so it
+    asks for the same manifest every time; the registry answers it from the same storage.
+Prints tags seen, tags/s of each, and the ratios. Usage: python bench/scan.py [--skip-rtt]
+The client and the registry share the machine's cores: quote ratios from one run.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -96,12 +104,32 @@ def time_classic(url: str) -> tuple[int, float]:
     return len(out.splitlines()), elapsed
 
 
-def time_dregtui(url: str, jobs: int, sizes: bool = True) -> tuple[int, float, int]:
-    """Tags seen, seconds, and HTTP requests sent (every attempt) by one cold scan."""
-    from dregtui.inventory.scanner import Scanner
+AB_CONNECTIONS = 16
+
+
+def time_ab(url: str, requests: int) -> float | None:
+    """Manifest HEADs per second that ab gets (None when ab is not installed)."""
+    if shutil.which("ab") is None:
+        return None
+    target = f"{url}/v2/bench0/repo-000/manifests/1.0.0"
+    accept = f"Accept: {mediatypes.MANIFEST_ACCEPT}"
+    argv = ["ab", "-q", "-i", "-k", "-c", str(AB_CONNECTIONS), "-n", str(requests), "-H", accept]
+    out = subprocess.run([*argv, target], check=True, capture_output=True, text=True).stdout
+    failed = re.search(r"Failed requests:\s+(\d+)", out)
+    if failed is None or int(failed.group(1)) or "Non-2xx" in out:
+        raise SystemExit(f"ab did not get clean answers from {target}:\n{out}")
+    rate = re.search(r"Requests per second:\s+([\d.]+)", out)
+    assert rate is not None, out
+    return float(rate.group(1))
+
+
+def time_dregtui(url: str, jobs: int | None, sizes: bool = True) -> tuple[int, float, int, int]:
+    """Tags seen, seconds, HTTP requests sent (every attempt) by one cold scan, and the
+    requests in flight its window ended at."""
+    from dregtui.inventory.scanner import DEFAULT_CAP, Scanner
 
     start = time.perf_counter()
-    with RegistryClient(url, pool_size=jobs) as client:
+    with RegistryClient(url, pool_size=jobs or DEFAULT_CAP) as client:
         sent = [0]
         real = client.session.request
 
@@ -110,22 +138,26 @@ def time_dregtui(url: str, jobs: int, sizes: bool = True) -> tuple[int, float, i
             return real(*args, **kwargs)  # type: ignore[arg-type]
 
         client.session.request = counting  # type: ignore[method-assign]
-        inventory = Scanner(client, jobs=jobs, sizes=sizes).scan()
+        scanner = Scanner(client, jobs=jobs, sizes=sizes)
+        inventory = scanner.scan()
     elapsed = time.perf_counter() - start
-    return inventory.tag_count, elapsed, sent[0]
+    return inventory.tag_count, elapsed, sent[0], scanner.window.limit
 
 
-def run(label: str, url: str, jobs: int) -> None:
+def run(label: str, url: str, jobs: int | None, warm: bool, ab_requests: int) -> dict[str, float]:
     # Both timed runs meet a warm registry: one untimed pass first, then the classic tool,
     # then dregtui (the registry's in-memory descriptor cache favours whoever runs later).
-    time_dregtui(url, jobs)
+    if warm:
+        time_dregtui(url, jobs)
     classic_tags, classic_s = time_classic(url)
-    ours_tags, ours_s, ours_requests = time_dregtui(url, jobs)
-    bare_tags, bare_s, bare_requests = time_dregtui(url, jobs, sizes=False)
+    ab_before = time_ab(url, ab_requests)
+    ours_tags, ours_s, ours_requests, window = time_dregtui(url, jobs)
+    ab_after = time_ab(url, ab_requests)
+    bare_tags, bare_s, bare_requests, _ = time_dregtui(url, jobs, sizes=False)
     ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
     print(
         f"[{label}] dregtui : {ours_tags:6d} tags in {ours_s:7.2f} s = {ours_rate:8.1f} tags/s "
-        f"(jobs={jobs})"
+        f"(jobs={jobs or 'default'}; the window ended at {window} in flight)"
     )
     print(
         f"[{label}] dregutil: {classic_tags:6d} tags in {classic_s:7.2f} s = {classic_rate:8.1f} tags/s "
@@ -140,12 +172,22 @@ def run(label: str, url: str, jobs: int) -> None:
         f"[{label}] ratio   : {ours_rate / classic_rate:.1f}x tags/s; dregtui saw "
         f"{ours_tags}/{REPOS * TAGS} tags, dregutil {classic_tags}"
     )
+    figures = {"ours": ours_rate, "classic": classic_rate}
+    if ab_before is not None and ab_after is not None:
+        ab_rate = (ab_before + ab_after) / 2
+        figures["ab"] = ab_rate
+        print(
+            f"[{label}] ab      : {ab_rate:8.1f} manifest HEADs/s ({ab_before:.0f} before, "
+            f"{ab_after:.0f} after; {AB_CONNECTIONS} keep-alive connections, one URL)"
+        )
+        print(f"[{label}] vs ab   : dregtui's tags/s are {ours_rate / ab_rate:.2f} of ab's HEADs/s")
+    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-rtt", action="store_true", help="only the loopback run")
-    parser.add_argument("-j", "--jobs", type=int, default=16)
+    parser.add_argument("-j", "--jobs", type=int, help="cap (default: the scanner's own)")
     parser.add_argument("--rtt-ms", type=float, default=20.0)
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
@@ -158,13 +200,22 @@ def main() -> int:
             populate(registry.url)
             (DATA / "populated").write_text("ok\n")
             print(f"populated in {time.perf_counter() - t0:.0f} s", flush=True)
-        run("loopback", registry.url, args.jobs)
+        started = time.perf_counter()
+        loop = run("loopback", registry.url, args.jobs, warm=True, ab_requests=REPOS * TAGS)
+        rtt: dict[str, float] = {}
         if not args.skip_rtt:
             proxy = LatencyProxy(registry.port, one_way=args.rtt_ms / 2000)
-            try:
-                run(f"+{args.rtt_ms:.0f}ms RTT", proxy.url, args.jobs)
+            try:  # the registry is warm from the loopback run
+                label = f"+{args.rtt_ms:.0f}ms RTT"
+                rtt = run(label, proxy.url, args.jobs, warm=False, ab_requests=4000)
             finally:
                 proxy.close()
+        summary = [f"loopback {loop['ours'] / loop['classic']:.1f}x the classic tool"]
+        if "ab" in loop:
+            summary.append(f"{loop['ours'] / loop['ab']:.2f} of ab")
+        if rtt:
+            summary.append(f"+{args.rtt_ms:.0f} ms RTT {rtt['ours'] / rtt['classic']:.1f}x")
+        print(f"summary: {', '.join(summary)} ({time.perf_counter() - started:.0f} s)")
     finally:
         registry.stop()
     return 0

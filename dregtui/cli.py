@@ -61,7 +61,7 @@ from dregtui.config import (
     is_bool_word,
     resolve_settings,
 )
-from dregtui.inventory.scanner import MAX_JOBS, ScanProgress
+from dregtui.inventory.scanner import DEFAULT_CAP, MAX_JOBS, ScanProgress
 from dregtui.registry.credentials import reset_helper_warnings
 from dregtui.registry.errors import RegistryError
 from dregtui.textsafe import clean
@@ -195,7 +195,8 @@ def build_parser() -> ArgumentParser:
         "--jobs",
         type=_jobs,
         metavar="N",
-        help=f"parallel requests (default 16, at most {MAX_JOBS})",
+        help=f"parallel requests (default 16, at most {MAX_JOBS}); a scan keeps at most N in "
+        f"flight (without -j: 16 to {DEFAULT_CAP}, more when round trips are long)",
     )
     g.add_argument(
         "--rate", type=_positive_float, metavar="N", help="at most this many requests per second"

@@ -115,6 +115,7 @@ class Settings:
     log_level: str = "warning"
     json: bool = False
     jobs: int = DEFAULT_JOBS
+    jobs_given: bool = False  # -j, the environment or a profile named it: it caps the scan too
     rate: float | None = None
     insecure: bool = False
     debug: bool = False
@@ -133,6 +134,12 @@ class Settings:
     @property
     def effective_verify(self) -> bool | str:
         return False if self.insecure else self.verify
+
+    @property
+    def scan_jobs(self) -> int | None:
+        """The scan's cap on requests in flight: ``jobs`` when given (or set by hand to other
+        than the default), else None (the scanner adapts up to its own default cap)."""
+        return self.jobs if self.jobs_given or self.jobs != DEFAULT_JOBS else None
 
     @property
     def client_cert(self) -> str | tuple[str, str] | None:
@@ -392,6 +399,7 @@ def resolve_settings(
             setattr(settings, key, truthy(value))
         elif key == "jobs":
             settings.jobs = _int(value, "jobs", minimum=1)
+            settings.jobs_given = True
         elif key == "rate":
             settings.rate = _float(value, "rate")
         elif key == "max_cache_age":
@@ -465,6 +473,8 @@ def make_client(settings: Settings) -> RegistryClient:
         raise ConfigError(
             f"The CA bundle {verify} does not exist (give a file, or -v None to disable)."
         )
+    from dregtui.inventory.scanner import DEFAULT_CAP  # the scan's cap without -j
+
     return RegistryClient(
         settings.registry,
         username=settings.username,
@@ -474,7 +484,7 @@ def make_client(settings: Settings) -> RegistryClient:
         cert=settings.client_cert,
         timeout=settings.timeout,
         use_get_manifest=settings.use_get_manifest,
-        pool_size=settings.jobs,
+        pool_size=settings.scan_jobs or max(settings.jobs, DEFAULT_CAP),
         rate=settings.rate,
     )
 

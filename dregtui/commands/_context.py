@@ -148,7 +148,7 @@ class Context:
 
         scanner = Scanner(
             self.client(),
-            jobs=self.settings.jobs,
+            jobs=self.settings.scan_jobs,
             progress=report,
             warn=self.warn,
             **kwargs,

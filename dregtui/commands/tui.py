@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from dregtui.inventory.scanner import DEFAULT_CAP
+
 ORDER = 90
 NO_TERMINAL = (
     "the browser needs a terminal; use a command such as list-tag-names (see dregtui --help)"
@@ -63,6 +65,7 @@ def _app_options(settings: Any) -> dict[str, Any]:
     return {
         "dry_run": bool(settings.dry_run),
         "jobs": settings.jobs,
+        "scan_jobs": settings.scan_jobs or DEFAULT_CAP,
         "keymap": dict(settings.keymap or {}),
         "theme": settings.theme,
     }

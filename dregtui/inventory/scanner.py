@@ -1,14 +1,21 @@
 """The Scanner: fills an Inventory from a registry with a pool of worker threads.
 
-Work is split at the tag level: one task lists a repository's tags, one task resolves each tag
-(manifest HEAD), one task fetches each manifest body once per digest (``sizes=True``, the
-default: the blobs it references and their sizes; for an index its children, which are
-fetched the same way); with ``sizes=False`` only index bodies (to record their children). Workers
-take tasks repository by repository in catalog order, so repositories complete roughly in
-order and ``on_repository`` fires early; ``prioritize(repo)`` moves a repository to the front.
-Used by the CLI and the TUI (from a worker thread).
+Work is split at the tag level: one task fetches a catalog page, one lists a repository's tags,
+one resolves each tag (manifest HEAD), one fetches each manifest body once per digest
+(``sizes=True``, the default: the blobs it references and their sizes; for an index its
+children, which are fetched the same way); with ``sizes=False`` only index bodies (to record
+their children). Workers take tasks repository by repository in catalog order, so repositories
+complete roughly in order and ``on_repository`` fires early; ``prioritize(repo)`` moves a
+repository to the front. Used by the CLI and the TUI (from a worker thread).
 
-    scanner = Scanner(client, jobs=16, rate=None, progress=print)
+Pipelining: nothing is fetched ahead of need. The next catalog page is asked for when fewer
+repositories wait to be listed than requests may be in flight, a repository's tag list when
+fewer tags wait to be resolved than that; both run beside the manifest requests, in the same
+window. Requests in flight: at most ``jobs`` (the cap; 64 when None), fewer while round trips
+stay short, never fewer than 16 (``window.py``: the window follows the round trip); ``jobs=1``
+is one request at a time, the catalog's included.
+
+    scanner = Scanner(client, jobs=None, rate=None, progress=print)
     inventory = scanner.scan()                  # whole registry (catalog)
     inventory = scanner.scan(repositories=[..]) # registries that refuse _catalog
     scanner.scan_repository(inventory, "team/app")
@@ -28,11 +35,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dregtui.inventory.model import Footprint, Inventory, TagInfo
+from dregtui.inventory.window import InFlightWindow
 from dregtui.oci import mediatypes
 from dregtui.oci.models import Manifest, ManifestRef
 from dregtui.registry.client import RegistryClient
@@ -44,6 +52,7 @@ log = logging.getLogger("dregtui.inventory")
 
 PROGRESS_INTERVAL = 0.1  # seconds between two progress callbacks (plus one per repository)
 MAX_JOBS = 256  # worker threads (and pooled connections) at most, whatever -j says
+DEFAULT_CAP = 64  # requests in flight at most when no --jobs is given (the window decides below)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +73,20 @@ class ScanCancelled(RegistryError):
 
 
 # Task kinds
-_LIST, _HEAD, _BODY = 0, 1, 2
+_LIST, _HEAD, _BODY, _CATALOG = 0, 1, 2, 3
 
 
 class _RepoState:
-    __slots__ = ("name", "pending", "outstanding", "tags", "listed", "queued")
+    __slots__ = ("name", "pending", "outstanding", "tags", "listing", "listed", "queued")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.pending: deque[tuple[int, str]] = deque([(_LIST, "")])
+        self.pending: deque[tuple[int, str]] = deque()  # HEAD and BODY tasks not yet taken
         self.outstanding = 0  # HEAD tasks queued or running
         self.tags: dict[str, TagInfo] = {}
-        self.listed = False
-        self.queued = True
+        self.listing = False  # its tag list was asked for
+        self.listed = False  # ... and answered
+        self.queued = False  # in the scanner's order of repositories with tasks
 
 
 class Scanner:
@@ -84,7 +94,7 @@ class Scanner:
         self,
         client: RegistryClient,
         *,
-        jobs: int = 16,
+        jobs: int | None = None,
         rate: float | None = None,
         progress: Callable[[ScanProgress], None] | None = None,
         on_repository: Callable[[str], None] | None = None,
@@ -95,7 +105,9 @@ class Scanner:
         self.sizes = sizes
         self.warn = warn or log.warning
         self.skipped: list[str] = []  # catalog entries that are not valid repository names
-        self.jobs = min(MAX_JOBS, max(1, int(jobs)))
+        # the cap on requests in flight (and the worker threads); the window decides below it
+        self.jobs = min(MAX_JOBS, max(1, int(jobs))) if jobs is not None else DEFAULT_CAP
+        self.window = InFlightWindow(self.jobs)
         self.rate = rate
         self.progress = progress
         self.on_repository = on_repository
@@ -130,7 +142,7 @@ class Scanner:
             if state is None or (state.listed and not state.pending) or repository in self._urgent:
                 return  # unknown, already done, or already first
             self._urgent.appendleft(repository)
-            self._cond.notify_all()
+            self._cond.notify()
 
     # -- scans ----------------------------------------------------------------------------
 
@@ -140,10 +152,7 @@ class Scanner:
         """Scan the whole registry (or the named repositories) into ``inventory``."""
         inventory = inventory if inventory is not None else Inventory(self.client.base_url)
         inventory.scanned_at = None
-        names: Iterable[str] = (
-            list(repositories) if repositories is not None else self.client.iter_catalog()
-        )
-        seen = self._run(inventory, names)
+        seen = self._run(inventory, list(repositories) if repositories is not None else None)
         if self._cancel.is_set():
             return inventory
         for stale in set(inventory.repositories) - seen:
@@ -159,10 +168,15 @@ class Scanner:
 
     def _reset(self) -> None:
         self._states: dict[str, _RepoState] = {}
-        self._order: deque[str] = deque()
+        self._seen: set[str] = set()
+        self._order: deque[str] = deque()  # repositories with HEAD or BODY tasks, in order
+        self._unlisted: deque[_RepoState] = deque()  # repositories whose tags are not asked for
         self._urgent: deque[str] = deque()
+        self._pages: Iterator[list[str]] | None = None  # the catalog, while pages are left
+        self._catalog_busy = False
         self._catalog_done = False
-        self._running = 0
+        self._queued = 0  # HEAD and BODY tasks not yet taken
+        self._running = 0  # tasks running: requests in flight (one at a time each)
         self._error: BaseException | None = None
         self._body_seen: set[str] = set()
         self._repos_done = 0
@@ -173,34 +187,20 @@ class Scanner:
         self._started = time.monotonic()
         self._last_progress = 0.0
 
-    def _run(self, inventory: Inventory, names: Iterable[str]) -> set[str]:
+    def _run(self, inventory: Inventory, names: list[str] | None) -> set[str]:
+        """Scan ``names``, or the catalog (fetched page by page as the scan needs names)."""
         self._cancel.clear()
         with self._cond:
             self._reset()
+            self.window = InFlightWindow(self.jobs)
         self._inventory = inventory
-        seen: set[str] = set()
+        if names is None:
+            self._pages = self.client.iter_catalog_pages()
+        else:
+            self._add_repositories(names)
+            self._catalog_done = True
         with ThreadPoolExecutor(self.jobs, thread_name_prefix="dregtui-scan") as pool:
             workers = [pool.submit(self._worker) for _ in range(self.jobs)]
-            try:
-                for name in names:
-                    if self._cancel.is_set():
-                        break
-                    if name in seen:
-                        continue
-                    seen.add(name)
-                    if not self._valid_name(name):
-                        continue
-                    inventory.add_repositories([name])
-                    with self._cond:
-                        self._states[name] = _RepoState(name)
-                        self._order.append(name)
-                        self._cond.notify()
-            except BaseException as exc:
-                self._fail(exc)
-            finally:
-                with self._cond:
-                    self._catalog_done = True
-                    self._cond.notify_all()
             try:
                 for future in workers:
                     future.result()
@@ -210,7 +210,23 @@ class Scanner:
         if self._error is not None and not isinstance(self._error, ScanCancelled):
             raise self._error
         self._emit_progress(force=True, finished=not self._cancel.is_set())
-        return seen
+        return self._seen
+
+    def _add_repositories(self, names: Iterable[str]) -> None:
+        """New catalog names (or the named repositories): each one to be listed, in order."""
+        fresh: list[str] = []
+        for name in names:
+            if name in self._seen:
+                continue
+            self._seen.add(name)
+            if self._valid_name(name):
+                fresh.append(name)
+        self._inventory.add_repositories(fresh)
+        with self._cond:
+            for name in fresh:
+                state = _RepoState(name)
+                self._states[name] = state
+                self._unlisted.append(state)
 
     def _valid_name(self, name: str) -> bool:
         """A catalog entry the client refuses (``evil/../dotdot``): one warning, skipped."""
@@ -229,37 +245,86 @@ class Scanner:
             self._cancel.set()
             self._cond.notify_all()
 
-    def _next_task(self) -> tuple[_RepoState, int, str] | None:
-        """Block until a task is available; None when the scan is over or cancelled."""
+    def _next_task(self) -> tuple[_RepoState | None, int, str] | None:
+        """Block until a task may start (one is ready and the window has room); None when
+        the scan is over or cancelled."""
         with self._cond:
             while True:
                 if self._cancel.is_set():
                     return None
-                for queue in (self._urgent, self._order):
-                    i = 0
-                    while i < len(queue):
-                        state = self._states[queue[i]]
-                        if state.pending:
-                            kind, arg = state.pending.popleft()
-                            self._running += 1
-                            return state, kind, arg
-                        if state.listed:  # nothing left here (later index tasks requeue it)
-                            del queue[i]
-                            if queue is self._order:
-                                state.queued = False
-                        else:  # its tag list is being fetched: look further
-                            i += 1
-                if self._catalog_done and self._running == 0:
-                    self._cond.notify_all()
-                    return None
+                if self._running < self.window.limit:
+                    task = self._pick()
+                    if task is not None:
+                        self._running += 1
+                        return task
+                    if self._catalog_done and self._running == 0:
+                        self._cond.notify_all()  # nothing left anywhere: every worker ends
+                        return None
                 self._cond.wait()
 
-    def _requeue(self, state: _RepoState) -> None:
-        """Called with the lock held after adding tasks to ``state``."""
-        if not state.queued:
+    def _take_list(self, state: _RepoState) -> tuple[_RepoState, int, str]:
+        state.listing = True
+        return state, _LIST, ""
+
+    def _take(self, state: _RepoState) -> tuple[_RepoState, int, str]:
+        kind, arg = state.pending.popleft()
+        self._queued -= 1
+        return state, kind, arg
+
+    def _pick(self) -> tuple[_RepoState | None, int, str] | None:
+        """Called with the lock held: the next task by priority, or None."""
+        limit = self.window.limit
+        urgent = self._urgent
+        i = 0
+        while i < len(urgent):  # a repository the user opened: its list, then its tags
+            state = self._states[urgent[i]]
+            if not state.listing:
+                self._unlisted.remove(state)
+                return self._take_list(state)
+            if state.pending:
+                return self._take(state)
+            if state.listed:  # nothing left here (later index tasks requeue it)
+                del urgent[i]
+            else:  # its tag list is being fetched: look further
+                i += 1
+        pages_left = self._pages is not None and not self._catalog_busy
+        if pages_left and len(self._unlisted) < limit:
+            return self._take_page()
+        if self._unlisted and self._queued < limit:  # tags run short: the next list now
+            return self._take_list(self._unlisted.popleft())
+        order = self._order
+        while order:
+            state = self._states[order[0]]
+            if state.pending:
+                return self._take(state)
+            order.popleft()
+            state.queued = False
+        if self._unlisted:
+            return self._take_list(self._unlisted.popleft())
+        if pages_left:
+            return self._take_page()
+        return None
+
+    def _take_page(self) -> tuple[_RepoState | None, int, str]:
+        self._catalog_busy = True
+        return None, _CATALOG, ""
+
+    def _add_tasks(self, state: _RepoState, tasks: Iterable[tuple[int, str]], first: bool) -> None:
+        """Called with the lock held: queue ``state``'s new tasks and the repository itself
+        if it was not: a listed one after the others (lists are taken in order, so tags are
+        too), with ``first`` (an index's children) before its own tags and every repository."""
+        before = len(state.pending)
+        if first:
+            state.pending.extendleft(tasks)
+        else:
+            state.pending.extend(tasks)
+        self._queued += len(state.pending) - before
+        if state.pending and not state.queued:
             state.queued = True
-            self._order.appendleft(state.name)
-        self._cond.notify_all()
+            if first:
+                self._order.appendleft(state.name)
+            else:
+                self._order.append(state.name)
 
     def _worker(self) -> None:
         while True:
@@ -268,7 +333,9 @@ class Scanner:
                 return
             state, kind, arg = task
             try:
-                if kind == _LIST:
+                if state is None:
+                    self._catalog_page()
+                elif kind == _LIST:
                     self._list(state)
                 elif kind == _HEAD:
                     self._head(state, arg)
@@ -279,7 +346,27 @@ class Scanner:
             finally:
                 with self._cond:
                     self._running -= 1
-                    self._cond.notify_all()
+                    # a slot is free, and the task may have added work: wake who can start
+                    self._cond.notify(max(1, self.window.limit - self._running))
+
+    def _catalog_page(self) -> None:
+        self._throttle()
+        assert self._pages is not None
+        page = next(self._pages, None)
+        if page is not None:
+            self._add_repositories(page)
+        with self._cond:
+            self._catalog_busy = False
+            if page is None:
+                self._pages = None
+                self._catalog_done = True
+                self._cond.notify_all()
+
+    def _sample(self, started: float) -> None:
+        """Called with the lock held: one manifest request's round trip, for the window."""
+        grown = self.window.sample(time.monotonic() - started)
+        if grown > 0:
+            self._cond.notify(grown)
 
     def _list(self, state: _RepoState) -> None:
         self._throttle()
@@ -288,10 +375,9 @@ class Scanner:
             state.listed = True
             self._repos_listed += 1
             state.outstanding = len(tags)
-            state.pending.extend((_HEAD, tag) for tag in tags)
+            self._add_tasks(state, ((_HEAD, tag) for tag in tags), first=False)
             self._tags_total += len(tags)
             self._current = state.name
-            self._requeue(state)
         if not tags:
             self._complete(state)
 
@@ -304,6 +390,7 @@ class Scanner:
         self._throttle()
         manifest: Manifest | None = None
         unreadable = False
+        started = time.monotonic()
         if self.sizes:
             try:
                 manifest = self.client.get_manifest(state.name, tag)
@@ -317,6 +404,8 @@ class Scanner:
         else:
             ref = self.client.head_manifest(state.name, tag)
         with self._cond:
+            if not unreadable:
+                self._sample(started)
             if ref is not None:  # None: the tag vanished between list and HEAD
                 # interned: a digest many tags share, and each media type, is one string
                 state.tags[tag] = TagInfo(sys.intern(ref.digest), sys.intern(ref.media_type))
@@ -326,8 +415,7 @@ class Scanner:
                     if manifest is not None:
                         self._absorb(state, manifest)
                     else:
-                        state.pending.appendleft((_BODY, ref.digest))
-                        self._requeue(state)
+                        self._add_tasks(state, [(_BODY, ref.digest)], first=True)
             state.outstanding -= 1
             self._tags_done += 1
             done = state.outstanding == 0
@@ -348,6 +436,7 @@ class Scanner:
 
     def _body(self, state: _RepoState, digest: str) -> None:
         self._throttle()
+        started = time.monotonic()
         try:
             manifest = self.client.get_manifest(state.name, digest)
         except NotFoundError:
@@ -362,6 +451,7 @@ class Scanner:
             self._unreadable(state, digest, exc)
             return
         with self._cond:
+            self._sample(started)
             self._absorb(state, manifest)
 
     def _absorb(self, state: _RepoState, manifest: Manifest) -> None:
@@ -386,10 +476,12 @@ class Scanner:
             footprint = Footprint.of(len(manifest.raw), ((intern(d.digest), d.size) for d in refs))
             self._inventory.set_footprint(digest, footprint)
         if manifest.is_index:  # children (images, or inner indexes): their bodies too
-            for child in manifest.manifests:
-                if self._wants_body(child.digest, child.media_type):
-                    state.pending.appendleft((_BODY, child.digest))
-            self._requeue(state)
+            wanted = [
+                (_BODY, child.digest)
+                for child in manifest.manifests
+                if self._wants_body(child.digest, child.media_type)
+            ]
+            self._add_tasks(state, reversed(wanted), first=True)
 
     def _complete(self, state: _RepoState) -> None:
         if self._cancel.is_set():
@@ -411,7 +503,7 @@ class Scanner:
             listed = self._repos_listed or 1
             estimate = self._tags_total * repos_total / listed if repos_total else 0
             remaining = max(estimate - self._tags_done, 0)
-            settled = elapsed >= 0.5 and self._tags_done >= 2 * self.jobs
+            settled = elapsed >= 0.5 and self._tags_done >= 2 * self.window.limit
             eta = remaining / rate if rate > 0 and settled else None
             return ScanProgress(
                 repositories_total=repos_total,

@@ -243,6 +243,13 @@ class RegistryClient(WriteOperations):
         Falls back to a smaller ``n`` when the registry answers ``PAGINATION_NUMBER_INVALID``.
         Raises CatalogUnavailableError when the registry does not serve the catalog.
         """
+        for page in self.iter_catalog_pages(page_size):
+            yield from page
+
+    def iter_catalog_pages(self, page_size: int | None = CATALOG_PAGE) -> Iterator[list[str]]:
+        """The catalog one page at a time (one request each, bar a refused ``n``): what
+        :meth:`iter_catalog` walks, for a caller that fetches the next page only when it
+        needs more names (the scanner)."""
         action = "listing the repositories"
         url: str | None = self._url("/v2/_catalog" + (f"?n={page_size}" if page_size else ""))
         seen: set[str] = {url} if url else set()
@@ -256,7 +263,7 @@ class RegistryClient(WriteOperations):
                 self._catalog_refused(resp)
             if resp.status_code != 200:
                 raise self._error(resp, action)
-            yield from self._names(resp, action, "repositories", "a malformed catalog")
+            yield self._names(resp, action, "repositories", "a malformed catalog")
             url = self._next_link(resp, url, seen)
 
     def _smaller_page(self, resp: requests.Response, page_size: int, action: str) -> int:

@@ -57,6 +57,7 @@ class DregApp(App[None]):
         dry_run: bool = False,
         scan: bool = True,
         jobs: int = 8,
+        scan_jobs: int | None = None,
         save_cache: Callable[[Inventory, bool], None] | None = None,
         whole_catalog: bool | None = None,
         keymap: dict[str, str] | None = None,
@@ -84,7 +85,10 @@ class DregApp(App[None]):
             details=DetailsCache({d.digest: d for d in details}),
         )
         self.dry_run = dry_run
-        self.jobs = jobs
+        self.jobs = jobs  # detail lookups in parallel
+        # the scan's cap on requests in flight: ``jobs`` unless told (the CLI passes -j, or
+        # the scanner's default cap without it)
+        self.scan_jobs = scan_jobs if scan_jobs is not None else jobs
         self.save_cache = save_cache
         # the inventory covers the whole catalog (not only --repositories): saved with the cache
         self.whole_catalog = repositories is None if whole_catalog is None else whole_catalog
@@ -171,7 +175,7 @@ class DregApp(App[None]):
 
     def _scanner(self, **callbacks: Any) -> Scanner:
         assert self.client is not None
-        return Scanner(self.client, jobs=self.jobs, **callbacks)
+        return Scanner(self.client, jobs=self.scan_jobs, **callbacks)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
