@@ -241,6 +241,47 @@ def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):
         cache.save(inv)
 
 
+def test_a_loaded_cache_changed_then_saved_again_keeps_every_change(tmp_path):
+    """Issue 11: a cache's footprints load as columns and its reverse index on first use; a
+    rescan then changes both (a footprint replaced, one added, one dropped, a tag moved) and
+    the next save and load keep all of it, in more than one chunk."""
+    from dregtui.inventory import cache as cache_module
+    from dregtui.inventory.model import Footprint
+
+    d = [f"sha256:{n:064x}" for n in range(1, 60)]
+    inv = Inventory("https://r")
+    tags = {f"1.{n}": TagInfo(d[n], "application/x-one") for n in range(40)}
+    inv.set_repository("a", tags)
+    inv.set_repository("b", {"x": TagInfo(d[0], "application/x-two")})
+    for n in range(40):
+        inv.set_footprint(d[n], Footprint.of(100 + n, [(d[50], 7), (d[51 + n % 5], n)]))
+    inv.mark_scanned(1.0)
+    cache = InventoryCache(tmp_path / "c.json", "https://r")
+    old_chunk = cache_module.CHUNK
+    cache_module.CHUNK = 16  # several chunks of every kind
+    try:
+        cache.save(inv)
+        loaded = cache.load()
+        assert loaded is not None
+        assert dict(loaded.footprints) == dict(inv.footprints)
+        loaded.set_tag("a", "1.3", TagInfo(d[45], "application/x-one"))  # before any lookup
+        assert [(r.repository, r.tag) for r in loaded.holders(d[45])] == [("a", "1.3")]
+        assert [(r.repository, r.tag) for r in loaded.holders(d[0])] == [("a", "1.0"), ("b", "x")]
+        loaded.set_footprint(d[2], Footprint.of(999, [(d[52], 3)]))  # replaced
+        loaded.set_footprint(d[45], Footprint.of(5, [(d[50], 7)]))  # new
+        del loaded.footprints[d[7]]
+        expected = dict(loaded.footprints)
+        assert d[7] not in expected and expected[d[2]].size == 999 and len(expected) == 40
+        cache.save(loaded)
+        again = cache.load()
+    finally:
+        cache_module.CHUNK = old_chunk
+    assert again is not None
+    assert again.repositories == loaded.repositories
+    assert dict(again.footprints) == expected
+    assert [(r.repository, r.tag) for r in again.holders(d[45])] == [("a", "1.3")]
+
+
 def test_credentials_in_the_url_never_reach_the_cache(small_registry, run_cli):
     url = small_registry.url
     with_creds = url.replace("http://", "http://someone:url-Secret-42@")
