@@ -148,7 +148,10 @@ class Session:
     _orders: dict[tuple[str, str], tuple[tuple[int, int, int], list[str]]] = field(
         default_factory=dict, repr=False
     )
-    _last_filter: tuple[tuple[object, ...], str, list[int]] | None = field(default=None, repr=False)
+    # the last filter: (repository, sort, revision), its text, the positions it took, the rows
+    _last_filter: tuple[tuple[object, ...], str, list[int], list[str]] | None = field(
+        default=None, repr=False
+    )
     _indexes: dict[str, tuple[list[str], TagIndex]] = field(default_factory=dict, repr=False)
     _marked_digests: tuple[tuple[int, int], set[tuple[str, str]]] | None = field(
         default=None, repr=False
@@ -254,12 +257,13 @@ class Session:
         key = (repository, self.sort, self.inventory.revision(repository))
         last = self._last_filter
         if last is not None and last[0] == key and last[1] == text:  # worked out already
-            return [ordered[i] for i in last[2]]
+            return last[3]
         index = self._index(repository, ordered)
         keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
         positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
-        self._last_filter = (key, text, positions)
-        return [ordered[i] for i in positions]
+        rows = list(map(ordered.__getitem__, positions))
+        self._last_filter = (key, text, positions, rows)
+        return rows
 
     def _index(self, repository: str, ordered: list[str]) -> TagIndex:
         with self._index_lock:  # a worker and the UI thread make one, not two
@@ -295,7 +299,7 @@ class Session:
         key = (repository, self.sort, self.inventory.revision(repository))
         last = self._last_filter
         if last is not None and last[0] == key and last[1] == text:
-            return [ordered[i] for i in last[2]]
+            return last[3]  # made in the worker: the UI thread does not copy a million rows
         return None
 
     def prepare(self, repository: str) -> None:

@@ -326,6 +326,11 @@ class MainScreen(Screen[None]):
         key = (*self.session.marks_key(), id(self.session._space))
         if key != self._frees_key:
             self._frees_key = key
+            # once the marks are painted: the worker would take the interpreter from the paint
+            self.call_after_refresh(self._start_frees, key)
+
+    def _start_frees(self, key: tuple[int, ...]) -> None:
+        if key == self._frees_key:  # else the marks changed again: a newer call follows
             self._work_out_frees(key)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="frees")

@@ -120,7 +120,10 @@ class TagList(ScrollView, can_focus=True):
         else:
             self.rows = self.session.visible_tags(repository)
         self.virtual_size = Size(1, len(self.rows))
-        index = self.rows.index(current) if current in self.rows else 0
+        try:
+            index = self.rows.index(current) if current is not None else 0
+        except ValueError:
+            index = 0
         if not same:
             self._stop_loading()
         if not (keep_cursor and same):
