@@ -661,3 +661,24 @@ async def test_rescanning_one_repository_shows_progress_and_keeps_the_old_tags(
             assert app.tag_list.cursor == 1
             await settle(pilot)
             assert status.message == "" and len(app.tag_list.rows) == 60
+
+
+async def test_a_cache_that_cannot_be_read_behind_the_screen_falls_back_to_a_scan(
+    client: RegistryClient, populated: dict[str, str], tmp_path: Any
+) -> None:
+    from dregtui.inventory.cache import InventoryCache
+    from dregtui.inventory.scanner import Scanner
+
+    cache = InventoryCache(tmp_path / "cache.json", client.base_url)
+    cache.save(Scanner(client).scan())
+
+    def load(warn: Callable[[str], None]) -> Any:
+        raise OSError(5, "Input/output error")  # the disk went away after the first line
+
+    app = DregApp(client, cached=cache.peek(), load_cache=load)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        notes = [str(n.message) for n in app._notifications]
+        assert sum("Loading the cache failed" in n for n in notes) == 1, notes
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.rows == ["1.0", "1.1", "latest"]  # from the scan

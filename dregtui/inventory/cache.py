@@ -220,7 +220,11 @@ class InventoryCache:
             handle.seek(0)
             version = _VERSION.search(head) if _SIGNATURE.match(head) else None
             if version is not None and version.group(1) != str(VERSION).encode():
-                known = {b"1": "(no image sizes)", b"2": "(a larger format)", b"3": "(one line)"}
+                known = {
+                    b"1": "(no image sizes)",
+                    b"2": "(a larger format)",
+                    b"3": "(an earlier format)",
+                }
                 if version.group(1) in known:
                     why = known[version.group(1)]
                     self._reject(warn, f"was written by an older dregtui {why}")

@@ -132,10 +132,13 @@ class DregApp(App[None]):
         (a million tags: seconds the UI thread never waits for)."""
         assert self.load_cache is not None
         warnings: list[str] = []
+        inventory = None
         try:
             inventory = self.load_cache(warnings.append)
             if inventory is not None:
                 inventory.build_indexes()
+        except Exception as exc:  # noqa: BLE001 - the registry is scanned instead
+            warnings.append(f"Loading the cache failed ({type(exc).__name__}: {exc}); scanning.")
         finally:
             self.loading_cache = False
         self.main.post_message(msg.CacheLoaded(inventory, " ".join(warnings)))
