@@ -44,11 +44,7 @@ async def warm(cache: InventoryCache) -> tuple[float, float, float, float]:
     assert header is not None
     peeked = time.perf_counter() - start
 
-    def load(warn: object) -> object:
-        found = cache.read()
-        return found.inventory if found is not None else None
-
-    app = DregApp(None, cached=header, load_cache=load, scan=False)  # type: ignore[arg-type]
+    app = DregApp(None, cached=header, load_cache=cache.load, scan=False)
     async with app.run_test(size=(120, 36)):
         # Pilot's press() waits for the process to go idle (it never is while the rest loads):
         # keys go in as the terminal sends them and the cursor is watched instead.

@@ -566,8 +566,7 @@ async def test_warm_start_draws_the_tree_from_the_cache_header_then_loads_the_re
 
     def load(warn: Callable[[str], None]) -> Any:
         gate.wait(20)
-        found = cache.read(warn)
-        return found.inventory if found is not None else None
+        return cache.load(warn)
 
     sent: list[str] = []
     real = client.session.request
@@ -613,11 +612,7 @@ async def test_a_cache_whose_rest_is_damaged_is_said_once_then_the_registry_is_s
     header = cache.peek()
     assert header is not None
 
-    def load(warn: Callable[[str], None]) -> Any:
-        found = cache.read(warn)
-        return found.inventory if found is not None else None
-
-    app = DregApp(client, cached=header, load_cache=load)
+    app = DregApp(client, cached=header, load_cache=cache.load)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         notes = [str(n.message) for n in app._notifications]

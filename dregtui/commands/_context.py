@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -175,38 +175,44 @@ class Context:
         --refresh; a closed-catalog cache (named repositories only) never stands for the
         catalog; named repositories must all be in it; not older than --max-cache-age. A path
         that is not a cache is refused (one sentence) before any request."""
-        cache = self.cache()
-        if cache is None:
-            return None
-        cache.check()
-        if self.settings.refresh:
-            return None
-        cached = cache.read(warn=self.warn)
+        cache = self._readable_cache()
+        cached = cache.read(warn=self.warn) if cache is not None else None
         if cached is None:
             return None
-        have = cached.inventory.repositories
-        covers = (cached.catalog and not wanted) or (wanted and all(r in have for r in wanted))
-        if not covers or self._too_old(cached.inventory.scanned_at):
+        inventory = cached.inventory
+        if not self._stands_for(
+            wanted, cached.catalog, inventory.repositories, inventory.scanned_at
+        ):
             return None
         return cached
 
     def usable_cache_header(self, wanted: list[str]) -> tuple[InventoryCache, CacheHeader] | None:
         """``usable_cache``'s rule on the cache's first line alone (the TUI's warm start: the
         rest loads behind the screen, and may still turn out damaged)."""
+        cache = self._readable_cache()
+        header = cache.peek(warn=self.warn) if cache is not None else None
+        if cache is None or header is None:
+            return None
+        if not self._stands_for(wanted, header.catalog, header.repositories, header.scanned_at):
+            return None
+        return cache, header
+
+    def _readable_cache(self) -> InventoryCache | None:
+        """The cache to read, None without one or with --refresh; CacheRefused (one sentence)
+        for a path that is not a cache, before any request."""
         cache = self.cache()
         if cache is None:
             return None
         cache.check()
-        if self.settings.refresh:
-            return None
-        header = cache.peek(warn=self.warn)
-        if header is None:
-            return None
-        have = header.repositories
-        covers = (header.catalog and not wanted) or (wanted and all(r in have for r in wanted))
-        if not covers or self._too_old(header.scanned_at):
-            return None
-        return cache, header
+        return None if self.settings.refresh else cache
+
+    def _stands_for(
+        self, wanted: list[str], catalog: bool, have: Container[str], scanned_at: float | None
+    ) -> bool:
+        """The cache rule: a closed-catalog cache never stands for the catalog, named
+        repositories must all be in it, and it is not older than --max-cache-age."""
+        covers = (catalog and not wanted) or (bool(wanted) and all(r in have for r in wanted))
+        return covers and not self._too_old(scanned_at)
 
     def _load_or_scan(self, wanted: list[str]) -> Inventory:
         cache = self.cache()

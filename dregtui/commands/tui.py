@@ -85,13 +85,10 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
     # A warm start reads the cache's first line only: the tree is drawn from it at once and
     # the rest loads behind the screen (a million tags take seconds).
     found = ctx.usable_cache_header(wanted)
-    header = None
+    header = load = None
     if found is not None:
-        header, catalog = found[1], found[1].catalog
-
-    def load(warn: Callable[[str], None]) -> Any:
-        cached = found[0].read(warn=warn) if found is not None else None
-        return cached.inventory if cached is not None else None
+        (reader, header), catalog = found, found[1].catalog
+        load = reader.load
 
     def save(inv: Any, catalog: bool) -> None:
         if cache is not None:
