@@ -552,12 +552,6 @@ class TagIndex:
             self._keys = keys
         return self._keys
 
-    def version(self, position: int) -> Version | None:
-        """The version of the tag at ``position`` (None: not a version)."""
-        if self.keys[position] is not None:
-            return parse_version(self._tags[position])
-        return self._odd.get(position)
-
     def prepare(self) -> None:
         """Make every column now (a worker does, for a big repository, before it is asked)."""
         self.lower  # noqa: B018
@@ -590,11 +584,11 @@ class TagIndex:
         if sel.kind == "version" and compiled is not None and not sel.variants:
             bounds = [(_OPERATORS[op], _plain_key(b), op, b, spec) for op, b, spec in compiled]
             if all(key is not None for _, key, *_ in bounds):
-                keys, version = self.keys, self.version
+                keys, odd = self.keys, self._odd
                 exact = [(op, b, spec) for _, _, op, b, spec in bounds]
 
                 def slow(i: int) -> bool:  # not a version, or a pre/post-release: exact rules
-                    v = version(i)
+                    v = odd.get(i)
                     return v is not None and all(_compare(op, v, b, spec) for op, b, spec in exact)
 
                 # one and two bounds without a generator per tag: 12 ms instead of 53 over

@@ -61,8 +61,8 @@ def breathe() -> None:
 class FootprintTable(MutableMapping[str, Footprint]):
     """Footprints as read from a cache: columns of integers, a Footprint made on access.
 
-    A million Footprint objects take 5 s to make and 250 bytes each; the columns take a
-    dict entry and 50 bytes of arrays per manifest. ``names`` is the digest table the
+    A million Footprint objects take 5 s to make and 250 bytes each; the columns take 50
+    bytes of arrays per manifest, and a lookup by digest a map of them made on first use. ``names`` is the digest table the
     positions refer to; ``counts[i]`` blobs of manifest ``i`` follow those of ``i - 1`` in
     ``blobs`` and ``blob_sizes``. What is set later shadows the columns.
     """
@@ -112,9 +112,6 @@ class FootprintTable(MutableMapping[str, Footprint]):
                 breathe()
             self._built = built  # a race makes it twice, equal: harmless
         return built
-
-    def build(self) -> None:
-        self._pos  # noqa: B018 - made now, not at the first lookup
 
     def __getitem__(self, digest: str) -> Footprint:
         found = self._extra.get(digest)

@@ -37,7 +37,6 @@ FAILED = {
     "dates": "Loading created dates failed",
     "delete": "Deleting failed",
     "restore": "Restoring failed",
-    "load": "Loading the cache failed",
 }
 
 

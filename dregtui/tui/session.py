@@ -19,7 +19,7 @@ from typing import Any
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
-from dregtui.select import SelectorError, TagIndex, parse_filter
+from dregtui.select import SelectorError, TagFilter, TagIndex, parse_filter
 from dregtui.space import Space
 from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
@@ -39,6 +39,14 @@ def _narrows(before: str, after: str) -> bool:
     return all(not w.startswith(special) for w in words) and not any(
         w.startswith(special) for w in after.split()
     )
+
+
+def _parsed(text: str) -> TagFilter:
+    """The filter ``text`` parsed; ValueError (one sentence) when it is not one."""
+    try:
+        return parse_filter(text)
+    except SelectorError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def repository_matcher(text: str) -> Callable[[str], bool]:
@@ -250,20 +258,24 @@ class Session:
         text = self.tag_filter if text is None else text
         if not text.strip():
             return list(ordered)
-        try:
-            parsed = parse_filter(text)
-        except SelectorError as exc:
-            raise ValueError(str(exc)) from exc
+        parsed = _parsed(text)
+        done = self._worked_out(repository, text)
+        if done is not None:
+            return done
         key = (repository, self.sort, self.inventory.revision(repository))
-        last = self._last_filter
-        if last is not None and last[0] == key and last[1] == text:  # worked out already
-            return last[3]
         index = self._index(repository, ordered)
+        last = self._last_filter
         keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
         positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
         rows = list(map(ordered.__getitem__, positions))
         self._last_filter = (key, text, positions, rows)
         return rows
+
+    def _worked_out(self, repository: str, text: str) -> list[str] | None:
+        """The rows of the last filter, when it was ``text`` over the tags as they are now."""
+        last = self._last_filter
+        key = (repository, self.sort, self.inventory.revision(repository))
+        return last[3] if last is not None and last[0] == key and last[1] == text else None
 
     def _index(self, repository: str, ordered: list[str]) -> TagIndex:
         with self._index_lock:  # a worker and the UI thread make one, not two
@@ -281,10 +293,7 @@ class Session:
     def check_filter(self, text: str) -> None:
         """ValueError (one sentence) when ``text`` is not a filter; cheap at any size."""
         if text.strip():
-            try:
-                parse_filter(text)
-            except SelectorError as exc:
-                raise ValueError(str(exc)) from exc
+            _parsed(text)
 
     def ready_rows(self, repository: str) -> list[str] | None:
         """The rows of ``repository`` when they need no work (no filter, or this filter's
@@ -292,15 +301,10 @@ class Session:
         cached = self._orders.get((repository, self.sort))
         if cached is None or cached[0] != self.inventory.revision(repository):
             return None
-        ordered = cached[1]
         text = self.tag_filter
         if not text.strip():
-            return list(ordered)
-        key = (repository, self.sort, self.inventory.revision(repository))
-        last = self._last_filter
-        if last is not None and last[0] == key and last[1] == text:
-            return last[3]  # made in the worker: the UI thread does not copy a million rows
-        return None
+            return list(cached[1])
+        return self._worked_out(repository, text)  # made in the worker, not copied here
 
     def prepare(self, repository: str) -> None:
         """Order a big repository's tags and parse them all, so its first filter is quick
