@@ -550,6 +550,25 @@ async def test_tags_group_by_variant(client: RegistryClient, pusher: ImagePusher
         ]
 
 
+def scanned_cache(client: RegistryClient, path: Any) -> Any:
+    """A cache of the registry as a scan finds it now."""
+    from dregtui.inventory.cache import InventoryCache
+    from dregtui.inventory.scanner import Scanner
+
+    cache = InventoryCache(path, client.base_url)
+    cache.save(Scanner(client).scan())
+    return cache
+
+
+async def said_once_then_scanned(pilot: Any, app: DregApp, note: str) -> None:
+    """The cache could not stand: one notification says why, and the tags come from a scan."""
+    await settle(pilot)
+    notes = [str(n.message) for n in app._notifications]
+    assert sum(note in n for n in notes) == 1, notes
+    await open_repository(pilot, "team/app")
+    assert app.tag_list.rows == ["1.0", "1.1", "latest"]
+
+
 async def test_warm_start_draws_the_tree_from_the_cache_header_then_loads_the_rest(
     client: RegistryClient, populated: dict[str, str], tmp_path: Any
 ) -> None:
@@ -557,11 +576,7 @@ async def test_warm_start_draws_the_tree_from_the_cache_header_then_loads_the_re
     first line, the tags once the rest is in, and the registry is not scanned for either."""
     import threading
 
-    from dregtui.inventory.cache import InventoryCache
-    from dregtui.inventory.scanner import Scanner
-
-    cache = InventoryCache(tmp_path / "cache.json", client.base_url)
-    cache.save(Scanner(client).scan())
+    cache = scanned_cache(client, tmp_path / "cache.json")
     gate = threading.Event()
 
     def load(warn: Callable[[str], None]) -> Any:
@@ -601,12 +616,8 @@ async def test_warm_start_draws_the_tree_from_the_cache_header_then_loads_the_re
 async def test_a_cache_whose_rest_is_damaged_is_said_once_then_the_registry_is_scanned(
     client: RegistryClient, populated: dict[str, str], tmp_path: Any
 ) -> None:
-    from dregtui.inventory.cache import InventoryCache
-    from dregtui.inventory.scanner import Scanner
-
     path = tmp_path / "cache.json"
-    cache = InventoryCache(path, client.base_url)
-    cache.save(Scanner(client).scan())
+    cache = scanned_cache(client, path)
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(b"".join(lines[:-1]))  # torn: the end line is missing
     header = cache.peek()
@@ -614,11 +625,7 @@ async def test_a_cache_whose_rest_is_damaged_is_said_once_then_the_registry_is_s
 
     app = DregApp(client, cached=header, load_cache=cache.load)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot)
-        notes = [str(n.message) for n in app._notifications]
-        assert sum("is damaged; rescanning the registry" in n for n in notes) == 1, notes
-        await open_repository(pilot, "team/app")
-        assert app.tag_list.rows == ["1.0", "1.1", "latest"]  # from the scan
+        await said_once_then_scanned(pilot, app, "is damaged; rescanning the registry")
 
 
 async def test_rescanning_one_repository_shows_progress_and_keeps_the_old_tags(
@@ -661,19 +668,11 @@ async def test_rescanning_one_repository_shows_progress_and_keeps_the_old_tags(
 async def test_a_cache_that_cannot_be_read_behind_the_screen_falls_back_to_a_scan(
     client: RegistryClient, populated: dict[str, str], tmp_path: Any
 ) -> None:
-    from dregtui.inventory.cache import InventoryCache
-    from dregtui.inventory.scanner import Scanner
-
-    cache = InventoryCache(tmp_path / "cache.json", client.base_url)
-    cache.save(Scanner(client).scan())
+    cache = scanned_cache(client, tmp_path / "cache.json")
 
     def load(warn: Callable[[str], None]) -> Any:
         raise OSError(5, "Input/output error")  # the disk went away after the first line
 
     app = DregApp(client, cached=cache.peek(), load_cache=load)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot)
-        notes = [str(n.message) for n in app._notifications]
-        assert sum("Loading the cache failed" in n for n in notes) == 1, notes
-        await open_repository(pilot, "team/app")
-        assert app.tag_list.rows == ["1.0", "1.1", "latest"]  # from the scan
+        await said_once_then_scanned(pilot, app, "Loading the cache failed")
