@@ -29,19 +29,28 @@ class Recorder:
         self.peak = 0
         self._lock = threading.Lock()
         real = client.session.request
+        client.session.request = lambda m, url, *a, **k: self._track([url], real, m, url, *a, **k)  # type: ignore[method-assign]
+        lane = client.direct
+        if lane is not None:  # manifest reads on the fast lane (registry/direct.py)
+            send = lane.send_many
+            base = client.base_url
 
-        def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            def send_many(method: str, paths: list[str], *args: Any, **kwargs: Any) -> Any:
+                urls = [base + path for path in paths]
+                return self._track(urls, send, method, paths, *args, **kwargs)
+
+            lane.send_many = send_many  # type: ignore[method-assign]
+
+    def _track(self, urls: list[str], call: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.urls.extend(urls)
+            self.in_flight += len(urls)
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            return call(*args, **kwargs)
+        finally:
             with self._lock:
-                self.urls.append(url)
-                self.in_flight += 1
-                self.peak = max(self.peak, self.in_flight)
-            try:
-                return real(method, url, *args, **kwargs)
-            finally:
-                with self._lock:
-                    self.in_flight -= 1
-
-        client.session.request = request  # type: ignore[method-assign]
+                self.in_flight -= len(urls)
 
     def kinds(self) -> list[str]:
         return [

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import ssl
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from dregtui.oci import digests, mediatypes
 from dregtui.oci.models import ImageConfig, Manifest, ManifestRef
 from dregtui.registry.auth import RegistryAuth
 from dregtui.registry.credentials import Credentials, resolve_credentials
+from dregtui.registry.direct import Answer, AnswerTimeout, DirectConnections
 from dregtui.registry.errors import (
     CATALOG_HINT,
     AuthenticationError,
@@ -36,7 +40,7 @@ from dregtui.registry.errors import (
     parse_error_body,
     redact_url,
 )
-from dregtui.registry.failures import check_tls_files
+from dregtui.registry.failures import check_tls_files, describe_connection_error
 from dregtui.registry.ratelimit import RateLimiter
 from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (
@@ -56,6 +60,7 @@ DEFAULT_TIMEOUT = 20.0  # seconds for a whole request, retries included (transpo
 CATALOG_PAGE = 1000
 TAG_PAGE = 1000  # tags asked for per page (n=); distribution 2.8 ignores it and sends all
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # as distribution
+PIPELINE_DEPTH = 16  # manifest reads sent in one write at most (direct.py)
 MAX_BLOB_BYTES = 16 * 1024 * 1024  # an image config
 # One tags/list page, as read whole: distribution 2.8 sends every tag in one page (a million
 # CI tags such as ``20240115-3f2a9c1`` are 19 MB, full-length commit hashes 47 MB), so the
@@ -140,6 +145,71 @@ class RegistryClient(WriteOperations):
         )
         self.session.auth = self.auth
         self.api_version: str | None = None
+        self.direct = self._direct_connections(digest_auth)
+
+    def _direct_connections(self, digest_auth: bool) -> DirectConnections | None:
+        """The manifest reads' fast lane (``direct.py``), unless a proxy is configured for
+        the registry, Digest auth is asked for, or ``DREGTUI_DIRECT=0`` says no."""
+        if os.environ.get("DREGTUI_DIRECT", "1") == "0" or digest_auth:
+            return None
+        if self.session.env_proxies(self.base_url) or self.session.proxies:
+            return None
+        parts = urlsplit(self.base_url)
+        tls: ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            verify = self.session.verify
+            tls = _tls_context(True if verify is None else verify, self.session.cert)
+        base = {
+            str(k): v.decode("latin-1") if isinstance(v, bytes) else str(v)
+            for k, v in self.session.base_headers.items()
+            if k.lower() not in ("accept", "accept-encoding", "authorization") and v is not None
+        }
+        self._direct_prefix = parts.path.rstrip("/")
+        return DirectConnections(
+            parts.hostname or "",
+            parts.port or (443 if tls is not None else 80),
+            tls=tls,
+            timeout=self.timeout,
+            headers=base,
+        )
+
+    @property
+    def batch_size(self) -> int:
+        """How many manifest reads of one repository to hand to ``get_manifests`` or
+        ``head_manifests`` at once: more than one only while they go out pipelined."""
+        lane = self.direct
+        if lane is None or lane.disabled or not lane.pipelining:
+            return 1
+        return PIPELINE_DEPTH
+
+    def _direct(
+        self, method: str, repository: str, references: list[str], action: str
+    ) -> list[Answer | None]:
+        """``method`` of each reference's manifest through the fast lane: for each, the
+        answer when it came back 200, else None (the caller asks the regular way)."""
+        lane = self.direct
+        if lane is None or lane.disabled or not references:
+            return [None] * len(references)
+        if self.transport.limiter is not None:
+            for _ in references:
+                self.transport.limiter.acquire()
+        headers = {"Accept": mediatypes.MANIFEST_ACCEPT}
+        repo = self._repo_path(repository)
+        paths = [f"/v2/{repo}/manifests/{self._ref(r)}" for r in references]
+        authorization = self.auth.preemptive_header(method, self.base_url + paths[0])
+        if authorization:
+            headers["Authorization"] = authorization
+        prefix = self._direct_prefix
+        try:
+            answers = lane.send_many(
+                method, [prefix + p for p in paths], headers, MAX_MANIFEST_BYTES
+            )
+        except AnswerTimeout as exc:  # one attempt, as the transport counts a read timeout
+            timeout = requests.exceptions.ReadTimeout(str(exc))
+            what = f"{action} {ref_name(repository, references[0])}"
+            raise describe_connection_error(timeout, self.base_url, what) from None
+        ok: list[Answer | None] = [a if a.status == 200 else None for a in answers]
+        return ok + [None] * (len(references) - len(ok))
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -370,9 +440,65 @@ class RegistryClient(WriteOperations):
             limit=MAX_TAG_PAGE_BYTES,
         )
 
+    def head_manifests(
+        self, repository: str, references: list[str]
+    ) -> list[ManifestRef | None | RegistryError]:
+        """``head_manifest`` of each of ``references`` (one repository's): for each, what
+        it returns or the error it raises; pipelined on the fast lane when it can be."""
+        valid, results = self._valid_references(references)
+        answers = (
+            [] if self.use_get_manifest else self._direct("HEAD", repository, valid, "resolving")
+        )
+        by_reference = dict(zip(valid, answers, strict=False))
+        out: list[ManifestRef | None | RegistryError] = []
+        for reference, early in zip(references, results, strict=True):
+            if early is not None:
+                out.append(early)
+                continue
+            try:
+                answer = by_reference.get(reference)
+                digest = answer.headers.get("docker-content-digest") if answer else None
+                if answer is not None and digest:
+                    size = answer.headers.get("content-length")
+                    out.append(
+                        ManifestRef(
+                            self._checked_digest(digest, repository, reference),
+                            _media_type(answer.headers),
+                            int(size) if size and size.isdigit() else None,
+                        )
+                    )
+                else:
+                    out.append(self._head_manifest(repository, reference))
+            except RegistryError as exc:
+                out.append(exc)
+        return out
+
+    def _valid_references(
+        self, references: list[str]
+    ) -> tuple[list[str], list[RegistryError | None]]:
+        """The references that pass ``check_reference``, and for each reference its error
+        (None where it passes)."""
+        valid: list[str] = []
+        errors: list[RegistryError | None] = []
+        for reference in references:
+            try:
+                digests.check_reference(reference)
+            except RegistryError as exc:
+                errors.append(exc)
+                continue
+            valid.append(reference)
+            errors.append(None)
+        return valid, errors
+
     def head_manifest(self, repository: str, reference: str) -> ManifestRef | None:
         """Resolve a tag or digest to (digest, media type); None when it does not exist."""
-        digests.check_reference(reference)
+        result = self.head_manifests(repository, [reference])[0]
+        if isinstance(result, RegistryError):
+            raise result
+        return result
+
+    def _head_manifest(self, repository: str, reference: str) -> ManifestRef | None:
+        """``head_manifest`` the regular way."""
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
         action = f"resolving {ref_name(repository, reference)}"
         headers = {"Accept": mediatypes.MANIFEST_ACCEPT}
@@ -397,7 +523,9 @@ class RegistryClient(WriteOperations):
             raise self._error(resp, action)
         raw = resp.content
         media_type = header_media_type(resp) or body_media_type(raw)
-        digest = self._body_digest(raw, resp, repository, reference)
+        digest = self._body_digest(
+            raw, resp.headers.get("Docker-Content-Digest"), repository, reference
+        )
         return ManifestRef(digest, media_type, len(raw))
 
     def _manifest_get(
@@ -424,29 +552,58 @@ class RegistryClient(WriteOperations):
             ) from None
 
     def _header_digest(self, resp: requests.Response, repository: str, reference: str) -> str:
+        return self._checked_digest(
+            resp.headers.get("Docker-Content-Digest"), repository, reference
+        )
+
+    def _checked_digest(self, header: str | None, repository: str, reference: str) -> str:
         """The ``Docker-Content-Digest`` of a HEAD, checked against the OCI digest grammar
         (a HEAD has no bytes to hash; the deletion re-checks by digest)."""
         return digests.check(
-            resp.headers.get("Docker-Content-Digest"),
-            registry=self.base_url,
-            what=f"the digest of {ref_name(repository, reference)}",
+            header, registry=self.base_url, what=f"the digest of {ref_name(repository, reference)}"
         )
 
-    def _body_digest(
-        self, raw: bytes, resp: requests.Response, repository: str, reference: str
-    ) -> str:
+    def _body_digest(self, raw: bytes, header: str | None, repository: str, reference: str) -> str:
         """The digest of a manifest body fetched under ``reference``, verified against the
         bytes: by digest, the body must hash to it; by tag, to ``Docker-Content-Digest``."""
         return digests.verify_body(
             raw,
             reference=reference,
-            header=resp.headers.get("Docker-Content-Digest"),
+            header=header,
             registry=self.base_url,
             what=f"the manifest {ref_name(repository, reference)}",
         )
 
+    def get_manifests(
+        self, repository: str, references: list[str]
+    ) -> list[Manifest | RegistryError]:
+        """``get_manifest`` of each of ``references`` (one repository's): for each, the
+        manifest or the error it raises; pipelined on the fast lane when it can be."""
+        valid, results = self._valid_references(references)
+        answers = self._direct("GET", repository, valid, "fetching the manifest")
+        by_reference = dict(zip(valid, answers, strict=True))
+        out: list[Manifest | RegistryError] = []
+        for reference, early in zip(references, results, strict=True):
+            if early is not None:
+                out.append(early)
+                continue
+            try:
+                answer = by_reference[reference]
+                if answer is not None:
+                    raw = answer.body
+                    header = answer.headers.get("docker-content-digest")
+                    digest = self._body_digest(raw, header, repository, reference)
+                    media_type = _media_type(answer.headers)
+                else:
+                    raw, media_type, digest = self._get_manifest_raw(repository, reference)
+                out.append(Manifest.parse(raw, digest, media_type or body_media_type(raw)))
+            except RegistryError as exc:
+                out.append(exc)
+        return out
+
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str]:
-        """Body, media type and verified digest (see ``_body_digest``) of a manifest."""
+        """Body, media type and verified digest (see ``_body_digest``) of a manifest, the
+        regular way."""
         digests.check_reference(reference)
         path = f"/v2/{self._repo_path(repository)}/manifests/{self._ref(reference)}"
         action = f"fetching the manifest {ref_name(repository, reference)}"
@@ -464,11 +621,14 @@ class RegistryClient(WriteOperations):
             raise ProtocolError(
                 f"The manifest {ref_name(repository, reference)} is implausibly large."
             )
-        return raw, header_media_type(resp), self._body_digest(raw, resp, repository, reference)
+        header = resp.headers.get("Docker-Content-Digest")
+        return raw, header_media_type(resp), self._body_digest(raw, header, repository, reference)
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
-        raw, media_type, digest = self._get_manifest_raw(repository, reference)
-        return Manifest.parse(raw, digest, media_type or body_media_type(raw))
+        result = self.get_manifests(repository, [reference])[0]
+        if isinstance(result, RegistryError):
+            raise result
+        return result
 
     def get_config(self, repository: str, manifest: Manifest) -> ImageConfig:
         """The image config (created, os/arch, labels). For an index: its first linux/amd64
@@ -524,6 +684,8 @@ class RegistryClient(WriteOperations):
         raise self._error(resp, action)
 
     def close(self) -> None:
+        if self.direct is not None:
+            self.direct.close()
         self.session.close()
 
     def __enter__(self) -> RegistryClient:
@@ -543,3 +705,27 @@ __all__ = [
     "normalize_url",
     "sha256_digest",
 ]
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip()
+
+
+def _tls_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
+    """The TLS settings the session's adapters use (urllib3's: certifi's bundle unless a CA
+    bundle or directory is given, none checked with verify False), for the fast lane."""
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif isinstance(verify, str) and os.path.isdir(verify):
+        context = ssl.create_default_context(capath=verify)
+    else:
+        context = ssl.create_default_context(
+            cafile=verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
+        )
+    if cert is not None:
+        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+        context.load_cert_chain(certfile, keyfile)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
