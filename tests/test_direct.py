@@ -301,3 +301,14 @@ def test_a_404_or_a_401_on_the_lane_is_the_regular_clients_to_answer(raw_server)
     c = fetch_all(server.url)
     assert server.regular == 1 and server.lane == 4  # b again, the regular way (it exists there)
     assert c.direct is not None and not c.direct.disabled
+
+
+def test_a_throttling_registry_gets_the_regular_client_alone(raw_server):
+    server = raw_server(
+        lambda n, path: (
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"
+        )
+    )
+    c = fetch_all(server.url, rounds=2)
+    assert c.direct is not None and c.direct.disabled
+    assert server.lane == len(TAGS)  # one batch, then no request twice

@@ -208,6 +208,10 @@ class RegistryClient(WriteOperations):
             timeout = requests.exceptions.ReadTimeout(str(exc))
             what = f"{action} {ref_name(repository, references[0])}"
             raise describe_connection_error(timeout, self.base_url, what) from None
+        if any(a.status == 429 for a in answers):
+            # the registry is throttling: the regular client alone, with its Retry-After
+            # pauses, from now on (not every request twice)
+            lane.disabled = True
         ok: list[Answer | None] = [a if a.status == 200 else None for a in answers]
         return ok + [None] * (len(references) - len(ok))
 
