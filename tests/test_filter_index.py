@@ -55,3 +55,35 @@ def test_typing_further_narrows_to_the_same_rows(tags: list[str], word: str) -> 
             assert typed.visible_tags("r") == fresh.visible_tags("r")
         except ValueError:
             return
+
+
+PLAIN = st.builds(lambda v, r: v + r, st.sampled_from(["", "v"]), RELEASE)
+MOSTLY_PLAIN = st.lists(PLAIN, min_size=20, max_size=80, unique=True).flatmap(
+    lambda plain: st.lists(TAG, max_size=len(plain) // 5).map(
+        lambda other: list(dict.fromkeys(plain + other))
+    )
+)
+RANGE = st.lists(
+    st.builds(lambda o, r: o + r, st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), RELEASE),
+    min_size=1,
+    max_size=2,
+).map(",".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tags=MOSTLY_PLAIN, text=RANGE, first=st.sampled_from(["", "1", "!latest", "re:\\d"]))
+def test_a_version_range_over_mostly_plain_releases_at_c_speed_is_the_plain_filter(
+    tags: list[str], text: str, first: str
+) -> None:
+    """Mostly plain releases take the comparisons over the whole key column (a ``map``), the
+    rest one by one; over all the tags, and over what an earlier term kept."""
+    parsed = parse_filter(f"{first} {text}".strip())
+    index = TagIndex(tags)
+    assert [tags[i] for i in parsed.filter_indexed(tags, index)] == parsed.filter(tags)
+    kept = [i for i, t in enumerate(tags) if "1" in t]
+    ranged = parse_filter(text)
+    assert [tags[i] for i in ranged.filter_indexed(tags, index, kept)] == ranged.filter(
+        [tags[i] for i in kept]
+    )
+    assert ranged.terms[0][0].compiled is not None
+    assert index.found(ranged.terms[0][0], tags, range(len(tags))) is not None  # the fast path

@@ -9,7 +9,7 @@ import contextlib
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import count, repeat
@@ -157,7 +157,7 @@ class Session:
         default_factory=dict, repr=False
     )
     # the last filter: (repository, sort, revision), its text, the positions it took, the rows
-    _last_filter: tuple[tuple[object, ...], str, list[int], list[str]] | None = field(
+    _last_filter: tuple[tuple[object, ...], str, Sequence[int], list[str]] | None = field(
         default=None, repr=False
     )
     _indexes: dict[str, tuple[list[str], TagIndex]] = field(default_factory=dict, repr=False)
@@ -267,7 +267,10 @@ class Session:
         last = self._last_filter
         keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
         positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
-        rows = list(map(ordered.__getitem__, positions))
+        if len(positions) == len(ordered):
+            rows = list(ordered)  # every tag: a copy, not a million lookups
+        else:
+            rows = list(map(ordered.__getitem__, positions))
         self._last_filter = (key, text, positions, rows)
         return rows
 

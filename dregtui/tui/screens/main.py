@@ -171,6 +171,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.session = session
         self.show_reverse_narrow = False
+        self._reverse_wanted: tuple[str, str | None] | None = None  # shown after the paint
         self._filter_target = "tags"
         self._last_resort = 0.0
         self._space_asked = 0.0
@@ -304,7 +305,19 @@ class MainScreen(Screen[None]):
         space = self.session.space if info else None
         total = space.manifest_size(info.digest) if space and info else None
         self.query_one("#digest", DigestPane).show(repository, tag, info, details, decision, total)
-        lookup = self.session.reverse_lookup(repository, info.digest) if info else None
+        # the reverse lookup of a digest a thousand tags share takes a while to list: it
+        # follows the paint of the panes a key changed, once for a burst of keys
+        first = self._reverse_wanted is None
+        self._reverse_wanted = (repository, info.digest if info else None)
+        if first:
+            self.call_after_refresh(self._show_reverse)
+
+    def _show_reverse(self) -> None:
+        wanted, self._reverse_wanted = self._reverse_wanted, None
+        if wanted is None:
+            return
+        repository, digest = wanted
+        lookup = self.session.reverse_lookup(repository, digest) if digest else None
         self.query_one("#reverse", ReversePanel).show(lookup)
 
     def update_status(self) -> None:

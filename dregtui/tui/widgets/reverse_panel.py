@@ -40,8 +40,12 @@ class ReversePanel(OptionList):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._refs: dict[str, TagRef] = {}
+        self._shown: ReverseLookup | None = None
 
     def show(self, lookup: ReverseLookup | None) -> None:
+        if lookup == self._shown and self.option_count:
+            return  # the same tags as shown (the cursor moved within them): nothing to redo
+        self._shown = lookup
         self.clear_options()
         self._refs.clear()
         if lookup is None:
