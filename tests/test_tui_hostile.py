@@ -102,3 +102,30 @@ async def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type
             messages = " ".join(n.message for n in app._notifications)
             assert "[red]bad[/red]" in messages and "\x1b" not in messages
             assert app.is_running
+
+
+def test_log_lines_wait_until_the_screen_is_gone() -> None:
+    """urllib3's "connection pool is full" (or a warning of ours) written to the terminal
+    while the screen is up lands on top of it: held, then said once each, after."""
+    import io
+    import logging
+
+    from dregtui.cli import _configure_logging
+    from dregtui.commands.tui import held_log_lines
+
+    terminal = io.StringIO()
+    _configure_logging("warning", False, terminal)
+    try:
+        with held_log_lines():
+            for _ in range(3):
+                logging.getLogger("urllib3.connectionpool").warning("Connection pool is full")
+            logging.getLogger("dregtui").warning("one more")
+            assert terminal.getvalue() == ""  # nothing while the screen is up
+        lines = terminal.getvalue().splitlines()
+        assert len(lines) == 2
+        assert "Connection pool is full" in lines[0] and lines[0].endswith("(3 times)")
+        assert "one more" in lines[1]
+        logging.getLogger("dregtui").warning("after")
+        assert "after" in terminal.getvalue()  # the terminal's handler is back
+    finally:
+        _configure_logging("warning", False, io.StringIO())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -106,8 +107,47 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
         repositories=settings.repositories or None,
         **_app_options(settings),
     )
-    app.run()
+    with held_log_lines():
+        app.run()
     return 0
+
+
+class _Held(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            line = self.format(record)
+            self.lines[line] = self.lines.get(line, 0) + 1
+
+
+@contextlib.contextmanager
+def held_log_lines() -> Iterator[None]:
+    """While the screen is up, a log line (urllib3's "connection pool is full", a warning of
+    ours) written to the terminal lands on top of it: the lines are held, and written once
+    the screen is gone, each distinct line once (with how many times it came)."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_dregtui", False)]
+    held = _Held()
+    if ours:
+        held.setFormatter(ours[0].formatter)
+        held.setLevel(ours[0].level)
+    for handler in ours:
+        root.removeHandler(handler)
+    root.addHandler(held)
+    try:
+        yield
+    finally:
+        root.removeHandler(held)
+        for handler in ours:
+            root.addHandler(handler)
+        stream = getattr(ours[0], "stream", None) if ours else None
+        if stream is not None:
+            for line, count in held.lines.items():
+                with contextlib.suppress(OSError, ValueError):
+                    stream.write(f"{line} ({count} times)\n" if count > 1 else f"{line}\n")
 
 
 def run_demo(args: argparse.Namespace, ctx: Any) -> int:
@@ -145,7 +185,7 @@ def _run_demo_app(args: argparse.Namespace, ctx: Any, registry: Any, fills: list
     from dregtui.tui.app import DregApp
 
     ctx.stderr.write(f"dregtui demo: registry started at {registry.url}\n")
-    with RegistryClient(registry.url) as client:
+    with RegistryClient(registry.url, pool_size=DEFAULT_CAP) as client:
         populate(
             client,
             many_tags=0,
@@ -160,7 +200,8 @@ def _run_demo_app(args: argparse.Namespace, ctx: Any, registry: Any, fills: list
                 app.call_when_running(app.demo_fill_done, BIG_REPOSITORY, error)
 
             fills.append(BackgroundFill(registry.url, args.tags, done).start())
-        app.run()
+        with held_log_lines():
+            app.run()
         ctx.stderr.write("dregtui demo: stopping the local registry…\n")
 
 
