@@ -1,8 +1,10 @@
 """The Scanner: fills an Inventory from a registry with a pool of worker threads.
 
 Work is split at the tag level: one task fetches a catalog page, one lists a repository's tags,
-one resolves each tag (manifest HEAD), one fetches each manifest body once per digest
-(``sizes=True``, the default: the blobs it references and their sizes; for an index its
+one resolves a batch of its tags (manifest GETs, or HEADs without sizes: up to the client's
+``batch_size`` at once, sent pipelined on its fast lane, and a quarter of the window at most, so
+that four batches at least are in flight), one fetches a batch of manifest bodies, each body
+once per digest (``sizes=True``, the default: the blobs it references and their sizes; for an index its
 children, which are fetched the same way); with ``sizes=False`` only index bodies (to record
 their children). Workers take tasks repository by repository in catalog order, so repositories
 complete roughly in order and ``on_repository`` fires early; ``prioritize(repo)`` moves a
@@ -371,9 +373,10 @@ class Scanner:
 
     def _step(self) -> int:
         """Called with the lock held: the slots of the window a worker waits for before it
-        takes a task, the size of a batch (``_take``): the client's ``batch_size``, at most
-        half the window (two batches at least in flight: on loopback one connection alone
-        was 0.7x the rate of two), no more than the tasks queued."""
+        takes a task, the size of a batch (``_take``): the client's ``batch_size``, at most a
+        quarter of the window (four batches at least in flight: on loopback, 300 x 40, -j 16,
+        two batches of 8 got 681-736 tags/s, four of 4 got 764-817), no more than the tasks
+        queued."""
         return max(1, min(self.client.batch_size, self.window.limit // 4, self._queued))
 
     def _catalog_page(self) -> None:
