@@ -465,7 +465,13 @@ def read_body(
     size = 0
     complete = False
     try:
-        if method == "HEAD" or raw is None:
+        if raw is None:
+            complete = True
+            return
+        if method == "HEAD":
+            # nothing to read, but reading it marks http.client's response closed: a pooled
+            # connection with an unclosed one answers its next request with ResponseNotReady
+            raw.read()
             complete = True
             return
         length = resp.headers.get("Content-Length", "")
