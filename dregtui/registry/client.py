@@ -13,8 +13,8 @@ import logging
 import os
 import ssl
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -46,6 +46,7 @@ from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (
     body_media_type,
     header_media_type,
+    media_type_of,
     normalize_url,
     parse_registry_url,
     ref_name,
@@ -55,6 +56,7 @@ from dregtui.registry.wire import (
 from dregtui.registry.writes import WriteOperations
 
 log = logging.getLogger("dregtui.registry")
+_T = TypeVar("_T")
 
 DEFAULT_TIMEOUT = 20.0  # seconds for a whole request, retries included (transport.py)
 CATALOG_PAGE = 1000
@@ -449,30 +451,55 @@ class RegistryClient(WriteOperations):
     ) -> list[ManifestRef | None | RegistryError]:
         """``head_manifest`` of each of ``references`` (one repository's): for each, what
         it returns or the error it raises; pipelined on the fast lane when it can be."""
-        valid, results = self._valid_references(references)
-        answers = (
-            [] if self.use_get_manifest else self._direct("HEAD", repository, valid, "resolving")
+
+        def taken(answer: Answer, reference: str) -> ManifestRef | None:
+            digest = answer.headers.get("docker-content-digest")
+            if not digest:
+                return None  # no digest header: the regular way GETs and hashes the body
+            size = answer.headers.get("content-length")
+            return ManifestRef(
+                self._checked_digest(digest, repository, reference),
+                media_type_of(answer.headers.get("content-type")),
+                int(size) if size and size.isdigit() else None,
+            )
+
+        return self._reads(
+            "HEAD",
+            repository,
+            references,
+            "resolving",
+            None if self.use_get_manifest else taken,
+            lambda reference: self._head_manifest(repository, reference),
         )
-        by_reference = dict(zip(valid, answers, strict=False))
-        out: list[ManifestRef | None | RegistryError] = []
-        for reference, early in zip(references, results, strict=True):
-            if early is not None:
-                out.append(early)
+
+    def _reads(
+        self,
+        method: str,
+        repository: str,
+        references: list[str],
+        action: str,
+        taken: Callable[[Answer, str], _T | None] | None,
+        regular: Callable[[str], _T],
+    ) -> list[_T | RegistryError]:
+        """For each of ``references``: ``taken`` of its fast-lane answer (none asked for
+        when ``taken`` is None), or ``regular(reference)`` when there is none or ``taken``
+        makes nothing of it; in its place the RegistryError either raises (or the
+        reference's own, when it is not one)."""
+        valid, errors = self._valid_references(references)
+        if taken is None:
+            answers: list[Answer | None] = [None] * len(valid)
+        else:
+            answers = self._direct(method, repository, valid, action)
+        by_reference = dict(zip(valid, answers, strict=True))
+        out: list[_T | RegistryError] = []
+        for reference, error in zip(references, errors, strict=True):
+            if error is not None:
+                out.append(error)
                 continue
             try:
-                answer = by_reference.get(reference)
-                digest = answer.headers.get("docker-content-digest") if answer else None
-                if answer is not None and digest:
-                    size = answer.headers.get("content-length")
-                    out.append(
-                        ManifestRef(
-                            self._checked_digest(digest, repository, reference),
-                            _media_type(answer.headers),
-                            int(size) if size and size.isdigit() else None,
-                        )
-                    )
-                else:
-                    out.append(self._head_manifest(repository, reference))
+                answer = by_reference[reference]
+                result = taken(answer, reference) if answer is not None and taken else None
+                out.append(regular(reference) if result is None else result)
             except RegistryError as exc:
                 out.append(exc)
         return out
@@ -511,7 +538,9 @@ class RegistryClient(WriteOperations):
             if resp.status_code == 200 and resp.headers.get("Docker-Content-Digest"):
                 size = resp.headers.get("Content-Length")
                 return ManifestRef(
-                    self._header_digest(resp, repository, reference),
+                    self._checked_digest(
+                        resp.headers.get("Docker-Content-Digest"), repository, reference
+                    ),
                     header_media_type(resp),
                     int(size) if size and size.isdigit() else None,
                 )
@@ -555,11 +584,6 @@ class RegistryClient(WriteOperations):
                 limit=exc.limit,
             ) from None
 
-    def _header_digest(self, resp: requests.Response, repository: str, reference: str) -> str:
-        return self._checked_digest(
-            resp.headers.get("Docker-Content-Digest"), repository, reference
-        )
-
     def _checked_digest(self, header: str | None, repository: str, reference: str) -> str:
         """The ``Docker-Content-Digest`` of a HEAD, checked against the OCI digest grammar
         (a HEAD has no bytes to hash; the deletion re-checks by digest)."""
@@ -583,27 +607,20 @@ class RegistryClient(WriteOperations):
     ) -> list[Manifest | RegistryError]:
         """``get_manifest`` of each of ``references`` (one repository's): for each, the
         manifest or the error it raises; pipelined on the fast lane when it can be."""
-        valid, results = self._valid_references(references)
-        answers = self._direct("GET", repository, valid, "fetching the manifest")
-        by_reference = dict(zip(valid, answers, strict=True))
-        out: list[Manifest | RegistryError] = []
-        for reference, early in zip(references, results, strict=True):
-            if early is not None:
-                out.append(early)
-                continue
-            try:
-                answer = by_reference[reference]
-                if answer is not None:
-                    raw = answer.body
-                    header = answer.headers.get("docker-content-digest")
-                    digest = self._body_digest(raw, header, repository, reference)
-                    media_type = _media_type(answer.headers)
-                else:
-                    raw, media_type, digest = self._get_manifest_raw(repository, reference)
-                out.append(Manifest.parse(raw, digest, media_type or body_media_type(raw)))
-            except RegistryError as exc:
-                out.append(exc)
-        return out
+
+        def taken(answer: Answer, reference: str) -> Manifest:
+            raw, header = answer.body, answer.headers.get("docker-content-digest")
+            digest = self._body_digest(raw, header, repository, reference)
+            return _parsed(raw, media_type_of(answer.headers.get("content-type")), digest)
+
+        return self._reads(
+            "GET",
+            repository,
+            references,
+            "fetching the manifest",
+            taken,
+            lambda reference: _parsed(*self._get_manifest_raw(repository, reference)),
+        )
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str]:
         """Body, media type and verified digest (see ``_body_digest``) of a manifest, the
@@ -711,8 +728,8 @@ __all__ = [
 ]
 
 
-def _media_type(headers: Mapping[str, str]) -> str:
-    return headers.get("content-type", "").split(";")[0].strip()
+def _parsed(raw: bytes, media_type: str, digest: str) -> Manifest:
+    return Manifest.parse(raw, digest, media_type or body_media_type(raw))
 
 
 def _tls_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:

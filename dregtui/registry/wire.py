@@ -61,7 +61,12 @@ def sha256_digest(raw: bytes) -> str:
 
 
 def header_media_type(resp: requests.Response) -> str:
-    return resp.headers.get("Content-Type", "").split(";")[0].strip()
+    return media_type_of(resp.headers.get("Content-Type"))
+
+
+def media_type_of(content_type: str | None) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json``."""
+    return (content_type or "").split(";")[0].strip()
 
 
 def with_query(url: str, **params: str) -> str:
