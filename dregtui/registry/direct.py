@@ -43,13 +43,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from dregtui.registry.transport import MAX_CONNECT_TIMEOUT
+
 log = logging.getLogger("dregtui.registry")
 
 MAX_HEAD = 64 * 1024  # the status line and headers of one answer
 READ = 256 * 1024  # bytes asked of the socket per read
 GIVE_UP_AFTER = 3  # requests in a row without an answer it can read: then it is off
 IDLE_MAX = 64  # idle connections kept
-MAX_CONNECT = 10.0  # seconds to open a connection at most (as the transport)
 STALL = 5.0  # seconds between two answers of a pipelined batch at most: then no pipelining
 
 
@@ -180,7 +181,7 @@ class DirectConnections:
         self.sent = 0  # requests taken (for benchmarks and tests)
 
     def _connect(self, deadline: float) -> _Connection:
-        timeout = max(0.001, min(deadline - time.monotonic(), MAX_CONNECT))
+        timeout = max(0.001, min(deadline - time.monotonic(), MAX_CONNECT_TIMEOUT))
         sock = socket.create_connection((self.host, self.port), timeout=timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -190,13 +191,6 @@ class DirectConnections:
             sock.close()
             raise
         return _Connection(sock)
-
-    def send(
-        self, method: str, path: str, headers: Mapping[str, str], max_body: int
-    ) -> Answer | None:
-        """The answer to ``method path``, or None: send it the regular way (``send_many``)."""
-        answers = self.send_many(method, [path], headers, max_body)
-        return answers[0] if answers else None
 
     def send_many(
         self, method: str, paths: Sequence[str], headers: Mapping[str, str], max_body: int
@@ -253,20 +247,18 @@ class DirectConnections:
             if not keep or len(answers) < done + len(batch):
                 break
             reused = True
-        self._settle(conn if keep else None, conn, len(paths), len(answers))
+        self._settle(conn, keep, len(paths), len(answers))
         return answers
 
-    def _settle(
-        self, keep: _Connection | None, used: _Connection | None, asked: int, answered: int
-    ) -> None:
-        """Pool or close the connection, and count what went wrong."""
-        if keep is not None:
+    def _settle(self, conn: _Connection | None, keep: bool, asked: int, answered: int) -> None:
+        """Pool the connection (``keep``) or close it, and count what went wrong."""
+        if conn is not None and keep:
             with self._lock:
                 if len(self._idle) < IDLE_MAX:
-                    self._idle.append(keep)
-                    used = None
-        if used is not None:
-            used.close()
+                    self._idle.append(conn)
+                    conn = None
+        if conn is not None:
+            conn.close()
         if answered == 0:
             with self._lock:
                 self._failures += 1
