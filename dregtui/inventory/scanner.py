@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -421,11 +421,11 @@ class Scanner:
         for _ in tags:
             self._throttle()
         started = time.monotonic()
-        results: list[Manifest | ManifestRef | None | RegistryError]
+        results: Sequence[Manifest | ManifestRef | None | RegistryError]
         if self.sizes:
-            results = list(self.client.get_manifests(state.name, tags))
+            results = self.client.get_manifests(state.name, tags)
         else:
-            results = list(self.client.head_manifests(state.name, tags))
+            results = self.client.head_manifests(state.name, tags)
         elapsed = time.monotonic() - started
         for tag, result in zip(tags, results, strict=True):
             manifest: Manifest | None = None
