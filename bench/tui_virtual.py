@@ -41,13 +41,6 @@ async def timed(pilot, *keys: str) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - start
 
 
-async def painted(app: DregApp) -> None:
-    """Returns once the screen has been refreshed (composed and written) after this call."""
-    done = asyncio.get_running_loop().create_future()
-    app.call_after_refresh(lambda: done.done() or done.set_result(None))
-    await done
-
-
 def send(app: DregApp, key: str) -> None:
     """One key, as the driver hands a terminal's key to the app (Pilot's press, less its wait
     for the process to go idle)."""
@@ -70,17 +63,53 @@ def send(app: DregApp, key: str) -> None:
     app._driver.send_message(event)
 
 
+class Drawn:
+    """What the tags pane last drew (its rows, cursor, marks) and what of it reached the
+    terminal: a key's effect is painted once the pane drew it and the frame was written."""
+
+    state: tuple[object, int, int] | None = None
+    shown: tuple[object, int, int] | None = None
+
+    @classmethod
+    def watch(cls) -> None:
+        from textual.app import App
+
+        from dregtui.tui.widgets.tag_list import TagList
+
+        render_lines, display = TagList.render_lines, App._display
+
+        def drawn(self, crop):  # type: ignore[no-untyped-def]
+            cls.state = (self.rows, self.cursor, len(self.session.marks))
+            return render_lines(self, crop)
+
+        def written(self, screen, renderable):  # type: ignore[no-untyped-def]
+            display(self, screen, renderable)
+            cls.shown = cls.state
+
+        TagList.render_lines = drawn  # type: ignore[method-assign]
+        App._display = written  # type: ignore[method-assign]
+
+    @classmethod
+    def painted(cls, app: DregApp) -> bool:
+        tags = app.tag_list
+        shown = cls.shown
+        return (
+            shown is not None
+            and shown[0] is tags.rows
+            and shown[1:] == (tags.cursor, len(app.session.marks))
+        )
+
+
 async def key_to_paint(app: DregApp, key: str, handled: Callable[[], bool]) -> float:
-    """Seconds from a key sent as the terminal sends it to the screen painted with its effect
-    (``handled`` says the app has acted on it). Pilot's press() is not used: it waits for the
-    whole process to go idle, background workers included."""
+    """Seconds from a key sent as the terminal sends it to a frame written with its effect in
+    the tags pane (``handled`` says the app has acted on it). Pilot's press() is not used: it
+    waits for the whole process to go idle, background workers included."""
     start = time.perf_counter()
     send(app, key)
-    while not handled():
+    while not (handled() and Drawn.painted(app)):
         if time.perf_counter() - start > 30:
-            raise SystemExit(f"the key {key!r} was not handled in 30 s")
+            raise SystemExit(f"the key {key!r} was not painted in 30 s")
         await asyncio.sleep(0.0005)
-    await painted(app)
     return time.perf_counter() - start
 
 
@@ -150,6 +179,7 @@ async def measure(tags: int) -> dict[str, float]:
 
 
 def main() -> int:
+    Drawn.watch()
     sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 1_000_000]
     for tags in sizes:
         t = asyncio.run(measure(tags))

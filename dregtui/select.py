@@ -560,6 +560,11 @@ class TagIndex:
             self._keys = keys
         return self._keys
 
+    @property
+    def prepared(self) -> bool:
+        """Every column is made: a filter reads them, it makes none."""
+        return self._lower is not None and self._keys is not None
+
     def prepare(self) -> None:
         """Make every column now (a worker does, for a big repository, before it is asked)."""
         self.lower  # noqa: B018

@@ -38,6 +38,23 @@ async def test_fifty_thousand_tags() -> None:
         assert len(app.tag_list.rows) == 2000
 
 
+def two_thousand_tags() -> Inventory:
+    inv = Inventory("http://registry.test")
+    tags = {f"1.{n // 100}.{n % 100}": TagInfo(f"sha256:{n % 977:064x}", "") for n in range(2000)}
+    inv.set_repository("big/repo", tags)
+    inv.mark_scanned(0)
+    return inv
+
+
+async def open_big_repo(app: DregApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    from support.tui import settle
+
+    app.repo_tree.reveal("big/repo")
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot, "prepare")
+
+
 async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_blank(
     monkeypatch,
 ) -> None:
@@ -50,10 +67,8 @@ async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_b
     from dregtui.tui import session as session_module
 
     monkeypatch.setattr(session_module, "HEAVY", 1000)
-    inv = Inventory("http://registry.test")
-    tags = {f"1.{n // 100}.{n % 100}": TagInfo(f"sha256:{n % 977:064x}", "") for n in range(2000)}
-    inv.set_repository("big/repo", tags)
-    inv.mark_scanned(0)
+    monkeypatch.setattr(session_module, "QUICK", 0)  # no filter is cheap enough in place
+    inv = two_thousand_tags()
     gate = threading.Event()
     real = session_module.Session.visible_tags
 
@@ -65,19 +80,54 @@ async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_b
     monkeypatch.setattr(session_module.Session, "visible_tags", held)
     app = DregApp(None, inventory=inv, clock=lambda: 0)
     async with app.run_test(size=(120, 36)) as pilot:
-        app.repo_tree.reveal("big/repo")
-        await pilot.pause()
-        await pilot.press("enter")
-        await settle(pilot, "prepare")
+        await open_big_repo(app, pilot)
         assert len(app.tag_list.rows) == 2000
         await pilot.press("slash", "1", ".", "1")
         await pilot.pause()
         assert app.session.tag_filter == "1.1"
         assert len(app.tag_list.rows) == 2000 and app.tag_list.pending  # the last rows, kept
-        title = str(app.main.query_one("#tags-pane").border_title)
-        assert "filtering…" in title
+        pane = app.main.query_one("#tags-pane")
+        for _ in range(100):  # said once the filter has taken a while
+            await pilot.pause(0.05)
+            if "filtering…" in str(pane.border_title):
+                break
+        assert "filtering…" in str(pane.border_title)
         gate.set()
         await settle(pilot)
         assert not app.tag_list.pending
         assert app.tag_list.rows == [t for t in app.session.ordered_tags("big/repo") if "1.1" in t]
         assert "filtering…" not in str(app.main.query_one("#tags-pane").border_title)
+
+
+async def test_a_big_repositorys_cheap_filter_is_worked_out_in_place(monkeypatch) -> None:
+    """Issue 11: a filter that reads few tags (typed further, it narrows the last rows) is
+    worked out at once: no worker, no frame of the old rows."""
+    import threading
+
+    from support.tui import settle
+
+    from dregtui.tui import session as session_module
+
+    monkeypatch.setattr(session_module, "HEAVY", 1000)
+    monkeypatch.setattr(session_module, "QUICK", 2500)  # 2,000 tags of text: in place
+    inv = two_thousand_tags()
+    real = session_module.Session.visible_tags
+    where: dict[str | None, set[str]] = {}
+
+    def seen(self, repository, text=None):  # type: ignore[no-untyped-def]
+        where.setdefault(text or self.tag_filter, set()).add(threading.current_thread().name)
+        return real(self, repository, text)
+
+    monkeypatch.setattr(session_module.Session, "visible_tags", seen)
+    app = DregApp(None, inventory=inv, clock=lambda: 0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_big_repo(app, pilot)
+        await pilot.press("slash", "1", ".", "1")
+        assert not app.tag_list.pending  # worked out as the key was handled
+        assert where["1.1"] == {threading.main_thread().name}
+        assert app.tag_list.rows == [t for t in app.session.ordered_tags("big/repo") if "1.1" in t]
+        await pilot.press("space", "r", "e", ":", "1")  # a regex over 2,000 tags: a worker
+        await settle(pilot)
+        assert threading.main_thread().name not in where["1.1 re:1"]
+        assert not app.tag_list.pending
+        assert app.tag_list.rows == [t for t in app.session.ordered_tags("big/repo") if "1.1" in t]

@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static, Tree
 from textual.worker import get_current_worker
 
@@ -52,6 +53,7 @@ DATE_JOBS = 16  # at most this many manifest requests at once for the date order
 PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
 
 
+FILTERING_NOTE = 0.15  # seconds a big repository's filter runs before the title says so
 SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
 
 
@@ -176,6 +178,10 @@ class MainScreen(Screen[None]):
         self._last_resort = 0.0
         self._space_asked = 0.0
         self._frees_key: tuple[int, ...] | None = None
+        self._tags_header: tuple[Text, str, int] | None = None  # the tags pane's, as shown
+        # "filtering…" in the tags pane's title: a timer until a filter has taken a while,
+        # then True; None when no filter is running
+        self._filtering_note: Timer | bool | None = None
 
     @property
     def dreg(self) -> DregApp:
@@ -290,12 +296,32 @@ class MainScreen(Screen[None]):
         if repo and repo not in self.session.inventory.scanned:
             title.append("  loading…" if self.dreg.loading_cache else "  scanning…", style="italic")
         elif tag_list.pending:
-            title.append("  filtering…", style="italic")
+            if self._filtering_note is None:  # said once the filter has taken a while
+                self._filtering_note = self.set_timer(FILTERING_NOTE, self._note_filtering)
+            elif self._filtering_note is True:
+                title.append("  filtering…", style="italic")
+        if not tag_list.pending:
+            self._stop_filtering_note()
+        width = tag_list.scrollable_content_region.width or max(self.app.size.width - 30, 40)
+        subtitle = f"s: sort by {self.session.sort}"
+        header = (title, subtitle, width)
+        if header == self._tags_header:
+            return  # a keystroke repaints the panes it changed, not the whole screen
+        self._tags_header = header
         pane = self.query_one("#tags-pane")
         pane.border_title = title
-        pane.border_subtitle = f"s: sort by {self.session.sort}"
-        width = tag_list.scrollable_content_region.width or max(self.app.size.width - 30, 40)
-        self.query_one("#tags-header", Static).update(Text(TagList.header(width), style="bold"))
+        pane.border_subtitle = subtitle
+        header_line = Text(TagList.header(width), style="bold")
+        self.query_one("#tags-header", Static).update(header_line, layout=False)  # one line
+
+    def _note_filtering(self) -> None:
+        self._filtering_note = True
+        self._update_tags_header()
+
+    def _stop_filtering_note(self) -> None:
+        if isinstance(self._filtering_note, Timer):
+            self._filtering_note.stop()
+        self._filtering_note = None
 
     def show_tag(self, repository: str, tag: str | None) -> None:
         info = self.session.inventory.tag_info(repository, tag) if tag else None
@@ -417,27 +443,14 @@ class MainScreen(Screen[None]):
     def _tags_resized(self) -> None:
         self._update_tags_header()
 
-    @on(TagList.RowsWanted)
-    def _rows_wanted(self, event: TagList.RowsWanted) -> None:
-        if event.prepare:
-            self._prepare_tags(event.repository)
-        else:
-            self._work_out_rows(event.repository, self.session.tag_filter)
+    @on(TagList.PrepareWanted)
+    def _prepare_wanted(self, event: TagList.PrepareWanted) -> None:
+        self._prepare_tags(event.repository)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
     def _prepare_tags(self, repository: str) -> None:
         self.session.prepare(repository)
         _settle_memory()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
-    def _work_out_rows(self, repository: str, text: str) -> None:
-        """A big repository's filter, off the UI thread. A newer keystroke starts another;
-        this one's answer is then stale and dropped (the session caches it by its text)."""
-        try:
-            self.session.visible_tags(repository, text)  # cached for ready_rows
-        except ValueError:
-            return  # said when the filter is submitted
-        self.post_message(msg.RowsReady(repository, text))
 
     def on_rows_ready(self, message: msg.RowsReady) -> None:
         if (

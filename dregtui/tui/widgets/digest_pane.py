@@ -78,8 +78,17 @@ def describe(
 
 
 class DigestPane(VerticalScroll, can_focus=True):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._shown: Text | None = None  # what the body shows (a new Text of it repaints)
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text(EMPTY, style="dim"), id="digest-body")
+
+    def _update(self, text: Text) -> None:
+        if text != self._shown:  # the same tag's digest as another's: nothing to repaint
+            self._shown = text
+            self.query_one("#digest-body", Static).update(text)
 
     def show(
         self,
@@ -90,9 +99,8 @@ class DigestPane(VerticalScroll, can_focus=True):
         decision: Decision | None = None,
         total: int | None = None,
     ) -> None:
-        body = self.query_one("#digest-body", Static)
         if tag is None or info is None:
-            body.update(Text(EMPTY, style="dim"))
+            self._update(Text(EMPTY, style="dim"))
             return
         width = self.scrollable_content_region.width - 1 or 60
         text = Text()
@@ -103,4 +111,4 @@ class DigestPane(VerticalScroll, can_focus=True):
             by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
             text.append(clean(by) + "\n")
         text.append_text(describe(repository, tag, info, details, width, total))
-        body.update(text)
+        self._update(text)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import islice
 
 from rich.text import Text
 from textual.content import Content
@@ -14,6 +16,8 @@ from dregtui.inventory.model import TagRef
 from dregtui.tui.session import ReverseLookup
 from dregtui.tui.text import clean, short_digest
 
+FIRST_ROWS = 80  # rows listed at once (more than a screen shows)
+MORE_ROWS = 500  # then this many after each paint
 SIGNATURE = re.compile(r"^sha256-([0-9a-f]{12})[0-9a-f]{52}(\.\w+)$")
 
 
@@ -41,6 +45,7 @@ class ReversePanel(OptionList):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._refs: dict[str, TagRef] = {}
         self._shown: ReverseLookup | None = None
+        self._rows: Iterator[Option] = iter(())  # the options not listed yet
 
     def show(self, lookup: ReverseLookup | None) -> None:
         if lookup == self._shown and self.option_count:
@@ -49,6 +54,7 @@ class ReversePanel(OptionList):
         self.clear_options()
         self._refs.clear()
         if lookup is None:
+            self._rows = iter(())
             self.add_option(
                 Option(
                     Text("Pick a tag: every tag sharing its digest shows here.", style="dim"),
@@ -56,35 +62,47 @@ class ReversePanel(OptionList):
                 )
             )
             return
+        # a digest a thousand tags share: a screenful now, the rest after the paint (a keystroke
+        # waited 40 ms for a thousand rows it could not see)
+        self._rows = self._rows_of(lookup)
+        self._add_rows(FIRST_ROWS)
+
+    def _add_rows(self, count: int) -> None:
+        batch = list(islice(self._rows, count))
+        if not batch:
+            return
+        start = self.option_count
+        self.add_options(batch)
+        if self.highlighted is None:  # a visible cursor as soon as the panel has focus
+            first = next((n for n, o in enumerate(batch) if not o.disabled), None)
+            if first is not None:
+                self.highlighted = start + first
+        if len(batch) == count:
+            self.call_after_refresh(self._add_rows, MORE_ROWS)
+
+    def _rows_of(self, lookup: ReverseLookup) -> Iterator[Option]:
         groups = [
             ("same repository", "deleted too", lookup.same_repository),
             ("other repositories", "keep blobs", lookup.other_repositories),
             ("indexes using it", "need it", lookup.parent_tags),
             ("signatures", "orphaned", lookup.signatures),
         ]
-        options: list[Option] = []
         for title, note, refs in groups:
             if not refs and title.startswith(("indexes", "signatures")):
                 continue
-            options.append(Option(_header(f"{title} ({len(refs)})", note), disabled=True))
+            yield Option(_header(f"{title} ({len(refs)})", note), disabled=True)
             if not refs:
-                options.append(Option(Text("  none", style="dim"), disabled=True))
+                yield Option(Text("  none", style="dim"), disabled=True)
             for ref in refs:
                 key = f"r{len(self._refs)}"
                 self._refs[key] = ref
                 label = Text("  " + clean(ref.repository), no_wrap=True)
                 label.append(":" + short_tag(ref.tag), style="bold")
-                options.append(Option(label, id=key))
+                yield Option(label, id=key)
         if lookup.parent_indexes and not lookup.parent_tags:
-            options.append(Option(_header("untagged indexes referencing it"), disabled=True))
+            yield Option(_header("untagged indexes referencing it"), disabled=True)
             for parent in lookup.parent_indexes:
-                options.append(
-                    Option(Text("  " + short_digest(parent, 20), style="dim"), disabled=True)
-                )
-        self.add_options(options)
-        first = next((n for n, o in enumerate(options) if not o.disabled), None)
-        if first is not None:
-            self.highlighted = first  # a visible cursor as soon as the panel has focus
+                yield Option(Text("  " + short_digest(parent, 20), style="dim"), disabled=True)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         ref = self._refs.get(event.option.id or "")

@@ -14,7 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -73,14 +73,13 @@ class TagList(ScrollView, can_focus=True):
     class Resized(Message):
         """The visible width changed: the column header must follow."""
 
-    class RowsWanted(Message):
-        """A big repository's rows need work (a filter over its tags, its first parse): the
-        screen works them out in a worker; the pane keeps what it shows meanwhile."""
+    class PrepareWanted(Message):
+        """A big repository was opened: the screen parses its tags in a worker, before a
+        filter asks for them."""
 
-        def __init__(self, repository: str, prepare: bool) -> None:
+        def __init__(self, repository: str) -> None:
             super().__init__()
             self.repository = repository
-            self.prepare = prepare
 
     def __init__(
         self, session: Session, client: RegistryAPI | None = None, **kwargs: object
@@ -95,6 +94,7 @@ class TagList(ScrollView, can_focus=True):
         self._queue: list[tuple[str, str]] = []  # (repository, digest) to load, newest last
         self._lock = threading.Lock()
         self._loading = False  # a loader worker is running (it takes what is queued)
+        self._styles: tuple[Style, Style, Style, Style] | None = None
 
     # -- data -----------------------------------------------------------------------
 
@@ -108,14 +108,18 @@ class TagList(ScrollView, can_focus=True):
             self.rows = []
         elif self.session.heavy(repository):
             rows = self.session.ready_rows(repository)
-            if rows is None and not self.session.tag_filter.strip():
-                rows = self.session.visible_tags(repository)  # the order alone: quick
+            if rows is None and self.session.quick(repository):
+                rows = self.session.visible_tags(repository)  # the order alone, or narrowing
             if not same:  # parse its tags behind the screen before a filter asks
-                self.post_message(self.RowsWanted(repository, prepare=True))
+                self.post_message(self.PrepareWanted(repository))
             if rows is None:
                 self.pending = True  # never blank: the last rows until the new ones are in
-                self.post_message(self.RowsWanted(repository, prepare=False))
-                rows = self.rows if same else []
+                self._work_out_rows(repository, self.session.tag_filter)
+                if same:
+                    return  # nothing to repaint meanwhile (the worker gets the GIL)
+                rows = []
+            else:
+                self.workers.cancel_group(self, "filter")  # its answer would be stale
             self.rows = rows
         else:
             self.rows = self.session.visible_tags(repository)
@@ -266,12 +270,36 @@ class TagList(ScrollView, can_focus=True):
             if batch:
                 self.post_message(msg.DetailsLoaded(batch))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
+    def _work_out_rows(self, repository: str, text: str) -> None:
+        """A big repository's filter, off the UI thread. A newer keystroke starts another;
+        this one's answer is then stale and dropped (the session caches it by its text)."""
+        try:
+            self.session.visible_tags(repository, text)  # cached for ready_rows
+        except ValueError:
+            return  # said when the filter is submitted
+        self.post_message(msg.RowsReady(repository, text))
+
     # -- drawing ----------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._styles = None  # worked out once a frame, not once a line
+        return super().render_lines(crop)
+
+    def _line_styles(self) -> tuple[Style, Style, Style, Style]:
+        """(base, cursor, dim, mark) for this frame's lines."""
+        if self._styles is None:
+            base = self.rich_style
+            dim_color = Style(color=self.get_component_rich_style("taglist--dim").color)
+            mark = Style(color=self.get_component_rich_style("taglist--mark").color, bold=True)
+            cursor = base + self.get_component_rich_style("taglist--cursor")
+            self._styles = (base, cursor, base + dim_color, mark)
+        return self._styles
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, cursor, base_dim, mark = self._line_styles()
         if index >= len(self.rows):
             if y == 0 and not self.rows:
                 note = (
@@ -281,20 +309,15 @@ class TagList(ScrollView, can_focus=True):
                 )
                 if not self.repository:
                     note = "  pick a repository on the left (enter opens it)"
-                dim = base + Style(color=self.get_component_rich_style("taglist--dim").color)
-                return Strip([Segment(note, dim)]).crop_extend(0, width, base)
+                return Strip([Segment(note, base_dim)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         tag = self.rows[index]
         info = self.session.inventory.tag_info(self.repository, tag)
         details = self.session.details.get(info.digest) if info else None
         marked = (self.repository, tag) in self.session.marks
-        style = base
-        if index == self.cursor:
-            style = base + self.get_component_rich_style("taglist--cursor")
-        dim_color = self.get_component_rich_style("taglist--dim").color
-        mark = self.get_component_rich_style("taglist--mark")
-        dim = style + Style(color=dim_color) if index != self.cursor else style
-        mark_style = style + Style(color=mark.color, bold=True)
+        style = cursor if index == self.cursor else base
+        dim = base_dim if index != self.cursor else style
+        mark_style = style + mark
         fixed = 2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1
         tag_w = max(width - fixed, 8)
         name = clean(tag)
