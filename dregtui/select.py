@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import operator
 import re
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -572,7 +573,7 @@ class TagIndex:
 
     def found(
         self, sel: TagSelector, tags: Sequence[str], kept: Sequence[int]
-    ) -> Iterable[object] | None:
+    ) -> Iterable[bool | int] | None:
         """Whether each tag at ``kept`` matches ``sel``, made without a Python call per tag
         (a million tags in 30 ms instead of 160); None for a selector that needs one."""
         everything = isinstance(kept, range) and len(kept) == len(tags)
@@ -584,7 +585,7 @@ class TagIndex:
             return map(operator.contains, of(self.lower), repeat(sel.text.lower()))
         if sel.kind == "regex" and sel.pattern is not None:
             find = sel.pattern.search if sel.search else sel.pattern.match
-            return map(find, of(tags))
+            return map(bool, map(find, of(tags)))
         if sel.kind == "exact":
             return map(operator.eq, of(tags), repeat(sel.text))
         if sel.kind == "version":
@@ -593,7 +594,7 @@ class TagIndex:
 
     def _versions_found(
         self, sel: TagSelector, kept: Sequence[int], everything: bool
-    ) -> list[bool] | None:
+    ) -> bytearray | None:
         """A range of plain bounds over the plain releases at C speed (each comparison a
         ``map`` over the key column), then the few other tags one by one (``test``'s rules);
         None when most tags are not plain releases (``test`` alone is as quick) or the range
@@ -604,11 +605,11 @@ class TagIndex:
         keys = self.keys
         if 4 * len(self._unplain) > len(kept):
             return None
-        found: list[bool] | None = None
+        found: bytearray | None = None
         for cmp, key, *_ in bounds:
             column = keys if everything else map(keys.__getitem__, kept)
             each = map(cmp, column, repeat(key))
-            found = list(each) if found is None else list(map(operator.and_, found, each))
+            found = bytearray(each if found is None else map(operator.and_, found, each))
         assert found is not None  # bounds is not empty
         test = self.test(sel, self._tags)
         for i in self._unplain:
@@ -692,9 +693,11 @@ class TagFilter:
         for sel, negated in self.terms:
             found = index.found(sel, tags, kept)
             if found is not None:  # one C-speed pass (text, regexes, names)
-                flags = list(map(operator.not_, found) if negated else map(bool, found))
-                if not all(flags):
-                    kept = list(compress(kept, flags))
+                # bytes and an array, not lists: a million-item list is walked by each of
+                # the garbage collector's passes until it is old (20-40 ms a keystroke)
+                flags = bytearray(map(operator.not_, found) if negated else found)
+                if 0 in flags:
+                    kept = array("q", compress(kept, flags))
                 continue
             test = index.test(sel, tags)
             kept = [i for i in kept if not test(i)] if negated else [i for i in kept if test(i)]

@@ -260,11 +260,13 @@ class Session:
     def visible_tags(self, repository: str, text: str | None = None) -> list[str]:
         """The tags pane's rows: the order, then the filter (``text``, default the session's).
         Typing more of a text filter narrows the last result instead of reading every tag
-        again. Safe from a worker thread (the filter of a big repository runs in one)."""
+        again. Safe from a worker thread (the filter of a big repository runs in one). The
+        list may be the session's own order (no filter, or every tag matches): read it, never
+        change it."""
         ordered = self.ordered_tags(repository)
         text = self.tag_filter if text is None else text
         if not text.strip():
-            return list(ordered)
+            return ordered  # shared: the panes read their rows, they never change them
         parsed = _parsed(text)
         done = self._worked_out(repository, text)
         if done is not None:
@@ -275,7 +277,7 @@ class Session:
         keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
         positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
         if len(positions) == len(ordered):
-            rows = list(ordered)  # every tag: a copy, not a million lookups
+            rows = ordered  # every tag: the order itself, not a million lookups
         else:
             rows = list(map(ordered.__getitem__, positions))
         self._last_filter = (key, text, positions, rows)
@@ -336,7 +338,7 @@ class Session:
             return None
         text = self.tag_filter
         if not text.strip():
-            return list(cached[1])
+            return cached[1]
         return self._worked_out(repository, text)  # made in the worker, not copied here
 
     def prepare(self, repository: str) -> None:
