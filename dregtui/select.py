@@ -55,7 +55,7 @@ from __future__ import annotations
 import operator
 import re
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -523,8 +523,12 @@ class TagIndex:
     """What a filter needs of each tag, computed once per tag list (the TUI caches it per
     repository and order): lower-cased names, parsed versions and their comparison keys."""
 
-    def __init__(self, tags: Sequence[str]) -> None:
+    def __init__(self, tags: Sequence[str], *, version_order: bool = False) -> None:
         self._tags = tags
+        # the tags are in the one version order (sort_tags): a version range's plain releases
+        # are then one stretch of it, found by bisection instead of a comparison a tag
+        self._version_order = version_order
+        self._runs: tuple[list[int], list[int]] | None = None  # of unplain: starts, ends
         self._lower: list[str] | None = None
         self._keys: list[object] | None = None
         # position -> version, for the versions that are not plain releases (pre, post...):
@@ -570,6 +574,85 @@ class TagIndex:
         """Make every column now (a worker does, for a big repository, before it is asked)."""
         self.lower  # noqa: B018
         self.keys  # noqa: B018
+
+    def taken(self, sel: TagSelector) -> Sequence[int] | None:
+        """The positions of every tag a version range of plain bounds takes, in order, when
+        the tags are in version order: the plain releases it takes are stretches of the order
+        (bisected, a few dozen comparisons for a million tags), the other tags are judged one
+        by one (``test``'s rules). None when that does not apply."""
+        bounds = _plain_bounds(sel) if self.bisects(sel) else None
+        if not bounds:
+            return None
+        n = len(self._tags)
+        proxy = self._proxy()
+        stretches = [(0, n)]
+        for _, bound, op, *_ in bounds:
+            key: Any = bound
+            low = bisect_left(range(n), key, key=proxy)
+            high = bisect_right(range(n), key, key=proxy)
+            wanted = {
+                "<": [(0, low)],
+                "<=": [(0, high)],
+                ">": [(high, n)],
+                ">=": [(low, n)],
+                "==": [(low, high)],
+                "!=": [(0, low), (high, n)],
+            }[op]
+            stretches = [
+                (max(a, c), min(b, d))
+                for a, b in stretches
+                for c, d in wanted
+                if max(a, c) < min(b, d)
+            ]
+        unplain = self._unplain
+        if len(stretches) == 1 and not unplain:
+            return range(*stretches[0])
+        test = self.test(sel, self._tags)
+        out = array("q")
+        start = 0
+        for u in [*unplain, n]:  # the plain releases before u, then u itself (by its rules)
+            for a, b in stretches:
+                a, b = max(a, start), min(b, u)
+                if a < b:
+                    out.extend(range(a, b))
+            if u < n and test(u):
+                out.append(u)
+            start = u + 1
+        return out
+
+    def bisects(self, sel: TagSelector) -> bool:
+        """Does ``taken`` answer ``sel`` (a version range of plain bounds, the tags in version
+        order, at most a fifth of them judged one by one)?"""
+        if not self._version_order or not _plain_bounds(sel):
+            return False
+        self.keys  # noqa: B018  (made with it: the positions of the tags not plain releases)
+        return 4 * len(self._unplain) <= len(self._tags)
+
+    def _proxy(self) -> Callable[[int], Any]:
+        """Position -> a key that never decreases along the version order: a plain
+        release's own key, for any other tag the key of the next plain release (or above
+        every key): what bisection needs, and what only the plain releases are judged by."""
+        keys, n = self.keys, len(self._tags)
+        if self._runs is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            for u in self._unplain:
+                if ends and ends[-1] == u:
+                    ends[-1] = u + 1
+                else:
+                    starts.append(u)
+                    ends.append(u + 1)
+            self._runs = (starts, ends)
+        starts, ends = self._runs
+
+        def proxy(i: int) -> Any:
+            key = keys[i]
+            if key:
+                return key
+            after = ends[bisect_right(starts, i) - 1]
+            return keys[after] if after < n else _TOP
+
+        return proxy
 
     def found(
         self, sel: TagSelector, tags: Sequence[str], kept: Sequence[int]
@@ -650,6 +733,19 @@ class TagIndex:
         return lambda i: sel.matches(tags[i])
 
 
+class _Top:
+    """Above every version key (the tags after the last version, in version order)."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+_TOP = _Top()
+
+
 def _plain_bounds(
     sel: TagSelector,
 ) -> list[tuple[Callable[[Any, Any], bool], object, str, Version, Specifier]] | None:
@@ -691,6 +787,11 @@ class TagFilter:
         first key of most filters) keeps the positions as they were (a ``range`` over all)."""
         kept: Sequence[int] = range(len(tags)) if keep is None else keep
         for sel, negated in self.terms:
+            if not negated and isinstance(kept, range) and len(kept) == len(tags):
+                taken = index.taken(sel)  # a version range over tags in version order
+                if taken is not None:
+                    kept = taken
+                    continue
             found = index.found(sel, tags, kept)
             if found is not None:  # one C-speed pass (text, regexes, names)
                 # bytes and an array, not lists: a million-item list is walked by each of

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from dregtui.inventory.model import Inventory, TagInfo
 from dregtui.select import SelectorError, TagIndex, parse_filter
+from dregtui.tags import sort_tags
 from dregtui.tui.session import Session
 
 RELEASE = st.lists(st.integers(0, 12), min_size=1, max_size=3).map(
@@ -87,3 +88,35 @@ def test_a_version_range_over_mostly_plain_releases_at_c_speed_is_the_plain_filt
     )
     assert ranged.terms[0][0].compiled is not None
     assert index.found(ranged.terms[0][0], tags, range(len(tags))) is not None  # the fast path
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tags=st.one_of(MOSTLY_PLAIN, st.lists(TAG, min_size=1, max_size=60, unique=True)),
+    text=st.one_of(RANGE, FILTER),
+)
+def test_a_version_range_over_tags_in_version_order_is_bisected_to_the_plain_filter(
+    tags: list[str], text: str
+) -> None:
+    """In the version order a range's plain releases are stretches of the tags, found by
+    bisection; the other tags are judged one by one: the plain filter's answer."""
+    try:
+        parsed = parse_filter(text)
+    except SelectorError:
+        return
+    ordered = sort_tags(tags)
+    index = TagIndex(ordered, version_order=True)
+    assert [ordered[i] for i in parsed.filter_indexed(ordered, index)] == parsed.filter(ordered)
+
+
+@settings(max_examples=100, deadline=None)
+@given(tags=MOSTLY_PLAIN, text=RANGE)
+def test_mostly_plain_releases_in_version_order_take_the_bisection(
+    tags: list[str], text: str
+) -> None:
+    ordered = sort_tags(tags)
+    index = TagIndex(ordered, version_order=True)
+    sel = parse_filter(text).terms[0][0]
+    taken = index.taken(sel)
+    assert taken is not None  # the fast path
+    assert [ordered[i] for i in taken] == parse_filter(text).filter(ordered)

@@ -278,6 +278,8 @@ class Session:
         positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
         if len(positions) == len(ordered):
             rows = ordered  # every tag: the order itself, not a million lookups
+        elif isinstance(positions, range):  # one stretch (a version range in version order)
+            rows = ordered[positions.start : positions.stop]
         else:
             rows = list(map(ordered.__getitem__, positions))
         self._last_filter = (key, text, positions, rows)
@@ -293,7 +295,8 @@ class Session:
         with self._index_lock:  # a worker and the UI thread make one, not two
             cached = self._indexes.get(repository)
             if cached is None or cached[0] is not ordered:
-                cached = self._indexes[repository] = (ordered, TagIndex(ordered))
+                index = TagIndex(ordered, version_order=self.sort == "version")
+                cached = self._indexes[repository] = (ordered, index)
             return cached[1]
 
     # -- big repositories: their filters run in a worker ------------------------------
@@ -322,7 +325,11 @@ class Session:
         key = (repository, self.sort, ordered[0])
         narrowing = last is not None and last[0] == key and _narrows(last[1], text)
         read = len(last[2]) if narrowing and last is not None else len(ordered[1])
-        weight = sum(COST.get(sel.kind, 3) for sel, _ in parsed.terms)
+        bisected = index[1].bisects  # a version range in version order: no tag is read
+        weight = sum(
+            0 if not negated and bisected(sel) else COST.get(sel.kind, 3)
+            for sel, negated in parsed.terms
+        )
         return read * weight < QUICK
 
     def check_filter(self, text: str) -> None:
