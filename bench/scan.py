@@ -16,7 +16,9 @@ The client and the registry share the machine's cores: quote ratios from one run
 ``--scale N`` (e.g. 100000): N tags instead, N/100 repositories x 100 tags, written straight
 into the registry's storage layout (bench/.data-N, once: pushing them would take hours; each
 manifest is stored, its config and layer blobs are not, which a scan never reads), on
-loopback only, without the warm-up pass and the scan without sizes; ab sends 20,000 HEADs.
+loopback only, without the scan without sizes; ab sends 20,000 HEADs, and curl (when
+installed) 20,000 GETs of distinct manifests spread over the repositories: what the registry
+serves when each request is a different manifest from storage, as a cold scan's are.
 """
 
 from __future__ import annotations
@@ -177,6 +179,36 @@ def time_ab(url: str, requests: int) -> float | None:
     return float(rate.group(1))
 
 
+def time_curl(url: str, repos: int, tags: int, requests: int) -> float | None:
+    """Manifest GETs per second that curl (a C client: one process, 16 parallel keep-alive
+    transfers) gets over ``requests`` distinct manifests of the --scale layout, spread over
+    the repositories: the registry's own limit for the requests a cold scan sends (each tag's
+    manifest once, from storage), where ab asks for one manifest the registry has at hand.
+    None when curl is not installed."""
+    if shutil.which("curl") is None:
+        return None
+    per_repo = max(1, requests // repos)
+    urls = [
+        f"{url}/v2/bench{i % 10}/repo-{i:03d}/manifests/1.{t}.0"
+        for i in range(repos)
+        for t in range(min(per_repo, tags))
+    ][:requests]
+    config = HERE / ".curl-urls"
+    config.write_text("".join(f'url = "{u}"\noutput = "/dev/null"\n' for u in urls))
+    argv = ["curl", "-s", "-Z", "--parallel-max", str(AB_CONNECTIONS), "-w", "%{http_code}\n"]
+    argv += ["-H", f"Accept: {mediatypes.MANIFEST_ACCEPT}", "-K", str(config)]
+    try:
+        start = time.perf_counter()
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        elapsed = time.perf_counter() - start
+    finally:
+        config.unlink()
+    codes = out.split()
+    if len(codes) != len(urls) or any(code != "200" for code in codes):
+        raise SystemExit(f"curl did not get clean answers from {url}")
+    return len(urls) / elapsed
+
+
 def time_dregtui(url: str, jobs: int | None, sizes: bool = True) -> tuple[int, float, int, int]:
     """Tags seen, seconds, HTTP requests sent (every attempt) by one cold scan, and the
     requests in flight its window ended at."""
@@ -208,6 +240,7 @@ def run(
     ab_requests: int,
     expected: int = REPOS * TAGS,
     bare: bool = True,
+    distinct: tuple[int, int] | None = None,
 ) -> dict[str, float]:
     # Both timed runs meet a warm registry: one untimed pass first, then the classic tool,
     # then dregtui (the registry's in-memory descriptor cache favours whoever runs later).
@@ -215,7 +248,9 @@ def run(
         time_dregtui(url, jobs)
     classic_tags, classic_s = time_classic(url)
     ab_before = time_ab(url, ab_requests)
+    curl_before = time_curl(url, *distinct, ab_requests) if distinct else None
     ours_tags, ours_s, ours_requests, window = time_dregtui(url, jobs)
+    curl_after = time_curl(url, *distinct, ab_requests) if distinct else None
     ab_after = time_ab(url, ab_requests)
     ours_rate, classic_rate = ours_tags / ours_s, classic_tags / classic_s
     print(
@@ -246,6 +281,18 @@ def run(
             f"{ab_after:.0f} after; {AB_CONNECTIONS} keep-alive connections, one URL)"
         )
         print(f"[{label}] vs ab   : dregtui's tags/s are {ours_rate / ab_rate:.2f} of ab's HEADs/s")
+    if curl_before is not None and curl_after is not None:
+        curl_rate = (curl_before + curl_after) / 2
+        figures["curl"] = curl_rate
+        print(
+            f"[{label}] curl    : {curl_rate:8.1f} manifest GETs/s over {ab_requests} distinct "
+            f"manifests ({curl_before:.0f} before, {curl_after:.0f} after; "
+            f"{AB_CONNECTIONS} parallel transfers)"
+        )
+        print(
+            f"[{label}] vs curl : dregtui's tags/s are {ours_rate / curl_rate:.2f} of curl's "
+            f"GETs/s over distinct manifests"
+        )
     return figures
 
 
@@ -302,12 +349,22 @@ def scale(tags: int, jobs: int | None) -> int:
     registry = LocalRegistry(workdir=data, config={"log": {"level": "error"}}).start()
     try:
         started = time.perf_counter()
+        # like the 300 x 40 run: the registry warm (one untimed pass) before the timed ones
         loop = run(
-            f"{tags:,} tags", registry.url, jobs, False, 20_000, expected=repos * 100, bare=False
+            f"{tags:,} tags",
+            registry.url,
+            jobs,
+            True,
+            20_000,
+            expected=repos * 100,
+            bare=False,
+            distinct=(repos, 100),
         )
         summary = [f"{loop['ours'] / loop['classic']:.1f}x the classic tool"]
         if "ab" in loop:
             summary.append(f"{loop['ours'] / loop['ab']:.2f} of ab")
+        if "curl" in loop:
+            summary.append(f"{loop['ours'] / loop['curl']:.2f} of curl over distinct manifests")
         print(f"summary: {', '.join(summary)} ({time.perf_counter() - started:.0f} s)")
     finally:
         registry.stop()
