@@ -302,7 +302,8 @@ class Session:
     # -- big repositories: their filters run in a worker ------------------------------
 
     def heavy(self, repository: str) -> bool:
-        """A repository whose filter is worked out in a worker, never on the UI thread."""
+        """A repository big enough that its tags are parsed behind the screen and a filter
+        that is not ``quick`` goes to a worker."""
         return len(self.inventory.repositories.get(repository, ())) >= HEAVY
 
     def quick(self, repository: str) -> bool:
