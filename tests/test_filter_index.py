@@ -120,3 +120,28 @@ def test_mostly_plain_releases_in_version_order_take_the_bisection(
     taken = index.taken(sel)
     assert taken is not None  # the fast path
     assert [ordered[i] for i in taken] == parse_filter(text).filter(ordered)
+
+
+def test_a_filter_no_longer_wanted_stops_and_keeps_nothing() -> None:
+    """Issue 11: a worker's filter asks between chunks whether it is still wanted; a stale
+    one stops part way and leaves nothing behind for the next keystroke to narrow from."""
+    import pytest
+
+    from dregtui.select import CHUNK, FilterStopped
+
+    tags = [f"1.{n // 100}.{n % 100}" for n in range(CHUNK + 10)]
+    inv = Inventory("http://r")
+    inv.set_repository("r", {t: TagInfo("sha256:" + "a" * 64) for t in tags})
+    session = Session("http://r", inv)
+    asked: list[int] = []
+
+    def stale() -> bool:
+        asked.append(1)
+        return True
+
+    with pytest.raises(FilterStopped):
+        session.visible_tags("r", "1.2", stop=stale)
+    assert asked == [1]  # after the first chunk, not at the end
+    assert session.visible_tags("r", "1.2.") == [
+        t for t in session.ordered_tags("r") if "1.2." in t
+    ]

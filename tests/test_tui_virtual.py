@@ -72,10 +72,10 @@ async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_b
     gate = threading.Event()
     real = session_module.Session.visible_tags
 
-    def held(self, repository, text=None):  # type: ignore[no-untyped-def]
+    def held(self, repository, text=None, stop=None):  # type: ignore[no-untyped-def]
         if threading.current_thread() is not threading.main_thread():
             gate.wait(10)  # the worker waits: the screen must not
-        return real(self, repository, text)
+        return real(self, repository, text, stop)
 
     monkeypatch.setattr(session_module.Session, "visible_tags", held)
     app = DregApp(None, inventory=inv, clock=lambda: 0)
@@ -114,9 +114,9 @@ async def test_a_big_repositorys_cheap_filter_is_worked_out_in_place(monkeypatch
     real = session_module.Session.visible_tags
     where: dict[str | None, set[str]] = {}
 
-    def seen(self, repository, text=None):  # type: ignore[no-untyped-def]
+    def seen(self, repository, text=None, stop=None):  # type: ignore[no-untyped-def]
         where.setdefault(text or self.tag_filter, set()).add(threading.current_thread().name)
-        return real(self, repository, text)
+        return real(self, repository, text, stop)
 
     monkeypatch.setattr(session_module.Session, "visible_tags", seen)
     app = DregApp(None, inventory=inv, clock=lambda: 0)

@@ -257,12 +257,15 @@ class Session:
             self._orders[key] = (revision, ordered)
         return ordered
 
-    def visible_tags(self, repository: str, text: str | None = None) -> list[str]:
+    def visible_tags(
+        self, repository: str, text: str | None = None, stop: Callable[[], bool] | None = None
+    ) -> list[str]:
         """The tags pane's rows: the order, then the filter (``text``, default the session's).
         Typing more of a text filter narrows the last result instead of reading every tag
         again. Safe from a worker thread (the filter of a big repository runs in one). The
         list may be the session's own order (no filter, or every tag matches): read it, never
-        change it."""
+        change it. ``stop``: asked between chunks whether the answer is still wanted (else
+        FilterStopped, nothing kept)."""
         ordered = self.ordered_tags(repository)
         text = self.tag_filter if text is None else text
         if not text.strip():
@@ -275,7 +278,7 @@ class Session:
         index = self._index(repository, ordered)
         last = self._last_filter
         keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
-        positions = parsed.filter_indexed(ordered, index, keep)  # typed further: narrows
+        positions = parsed.filter_indexed(ordered, index, keep, stop)  # typed further: narrows
         if len(positions) == len(ordered):
             rows = ordered  # every tag: the order itself, not a million lookups
         elif isinstance(positions, range):  # one stretch (a version range in version order)

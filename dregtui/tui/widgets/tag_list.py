@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from dregtui.inventory.model import TagInfo
 from dregtui.registry.api import RegistryAPI
+from dregtui.select import FilterStopped
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.session import Session
@@ -273,11 +274,15 @@ class TagList(ScrollView, can_focus=True):
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter")
     def _work_out_rows(self, repository: str, text: str) -> None:
         """A big repository's filter, off the UI thread. A newer keystroke starts another;
-        this one's answer is then stale and dropped (the session caches it by its text)."""
+        this one's answer is then stale: it stops at its next chunk, or is dropped (the
+        session caches an answer by its text)."""
+        worker = get_current_worker()
         try:
-            self.session.visible_tags(repository, text)  # cached for ready_rows
+            self.session.visible_tags(repository, text, lambda: worker.is_cancelled)
         except ValueError:
             return  # said when the filter is submitted
+        except FilterStopped:
+            return  # a newer keystroke's worker is on it
         self.post_message(msg.RowsReady(repository, text))
 
     # -- drawing ----------------------------------------------------------------------
