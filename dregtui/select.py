@@ -764,6 +764,8 @@ def _plain_key(v: Version | None) -> object | None:
     return getattr(v, "_key", None)
 
 
+# regexes that every tag matches (search anywhere): no tag need be read for them
+EVERY_TAG = frozenset({"", "^", "\\A", ".*", "^.*", "\\A.*"})
 CHUNK = 50_000  # tags a filter pass reads before it lets another thread run (about 5-10 ms)
 
 
@@ -801,6 +803,9 @@ class TagFilter:
         ``stop`` is asked whether the answer is still wanted (else :class:`FilterStopped`)."""
         kept: Sequence[int] = range(len(tags)) if keep is None else keep
         for sel, negated in self.terms:
+            if sel.kind == "regex" and sel.search and sel.text in EVERY_TAG:
+                kept = [] if negated else kept  # "re:^", typed on the way to "re:^1.2"
+                continue
             if not negated and isinstance(kept, range) and len(kept) == len(tags):
                 taken = index.taken(sel)  # a version range over tags in version order
                 if taken is not None:

@@ -24,6 +24,7 @@ TERM = st.one_of(
     st.builds(lambda o, r, p: o + r + p, OP, RELEASE, st.sampled_from(["", "rc1", ".post1"])),
     st.builds(lambda o, r: o + r + ".*", st.sampled_from(["==", "!="]), RELEASE),
     st.sampled_from(["1", "1.2", "alp", "rc", "pr-", "!latest", "!alpine", "re:^v", "re:\\.0$"]),
+    st.sampled_from(["re:", "re:^", "!re:^", "re:\\A", "re:.*", "!re:^.*", "re:\\A.*"]),
 )
 FILTER = st.lists(TERM, min_size=1, max_size=3).map(" ".join)
 

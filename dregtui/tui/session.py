@@ -19,7 +19,7 @@ from typing import Any
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
-from dregtui.select import SelectorError, TagFilter, TagIndex, parse_filter
+from dregtui.select import EVERY_TAG, SelectorError, TagFilter, TagIndex, parse_filter
 from dregtui.space import Space
 from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
@@ -331,7 +331,9 @@ class Session:
         read = len(last[2]) if narrowing and last is not None else len(ordered[1])
         bisected = index[1].bisects  # a version range in version order: no tag is read
         weight = sum(
-            0 if not negated and bisected(sel) else COST.get(sel.kind, 3)
+            0
+            if (not negated and bisected(sel)) or (sel.kind == "regex" and sel.text in EVERY_TAG)
+            else COST.get(sel.kind, 3)
             for sel, negated in parsed.terms
         )
         return read * weight < QUICK
