@@ -78,17 +78,13 @@ def describe(
 
 
 class DigestPane(VerticalScroll, can_focus=True):
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._shown: Text | None = None  # what the body shows (a new Text of it repaints)
-
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text(EMPTY, style="dim"), id="digest-body")
 
     def _update(self, text: Text) -> None:
-        if text != self._shown:  # the same tag's digest as another's: nothing to repaint
-            self._shown = text
-            self.query_one("#digest-body", Static).update(text)
+        body = self.query_one("#digest-body", Static)
+        if text != body.content:  # the same tag's digest as another's: nothing to repaint
+            body.update(text)
 
     def show(
         self,

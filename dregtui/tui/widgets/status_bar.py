@@ -37,7 +37,6 @@ class StatusBar(Static):
         self.from_cache = False
         self.loading = False  # the cache is being read behind the screen (the message says so)
         self.dry_run = False
-        self._shown: Text | None = None
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
@@ -107,8 +106,7 @@ class StatusBar(Static):
             if number:
                 text.append(SEPARATOR)
             text.append_text(part)
-        if text != self._shown:  # one line, always: a new text repaints it, no layout
-            self._shown = text
+        if text != self.content:  # one line, always: a new text repaints it, no layout
             self.update(text, layout=False)
 
 
