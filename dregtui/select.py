@@ -620,6 +620,11 @@ class TagIndex:
             start = u + 1
         return out
 
+    def reads_none(self, sel: TagSelector, negated: bool) -> bool:
+        """Is ``sel`` a term a filter answers without reading the tags (a regex every tag
+        matches, a version range ``taken`` bisects)?"""
+        return takes_every_tag(sel) or (not negated and self.bisects(sel))
+
     def bisects(self, sel: TagSelector) -> bool:
         """Does ``taken`` answer ``sel`` (a version range of plain bounds, the tags in version
         order, at most a fifth of them judged one by one)?"""
@@ -766,6 +771,13 @@ def _plain_key(v: Version | None) -> object | None:
 
 # regexes that every tag matches (search anywhere): no tag need be read for them
 EVERY_TAG = frozenset({"", "^", "\\A", ".*", "^.*", "\\A.*"})
+
+
+def takes_every_tag(sel: TagSelector) -> bool:
+    """A regex (searched anywhere) that every tag matches, ``re:^`` on the way to ``re:^1.2``."""
+    return sel.kind == "regex" and sel.search and sel.text in EVERY_TAG
+
+
 CHUNK = 50_000  # tags a filter pass reads before it lets another thread run (about 5-10 ms)
 
 
@@ -803,8 +815,8 @@ class TagFilter:
         ``stop`` is asked whether the answer is still wanted (else :class:`FilterStopped`)."""
         kept: Sequence[int] = range(len(tags)) if keep is None else keep
         for sel, negated in self.terms:
-            if sel.kind == "regex" and sel.search and sel.text in EVERY_TAG:
-                kept = [] if negated else kept  # "re:^", typed on the way to "re:^1.2"
+            if takes_every_tag(sel):
+                kept = [] if negated else kept
                 continue
             if not negated and isinstance(kept, range) and len(kept) == len(tags):
                 taken = index.taken(sel)  # a version range over tags in version order

@@ -19,7 +19,7 @@ from typing import Any
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
-from dregtui.select import EVERY_TAG, SelectorError, TagFilter, TagIndex, parse_filter
+from dregtui.select import SelectorError, TagFilter, TagIndex, parse_filter
 from dregtui.space import Space
 from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
@@ -276,8 +276,7 @@ class Session:
             return done
         key = (repository, self.sort, self.inventory.revision(repository))
         index = self._index(repository, ordered)
-        last = self._last_filter
-        keep = last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
+        keep = self._narrowing(key, text)
         positions = parsed.filter_indexed(ordered, index, keep, stop)  # typed further: narrows
         if len(positions) == len(ordered):
             rows = ordered  # every tag: the order itself, not a million lookups
@@ -287,6 +286,12 @@ class Session:
             rows = list(map(ordered.__getitem__, positions))
         self._last_filter = (key, text, positions, rows)
         return rows
+
+    def _narrowing(self, key: tuple[object, ...], text: str) -> Sequence[int] | None:
+        """The positions the last filter took, when ``text`` narrows it over the same tags
+        (typed further): all a new filter need read."""
+        last = self._last_filter
+        return last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
 
     def _worked_out(self, repository: str, text: str) -> list[str] | None:
         """The rows of the last filter, when it was ``text`` over the tags as they are now."""
@@ -325,15 +330,11 @@ class Session:
             parsed = _parsed(text)
         except ValueError:
             return False  # the worker drops it; it is said when the filter is submitted
-        last = self._last_filter
-        key = (repository, self.sort, ordered[0])
-        narrowing = last is not None and last[0] == key and _narrows(last[1], text)
-        read = len(last[2]) if narrowing and last is not None else len(ordered[1])
-        bisected = index[1].bisects  # a version range in version order: no tag is read
+        keep = self._narrowing((repository, self.sort, ordered[0]), text)
+        read = len(ordered[1] if keep is None else keep)
+        reads_none = index[1].reads_none
         weight = sum(
-            0
-            if (not negated and bisected(sel)) or (sel.kind == "regex" and sel.text in EVERY_TAG)
-            else COST.get(sel.kind, 3)
+            0 if reads_none(sel, negated) else COST.get(sel.kind, 3)
             for sel, negated in parsed.terms
         )
         return read * weight < QUICK
