@@ -273,25 +273,25 @@ def run(
         f"{ours_tags}/{expected} tags, dregutil {classic_tags}"
     )
     figures = {"ours": ours_rate, "classic": classic_rate}
-    if ab_before is not None and ab_after is not None:
-        ab_rate = (ab_before + ab_after) / 2
-        figures["ab"] = ab_rate
+    for name, before, after, unit, how in (
+        ("ab", ab_before, ab_after, "HEADs/s", "one URL, keep-alive connections"),
+        (
+            "curl",
+            curl_before,
+            curl_after,
+            "GETs/s",
+            f"{ab_requests} distinct manifests, parallel transfers",
+        ),
+    ):
+        if before is None or after is None:
+            continue
+        rate = figures[name] = (before + after) / 2
         print(
-            f"[{label}] ab      : {ab_rate:8.1f} manifest HEADs/s ({ab_before:.0f} before, "
-            f"{ab_after:.0f} after; {AB_CONNECTIONS} keep-alive connections, one URL)"
+            f"[{label}] {name:8s}: {rate:8.1f} manifest {unit} ({before:.0f} before, "
+            f"{after:.0f} after; {how}: {AB_CONNECTIONS})"
         )
-        print(f"[{label}] vs ab   : dregtui's tags/s are {ours_rate / ab_rate:.2f} of ab's HEADs/s")
-    if curl_before is not None and curl_after is not None:
-        curl_rate = (curl_before + curl_after) / 2
-        figures["curl"] = curl_rate
         print(
-            f"[{label}] curl    : {curl_rate:8.1f} manifest GETs/s over {ab_requests} distinct "
-            f"manifests ({curl_before:.0f} before, {curl_after:.0f} after; "
-            f"{AB_CONNECTIONS} parallel transfers)"
-        )
-        print(
-            f"[{label}] vs curl : dregtui's tags/s are {ours_rate / curl_rate:.2f} of curl's "
-            f"GETs/s over distinct manifests"
+            f"[{label}] vs {name:5s}: dregtui's tags/s are {ours_rate / rate:.2f} of {name}'s {unit}"
         )
     return figures
 
