@@ -8,16 +8,17 @@ from __future__ import annotations
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, count, repeat
+from itertools import accumulate, chain, compress, count, repeat
+from typing import NamedTuple
 
 from dregtui.tags import sort_tags
 
 
-@dataclass(frozen=True, slots=True)
-class TagInfo:
-    """Where a tag points: the manifest digest and its media type."""
+class TagInfo(NamedTuple):
+    """Where a tag points: the manifest digest and its media type. A tuple: a cache's million
+    are made at C speed (``tuple.__new__``), in a third of a dataclass's time."""
 
     digest: str
     media_type: str = ""
@@ -163,6 +164,83 @@ class FootprintTable(MutableMapping[str, Footprint]):
             yield _columns((d, self._at(pos)) for d, pos in self._built.items())
         if self._extra:
             yield _columns(self._extra.items())
+
+    def ids(self) -> FootprintIds:
+        """The footprints in integers, for the space accounting: a blob's id is its position
+        in the digest table (the columns as they are, no copy), those set later follow."""
+        pos = self._pos
+        names = self._names
+        if not self._extra:
+            return FootprintIds(
+                pos.get,
+                self._digests,
+                self._size,
+                self._start,
+                self._blobs,
+                self._blob_sizes,
+                len(names),
+            )
+        extra = list(self._extra.items())
+        wanted = {d for digest, fp in extra for d in (digest, *fp.blobs)}
+        flags = bytearray(map(wanted.__contains__, names))  # C speed: no map of every digest
+        known = dict(zip(compress(names, flags), compress(count(), flags), strict=True))
+        new: dict[str, int] = {}
+
+        def id_of(digest: str) -> int:
+            found = known.get(digest)
+            return new.setdefault(digest, len(names) + len(new)) if found is None else found
+
+        own, sizes, start = self._digests[:], self._size[:], self._start[:]
+        blobs, blob_sizes = self._blobs[:], self._blob_sizes[:]
+        later: dict[str, int] = {}
+        for digest, fp in extra:
+            later[digest] = len(own)
+            own.append(id_of(digest))
+            sizes.append(fp.size)
+            blobs.extend(map(id_of, fp.blobs))
+            blob_sizes.extend(fp.flat[1::2])  # type: ignore[arg-type]
+            start.append(len(blobs))
+
+        def manifest(digest: str) -> int | None:
+            m = later.get(digest)
+            return pos.get(digest) if m is None else m
+
+        return FootprintIds(manifest, own, sizes, start, blobs, blob_sizes, len(names) + len(new))
+
+
+@dataclass(frozen=True, slots=True)
+class FootprintIds:
+    """Every footprint in integers: manifest ``m`` (``manifest(digest)``, None when its body
+    is unknown) is itself the blob ``own[m]`` of ``sizes[m]`` bytes and references the blobs
+    ``blobs[start[m]:start[m + 1]]`` of ``blob_sizes[...]`` bytes. A digest has one id
+    wherever it appears; ids are below ``ids``. Arrays and ints: a million manifests take
+    tens of megabytes, not the hundreds a map of digests to tuples took."""
+
+    manifest: Callable[[str], int | None]
+    own: array[int]
+    sizes: array[int]
+    start: array[int]
+    blobs: array[int]
+    blob_sizes: array[int]
+    ids: int
+
+
+def footprint_ids(footprints: MutableMapping[str, Footprint]) -> FootprintIds:
+    """Every footprint in integers (see ``FootprintIds``)."""
+    if isinstance(footprints, FootprintTable):
+        return footprints.ids()
+    ids: dict[str, int] = {}
+    manifests: dict[str, int] = {}
+    own, sizes, start = array("q"), array("q"), array("q", [0])
+    blobs, blob_sizes = array("q"), array("q")
+    for digest, fp in footprints.items():
+        manifests[digest] = len(own)
+        own.append(ids.setdefault(digest, len(ids)))
+        sizes.append(fp.size)
+        blobs.extend(ids.setdefault(b, len(ids)) for b in fp.blobs)
+        blob_sizes.extend(fp.flat[1::2])  # type: ignore[arg-type]
+        start.append(len(blobs))
+    return FootprintIds(manifests.get, own, sizes, start, blobs, blob_sizes, len(ids))
 
 
 # (manifest digests, their JSON sizes, blobs each, blob digests, blob sizes), the blobs of

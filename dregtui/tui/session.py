@@ -200,7 +200,7 @@ class Session:
         sizes: dict[str, int] = {}
         if space.complete:
             namespaces: set[str] = set()
-            for repo in space.links:
+            for repo in space.repositories:
                 sizes[repo] = space.usage(repo).size
                 parts = repo.split("/")[:-1]
                 namespaces.update("/".join(parts[: n + 1]) for n in range(len(parts)))
