@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -32,7 +33,9 @@ def test_cache_is_written_private_without_credentials(small_registry, run_cli):
     doc = cache_header(path)
     assert doc["registry"] == url
     assert isinstance(doc["scanned_at"], float)
-    assert doc["version"] == 4  # issue 11: JSON Lines, digests and media types in tables
+    assert (
+        doc["version"] == 5
+    )  # issue 11: JSON Lines, digests and media types in tables, integers packed
     assert len(doc["repositories"]) == 12 and doc["counts"]["tags"] > 0
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp left over
 
@@ -83,11 +86,13 @@ def _v4(
     hexes: str = "a" * 64,
     end: bool = True,
     extra: list[object] = (),  # type: ignore[assignment]
+    version: int = 4,
 ) -> str:
-    """A small version-4 cache (JSON Lines) with one repository, for damaged variants."""
+    """A small version-4 cache (JSON Lines) with one repository, for damaged variants (with
+    ``version=5``, its integer columns written as they are given)."""
     header = {
         "format": "dregtui-inventory",
-        "version": 4,
+        "version": version,
         "registry": "URL",
         "scanned_at": 1.0,
         "catalog": True,
@@ -107,6 +112,8 @@ def _v4(
     lines += list(extra) + ([["end"]] if end else [])
     return "".join(json.dumps(line) + "\n" for line in lines)
 
+
+_Q0 = "q" + base64.b64encode(bytes(8)).decode()  # the one integer 0, packed
 
 UNUSABLE = {
     "bad-json": "{not json",
@@ -135,6 +142,12 @@ UNUSABLE = {
     "more-digests-than-claimed": _v4(digests=2),
     "a-poisoned-digest": _v4(hexes="\u001b]0;owned\u0007" + "a" * 54),
     "an-unknown-line": _v4(extra=[["x"]]),
+    # version 5: integer columns packed ("q" + base64 of little-endian int64s)
+    "packed-not-base64": _v4(tags=[["t", "app", ["1.0"], "q!!!!", _Q0]], version=5),
+    "packed-cut-short": _v4(tags=[["t", "app", ["1.0"], "qAAAA", _Q0]], version=5),
+    "packed-negative": _v4(tags=[["t", "app", ["1.0"], "q" + "/" * 10 + "w=", _Q0]], version=5),
+    "packed-other-width": _v4(tags=[["t", "app", ["1.0"], "iAAAAAA==", _Q0]], version=5),
+    "packed-a-number": _v4(tags=[["t", "app", ["1.0"], 0, _Q0]], version=5),
 }
 
 
@@ -215,6 +228,23 @@ def test_distinct_registries_get_distinct_names():
         for u in ("https://h:5000", "https://h:5001", "https://h", "https://h/a", "https://h/b")
     }
     assert len(names) == 5
+
+
+def test_a_cache_an_earlier_dregtui_wrote_is_read_as_it_is(tmp_path):
+    """Version 4 wrote integer columns as JSON numbers: it is read, not rescanned (a million
+    tags take a quarter of an hour to scan again); the next save writes version 5."""
+    path = tmp_path / "c.json"
+    path.write_text(_v4())
+    cache = InventoryCache(path, "URL")
+    loaded = cache.load()
+    assert loaded is not None
+    assert loaded.repositories == {"app": {"1.0": TagInfo("sha256:" + "a" * 64, "")}}
+    packed = _v4(tags=[["t", "app", ["1.0"], _Q0, _Q0]], version=5)
+    path.write_text(packed)
+    again = cache.load()
+    assert again is not None and again.repositories == loaded.repositories
+    cache.save(loaded)
+    assert cache_header(path)["version"] == 5
 
 
 def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):

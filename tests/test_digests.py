@@ -11,7 +11,7 @@ import json
 
 import pytest
 from support.fake_server import Reply, json_reply
-from support.registry import cache_lines, write_cache_lines
+from support.registry import cache_lines, column, write_cache_lines
 
 from dregtui.oci import mediatypes
 from dregtui.registry import RegistryClient
@@ -212,7 +212,7 @@ def test_a_poisoned_digest_in_the_cache_is_never_printed(small_registry, run_cli
     lines = cache_lines(path)
     _, _, names, refs, _ = next(x for x in lines[1:] if x[:2] == ["t", "team/app-00"])
     table = next(x for x in lines[1:] if x[0] == "d")
-    at = refs[names.index("1.0")] * 64
+    at = column(refs)[names.index("1.0")] * 64
     table[2] = table[2][:at] + "\x1b]0;owned\x07" + table[2][at + 11 :]  # same length
     write_cache_lines(path, lines)
     r = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0", "latest")

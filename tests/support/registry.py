@@ -44,6 +44,15 @@ def cache_lines(path: Path) -> list[Any]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def column(value: str) -> list[int]:
+    """A cache's column of integers (version 5: "q" and little-endian int64s in base64)."""
+    import base64
+    import struct
+
+    raw = base64.b64decode(value[1:])
+    return list(struct.unpack(f"<{len(raw) // 8}q", raw))
+
+
 def cache_header(path: Path) -> dict[str, Any]:
     header: dict[str, Any] = cache_lines(path)[0]
     return header
