@@ -4,10 +4,11 @@
 port and path (``127.0.0.1_5000.json``). Written atomically (temp file + ``os.replace``) with
 mode 0600. It holds the registry URL, the scan time, repositories -> tags -> digests, the media
 type of every digest, the children of every index and the footprint of every manifest (its
-JSON size and the blobs it references, with sizes); never a credential. Version 4 is JSON Lines:
+JSON size and the blobs it references, with sizes); never a credential. Version 5 is JSON Lines:
 a header with what the tree needs (each repository's tag count), then the rest in chunks that
-refer to digests and media types by position (about 140 bytes a tag); it is written and read
-one line at a time. Older versions are rebuilt with one notice.
+refer to digests and media types by position, their integers packed (about 230 bytes a tag
+with sizes); it is written and read one line at a time. Version 4 (the same, its integers JSON
+numbers) is read too; older versions are rebuilt with one notice.
 
     cache = InventoryCache.for_registry(url)          # or InventoryCache(path, url)
     inventory = cache.load(warn=print)                # None (+ one warning) if unusable
@@ -50,8 +51,8 @@ FORMAT = "dregtui-inventory"
 VERSION = 5
 READABLE = (4, 5)  # version 4 wrote integer columns as JSON numbers
 MAX_NAME = 80
-# A larger cache file is ignored (with a warning), never read. Version 4 takes about 140 bytes a
-# tag with sizes: a million tags fit with room to spare.
+# A larger cache file is ignored (with a warning), never read. Version 5 takes about 230 bytes a
+# tag with sizes (each tag its own image): a million tags fit with room to spare.
 MAX_BYTES = 1024 * 1024 * 1024
 CHUNK = 32_768  # items a line: no line is big, and reading one holds the UI thread up briefly
 MAX_LINE = 64 * 1024 * 1024  # more than CHUNK items of any kind take
