@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 from conftest import BIG_REPOS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dregtui.commands._context import Context
+from dregtui.config import Settings
 from dregtui.registry import RegistryClient
 
 BIG_NAMES = sorted(f"ns{i % 7}/repo-{i:03d}" for i in range(BIG_REPOS))
@@ -154,3 +159,23 @@ def test_closed_catalog_named_repositories(token_registry, run_cli):
     # the partial cache is never taken for the whole registry
     result = run_cli(*reader, "list-repo-names")
     assert result.code == 1 and "--repositories" in result.err
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.text(), _SCALARS | st.lists(_SCALARS, max_size=2), max_size=4)
+        | st.lists(_SCALARS, max_size=3),
+        max_size=4,
+    )
+)
+def test_json_lists_are_streamed_as_the_very_document_json_would_write(items) -> None:  # type: ignore[no-untyped-def]
+    """Streamed one item at a time, an object of plain values by the C encoder: the bytes of
+    json.dumps(items, indent=2) all the same (quotes, newlines and escapes in keys and values
+    included)."""
+    out = io.StringIO()
+    Context(Settings(), stdout=out).out_json_list(iter(items))
+    assert out.getvalue() == json.dumps(items, indent=2) + "\n"
