@@ -300,12 +300,16 @@ class InventoryCache:
 @contextlib.contextmanager
 def _no_collection() -> Iterator[None]:
     """Millions of new objects and no cycles among them: the cyclic collector would walk
-    them all again and again while they are made (5x the time at a million tags)."""
+    them all again and again while they are made (5x the time at a million tags). Once they
+    are made they are moved out of its sight (``gc.freeze``): its next pass would walk them
+    all, 200 ms holding the interpreter in whichever thread allocates next (the UI's too);
+    they are freed as ever, by reference counts, when the inventory goes."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if collecting:
             gc.enable()
 

@@ -10,7 +10,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, compress, count, repeat
+from itertools import accumulate, chain, compress, count, islice, repeat
 from typing import NamedTuple
 
 from dregtui.tags import sort_tags
@@ -92,7 +92,7 @@ class FootprintTable(MutableMapping[str, Footprint]):
         self._digests = array("q", digests)
         self._built: dict[str, int] | None = None  # digest -> position, made on first use
         self._size = array("q", sizes)
-        self._start = array("q", accumulate(counts, initial=0))
+        self._start = _starts(counts)
         self._blobs = array("q", blobs)
         self._blob_sizes = array("q", blob_sizes)
         self._extra: dict[str, Footprint] = {}
@@ -206,6 +206,17 @@ class FootprintTable(MutableMapping[str, Footprint]):
             return pos.get(digest) if m is None else m
 
         return FootprintIds(manifest, own, sizes, start, blobs, blob_sizes, len(names) + len(new))
+
+
+def _starts(counts: Iterable[int]) -> array[int]:
+    """0 and the running sums of ``counts``, a step at a time (a million in one C call held
+    the UI thread up for 100 ms)."""
+    column = counts if isinstance(counts, array) else array("q", counts)
+    start = array("q", [0])
+    for at in range(0, len(column), STEP):
+        start.extend(islice(accumulate(column[at : at + STEP], initial=start[-1]), 1, None))
+        breathe()
+    return start
 
 
 @dataclass(frozen=True, slots=True)
