@@ -4,10 +4,11 @@
 
 Writes a synthetic cache (2,000 repositories, one holding half the tags; every image its own
 digest and sizes, as a scan with sizes leaves it) for a registry URL nothing listens on, then
-runs `dregtui list-tag-names` as a subprocess from that cache, text and `--json`, and the TUI
-headless until the cache and its sizes are in, and prints the wall time and peak RSS of each,
-beside their baselines (`dregtui --version`; a bare Textual app). Also times saving and
-loading the cache. Asserts nothing.
+runs `dregtui list-tag-names` (text and `--json`), `du` and a `remove-tags --dry-run` of a
+quarter of the tags as subprocesses from that cache, and the TUI headless until the cache and
+its sizes are in, and prints the wall time and peak RSS of each, beside their baselines
+(`dregtui --version`; a bare Textual app). Also times saving the cache, and reading it in a
+process of its own. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -101,8 +102,21 @@ BARE_TUI = (
 )
 
 
+# Reading the cache as dregtui does, in a process of its own: its wall time, to stderr last.
+LOAD = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from dregtui.inventory.cache import InventoryCache\n"
+    "start = time.perf_counter()\n"
+    f"assert InventoryCache(Path(sys.argv[1]), {URL!r}).read() is not None\n"
+    "print(time.perf_counter() - start, file=sys.stderr)\n"
+)
+BIG = "team0/repo0"  # the repository that holds half of the tags
+
+
 def child(argv: list[str], env: dict[str, str], script: str = PEAK) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one run, as the process itself reports it."""
+    """Wall seconds of one run and the figure it reports last on stderr: its peak RSS (MiB)
+    as the process itself reads it, or (LOAD) the seconds the read took."""
     start = time.perf_counter()
     with open(os.devnull, "w") as null:
         done = subprocess.run(
@@ -116,7 +130,8 @@ def child(argv: list[str], env: dict[str, str], script: str = PEAK) -> tuple[flo
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{argv} exited {done.returncode}: {done.stderr[-300:]}")
-    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024
+    figure = float(done.stderr.strip().splitlines()[-1])
+    return elapsed, figure if script is LOAD else figure / 1024
 
 
 def main() -> int:
@@ -133,18 +148,21 @@ def main() -> int:
             start = time.perf_counter()
             cache.save(inv)
             saved = time.perf_counter() - start
-            start = time.perf_counter()
-            cache.read()
-            loaded = time.perf_counter() - start
-            size = cache.path.stat().st_size / 2**20
-            print(f"{tags:9,d} tags: cache {size:.0f} MiB, save {saved:.2f} s, load {loaded:.2f} s")
             del inv
-            for label, extra in (("text", []), ("--json", ["--json"])):
-                argv = ["-reg", URL, "-l", "error", *extra, "list-tag-names"]
-                s, rss = child(argv, env)
+            size = cache.path.stat().st_size / 2**20
+            _, load = child([str(cache.path)], env, LOAD)  # in a fresh process, as dregtui does
+            print(f"{tags:9,d} tags: cache {size:.0f} MiB, save {saved:.2f} s, load {load:.2f} s")
+            big = f"-t <1.{tags // 4000}"  # a quarter of the tags of the biggest repository
+            for label, argv in (
+                ("list-tag-names", ["list-tag-names"]),
+                ("list-tag-names --json", ["--json", "list-tag-names"]),
+                ("du", ["du"]),
+                ("remove-tags --dry-run", ["--dry-run", "remove-tags", "-r", BIG, *big.split()]),
+            ):
+                s, rss = child(["-reg", URL, "-l", "error", *argv], env)
                 per_tag = (rss - base_rss) * 2**20 / tags
                 print(
-                    f"{'':9} list-tag-names {label:6}: {s:.2f} s, peak {rss:.0f} MiB "
+                    f"{'':9} {label:22}: {s:6.2f} s, peak {rss:.0f} MiB "
                     f"({per_tag:.0f} B a tag above the baseline)"
                 )
             s, rss = child([URL], env, PEAK_TUI)

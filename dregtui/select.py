@@ -672,6 +672,12 @@ class TagIndex:
         if sel.kind == "substring":
             return map(operator.contains, of(self.lower), repeat(sel.text.lower()))
         if sel.kind == "regex" and sel.pattern is not None:
+            plain = plain_text(sel.text)
+            if plain is not None:  # a string: no match object a tag (2x faster)
+                at_start, text = plain
+                if at_start or not sel.search:
+                    return map(str.startswith, of(tags), repeat(text))
+                return map(operator.contains, of(tags), repeat(text))
             find = sel.pattern.search if sel.search else sel.pattern.match
             return map(bool, map(find, of(tags)))
         if sel.kind == "exact":
@@ -767,6 +773,22 @@ def _plain_key(v: Version | None) -> object | None:
     if v is None or not _plain(v):
         return None
     return getattr(v, "_key", None)
+
+
+# A regex that is a string: letters, digits and punctuation without a meaning in a pattern, or
+# punctuation escaped (``1\.2``), maybe after a ``^``. ``$`` is left to the regex (it also
+# matches before a final newline), as is every class, group, wildcard and flag.
+_PLAIN_RE = re.compile(r"(\^?)((?:[A-Za-z0-9_,:;@/=<>'\"%&~`!#-]|\\[^A-Za-z0-9\s])+)")
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def plain_text(pattern: str) -> tuple[bool, str] | None:
+    r"""(anchored at the start, the string) when the regex ``pattern`` is a plain string; None
+    when it is anything more. ``re:^1\.2`` is ``startswith("1.2")``."""
+    m = _PLAIN_RE.fullmatch(pattern)
+    if m is None:
+        return None
+    return bool(m.group(1)), _ESCAPED.sub(r"\1", m.group(2))
 
 
 # regexes that every tag matches (search anywhere): no tag need be read for them

@@ -68,7 +68,8 @@ class Space:
 
     Everything is integers (``FootprintIds``): a repository's links are an array of manifest
     positions, a blob's link count and first repository are arrays by blob id. A million tags
-    took 320 MB and 15 s in maps of digests; they take a tenth of that."""
+    took 320 MB and 15 s in maps of digests, now 90 MB and 2-3 s (the map of manifest digests to
+    positions, which the footprints keep, included)."""
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory

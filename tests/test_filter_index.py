@@ -25,6 +25,7 @@ TERM = st.one_of(
     st.builds(lambda o, r: o + r + ".*", st.sampled_from(["==", "!="]), RELEASE),
     st.sampled_from(["1", "1.2", "alp", "rc", "pr-", "!latest", "!alpine", "re:^v", "re:\\.0$"]),
     st.sampled_from(["re:", "re:^", "!re:^", "re:\\A", "re:.*", "!re:^.*", "re:\\A.*"]),
+    st.sampled_from(["re:^1", "re:^1\\.2", "!re:^v1\\.", "re:-rc", "re:pr-", "re:alpine"]),
 )
 FILTER = st.lists(TERM, min_size=1, max_size=3).map(" ".join)
 
@@ -146,3 +147,33 @@ def test_a_filter_no_longer_wanted_stops_and_keeps_nothing() -> None:
     assert session.visible_tags("r", "1.2.") == [
         t for t in session.ordered_tags("r") if "1.2." in t
     ]
+
+
+PATTERN_CHARS = "1.2-_a^$\\\\*+?()[]{}|:#!/@d"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pattern=st.text(PATTERN_CHARS, min_size=1, max_size=6),
+    tags=st.lists(st.text("1.2-_a^$\\*+:#!/@d\n", max_size=6), min_size=1, max_size=20),
+)
+def test_a_regex_that_is_a_plain_string_is_answered_as_re_would(pattern, tags) -> None:  # type: ignore[no-untyped-def]
+    """``re:^1\\.2`` is read as startswith("1.2"), ``re:pr-`` as ``in``: never another answer
+    than the regex's, whatever the pattern and the tags (a newline, punctuation) hold."""
+    import re
+
+    from dregtui.select import plain_text
+
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return
+    plain = plain_text(pattern)
+    if plain is None:
+        return
+    at_start, text = plain
+    for tag in tags:
+        expected = compiled.search(tag) is not None
+        assert (tag.startswith(text) if at_start else text in tag) == expected, (pattern, tag)
+    parsed = parse_filter("re:" + pattern)
+    assert [tags[i] for i in parsed.filter_indexed(tags, TagIndex(tags))] == parsed.filter(tags)

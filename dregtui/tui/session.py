@@ -19,7 +19,14 @@ from typing import Any
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
-from dregtui.select import SelectorError, TagFilter, TagIndex, parse_filter
+from dregtui.select import (
+    SelectorError,
+    TagFilter,
+    TagIndex,
+    TagSelector,
+    parse_filter,
+    plain_text,
+)
 from dregtui.space import Space
 from dregtui.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
@@ -33,6 +40,13 @@ HEAVY = 50_000  # tags from which a repository's filter may be worked out in a w
 # Typing further narrows the last rows, so most keys of a long filter are worked out in place.
 QUICK = 400_000
 COST = {"substring": 1, "exact": 1, "version": 2}  # anything else (a regex): 3
+
+
+def _cost(sel: TagSelector) -> int:
+    """What a term costs a tag, relative to a substring: a regex that is a plain string is one."""
+    if sel.kind == "regex" and plain_text(sel.text) is not None:
+        return COST["substring"]
+    return COST.get(sel.kind, 3)
 
 
 def _narrows(before: str, after: str) -> bool:
@@ -333,10 +347,7 @@ class Session:
         keep = self._narrowing((repository, self.sort, ordered[0]), text)
         read = len(ordered[1] if keep is None else keep)
         reads_none = index[1].reads_none
-        weight = sum(
-            0 if reads_none(sel, negated) else COST.get(sel.kind, 3)
-            for sel, negated in parsed.terms
-        )
+        weight = sum(0 if reads_none(sel, negated) else _cost(sel) for sel, negated in parsed.terms)
         return read * weight < QUICK
 
     def check_filter(self, text: str) -> None:
