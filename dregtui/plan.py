@@ -274,8 +274,16 @@ def build_plan(
     """
     mode = mode or PlanMode()
     items: list[PlanItem] = []
+    selected = {repo: {getattr(t, "tag", t) for t in tags} for repo, tags in selected.items()}
+    chosen_digests = {
+        info.digest
+        for repo, names in selected.items()
+        for name in names
+        if (info := inventory.repositories.get(repo, {}).get(name)) is not None
+    }
+    holding = inventory.repositories_holding(chosen_digests)
     for repo in sorted(selected):
-        names = {getattr(t, "tag", t) for t in selected[repo]}
+        names = selected[repo]
         tags = inventory.repositories.get(repo, {})
         by_digest: dict[str, list[str]] = {}
         for name in names:
@@ -294,9 +302,7 @@ def build_plan(
                     media_type=tags[chosen[0]].media_type,
                     selected_tags=sort_tags(chosen),
                     intersecting_tags=[t for t in on_digest if t not in names],
-                    other_repositories=sorted(
-                        {h.repository for h in inventory.holders(digest) if h.repository != repo}
-                    ),
+                    other_repositories=sorted(holding.get(digest, frozenset()) - {repo}),
                     children=list(inventory.children.get(digest, ())),
                     orphaned_signatures=[t for t in signature_tags_for(digest) if t in tags],
                 )

@@ -278,6 +278,10 @@ def footprint_columns(footprints: MutableMapping[str, Footprint]) -> Iterator[Fo
         yield _columns(footprints.items())
 
 
+def _digest_of(info: TagInfo) -> str:
+    return info.digest
+
+
 def _link(
     by: dict[str, tuple[str, str] | set[tuple[str, str]]], digest: str, ref: tuple[str, str]
 ) -> None:
@@ -502,6 +506,31 @@ class Inventory:
         with self._lock:
             pairs = sorted(self._holders(digest))
         return [TagRef(r, t) for r, t in pairs]
+
+    def repositories_holding(self, digests: Iterable[str]) -> dict[str, frozenset[str]]:
+        """digest -> the repositories with a tag on it, for ``digests`` (absent: none). From the
+        reverse index when it is built; else one pass over the tags, which builds nothing for
+        the rest (a plan over 250,000 of a million tags took 105 MB for the whole index)."""
+        wanted = set(digests)
+        with self._lock:
+            if self._by_digest is not None:
+                return {
+                    d: frozenset(r for r, _ in self._holders(d))
+                    for d in wanted
+                    if d in self._by_digest
+                }
+            found: dict[str, str | set[str]] = {}
+            for repo, tags in self.repositories.items():
+                for digest in wanted.intersection(map(_digest_of, tags.values())):
+                    held = found.get(digest)
+                    if held is None:
+                        found[digest] = repo  # most digests: one repository, no set
+                    elif isinstance(held, str):
+                        found[digest] = {held, repo}
+                    else:
+                        held.add(repo)
+                breathe()
+        return {d: frozenset((r,)) if isinstance(r, str) else frozenset(r) for d, r in found.items()}
 
     def parents(self, digest: str) -> list[str]:
         """Index digests that reference ``digest`` as a child."""
