@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING
 
-from dregtui.inventory.model import STEP, Inventory, TagInfo, breathe, footprint_ids
+from dregtui.inventory.model import STEP, Inventory, breathe, footprint_ids
 
 if TYPE_CHECKING:
     from dregtui.plan import Plan
@@ -80,8 +80,8 @@ class Space:
             self._links: dict[str, array[int]] = {}
             self._unknown: dict[str, frozenset[str]] = {}
             manifest = fp.manifest
-            for repo, tags in inventory.repositories.items():
-                linked = self._closure(set(map(_digest, tags.values())))
+            for repo in inventory.repositories:
+                linked = self._closure(inventory.digests(repo))
                 found = list(map(manifest, linked))
                 if None in found:
                     self._unknown[repo] = frozenset(
@@ -268,10 +268,6 @@ class Space:
         return self.reclaimable_links(
             (item.repository, item.digest) for item in plan.items if item.action is Action.DELETE
         )
-
-
-def _digest(info: TagInfo) -> str:
-    return info.digest
 
 
 def _runs(positions: Sequence[int]) -> Iterator[tuple[int, int]]:

@@ -11,6 +11,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, count, islice, repeat
+from operator import attrgetter
 from typing import NamedTuple
 
 from dregtui.tags import sort_tags
@@ -46,6 +47,8 @@ class Footprint:
     def blobs(self) -> tuple[str, ...]:
         return self.flat[0::2]  # type: ignore[return-value]
 
+
+_DIGEST = attrgetter("digest")  # of a TagInfo, at C speed
 
 # Work on a million items goes in steps of this many, and lets other threads run between them:
 # one C call over them all (a dict update, say) would hold the UI thread up for a second.
@@ -276,10 +279,6 @@ def footprint_columns(footprints: MutableMapping[str, Footprint]) -> Iterator[Fo
         yield from footprints.columns()
     elif footprints:
         yield _columns(footprints.items())
-
-
-def _digest_of(info: TagInfo) -> str:
-    return info.digest
 
 
 def _link(
@@ -521,7 +520,7 @@ class Inventory:
                 }
             found: dict[str, str | set[str]] = {}
             for repo, tags in self.repositories.items():
-                for digest in wanted.intersection(map(_digest_of, tags.values())):
+                for digest in wanted.intersection(map(_DIGEST, tags.values())):
                     held = found.get(digest)
                     if held is None:
                         found[digest] = repo  # most digests: one repository, no set
@@ -530,14 +529,16 @@ class Inventory:
                     else:
                         held.add(repo)
                 breathe()
-        return {d: frozenset((r,)) if isinstance(r, str) else frozenset(r) for d, r in found.items()}
+        return {
+            d: frozenset((r,)) if isinstance(r, str) else frozenset(r) for d, r in found.items()
+        }
 
     def parents(self, digest: str) -> list[str]:
         """Index digests that reference ``digest`` as a child."""
         return sorted(d for d, kids in self.children.items() if digest in kids)
 
     def digests(self, repository: str) -> set[str]:
-        return {info.digest for info in self.repositories.get(repository, {}).values()}
+        return set(map(_DIGEST, self.repositories.get(repository, {}).values()))
 
     def iter_tags(self) -> Iterator[tuple[str, str, TagInfo]]:
         for repo in self.repository_names():
