@@ -274,35 +274,34 @@ def build_plan(
     """
     mode = mode or PlanMode()
     items: list[PlanItem] = []
-    selected = {repo: {getattr(t, "tag", t) for t in tags} for repo, tags in selected.items()}
-    chosen_digests = {
-        info.digest
-        for repo, names in selected.items()
-        for name in names
-        if (info := inventory.repositories.get(repo, {}).get(name)) is not None
-    }
-    holding = inventory.repositories_holding(chosen_digests)
-    for repo in sorted(selected):
-        names = selected[repo]
+    # repository -> (the selected names, digest -> those of them on it)
+    chosen: dict[str, tuple[set[str], dict[str, list[str]]]] = {}
+    for repo, wanted in selected.items():
+        names = {getattr(t, "tag", t) for t in wanted}
         tags = inventory.repositories.get(repo, {})
         by_digest: dict[str, list[str]] = {}
         for name in names:
             info = tags.get(name)
             if info is not None:
                 by_digest.setdefault(info.digest, []).append(name)
+        chosen[repo] = (names, by_digest)
+    holding = inventory.repositories_holding(d for _, by in chosen.values() for d in by)
+    for repo in sorted(chosen):
+        names, by_digest = chosen[repo]
+        tags = inventory.repositories.get(repo, {})
         tags_by_digest: dict[str, list[str]] = {}
         for name, info in tags.items():
             tags_by_digest.setdefault(info.digest, []).append(name)
-        for digest, chosen in by_digest.items():
+        for digest, on_it in by_digest.items():
             on_digest = sort_tags(tags_by_digest.get(digest, []))
             items.append(
                 PlanItem(
                     repository=repo,
                     digest=digest,
-                    media_type=tags[chosen[0]].media_type,
-                    selected_tags=sort_tags(chosen),
+                    media_type=tags[on_it[0]].media_type,
+                    selected_tags=sort_tags(on_it),
                     intersecting_tags=[t for t in on_digest if t not in names],
-                    other_repositories=sorted(holding.get(digest, frozenset()) - {repo}),
+                    other_repositories=[r for r in holding.get(digest, ()) if r != repo],
                     children=list(inventory.children.get(digest, ())),
                     orphaned_signatures=[t for t in signature_tags_for(digest) if t in tags],
                 )

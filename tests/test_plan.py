@@ -156,7 +156,7 @@ def test_the_repositories_holding_a_digest_are_the_reverse_indexs(repos, indexed
     plan = build_plan(inv, {r: list(t) for r, t in repos.items() if t})  # before holders()
     holding = inv.repositories_holding(wanted)
     assert holding == {
-        digest: frozenset(h.repository for h in holders)
+        digest: tuple(sorted({h.repository for h in holders}))
         for digest in wanted
         if (holders := inv.holders(digest))
     }
