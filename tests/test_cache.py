@@ -87,6 +87,7 @@ def _v4(
     end: bool = True,
     extra: list[object] = (),  # type: ignore[assignment]
     version: int = 4,
+    footprints: int = 0,
 ) -> str:
     """A small version-4 cache (JSON Lines) with one repository, for damaged variants (with
     ``version=5``, its integer columns written as they are given)."""
@@ -100,8 +101,8 @@ def _v4(
             "repositories": 1,
             "tags": tags_count,
             "digests": 1,
-            "footprints": 0,
-            "blobs": 0,
+            "footprints": footprints,
+            "blobs": footprints,
             "children": 0,
         },
         "media_types": [""],
@@ -148,6 +149,9 @@ UNUSABLE = {
     "packed-negative": _v4(tags=[["t", "app", ["1.0"], "q" + "/" * 10 + "w=", _Q0]], version=5),
     "packed-other-width": _v4(tags=[["t", "app", ["1.0"], "iAAAAAA==", _Q0]], version=5),
     "packed-a-number": _v4(tags=[["t", "app", ["1.0"], 0, _Q0]], version=5),
+    # a footprint whose manifest, or whose blob, is a position past the digest table
+    "footprint-past-the-table": _v4(extra=[["f", [1], [10], [1], [0], [5]]], footprints=1),
+    "footprint-blob-past-the-table": _v4(extra=[["f", [0], [10], [1], [3], [5]]], footprints=1),
 }
 
 

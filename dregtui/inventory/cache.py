@@ -598,9 +598,7 @@ def _inventory_from(header: CacheHeader, handle: BinaryIO) -> Inventory:
         raise ValueError("counts")
     columns = [array("q", piece) for piece in pieces]
     del pieces
-    if max(columns[0], default=-1) >= len(table) or max(columns[3], default=-1) >= len(table):
-        raise IndexError("footprints")
-    footprints = FootprintTable(table, *columns)
+    footprints = FootprintTable(table, *columns)  # IndexError: a position past the table
     return Inventory(
         registry=header.registry,
         repositories=repositories,

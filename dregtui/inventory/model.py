@@ -92,17 +92,21 @@ class FootprintTable(MutableMapping[str, Footprint]):
         blob_sizes: Iterable[int],
     ) -> None:
         self._names = names
-        self._digests = array("q", digests)
+        self._digests = _column(digests)
         self._built: dict[str, int] | None = None  # digest -> position, made on first use
-        self._size = array("q", sizes)
+        self._size = _column(sizes)
         self._start = _starts(counts)
-        self._blobs = array("q", blobs)
-        self._blob_sizes = array("q", blob_sizes)
+        self._blobs = _column(blobs)
+        self._blob_sizes = _column(blob_sizes)
         self._extra: dict[str, Footprint] = {}
         if self._start[-1] != len(self._blobs) or len(self._blob_sizes) != len(self._blobs):
             raise ValueError("footprint columns")
         if len(self._size) != len(self._digests) or len(self._start) != len(self._digests) + 1:
             raise ValueError("footprint columns")
+        # positions into ``names`` (a cache's are checked not negative as they are read)
+        n = len(names)
+        if max(self._digests, default=-1) >= n or max(self._blobs, default=-1) >= n:
+            raise IndexError("footprint positions")
 
     @property
     def _pos(self) -> dict[str, int]:
@@ -211,10 +215,16 @@ class FootprintTable(MutableMapping[str, Footprint]):
         return FootprintIds(manifest, own, sizes, start, blobs, blob_sizes, len(names) + len(new))
 
 
+def _column(values: Iterable[int]) -> array[int]:
+    """``values`` as an array of 64-bit integers: itself when it is one (a cache's million are
+    not copied again)."""
+    return values if isinstance(values, array) and values.typecode == "q" else array("q", values)
+
+
 def _starts(counts: Iterable[int]) -> array[int]:
     """0 and the running sums of ``counts``, a step at a time (a million in one C call held
     the UI thread up for 100 ms)."""
-    column = counts if isinstance(counts, array) else array("q", counts)
+    column = _column(counts)
     start = array("q", [0])
     for at in range(0, len(column), STEP):
         start.extend(islice(accumulate(column[at : at + STEP], initial=start[-1]), 1, None))
