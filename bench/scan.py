@@ -220,19 +220,13 @@ def slices(url: str, repos: int, jobs: int | None) -> None:
     """dregtui and curl over distinct slices of 200 repositories x 100 tags, in the order
     dregtui, curl, curl, dregtui (a registry warming, or a disk's cache filling, favours neither):
     for a storage too big to scan whole in a sitting."""
-    from dregtui.inventory.scanner import DEFAULT_CAP, Scanner
-
     step = repos // 4
 
     def ours(first: int) -> float:
         names = [f"bench{i % 10}/repo-{i:03d}" for i in range(first, first + 200)]
-        with RegistryClient(url, pool_size=jobs or DEFAULT_CAP) as client:
-            scanner = Scanner(client, jobs=jobs)
-            start = time.perf_counter()
-            inventory = scanner.scan(repositories=names)
-            rate = inventory.tag_count / (time.perf_counter() - start)
-        print(f"  dregtui: {rate:6.0f} tags/s (window at {scanner.window.limit} in flight)")
-        return rate
+        tags, seconds, _, window = time_dregtui(url, jobs, repositories=names)
+        print(f"  dregtui: {tags / seconds:6.0f} tags/s (window at {window} in flight)")
+        return tags / seconds
 
     def theirs(first: int) -> float:
         rate = curl_rate(url, range(first, first + 200), 100, 20_000)
@@ -243,9 +237,11 @@ def slices(url: str, repos: int, jobs: int | None) -> None:
     print(f"summary: dregtui's tags/s are {(a + d) / (b + c):.2f} of curl's GETs/s over slices")
 
 
-def time_dregtui(url: str, jobs: int | None, sizes: bool = True) -> tuple[int, float, int, int]:
-    """Tags seen, seconds, HTTP requests sent (every attempt) by one cold scan, and the
-    requests in flight its window ended at."""
+def time_dregtui(
+    url: str, jobs: int | None, sizes: bool = True, repositories: list[str] | None = None
+) -> tuple[int, float, int, int]:
+    """Tags seen, seconds, HTTP requests sent (every attempt) by one cold scan (of the whole
+    registry, or of ``repositories``), and the requests in flight its window ended at."""
     from dregtui.inventory.scanner import DEFAULT_CAP, Scanner
 
     start = time.perf_counter()
@@ -259,7 +255,7 @@ def time_dregtui(url: str, jobs: int | None, sizes: bool = True) -> tuple[int, f
 
         client.session.request = counting  # type: ignore[method-assign]
         scanner = Scanner(client, jobs=jobs, sizes=sizes)
-        inventory = scanner.scan()
+        inventory = scanner.scan(repositories=repositories)
         if client.direct is not None:  # the manifest reads' fast lane (registry/direct.py)
             sent[0] += client.direct.sent
     elapsed = time.perf_counter() - start
