@@ -126,8 +126,14 @@ async def test_a_big_repositorys_cheap_filter_is_worked_out_in_place(monkeypatch
         assert not app.tag_list.pending  # worked out as the key was handled
         assert where["1.1"] == {threading.main_thread().name}
         assert app.tag_list.rows == [t for t in app.session.ordered_tags("big/repo") if "1.1" in t]
-        await pilot.press("space", "r", "e", ":", "1")  # a regex over 2,000 tags: a worker
+        await pilot.press("space", "r", "e", ":", "1")  # a regex typed further narrows too
         await settle(pilot)
-        assert threading.main_thread().name not in where["1.1 re:1"]
+        assert where["1.1 re:1"] == {threading.main_thread().name}
+        # a negated regex, each key afresh over 2,000 tags: a worker
+        await pilot.press("space", "exclamation_mark", "r", "e", ":", "2")
+        await settle(pilot)
+        assert threading.main_thread().name not in where["1.1 re:1 !re:2"]
         assert not app.tag_list.pending
-        assert app.tag_list.rows == [t for t in app.session.ordered_tags("big/repo") if "1.1" in t]
+        assert app.tag_list.rows == [
+            t for t in app.session.ordered_tags("big/repo") if "1.1" in t and "2" not in t
+        ]

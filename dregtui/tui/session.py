@@ -19,6 +19,7 @@ from typing import Any
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
 from dregtui.policy import Outcome
+from dregtui.regexes import narrows
 from dregtui.select import (
     SelectorError,
     TagFilter,
@@ -50,16 +51,30 @@ def _cost(sel: TagSelector) -> int:
 
 
 def _narrows(before: str, after: str) -> bool:
-    """Does every tag that ``after`` takes pass ``before`` too? True for plain text terms
-    typed further (``ngi`` -> ``nginx``, ``1.2`` -> ``1.2 alp``); anything else (negation,
-    regexes, versions) is judged afresh."""
+    """Does every tag that ``after`` takes pass ``before`` too, ``after`` being ``before``
+    typed further? Each term of ``before`` is in ``after`` as it was, or its last is typed
+    further as text (``ngi`` -> ``nginx``) or as a regex that only adds to its sequence
+    (``re:^1.`` -> ``re:^1.2``, ``regexes.narrows``); terms added after it take a part of
+    what it took (``1.2`` -> ``1.2 alp``, ``1.2 !rc``). Anything else (a negation, a version,
+    an exact name typed further) is judged afresh."""
     if not after.startswith(before) or not before.strip():
         return False
-    special = ("!", "re:", "=", "<", ">", "~")
-    words = before.split()
-    return all(not w.startswith(special) for w in words) and not any(
-        w.startswith(special) for w in after.split()
-    )
+    old, new = before.split(), after.split()
+    last, typed = old[-1], new[len(old) - 1]
+    return last == typed or _term_narrows(last, typed)
+
+
+def _term_narrows(before: str, after: str) -> bool:
+    try:
+        ((old, negated_old),) = parse_filter(before).terms
+        ((new, negated_new),) = parse_filter(after).terms
+    except ValueError:  # a SelectorError, or not one term
+        return False
+    if negated_old or negated_new or old.kind != new.kind:
+        return False
+    if old.kind == "substring":
+        return new.text.lower().startswith(old.text.lower())
+    return old.kind == "regex" and old.search and new.search and narrows(old.text, new.text)
 
 
 def _parsed(text: str) -> TagFilter:
