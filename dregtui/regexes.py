@@ -72,6 +72,52 @@ def over_lines(pattern: str, flags: int = 0) -> bool:
 
 
 @lru_cache(maxsize=64)
+def within_lines(pattern: str, flags: int = 0) -> bool:
+    """Can no match of ``pattern`` hold a newline (every character it consumes is a literal,
+    a class or a ``.`` that excludes it)? Then a lookahead for it at a line's start sees that
+    line alone: ``\\n(?!...)`` finds the lines it does not match."""
+    tree = _parsed(pattern, flags)
+    return tree is not None and _keeps(tree, tree.state.flags)
+
+
+def _keeps(tree: Any, flags: int) -> bool:
+    for op, av in tree.data:
+        name = str(op)
+        if name == "LITERAL":
+            ok = av != 10
+        elif name == "ANY":
+            ok = not flags & re.DOTALL
+        elif name == "IN":
+            ok = all(_outside(kind, value) for kind, value in av)
+        elif name in ("AT", "GROUPREF"):
+            ok = True  # no character, or what a group (checked) took
+        elif name == "SUBPATTERN":
+            ok = _keeps(av[3], (flags | av[1]) & ~av[2])
+        elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+            ok = _keeps(av[2], flags)
+        elif name == "BRANCH":
+            ok = all(_keeps(branch, flags) for branch in av[1])
+        else:  # NOT_LITERAL (it takes a newline), and anything not listed
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+_KEEPING = frozenset({"CATEGORY_DIGIT", "CATEGORY_WORD", "CATEGORY_NOT_SPACE"})
+
+
+def _outside(kind: Any, value: Any) -> bool:
+    """Is a newline outside this member of a class?"""
+    name = str(kind)
+    if name == "LITERAL":
+        return bool(value != 10)
+    if name == "RANGE":
+        return not value[0] <= 10 <= value[1]
+    return name == "CATEGORY" and str(value) in _KEEPING  # NEGATE, and the rest: maybe
+
+
+@lru_cache(maxsize=64)
 def line_start(pattern: str, flags: int = 0) -> str | None:
     """The rest of ``pattern`` after its leading ``^``, when ``"\\n" + rest`` searched for in
     text where each line follows a newline finds a line's match where ``pattern`` finds it

@@ -52,6 +52,7 @@ a case-insensitive substring. An empty filter matches every tag.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import re
 from array import array
@@ -67,7 +68,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import Version
 
 from dregtui.inventory.model import Inventory, TagRef
-from dregtui.regexes import line_start, over_lines
+from dregtui.regexes import line_start, over_lines, within_lines
 from dregtui.tags import parse_tag, parse_version, sort_key
 
 LATEST = "latest"
@@ -693,20 +694,12 @@ class TagIndex:
         if sel.kind == "substring":
             each = map(operator.contains, of(self.lower), repeat(sel.text.lower()))
         elif sel.kind == "regex" and sel.pattern is not None:
-            plain = plain_text(sel.text)
-            if plain is not None:  # a string: no match object a tag (2x faster)
-                at_start, text = plain
-                if at_start or not sel.search:
-                    each = map(str.startswith, of(tags), repeat(text))
-                else:
-                    each = map(operator.contains, of(tags), repeat(text))
-            else:
-                if everything and sel.search and tags is self._tags and len(tags) > CHUNK:
-                    lines = self._lines_found(sel.pattern)
-                    if lines is not None:
-                        return lines
-                find = sel.pattern.search if sel.search else sel.pattern.match
-                each = map(bool, map(find, of(tags)))
+            read = _reader(sel)
+            if everything and sel.search and tags is self._tags and len(tags) > CHUNK:
+                lines = self._lines_found(sel.pattern, read)
+                if lines is not None:
+                    return lines
+            each = read(of(tags))
         elif sel.kind == "exact":
             each = map(operator.eq, of(tags), repeat(sel.text))
         elif sel.kind == "version":
@@ -717,12 +710,15 @@ class TagIndex:
         it = iter(each)
         return iter(lambda: bytearray(islice(it, CHUNK)), bytearray())
 
-    def _lines_found(self, pattern: re.Pattern[str]) -> Iterator[bytearray] | None:
-        """Whether each tag matches ``pattern`` (searched), a chunk at a time: a chunk where
-        the last one matched few tags is searched for in the joined text (``finditer``: a
-        step a match, not a call a tag; a million tags in a third of the time when a few
-        thousand match), one where many matched tag by tag. None when the pattern cannot be
-        searched for over lines (``regexes.over_lines``) or a tag holds a newline."""
+    def _lines_found(
+        self, pattern: re.Pattern[str], read: Callable[[Iterable[str]], Iterable[bool]]
+    ) -> Iterator[bytearray] | None:
+        """Whether each tag matches ``pattern`` (searched), a chunk at a time, the way the
+        last chunk says is quickest: where few tags matched, the matches are looked for in
+        the joined text (``finditer``: a step a match, not a call a tag); where most did, the
+        lines that do not match are (a lookahead after each newline, when no match can hold
+        one: ``regexes.within_lines``); else each tag is read. None when the pattern cannot
+        be searched for over lines (``regexes.over_lines``) or a tag holds a newline."""
         if not over_lines(pattern.pattern, pattern.flags):
             return None
         text = self.text
@@ -733,34 +729,54 @@ class TagIndex:
         # which the engine looks for at C speed; a ^ is tried at every character)
         rest = line_start(pattern.pattern, pattern.flags)
         lines = re.compile("\\n" + rest if rest is not None else pattern.pattern, flags)
-        return self._chunks(pattern.search, lines, rest is not None, *text)
+        others = None
+        if within_lines(pattern.pattern, pattern.flags):
+            body = rest if rest is not None else "[^\\n]*?(?:" + pattern.pattern + ")"
+            with contextlib.suppress(re.error):  # (?i) at the start is then not at the start
+                others = re.compile("\\n(?!(?:" + body + "))", flags)
+        return self._chunks(read, lines, rest is not None, others, *text)
 
     def _chunks(
         self,
-        search: Callable[[str], object],
+        read: Callable[[Iterable[str]], Iterable[bool]],
         lines: re.Pattern[str],
         newline: bool,
+        others: re.Pattern[str] | None,
         joined: str,
         starts: array[int],
     ) -> Iterator[bytearray]:
         tags, n = self._tags, len(self._tags)
-        sparse = False  # the first chunk, tag by tag, says how many match
+        found = 0  # tags the last chunk matched; the first chunk is read tag by tag
         for a in range(0, n, CHUNK):
             b = min(a + CHUNK, n)
-            flags = self._searched(lines, newline, joined, starts, a, b) if sparse else None
+            flags = None
+            if not a:
+                pass
+            elif found * SPARSE < b - a:
+                flags = self._searched(lines, newline, joined, starts, a, b)
+            elif others is not None and (b - a - found) * SPARSE < b - a:
+                flags = self._searched(others, True, joined, starts, a, b, matching=False)
             if flags is None:
-                flags = bytearray(map(bool, map(search, tags[a:b])))
-            sparse = flags.count(1) * SPARSE < b - a
+                flags = bytearray(read(tags[a:b]))
+            found = flags.count(1)
             yield flags
 
     @staticmethod
     def _searched(
-        lines: re.Pattern[str], newline: bool, joined: str, starts: array[int], a: int, b: int
+        lines: re.Pattern[str],
+        newline: bool,
+        joined: str,
+        starts: array[int],
+        a: int,
+        b: int,
+        *,
+        matching: bool = True,
     ) -> bytearray | None:
-        """Which of the tags a..b match, from one ``finditer`` over their lines (``newline``:
-        each match begins with the newline before its line); None when a match spans a
-        newline of its own (it may hide the next line's match) or when so many match that
-        reading the tags one by one is quicker: the caller then does."""
+        """Which of the tags a..b match, from one ``finditer`` over their lines, of the
+        pattern (``newline``: each match begins with the newline before its line) or, not
+        ``matching``, of the lines that do not match; None when a match spans a newline of
+        its own (it may hide the next line's match) or when so many are found that reading
+        the tags one by one is quicker: the caller then does."""
         most = (b - a) // 3
         found = list(islice(lines.finditer(joined, starts[a] - newline, starts[b] - 1), most + 1))
         if len(found) > most:
@@ -768,13 +784,13 @@ class TagIndex:
         held = sum(map(str.count, map(re.Match.group, found), repeat("\n")))
         if held != (len(found) if newline else 0):
             return None
-        flags = bytearray(b - a)
+        flags = bytearray(b - a) if matching else bytearray(b"\x01") * (b - a)
         at = map(re.Match.start, found)
         if newline:
             at = map((1).__add__, at)  # the line's own start
         base = a + 1
         for line in map(bisect_right, repeat(starts), at, repeat(a), repeat(b)):
-            flags[line - base] = 1
+            flags[line - base] = matching
         return flags
 
     def _versions_found(
@@ -871,6 +887,20 @@ def _plain_key(v: Version | None) -> object | None:
 # matches before a final newline), as is every class, group, wildcard and flag.
 _PLAIN_RE = re.compile(r"(\^?)((?:[A-Za-z0-9_,:;@/=<>'\"%&~`!#-]|\\[^A-Za-z0-9\s])+)")
 _ESCAPED = re.compile(r"\\(.)")
+
+
+def _reader(sel: TagSelector) -> Callable[[Iterable[str]], Iterable[bool]]:
+    """Tags -> whether each matches the regex ``sel``, without a Python call a tag; a regex
+    that is a plain string without a match object a tag either (2x faster)."""
+    plain = plain_text(sel.text)
+    if plain is not None:
+        at_start, text = plain
+        if at_start or not sel.search:
+            return lambda tags: map(str.startswith, tags, repeat(text))
+        return lambda tags: map(operator.contains, tags, repeat(text))
+    assert sel.pattern is not None
+    find = sel.pattern.search if sel.search else sel.pattern.match
+    return lambda tags: map(bool, map(find, tags))
 
 
 def plain_text(pattern: str) -> tuple[bool, str] | None:

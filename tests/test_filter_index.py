@@ -242,6 +242,15 @@ LINE_TAGS = st.tuples(
 
 @settings(max_examples=600, deadline=None)
 @example(anchored=True, pieces=["2", "$"], lines=(["a", "b", "c", "d"], "1\n2"), sparse=0)
+# a chunk where every tag matched, then one read through the lines that do not: each of
+# these takes a newline (after the empty tag) and must not be read that way
+@example(anchored=False, pieces=["[^a]"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
+@example(anchored=False, pieces=["1|\\s"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
+@example(anchored=False, pieces=["(?s:.)"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
+@example(anchored=False, pieces=["1|\\n"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
+@example(anchored=False, pieces=["1|[\\n]"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
+@example(anchored=False, pieces=["1|a\\n"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
+@example(anchored=True, pieces=["1"], lines=(["1", "1", "1", "", "a", "1"], ""), sparse=1)
 @example(anchored=True, pieces=["$"], lines=(["a", "b", "c", "d", "e", "f", "g"], ""), sparse=0)
 @example(anchored=False, pieces=["$"], lines=(["a", "b", "c", "d", "e", "f", "g"], ""), sparse=0)
 @given(
@@ -282,12 +291,16 @@ def test_a_regex_searched_for_in_the_joined_tags_is_answered_as_re_would(  # typ
 
 
 def test_regexes_that_are_searched_for_over_lines() -> None:
-    from dregtui.regexes import line_start, over_lines
+    from dregtui.regexes import line_start, over_lines, within_lines
 
     for pattern in ("^1.2", "1.2", "\\.2\\d$", "\\bpr-\\d+", "(a)\\1", "(?m)^a", "(?s)a.b"):
         assert over_lines(pattern), pattern
     for pattern in ("a(?=b)", "a(?!b)", "(?<=a)b", "\\Aa", "a\\Z", "(?>a)", "a*+", "(?-m:$)"):
         assert not over_lines(pattern), pattern
+    for pattern in ("1.2", "^1\\.\\d+-", "[a-z\\d]", "\\S", "(?-s:.)", "(a)\\1$"):
+        assert within_lines(pattern), pattern
+    for pattern in ("[^a]", "\\s", "\\W", "\\D", "(?s:.)", "(?s).", "a|b\\n", "[\\x00-\\x7f]"):
+        assert not within_lines(pattern), pattern
     assert line_start("^1.2") == "1.2"
     assert line_start("^(a|b)c") == "(a|b)c"
     for pattern in ("^a|^b", "^a|b", "1.2", "(?i)^a"):
