@@ -421,9 +421,6 @@ def _children_taken_along(
                     digest=child,
                     media_type=media_type,
                     selected_tags=[],
-                    other_repositories=sorted(
-                        {h.repository for h in inventory.holders(child) if h.repository != repo}
-                    ),
                     parent_indexes=[index],
                     children=list(nested or ()),
                     why=Why.CHILD_OF_DELETED_INDEX,
@@ -432,6 +429,10 @@ def _children_taken_along(
                 if nested is not None:
                     todo.append((child, media_type))
         added += taken.values()
+    # the other repositories with a tag on each, in one pass for all (not the reverse index)
+    holding = inventory.repositories_holding(i.digest for i in added)
+    for item in added:
+        item.other_repositories = [r for r in holding.get(item.digest, ()) if r != item.repository]
     return added
 
 

@@ -112,6 +112,20 @@ def test_child_of_a_tagged_index_is_never_deleted():
     assert [i.digest for i in plan.items].index(d(5)) > [i.digest for i in plan.items].index(d(3))
 
 
+def test_a_child_taken_along_names_the_other_repositories_that_tag_it():
+    """The untagged child of a deleted index may be tagged elsewhere (a mirror that copied
+    one platform): the plan says so, learned in one pass over the tags (not the reverse
+    index, 105 MB at a million tags)."""
+    inv = make()
+    inv.set_repository("mirror", {"1.1": TagInfo(d(2), IMG), "amd64": TagInfo(d(5), IMG)})
+    selected = Selection.from_args(repositories=["app"], tags=["2.0", "2.0-amd64"]).select(inv)
+    plan = build_plan(inv, selected)
+    child = item(plan, d(5))
+    assert child.why is Why.CHILD_OF_DELETED_INDEX and child.other_repositories == ["mirror"]
+    assert item(plan, d(3)).other_repositories == []
+    assert inv._by_digest is None  # what the plan asked built no index
+
+
 def test_whole_repository_plan_and_json():
     inv = make()
     selected = Selection.from_args(repositories=["app"], all_tags=True).select(inv)

@@ -522,6 +522,8 @@ class Inventory:
         nothing for the rest (a plan over 250,000 of a million tags took 105 MB for the whole
         index). Tuples: most digests have one repository (a set each took 216 bytes)."""
         wanted = set(digests)
+        if not wanted:
+            return {}
         with self._lock:
             if self._by_digest is not None:
                 return {
