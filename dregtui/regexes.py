@@ -16,17 +16,21 @@ from typing import Any
 try:
     _parser: Any = importlib.import_module("re._parser")
     _c: Any = importlib.import_module("re._constants")
-    # what only holds at the ends of the whole string, or looks past what the match consumes,
-    # or never gives back what it took: a match of the tag alone is then not one in the text
-    _UNSAFE = frozenset(
-        getattr(_c, name)
-        for name in ("ASSERT", "ASSERT_NOT", "ATOMIC_GROUP", "POSSESSIVE_REPEAT")
-        if hasattr(_c, name)
-    )
-    _STRING_ENDS = frozenset({_c.AT_BEGINNING_STRING, _c.AT_END_STRING})
-    _AT, _SUBPATTERN = _c.AT, _c.SUBPATTERN
+    _AT_ENDS = frozenset({_c.AT_BEGINNING_STRING, _c.AT_END_STRING})
 except (ImportError, AttributeError):  # another Python's internals: no fast path
     _parser = None
+
+# what a match of a line's tag alone is also a match in the joined text with: characters,
+# classes, ^ $ \b (MULTILINE), groups, repeats that give back, alternatives, references. Not
+# listed, so never read that way: lookarounds (they would see the next line), \A and \Z (the
+# whole text's ends), atomic groups and possessive repeats (they would not give back a
+# newline they took), and whatever a later Python adds.
+_OVER_LINES = frozenset(
+    {
+        "LITERAL", "NOT_LITERAL", "ANY", "IN", "AT", "SUBPATTERN", "MAX_REPEAT", "MIN_REPEAT",
+        "BRANCH", "GROUPREF", "GROUPREF_EXISTS",
+    }
+)  # fmt: skip
 
 
 def _parsed(pattern: str, flags: int) -> Any | None:
@@ -64,9 +68,10 @@ def over_lines(pattern: str, flags: int = 0) -> bool:
     if tree is None:
         return False
     for op, av in _items(tree):
-        if op in _UNSAFE or (op is _AT and av in _STRING_ENDS):
+        name = str(op)
+        if name not in _OVER_LINES or (name == "AT" and av in _AT_ENDS):
             return False
-        if op is _SUBPATTERN and av[2] & re.MULTILINE:
+        if name == "SUBPATTERN" and av[2] & re.MULTILINE:
             return False
     return True
 
@@ -130,7 +135,7 @@ def line_start(pattern: str, flags: int = 0) -> str | None:
     if old is None or new is None or old.state.flags != new.state.flags:
         return None
     head, *tail = _plain(old)
-    if head != (_AT, _c.AT_BEGINNING) or _plain(new) != ((_c.LITERAL, 10), *tail):
+    if head != (_c.AT, _c.AT_BEGINNING) or _plain(new) != ((_c.LITERAL, 10), *tail):
         return None
     return rest
 

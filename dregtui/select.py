@@ -539,7 +539,7 @@ class TagIndex:
         # the positions of the tags that are not plain releases, in order
         self._unplain: list[int] = []
         # the tags joined by newlines and where each starts (one more: past the end), for a
-        # regex that few tags match; False when a tag holds a newline (hostile: not used)
+        # regex over many tags; False when a tag holds a newline (hostile: not used)
         self._text: tuple[str, array[int]] | Literal[False] | None = None
 
     # Each column is made when a filter first needs it: a text filter over a million tags
@@ -750,11 +750,9 @@ class TagIndex:
         for a in range(0, n, CHUNK):
             b = min(a + CHUNK, n)
             flags = None
-            if not a:
-                pass
-            elif found * SPARSE < b - a:
+            if a and found * SPARSE < b - a:
                 flags = self._searched(lines, newline, joined, starts, a, b)
-            elif others is not None and (b - a - found) * SPARSE < b - a:
+            elif a and others is not None and (b - a - found) * SPARSE < b - a:
                 flags = self._searched(others, True, joined, starts, a, b, matching=False)
             if flags is None:
                 flags = bytearray(read(tags[a:b]))
@@ -923,7 +921,8 @@ def takes_every_tag(sel: TagSelector) -> bool:
 
 CHUNK = 50_000  # tags a filter pass reads before it lets another thread run (about 5-10 ms)
 # a regex is searched for in a chunk's joined text once fewer than one in SPARSE of the tags
-# before matched (a match there costs about five times what a tag read one by one does)
+# before matched, or (the lines it does not match) once fewer than one in SPARSE did not: a
+# line found there costs about five times what a tag read one by one does
 SPARSE = 6
 _NOT = bytes.maketrans(b"\0\1", b"\1\0")  # a term's flags, negated
 
