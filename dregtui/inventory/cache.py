@@ -184,6 +184,10 @@ class InventoryCache:
                 except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError):
                     self._reject(warn, "is damaged")
                     return None
+                # what was read, out of the cyclic collector's sight: its next pass would
+                # walk it all, 200 ms holding the interpreter in whichever thread allocates
+                # next (the UI's too); it is freed as ever, by reference counts
+                gc.freeze()
             return CachedInventory(inventory, header.catalog)
 
     def peek(self, warn: Callable[[str], None] | None = None) -> CacheHeader | None:
@@ -300,16 +304,12 @@ class InventoryCache:
 @contextlib.contextmanager
 def _no_collection() -> Iterator[None]:
     """Millions of new objects and no cycles among them: the cyclic collector would walk
-    them all again and again while they are made (5x the time at a million tags). Once they
-    are made they are moved out of its sight (``gc.freeze``): its next pass would walk them
-    all, 200 ms holding the interpreter in whichever thread allocates next (the UI's too);
-    they are freed as ever, by reference counts, when the inventory goes."""
+    them all again and again while they are made (5x the time at a million tags)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if collecting:
             gc.enable()
 
