@@ -79,15 +79,10 @@ class Space:
             # without one (their digests: a scan that could not read them; usually none)
             self._links: dict[str, array[int]] = {}
             self._unknown: dict[str, frozenset[str]] = {}
-            manifest = fp.manifest
             for repo in inventory.repositories:
-                linked = self._closure(inventory.digests(repo))
-                found = list(map(manifest, linked))
-                if None in found:
-                    self._unknown[repo] = frozenset(
-                        compress(linked, map(operator.is_, found, repeat(None)))
-                    )
-                self._links[repo] = array("q", sorted([m for m in found if m is not None]))
+                self._links[repo], unknown = self._known(self._closure(inventory.digests(repo)))
+                if unknown:
+                    self._unknown[repo] = unknown
                 breathe()
         self.complete = not self._unknown
         # Per blob: how many (repository, manifest) links reference it, the first and the last
@@ -129,6 +124,14 @@ class Space:
             exclusive[rid] += alone
         self._total = total
 
+    def _known(self, digests: set[str]) -> tuple[array[int], frozenset[str]]:
+        """The positions of those of ``digests`` with a footprint, sorted, and the others."""
+        found = list(map(self._fp.manifest, digests))
+        unknown: frozenset[str] = frozenset()
+        if None in found:  # usually none: no second pass
+            unknown = frozenset(compress(digests, map(operator.is_, found, repeat(None))))
+        return array("q", sorted([m for m in found if m is not None])), unknown
+
     def _gather(self, positions: Sequence[int]) -> tuple[array[int], array[int]]:
         """(blob ids, their sizes) of every blob the manifests at ``positions`` (sorted)
         reference, their own JSON included; a blob twice when two of them (or one, twice)
@@ -163,9 +166,8 @@ class Space:
     def manifest_size(self, digest: str) -> int | None:
         """An image's (or an index's, children included) bytes, each blob once; None when a
         manifest of it could not be read."""
-        found = list(map(self._fp.manifest, self._closure({digest})))
-        known = sorted(m for m in found if m is not None)
-        if len(known) < len(found):
+        known, unknown = self._known(self._closure({digest}))
+        if unknown:
             return None
         return sum(dict(zip(*self._gather(known), strict=True)).values())
 

@@ -199,14 +199,7 @@ class FootprintTable(MutableMapping[str, Footprint]):
 
         own, sizes, start = self._digests[:], self._size[:], self._start[:]
         blobs, blob_sizes = self._blobs[:], self._blob_sizes[:]
-        later: dict[str, int] = {}
-        for digest, fp in extra:
-            later[digest] = len(own)
-            own.append(id_of(digest))
-            sizes.append(fp.size)
-            blobs.extend(map(id_of, fp.blobs))
-            blob_sizes.extend(fp.flat[1::2])  # type: ignore[arg-type]
-            start.append(len(blobs))
+        later = _appended(extra, id_of, own, sizes, start, blobs, blob_sizes)
 
         def manifest(digest: str) -> int | None:
             m = later.get(digest)
@@ -254,17 +247,40 @@ def footprint_ids(footprints: MutableMapping[str, Footprint]) -> FootprintIds:
     if isinstance(footprints, FootprintTable):
         return footprints.ids()
     ids: dict[str, int] = {}
-    manifests: dict[str, int] = {}
     own, sizes, start = array("q"), array("q"), array("q", [0])
     blobs, blob_sizes = array("q"), array("q")
-    for digest, fp in footprints.items():
-        manifests[digest] = len(own)
-        own.append(ids.setdefault(digest, len(ids)))
+    manifests = _appended(
+        footprints.items(),
+        lambda digest: ids.setdefault(digest, len(ids)),
+        own,
+        sizes,
+        start,
+        blobs,
+        blob_sizes,
+    )
+    return FootprintIds(manifests.get, own, sizes, start, blobs, blob_sizes, len(ids))
+
+
+def _appended(
+    footprints: Iterable[tuple[str, Footprint]],
+    id_of: Callable[[str], int],
+    own: array[int],
+    sizes: array[int],
+    start: array[int],
+    blobs: array[int],
+    blob_sizes: array[int],
+) -> dict[str, int]:
+    """Each footprint added to the columns of ``FootprintIds`` (a digest's id by ``id_of``);
+    digest -> its manifest position."""
+    at: dict[str, int] = {}
+    for digest, fp in footprints:
+        at[digest] = len(own)
+        own.append(id_of(digest))
         sizes.append(fp.size)
-        blobs.extend(ids.setdefault(b, len(ids)) for b in fp.blobs)
+        blobs.extend(map(id_of, fp.blobs))
         blob_sizes.extend(fp.flat[1::2])  # type: ignore[arg-type]
         start.append(len(blobs))
-    return FootprintIds(manifests.get, own, sizes, start, blobs, blob_sizes, len(ids))
+    return at
 
 
 # (manifest digests, their JSON sizes, blobs each, blob digests, blob sizes), the blobs of
