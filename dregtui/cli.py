@@ -170,8 +170,10 @@ def build_parser() -> ArgumentParser:
     )
     g.add_argument(
         "--repositories",
+        action="append",
         metavar="A,B,C",
-        help="repositories to scan when the registry refuses _catalog",
+        help="repositories to scan when the registry refuses _catalog (repeatable: "
+        "--repositories a --repositories b is --repositories a,b)",
     )
     g.add_argument("--profile", metavar="NAME", help="config file profile to use")
     g.add_argument("--config", metavar="PATH", help="config file (env DREGTUI_CONFIG)")
@@ -301,6 +303,8 @@ def parse_settings(
     commands = set(_subcommand_names(parser))
     args = parser.parse_args(_normalize_argv(argv, commands))
     cli = {name: getattr(args, name, None) for name in GLOBAL_FIELDS}
+    if cli["repositories"] is not None:  # each --repositories adds to the ones before
+        cli["repositories"] = ",".join(cli["repositories"])
     return args, resolve_settings(cli, env, getattr(args, "config", None))
 
 

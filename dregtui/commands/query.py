@@ -39,14 +39,23 @@ EXIT_CODES = (
 def add_repository_options(p: argparse.ArgumentParser) -> None:
     from dregtui.commands._options import add_output_options
 
-    p.add_argument("--repo", "-r", nargs="+", default=[], metavar="NAME", help="repository names")
+    p.add_argument(
+        "--repo",
+        "-r",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="repository names (repeatable: -r a -r b is -r a b)",
+    )
     p.add_argument(
         "--repo-regex",
         "-rre",
+        action="extend",
         nargs="+",
         default=[],
         metavar="REGEX",
-        help="repository regexes (re.match: anchored at the start)",
+        help="repository regexes (re.match: anchored at the start); repeatable",
     )
     p.add_argument(
         "--no-raise-intersecting-repo",
@@ -61,35 +70,42 @@ def add_tag_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tags",
         "-t",
+        action="extend",
         nargs="*",
         default=[],
         metavar="TAG",
         help="tag names or version selectors: '<1.4', '>=1.2,<2', '==1.0', '!=2.0' "
-        "(a leading v is tolerated; non-version tags never match a version selector)",
+        "(a leading v is tolerated; non-version tags never match a version selector); "
+        "repeatable: -t a -t b is -t a b",
     )
     p.add_argument(
         "--regex",
         "-re",
+        action="extend",
         nargs="*",
         default=[],
         metavar="REGEX",
-        help="tag regexes (re.match: anchored at the start only; add $ to anchor the end)",
+        help="tag regexes (re.match: anchored at the start only; add $ to anchor the end); "
+        "repeatable",
     )
     p.add_argument(
         "--exclude",
         "-x",
+        action="extend",
         nargs="*",
         default=[],
         metavar="TAG",
-        help="protect digests that carry a tag with this name or version selector",
+        help="protect digests that carry a tag with this name or version selector; "
+        "repeatable: -x a -x b protects both",
     )
     p.add_argument(
         "--exclude-regex",
         "-xre",
+        action="extend",
         nargs="*",
         default=[],
         metavar="REGEX",
-        help="protect digests that carry a tag matching this regex",
+        help="protect digests that carry a tag matching this regex; repeatable",
     )
     p.add_argument(
         "--no-match-all-tags",
