@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dregtui.userfiles import SETTINGS_MAX, loads_toml, read_user_file, require_regular_file
 from dregtui.userfiles import ConfigError as ConfigError
 from dregtui.userfiles import atomic_write as atomic_write
 
@@ -166,17 +167,19 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_config_dir("dregtui", appauthor=False)) / "config.toml"
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The parsed config file, ``{}`` when it does not exist. Bad TOML -> one ConfigError."""
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, required: bool = False
+) -> dict[str, Any]:
+    """The parsed config file, ``{}`` when it does not exist (a ConfigError when
+    ``required``). Bad TOML, a FIFO, a device, a file over SETTINGS_MAX -> one ConfigError."""
     file = Path(path) if path is not None else default_config_path()
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
+    data = read_user_file(file, "config file", SETTINGS_MAX)
+    if data is None:
+        if required:
+            raise ConfigError(f"The config file {file} does not exist.")
         return {}
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the config file {file}: {exc.strerror}.") from exc
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = loads_toml(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"The config file {file} is not UTF-8 text.") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -351,9 +354,7 @@ def resolve_settings(
     cli = {k: v for k, v in cli.items() if v is not None}
     from_env = env_settings(env)
     path = Path(config_path).expanduser() if config_path else default_config_path(env)
-    if config_path and not path.is_file():
-        raise ConfigError(f"The config file {path} does not exist.")
-    doc = load_config(path)
+    doc = load_config(path, required=bool(config_path))
     profile_name = cli.get("profile") or from_env.get("profile")
     from_file = profile_settings(doc, profile_name, str(path))
 
@@ -466,13 +467,17 @@ def make_client(settings: Settings) -> RegistryClient:
     if not settings.registry:
         raise ConfigError(NO_REGISTRY)
     for label, file in (("client certificate", settings.cert), ("client key", settings.key)):
-        if file and not os.access(file, os.R_OK):
-            raise ConfigError(f"Cannot read the {label} file {file}.")
+        if file:
+            require_regular_file(file, f"{label} file")  # a FIFO would hang the TLS setup
+            if not os.access(file, os.R_OK):
+                raise ConfigError(f"Cannot read the {label} file {file}.")
     verify = settings.effective_verify
-    if isinstance(verify, str) and not os.path.exists(verify):
-        raise ConfigError(
-            f"The CA bundle {verify} does not exist (give a file, or -v None to disable)."
-        )
+    if isinstance(verify, str):
+        require_regular_file(verify, "CA bundle", directory_ok=True)  # a directory: c_rehash'd
+        if not os.path.exists(verify):
+            raise ConfigError(
+                f"The CA bundle {verify} does not exist (give a file, or -v None to disable)."
+            )
     from dregtui.inventory.scanner import DEFAULT_CAP  # the scan's cap without -j
 
     return RegistryClient(

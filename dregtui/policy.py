@@ -57,6 +57,7 @@ from dregtui.select import (
     variant_matches,
 )
 from dregtui.tags import parse_tag, sort_tags
+from dregtui.userfiles import SETTINGS_MAX, UserFileError, loads_toml, read_user_file
 
 ALWAYS_PROTECTED = ("latest", "stable")
 RULE_KEYS = {
@@ -299,7 +300,7 @@ def _rule(doc: Mapping[str, Any], where: _Where, index: int) -> Rule:
 
 def parse_policy(text: str, path: str = "policy") -> Policy:
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML ({exc}).") from None
     prefix = ""
@@ -333,15 +334,15 @@ def parse_policy(text: str, path: str = "policy") -> Policy:
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file (no request to any registry)."""
+    """Read and validate a policy file (no request to any registry). A FIFO, a device, a
+    file over SETTINGS_MAX: one PolicyError, never a wait."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read((1 << 20) + 1)
-    except OSError as exc:
-        raise PolicyError(f"Cannot read the policy file {name}: {exc.strerror or exc}.") from None
-    if len(raw) > 1 << 20:
-        raise PolicyError(f"{name}: larger than 1 MiB; not a policy file.")
+        raw = read_user_file(path, "policy file", SETTINGS_MAX)
+    except UserFileError as exc:
+        raise PolicyError(str(exc)) from None
+    if raw is None:
+        raise PolicyError(f"The policy file {name} does not exist.")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import stat
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -45,7 +44,7 @@ from dregtui.inventory.model import (
     footprint_columns,
 )
 from dregtui.oci.digests import ALGORITHMS
-from dregtui.userfiles import ConfigError, atomic_write
+from dregtui.userfiles import ConfigError, atomic_write, file_kind
 
 FORMAT = "dregtui-inventory"
 VERSION = 5
@@ -59,13 +58,6 @@ MAX_LINE = 64 * 1024 * 1024  # more than CHUNK items of any kind take
 COUNTS = ("repositories", "tags", "digests", "footprints", "blobs", "children")
 _SIGNATURE = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"')
 _VERSION = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"\s*,\s*"version"\s*:\s*(\d+)')
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 class CacheRefused(ConfigError):
@@ -137,11 +129,9 @@ class InventoryCache:
             raise self._refusal("a directory") from None
         try:
             info = os.fstat(fd)
-            for test, what in _KINDS:
-                if test(info.st_mode):
-                    raise self._refusal(what)
-            if not stat.S_ISREG(info.st_mode):
-                raise self._refusal("not a regular file")
+            kind = file_kind(info.st_mode)
+            if kind is not None:
+                raise self._refusal(kind)
             if self.strict and info.st_size > 0:
                 head = os.pread(fd, 256, 0)
                 if not _SIGNATURE.match(head) and (

@@ -22,6 +22,9 @@ from dregtui.imagefacts import image_facts
 from dregtui.imagefacts import parse_created as parse_created
 from dregtui.registry.api import RegistryAPI
 
+# digest -> date, ~100 bytes a digest: a million images are about 100 MB
+DATES_MAX = 512 * 1024 * 1024  # bytes
+
 
 class CreatedDates:
     def __init__(
@@ -65,9 +68,11 @@ def dates_path(registry_url: str) -> Path:
 
 def load_known(registry_url: str) -> dict[str, str | None]:
     """Previously looked-up dates of this registry (digest -> ISO date or None); {} if none."""
+    from dregtui.userfiles import UserFileError, loads_json, read_user_file
+
     try:
-        doc = json.loads(dates_path(registry_url).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = loads_json(read_user_file(dates_path(registry_url), "dates file", DATES_MAX) or b"{}")
+    except (UserFileError, ValueError):  # only a cache: looked up again
         return {}
     if not isinstance(doc, dict) or doc.get("registry") != registry_url:
         return {}

@@ -20,7 +20,7 @@ API: ``Journal(path=None)``; ``.append(record)``, ``.void(record_id)``,
 ``.mark_restored(batch_id, record_ids)``, ``.records()``, ``.batches(registry=None)`` (newest
 first), ``.find(id)`` (a batch id, a record id, or a unique prefix of either) and
 ``.last(registry=None)`` (the newest batch not restored yet). A journal that exists but cannot be
-read (a directory, no permission) raises :class:`JournalUnreadable` with one sentence.
+read (a directory, a FIFO or device, no permission) raises :class:`JournalUnreadable` with one sentence.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import errno
 import json
 import os
 import re
@@ -41,6 +42,7 @@ from typing import Any
 
 import platformdirs
 
+from dregtui.userfiles import UserFileError, file_kind, read_user_file
 from dregtui.wording import plural
 
 try:
@@ -234,8 +236,12 @@ class Journal:
         data = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
         with self._lock:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
+            fd = os.open(self.path, flags, 0o600)
             try:
+                if file_kind(os.fstat(fd).st_mode) is not None:  # a FIFO would swallow records
+                    raise OSError(errno.EINVAL, "not a regular file")
+                os.set_blocking(fd, True)
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)  # another dregtui process appending
                 os.fchmod(fd, 0o600)
@@ -269,19 +275,14 @@ class Journal:
 
     def _read(self) -> tuple[list[JournalRecord], set[str]]:
         """(records not voided, ids of restored records); fills ``self.problems``."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+        try:  # no size limit: it holds every deleted manifest, but a device is refused
+            data = read_user_file(self.path, "journal", None)
+        except UserFileError as exc:
+            move = ": move it away" if exc.problem.endswith("not a regular file") else ""
+            raise JournalUnreadable(f"The journal {self.path} {exc.problem}{move}.") from None
+        if data is None:
             self.problems = []
             return [], set()
-        except IsADirectoryError:
-            raise JournalUnreadable(
-                f"The journal {self.path} is a directory, not a file: move it away."
-            ) from None
-        except OSError as exc:
-            raise JournalUnreadable(
-                f"Cannot read the journal {self.path} ({exc.strerror or exc})."
-            ) from None
         out: list[JournalRecord] = []
         voided: set[str] = set()
         restored: set[str] = set()

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -28,29 +29,51 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dregtui.userfiles import (
+    DOCKER_CONFIG_MAX,
+    MiB,
+    UserFileError,
+    loads_json,
+    read_user_file,
+    size_text,
+)
+
 log = logging.getLogger("dregtui.registry")
 
-HELPER_TIMEOUT = 15.0
+HELPER_TIMEOUT = 10.0  # seconds a credential helper may take, once per run
+HELPER_ANSWER_MAX = 1 * MiB  # bytes of a helper's answer (a few hundred in practice)
 IDENTITY_TOKEN_USER = "<token>"
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 
-_missing_helpers: set[str] = set()  # warned about once per run (see reset_helper_warnings)
-_missing_lock = threading.Lock()
+# helpers not installed, or that hung: warned about once and not run again in this run
+_not_run_again: set[str] = set()  # (see reset_helper_warnings)
+_not_run_lock = threading.Lock()
 
 
 def reset_helper_warnings() -> None:
-    """Start a new run: a missing credential helper is warned about again (the CLI calls it)."""
-    with _missing_lock:
-        _missing_helpers.clear()
+    """Start a new run: a missing (or hung) credential helper is tried and warned about again
+    (the CLI calls it)."""
+    with _not_run_lock:
+        _not_run_again.clear()
 
 
 def _warn_missing_helper(program: str) -> None:
-    with _missing_lock:
-        if program in _missing_helpers:
+    with _not_run_lock:
+        if program in _not_run_again:
             return
-        _missing_helpers.add(program)
+        _not_run_again.add(program)
     log.warning("%s is not installed; continuing without its credentials", program)
+
+
+def _give_up_on_helper(program: str, why: str) -> None:
+    """A helper that hung, flooded us or answered garbage is not run again in this run (its
+    next answer would be the same); said once."""
+    with _not_run_lock:
+        if program in _not_run_again:
+            return
+        _not_run_again.add(program)
+    log.warning("the credential helper %s %s; continuing without its credentials", program, why)
 
 
 @dataclass(frozen=True)
@@ -103,45 +126,112 @@ def docker_config_path(docker_config: str | os.PathLike[str] | None = None) -> P
 
 
 def load_docker_config(path: Path) -> dict[str, Any]:
+    """The docker config as a dict; {} (and one warning) when it cannot be used: it is
+    optional, so a FIFO, device, file over DOCKER_CONFIG_MAX or bad JSON is skipped."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data = read_user_file(path, "docker config", DOCKER_CONFIG_MAX)
+    except UserFileError as exc:
+        log.warning("the docker config %s %s; ignoring it", path, exc.problem)
         return {}
-    except OSError as exc:
-        log.warning("cannot read the docker config %s: %s", path, exc.strerror or exc)
+    if data is None:
         return {}
     try:
-        doc = json.loads(text)
-    except ValueError:
+        doc = loads_json(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too
         log.warning("the docker config %s is not valid JSON; ignoring it", path)
         return {}
     return doc if isinstance(doc, dict) else {}
 
 
-def run_credential_helper(name: str, server: str) -> Credentials | None:
-    """``docker-credential-<name> get`` with ``server`` on stdin; None when it has nothing."""
-    program = f"docker-credential-{name}"
+class _HelperTimeout(Exception):
+    pass
+
+
+class _HelperTooChatty(Exception):
+    pass
+
+
+def _run_helper(program: str, server: str) -> tuple[int, bytes]:
+    """(exit code, standard output) of ``program get``, its output read up to
+    HELPER_ANSWER_MAX and its run bounded by HELPER_TIMEOUT; the helper (its whole process
+    group: what it started too) is killed past either."""
+    proc = subprocess.Popen(
+        [program, "get"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, killed whole
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    out: list[bytes] = []
+    stdout = proc.stdout
+
+    def read() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            out.append(stdout.read(HELPER_ANSWER_MAX + 1))
+
+    reader = threading.Thread(target=read, name=f"dregtui-{program}", daemon=True)
+    reader.start()
     try:
-        proc = subprocess.run(
-            [program, "get"],
-            input=server.encode(),
-            capture_output=True,
-            timeout=HELPER_TIMEOUT,
-            check=False,
-        )
+        with contextlib.suppress(BrokenPipeError):  # a helper that does not read its stdin
+            proc.stdin.write(server.encode())
+            proc.stdin.close()
+        reader.join(HELPER_TIMEOUT)
+        if reader.is_alive():
+            raise _HelperTimeout
+        answer = b"".join(out)
+        if len(answer) > HELPER_ANSWER_MAX:
+            raise _HelperTooChatty
+        try:
+            code = proc.wait(max(0.1, HELPER_TIMEOUT / 10))  # output closed: it is ending
+        except subprocess.TimeoutExpired:
+            raise _HelperTimeout from None
+        return code, answer
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(1.0)
+        reader.join(1.0)
+        if not reader.is_alive():  # else a grandchild holds the pipe: the daemon thread stays
+            with contextlib.suppress(OSError):
+                stdout.close()
+
+
+def run_credential_helper(name: str, server: str) -> Credentials | None:
+    """``docker-credential-<name> get`` with ``server`` on stdin; None when it has nothing.
+
+    Run at most HELPER_TIMEOUT seconds; a helper that hung, or answered more than
+    HELPER_ANSWER_MAX or not JSON, is not run again in this run (one warning naming it), nor
+    is one that is not installed."""
+    program = f"docker-credential-{name}"
+    with _not_run_lock:
+        if program in _not_run_again:
+            return None
+    try:
+        code, answer = _run_helper(program, server)
     except FileNotFoundError:
         _warn_missing_helper(program)
         return None
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("the credential helper %s failed: %s", program, type(exc).__name__)
+    except _HelperTimeout:
+        _give_up_on_helper(
+            program, f"did not answer within {HELPER_TIMEOUT:g} s (waiting for a passphrase?)"
+        )
         return None
-    if proc.returncode != 0:
+    except _HelperTooChatty:
+        _give_up_on_helper(program, f"answered more than {size_text(HELPER_ANSWER_MAX)}")
+        return None
+    except OSError as exc:
+        log.warning("the credential helper %s failed: %s", program, exc.strerror or exc)
+        return None
+    if code != 0:
         log.debug("credential helper %s has no credentials for %s", program, server)
         return None
     try:
-        doc = json.loads(proc.stdout)
-    except ValueError:
-        log.warning("the credential helper %s answered something that is not JSON", program)
+        doc = loads_json(answer.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and nesting too deep too
+        _give_up_on_helper(program, "answered something that is not JSON")
         return None
     if not isinstance(doc, dict):
         return None
