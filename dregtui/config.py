@@ -466,6 +466,7 @@ def make_client(settings: Settings) -> RegistryClient:
 
     if not settings.registry:
         raise ConfigError(NO_REGISTRY)
+    check_registry_host(settings.registry)
     for label, file in (("client certificate", settings.cert), ("client key", settings.key)):
         if file:
             require_regular_file(file, f"{label} file")  # a FIFO would hang the TLS setup
@@ -492,6 +493,37 @@ def make_client(settings: Settings) -> RegistryClient:
         pool_size=settings.scan_jobs or max(settings.jobs, DEFAULT_CAP),
         rate=settings.rate,
     )
+
+
+MAX_HOST_LABEL = 63  # characters between two dots of a host name (RFC 1035)
+MAX_HOST_NAME = 253  # characters of a whole host name
+
+
+def check_registry_host(registry: str) -> None:
+    """One sentence (ConfigError) for a registry URL whose host no connection can be made to:
+    a dot-separated part empty or over 63 characters, or a name over 253 (urllib3 refuses
+    them only when it connects, with its own words)."""
+    from urllib.parse import urlsplit
+
+    from dregtui.registry.wire import parse_registry_url
+
+    try:
+        url, _, _ = parse_registry_url(registry)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    host = urlsplit(url).hostname or ""
+    if ":" in host:  # an IPv6 literal ([::1])
+        return
+    try:
+        ok = len(host.encode("idna")) <= MAX_HOST_NAME
+    except UnicodeError:  # a part empty or too long, or not a name in any script
+        ok = False
+    if not ok:
+        shown = host if len(host) <= 80 else host[:77] + "..."
+        raise ConfigError(
+            f"The registry host {shown!r} is not a valid host name: each part between dots "
+            f"has 1 to {MAX_HOST_LABEL} characters, the whole at most {MAX_HOST_NAME}."
+        )
 
 
 NO_REGISTRY = (

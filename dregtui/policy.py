@@ -76,7 +76,6 @@ RULE_KEYS = {
 }
 DEFAULT_KEYS = {"protect": list, "intersecting": str}
 TOP_KEYS = {"defaults", "rule"}
-MAX_KEEP_LAST = 1_000_000
 
 CreatedLookup = Callable[[Sequence[tuple[str, str]]], Mapping[str, datetime | None]]
 
@@ -132,6 +131,7 @@ class Rule:
     delete_older_than: timedelta | None = None
     keep_variants_separately: bool = False
     allow_empty: bool = False
+    globs: tuple[str, ...] = ()  # ``repositories`` as written (for messages)
 
     @property
     def needs_dates(self) -> bool:
@@ -271,7 +271,7 @@ def _rule(doc: Mapping[str, Any], where: _Where, index: int) -> Rule:
             if not isinstance(value, str) or not value:
                 raise where.error("rule", index, key, f"{value!r} is not a repository glob")
     keep_last = doc.get("keep_last")
-    if keep_last is not None and not 0 <= keep_last <= MAX_KEEP_LAST:
+    if keep_last is not None and keep_last < 0:  # no upper bound: more than there are keeps all
         raise where.error("rule", index, "keep_last", f"{keep_last} must be 0 or more")
     rank_by = doc.get("rank_by", "version")
     if rank_by not in ("version", "date"):
@@ -295,6 +295,7 @@ def _rule(doc: Mapping[str, Any], where: _Where, index: int) -> Rule:
         delete_older_than=_duration(older, where, index, "delete_older_than") if older else None,
         keep_variants_separately=bool(doc.get("keep_variants_separately", False)),
         allow_empty=bool(doc.get("allow_empty", False)),
+        globs=tuple(repos),
     )
 
 
@@ -446,6 +447,7 @@ def evaluate(
     now = now or datetime.now(UTC)
     outcome = Outcome(policy, [])
     variants_seen: dict[tuple[int, str], bool] = {}
+    applied: set[int] = set()  # rules that apply to some repository with tags
     for repo in inventory.repository_names():
         numbered = [(n, r) for n, r in enumerate(policy.rules) if r.applies_to(repo)]
         rules = [r for _, r in numbered]
@@ -454,6 +456,7 @@ def evaluate(
         tags = inventory.repositories.get(repo, {})
         if not tags:
             continue
+        applied.update(n for n, _ in numbered)
         digests = {t: info.digest for t, info in tags.items()}
         dates: Mapping[str, datetime | None] = {}
         if any(r.needs_dates for r in rules):
@@ -542,6 +545,13 @@ def evaluate(
                     f"{names}); refusing: add allow_empty = true to the rule if that is meant."
                 )
         outcome.repositories.append(result)
+    for index, rule in enumerate(policy.rules):
+        if index not in applied:  # a typo in repositories makes a rule that does nothing
+            globs = ", ".join(repr(g) for g in rule.globs)
+            outcome.warnings.append(
+                f"rule {rule.name}: no repository with tags matches its repositories "
+                f"({globs}); it does nothing."
+            )
     for (index, variant), seen in sorted(variants_seen.items()):
         if not seen:
             rule = policy.rules[index]

@@ -70,8 +70,10 @@ from packaging.version import Version
 from dregtui.inventory.model import Inventory, TagRef
 from dregtui.regexes import line_start, over_lines, within_lines
 from dregtui.tags import parse_tag, parse_version, sort_key
+from dregtui.textsafe import shorten
 
 LATEST = "latest"
+MAX_TAG_LENGTH = 128  # characters (the OCI distribution spec's tag grammar)
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _CLAUSE_RE = re.compile(r"\s*(<=|>=|==|!=|~=|<|>)\s*(\S+)\s*")
 NO_VARIANT = "none"  # --variant none: tags without a variant
@@ -210,6 +212,11 @@ def parse_version_selector(
                 "(use <, <=, >, >=, ==, != or ~= followed by a version, e.g. '>=1.2,<2')"
             )
         op, bound = m.group(1), m.group(2)
+        if len(bound) > MAX_TAG_LENGTH:  # 5,000 digits would pass int()'s own limit
+            raise SelectorError(
+                f"{arg} {shorten(text, 40)!r}: the version is {len(bound):,} characters long; "
+                f"no tag is longer than {MAX_TAG_LENGTH}"
+            )
         wildcard = bound.endswith(".*") and op in ("==", "!=")
         parts = parse_tag(bound[:-2] if wildcard else bound)
         if parts.version is None or parts.variant or parts.build:

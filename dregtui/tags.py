@@ -78,6 +78,7 @@ _TAG_RE = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _DIGITS = re.compile(r"(\d+)")
+_INT_DIGITS = 4000  # digits int() takes from a string (CPython's limit is 4,300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +114,16 @@ def parse_tag(tag: str) -> TagParts:
     number = m.group("prenum")
     text = release
     pre = ""
-    if word is not None:
-        kind = _PRE_WORDS[word.lower()]
-        n = int(number) if number is not None else 0
-        text += f".dev{n}" if kind == "dev" else f"{kind}{n}"
-        pre = word + (number or "")
     try:
+        if word is not None:
+            kind = _PRE_WORDS[word.lower()]
+            n = int(number) if number is not None else 0
+            text += f".dev{n}" if kind == "dev" else f"{kind}{n}"
+            pre = word + (number or "")
         version = Version(text)
     except InvalidVersion:  # pragma: no cover - the grammar above only builds valid ones
+        return TagParts(tag)
+    except ValueError:  # a number past int()'s 4,300 digits: no tag (128 characters) has one
         return TagParts(tag)
     build = m.group("ubuild") or m.group("dbuild") or ""
     return TagParts(tag, version, release, pre, build, m.group("variant") or "")
@@ -138,7 +141,10 @@ def natural_key(text: str) -> tuple[str | int, ...]:
     ``re.split`` with a group alternates text and digits, so equal positions hold equal types.
     """
     parts = _DIGITS.split(text.lower())
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+    try:
+        return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+    except ValueError:  # a run past int()'s 4,300 digits (a hostile name): ranked by its head
+        return tuple(int(p[:_INT_DIGITS]) if i % 2 else p for i, p in enumerate(parts))
 
 
 SortKey = tuple[int, object, tuple[str | int, ...], tuple[str | int, ...], str]

@@ -167,7 +167,9 @@ def atomic_write(file: Path, payload: bytes | Iterable[bytes], mode: int = 0o600
     ``payload`` may come in pieces (written as they are made: a big file is never whole in
     memory); the file is replaced only once every piece is written."""
     file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + file.name + ".", suffix=".tmp", dir=file.parent)
+    # the temp name stays within NAME_MAX (255) whatever the file's own name
+    prefix = "." + file.name[:200] + "."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=file.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:

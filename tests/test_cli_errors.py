@@ -202,3 +202,43 @@ def test_debug_logging_never_shows_the_password(htpasswd_registry, run_cli):
     bad = run_cli("-reg", url, "-u", "alice", "-p", "wrong-pass-77", "--debug", "list-repo-names")
     assert bad.code == 1
     assert "wrong-pass-77" not in bad.err
+
+
+def test_a_cache_path_too_long_for_the_file_system_is_one_sentence(
+    fake_registry, run_cli, tmp_path
+):
+    path = tmp_path / ("c" * 300)
+    result = run_cli("-reg", fake_registry.url, "-c", str(path), "list-repo-names")
+    assert_one_line_error(result, f"The cache path {path} cannot be used", "too long", "-c None")
+    assert fake_registry.requests == []
+
+
+def test_a_cache_file_name_near_the_limit_is_still_written(small_registry, run_cli, tmp_path):
+    """255 characters is a file name's limit; the temp file beside it must not pass it."""
+    path = tmp_path / ("c" * 250)
+    result = run_cli("-reg", small_registry.url, "-c", str(path), "list-repo-names")
+    assert result.code == 0 and result.err == "", result
+    assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("option", ["-t", "-x"])
+def test_a_version_selector_with_thousands_of_digits_is_one_sentence(run_cli, option):
+    huge = "<" + "1" * 5000
+    argv = ["-t", "a"] if option == "-x" else []
+    result = run_cli("-reg", "http://127.0.0.1:1", "query-tags", "-r", "a", *argv, option, huge)
+    assert_one_line_error(result, f"{option} '<111", "5,000 characters", "128")
+    assert len(result.err) < 200
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("a" * 64 + ".example:5000", "a" * 64 + ".example"),
+        ("a..example", "a..example"),
+        ("a." * 130 + "com", "a.a.a."),
+    ],
+)
+def test_a_host_no_connection_can_be_made_to_is_one_sentence(run_cli, host, shown):
+    for url in (host, f"http://{host}"):
+        result = run_cli("-reg", url, "-c", "None", "list-repo-names")
+        assert_one_line_error(result, f"The registry host '{shown}", "not a valid host name")

@@ -211,3 +211,44 @@ def test_policy_check_says_durations_as_written(run_cli, tmp_path: Path) -> None
     r = run_cli("policy", "check", str(policy))
     assert r.code == 0, r
     assert r.lines[1] == "  ci: keeps newer than 12h; deletes only older than 14d"
+
+
+def test_a_rule_whose_repositories_match_nothing_is_a_warning_naming_it(
+    registry, pusher, run_cli, tmp_path: Path
+) -> None:
+    """A typo in repositories makes a rule that does nothing: a CI job that deleted nothing
+    shows why, on stderr and in the JSON."""
+    pusher.image("ci/app", "1.0", seed="a", layers=0)
+    pusher.image("ci/app", "2.0", seed="b", layers=0)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[[rule]]\nname = "typo"\nrepositories = ["ic/*", "ci/ap"]\nkeep_last = 1\n'
+        '[[rule]]\nname = "all"\nrepositories = ["ci/*"]\nkeep_last = 1000001\n'
+    )
+    warning = (
+        "dregtui: warning: rule typo: no repository with tags matches its repositories "
+        "('ic/*', 'ci/ap'); it does nothing."
+    )
+    base = ("-reg", registry.url, "-c", "None")
+    r = run_cli(*base, "prune", "--policy", str(policy), "--yes")
+    assert r.code == 0, r
+    assert r.err.splitlines()[0] == warning and "Nothing to remove." in r.err, r
+    assert sum("warning" in line for line in r.err.splitlines()) == 1, r
+    for extra in ((), ("--dry-run",)):
+        r = run_cli(*base, "--json", "prune", "--policy", str(policy), "--yes", *extra)
+        assert r.code == 0, r
+        assert json.loads(r.out)["warnings"] == [warning.removeprefix("dregtui: warning: ")]
+        assert r.err.splitlines()[0] == warning, r
+    with RegistryClient(registry.url) as client:
+        assert holdings(client) == {"ci/app": ["1.0", "2.0"]}
+
+
+def test_keep_last_takes_any_count(run_cli, tmp_path: Path) -> None:
+    """More than there are images keeps them all: no bound, and a negative count says so."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rule]]\nname = "all"\nrepositories = ["**"]\nkeep_last = 1000001\n')
+    r = run_cli("policy", "check", str(policy))
+    assert r.code == 0 and r.lines[1] == "  all: keeps the last 1000001 by version", r
+    policy.write_text('[[rule]]\nname = "all"\nrepositories = ["**"]\nkeep_last = -3\n')
+    r = run_cli("policy", "check", str(policy))
+    assert r.code == 1 and r.err.endswith("rule[1].keep_last: -3 must be 0 or more\n"), r

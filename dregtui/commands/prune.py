@@ -144,6 +144,7 @@ def run_prune(args: argparse.Namespace, ctx: Context) -> int:
                 ctx.stderr.write(line + "\n")
     extra = {
         "policy": policy.path,
+        "warnings": list(outcome.warnings),  # also on stderr: why a run deleted nothing
         "repositories": [r.to_json() for r in outcome.repositories],
     }
     return carry_out(ctx, plan, inventory, yes=args.yes, extra=extra)

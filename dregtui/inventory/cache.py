@@ -144,8 +144,22 @@ class InventoryCache:
         return fd, info.st_size
 
     def check(self) -> None:
-        """Raise CacheRefused when the path holds something that must not be replaced."""
-        opened = self._open()
+        """Raise CacheRefused when the path holds something that must not be replaced, or
+        cannot be used at all (a name too long, no permission)."""
+        try:
+            opened = self._open()
+        except CacheRefused:
+            raise
+        except OSError as exc:
+            why = (
+                "its name is too long for the file system"
+                if exc.errno == errno.ENAMETOOLONG
+                else (exc.strerror or str(exc)).lower()
+            )
+            raise CacheRefused(
+                f"The cache path {self.path} cannot be used ({why}): give another -c PATH, "
+                "or -c None to disable the cache."
+            ) from None
         if opened is not None:
             os.close(opened[0])
 
