@@ -175,6 +175,7 @@ def _run_helper(program: str, server: str) -> tuple[int, bytes]:
     try:
         with contextlib.suppress(BrokenPipeError):  # a helper that does not read its stdin
             proc.stdin.write(server.encode())
+        with contextlib.suppress(BrokenPipeError):
             proc.stdin.close()
         reader.join(HELPER_TIMEOUT)
         if reader.is_alive():
