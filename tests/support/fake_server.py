@@ -36,6 +36,14 @@ class Reply:
     action: str = "reply"
     delay: float = 0.0  # seconds to wait before answering (to provoke read timeouts)
     large: Large | None = None  # a body too big to hold: written piece by piece
+    # Framing a real server would not send, written byte for byte: each line of the status
+    # line and headers ends with ``line_end`` (b"\n": bare LF, which http.client reads), and
+    # ``content_length`` replaces the Content-Length value ("²": str.isdigit() calls it a
+    # digit; the head is latin-1, as HTTP reads it). The body follows (not for a HEAD); the
+    # connection stays open, but after a replaced Content-Length (where the body ends is then
+    # anybody's guess: the server hangs up).
+    line_end: bytes = b"\r\n"
+    content_length: str | None = None
 
     def payload(self) -> bytes:
         if isinstance(self.body, dict | list):
@@ -176,6 +184,9 @@ class FakeRegistry:
             handler.close_connection = True
             _reset(handler)
             return
+        if reply.line_end != b"\r\n" or reply.content_length is not None:
+            _raw(handler, reply, body, send=method != "HEAD")
+            return
         handler.send_response(reply.status)
         for key, value in reply.headers.items():
             handler.send_header(key, value)
@@ -259,6 +270,21 @@ def _large(handler: BaseHTTPRequestHandler, large: Large, *, send: bool) -> None
         handler.wfile.flush()
     except OSError:
         pass  # the client hung up: what a bounded reader does
+
+
+def _raw(handler: BaseHTTPRequestHandler, reply: Reply, body: bytes, *, send: bool) -> None:
+    """The answer with ``reply.line_end`` line ends and ``reply.content_length`` (see Reply)."""
+    reason = handler.responses.get(reply.status, ("",))[0]
+    lines = [f"HTTP/1.1 {reply.status} {reason}"]
+    lines += [f"{key}: {value}" for key, value in reply.headers.items()]
+    length = reply.content_length if reply.content_length is not None else str(len(body))
+    lines.append(f"Content-Length: {length}")
+    end = reply.line_end
+    head = end.join(line.encode("latin-1") for line in lines) + end + end
+    handler.wfile.write(head + (body if send else b""))
+    handler.wfile.flush()
+    if reply.content_length is not None:
+        handler.close_connection = True
 
 
 def _reset(handler: BaseHTTPRequestHandler) -> None:
