@@ -1,33 +1,43 @@
-"""The manifest reads' fast lane: GETs and HEADs straight over pooled keep-alive sockets,
-pipelined.
+"""The manifest reads' fast lane: GETs and HEADs over pooled keep-alive connections,
+pipelined, every byte framed by h11 (a strict HTTP/1.1 parser).
 
 Why. On a fast registry a scan goes as fast as this process can send requests and read the
 answers, since the registry and the scan share the machine's cores. ``requests`` over
-``urllib3`` costs 0.6-2.6 ms of CPU a call, more the more threads contend for the GIL (a
-PreparedRequest, header merging, cookie jars, an ``email`` parser for the answer's headers);
-a request written and its answer read here costs 0.15-0.23 ms, and batches sent in one write
-(HTTP/1.1 pipelining, RFC 9112 §9.3: the server answers them in order, as distribution's Go
-server does) cost 0.13-0.15 ms a request and one worker's bookkeeping a batch (300 x 40
-manifests on loopback, 16 threads; bench/scan.py times the scan as a whole).
+``urllib3`` costs several times the CPU of a request written and read here, and batches sent
+in one write (HTTP/1.1 pipelining, RFC 9112 §9.3: the server answers them in order, as
+distribution's Go server does) cost one worker's bookkeeping a batch. ``bench/scan.py`` times
+the scan as a whole, against ``ab`` and the classic tool; urllib3's pool without pipelining
+was measured there too and kept neither bar (``docs/performance.md``).
 
 What it does is the plain case only. :meth:`DirectConnections.send_many` returns the answers,
 in order, to the first few requests of a batch: all of them, or fewer when it meets anything
-it does not handle: a connection that fails or closes, a chunked, compressed or length-less
-body, a body over the caller's limit (checked against ``Content-Length`` before a byte of it is
-read), a malformed status line or header block, bytes after an answer. The caller sends the
-rest through the regular client: its retries, its auth exchanges, its error sentences; it
-hands any status but 200 to the regular client too. The lane never retries (but once, on a
-fresh connection, when a pooled one turns out closed by the server) and never follows a
-redirect. The first answer of a batch that does not come in time is an error
-(:class:`AnswerTimeout`, said in the caller's sentence: asking again the regular way would wait
-as long again); a later one that does not come within ``STALL`` seconds of the one before ends
-pipelining. Pipelined batches answered by fewer than two requests three times over end
-pipelining (requests then go one at a time); three requests in a row without a readable
-answer, or a connection that cannot be opened in time, turn the lane off
-(:attr:`DirectConnections.disabled`).
+it does not take: a connection that fails or closes, a compressed body, a body over the
+caller's limit (checked against ``Content-Length`` before a byte of it is read), an interim
+(1xx) answer. The caller sends the rest through the regular client: its retries, its auth
+exchanges, its error sentences; it hands any status but 200 to the regular client too.
 
-Bounded: a header block is at most 64 KB, a body at most ``max_body`` bytes, a batch at most
-``timeout`` seconds from its write to its last answer.
+Framing. h11 reads every answer: the status line, the header block (64 KB at most), the body
+by its ``Content-Length`` (ASCII digits only) or its chunks. A connection goes back to the
+pool only when h11 says it may be reused and nothing is left in its buffer. Anything the
+parser refuses, bytes after the last answer of a batch, or bytes that arrived on an idle
+connection that no request asked for, close that connection, hand the rest of the batch to
+the regular client, and turn the lane off (:attr:`DirectConnections.disabled`): a server or
+proxy that breaks HTTP's framing once is not trusted with it again. Header values are checked
+before anything is written: a control character in one (a CR, LF or NUL from a token server)
+is an UnsafeExchangeError and nothing is sent.
+
+Not the safety path: the re-checks right before a DELETE, the check after it, an untag's and
+a restore's requests go through the regular client, each on a connection of its own
+(``RegistryClient.checking``).
+
+The lane never retries (but once, on a fresh connection, when a pooled one turns out closed
+by the server) and never follows a redirect. The first answer of a batch that does not come
+in time is an error (:class:`AnswerTimeout`, said in the caller's sentence: asking again the
+regular way would wait as long again); a later one that does not come within ``STALL``
+seconds of the one before ends pipelining. Pipelined batches answered by fewer than two
+requests three times over end pipelining (requests then go one at a time); three requests in
+a row without a readable answer, or a connection that cannot be opened in time, turn the lane
+off.
 
 Thread-safe: connections are taken from an idle pool, one batch each; ``close`` shuts them.
 """
@@ -36,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -43,11 +54,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import h11
+
+from dregtui.registry.errors import UnsafeExchangeError
 from dregtui.registry.transport import MAX_CONNECT_TIMEOUT
+from dregtui.registry.wire import bad_header_value
 
 log = logging.getLogger("dregtui.registry")
 
-MAX_HEAD = 64 * 1024  # the status line and headers of one answer
+MAX_HEAD = 64 * 1024  # the status line and headers of one answer, in bytes
 READ = 256 * 1024  # bytes asked of the socket per read
 GIVE_UP_AFTER = 3  # requests in a row without an answer it can read: then it is off
 IDLE_MAX = 64  # idle connections kept
@@ -70,82 +85,131 @@ class AnswerTimeout(Exception):
 
 
 class _Unhandled(Exception):
-    """An answer this module does not read: the caller sends the request the regular way."""
+    """An answer this lane does not take: the caller sends the request the regular way."""
 
 
 class _Closed(_Unhandled):
     """The connection closed before a byte of the answer came."""
 
 
+class _Broken(_Unhandled):
+    """The server broke HTTP/1.1's framing: the parser refused its bytes, or it sent bytes no
+    request asked for. The lane is turned off."""
+
+
 class _Connection:
-    __slots__ = ("sock", "buf")
+    __slots__ = ("sock", "http")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buf = bytearray()
+        self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
 
-    def fill(self, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AnswerTimeout("the request's time ran out")
-        self.sock.settimeout(remaining)
+    def spoken_to(self) -> bool:
+        """Whether the server sent anything while the connection was idle: its close (which
+        is how an idle keep-alive connection ends), or bytes no request asked for
+        (:class:`_Broken`)."""
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            raise _Broken("bytes on an idle connection")
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return False
+        if isinstance(sock, ssl.SSLSocket):
+            return True  # a TLS record: its close or data, either way the connection goes
         try:
-            chunk = self.sock.recv(READ)
-        except TimeoutError as exc:
-            raise AnswerTimeout(str(exc)) from exc
-        if not chunk:
-            raise (_Unhandled if self.buf else _Closed)("the connection closed")
-        self.buf += chunk
+            peeked = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:
+            return True
+        if peeked:
+            raise _Broken("bytes on an idle connection")
+        return True
 
-    def read(self, method: str, max_body: int, deadline: float) -> tuple[Answer, bool]:
-        """One answer and whether the connection stays open after it."""
-        buf = self.buf
-        end = buf.find(b"\r\n\r\n")
-        while end < 0:
-            if len(buf) > MAX_HEAD:
-                raise _Unhandled("a header block over 64 KB")
-            self.fill(deadline)
-            end = buf.find(b"\r\n\r\n", max(0, len(buf) - READ - 3))
-        if end > MAX_HEAD:
-            raise _Unhandled("a header block over 64 KB")
-        lines = bytes(buf[:end]).split(b"\r\n")
-        status_line = lines[0]
-        if status_line[:9] not in (b"HTTP/1.1 ", b"HTTP/1.0 ") or not status_line[9:12].isdigit():
-            raise _Unhandled("a malformed status line")
-        status = int(status_line[9:12])
-        if status < 200:
+    def next_event(self, deadline: float) -> object:
+        """h11's next event, reading the socket until there is one before ``deadline``."""
+        http = self.http
+        while True:
+            try:
+                event = http.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise _Broken(f"an answer h11 refuses ({exc})") from None
+            if event is not h11.NEED_DATA:
+                return event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AnswerTimeout("the request's time ran out")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(READ)
+            except TimeoutError as exc:
+                raise AnswerTimeout(str(exc)) from exc
+            if not chunk:
+                if http.their_state is h11.SEND_RESPONSE and not http.trailing_data[0]:
+                    raise _Closed("the connection closed")
+                http.receive_data(b"")  # the end: of a body that runs to it, or too soon
+                try:
+                    event = http.next_event()
+                except h11.RemoteProtocolError as exc:
+                    raise _Unhandled(f"the connection closed inside an answer ({exc})") from None
+                return event
+            http.receive_data(chunk)
+
+    def read(self, request: h11.Request, max_body: int, deadline: float) -> Answer:
+        """The answer to ``request`` (written to the socket already; h11 is told of it here,
+        so it frames the answer by the request's method)."""
+        http = self.http
+        if http.our_state is h11.DONE and http.their_state is h11.DONE:
+            http.start_next_cycle()
+        try:
+            http.send(request)
+            http.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:  # the state machine says no: a closed cycle
+            raise _Unhandled(str(exc)) from None
+        event = self.next_event(deadline)
+        if isinstance(event, h11.InformationalResponse):
             raise _Unhandled("an interim (1xx) answer")
+        if not isinstance(event, h11.Response):
+            raise (
+                _Closed("no answer")
+                if isinstance(event, h11.ConnectionClosed)
+                else _Broken(f"{type(event).__name__} where an answer begins")
+            )
         headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep or not name or name != name.strip() or line[:1] in b" \t":
-                raise _Unhandled("a malformed header line")
-            key = name.decode("latin-1").lower()
-            text = value.strip().decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        if "transfer-encoding" in headers:
-            raise _Unhandled("a body with a transfer coding")
+        size = 0
+        for raw_name, raw_value in event.headers:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            size += len(name) + len(value) + 4
+        if size > MAX_HEAD:  # h11 bounds only a header block that comes in pieces
+            raise _Unhandled("a header block over 64 KB")
         if headers.get("content-encoding", "identity").lower() != "identity":
             raise _Unhandled("a compressed body (none was asked for)")
-        start = end + 4
-        if method == "HEAD" or status in (204, 304):
-            length = 0
-        else:
-            declared = headers.get("content-length", "")
-            if not declared.isdigit():
-                raise _Unhandled("a body without a Content-Length")
-            length = int(declared)
-            if length > max_body:
+        declared = headers.get("content-length")
+        if request.method != b"HEAD" and event.status_code not in (204, 304):
+            if declared is not None and int(declared) > max_body:  # h11 checked: ASCII digits
                 raise _Unhandled("a body over the limit")
-        while len(buf) < start + length:
-            self.fill(deadline)
-        body = bytes(buf[start : start + length])
-        del buf[: start + length]
-        keep = (
-            status_line.startswith(b"HTTP/1.1")
-            and "close" not in headers.get("connection", "").lower()
+            if declared is None and "chunked" not in headers.get("transfer-encoding", ""):
+                raise _Unhandled("a body that ends only with the connection")
+        body = bytearray()
+        while True:
+            part = self.next_event(deadline)
+            if isinstance(part, h11.Data):
+                body += part.data
+                if len(body) > max_body:
+                    raise _Unhandled("a body over the limit")
+            elif isinstance(part, h11.EndOfMessage):
+                return Answer(event.status_code, headers, bytes(body))
+            else:
+                raise _Broken(f"{type(part).__name__} inside an answer")
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the last answer left the connection open and its buffer empty."""
+        http = self.http
+        return (
+            http.our_state is h11.DONE
+            and http.their_state is h11.DONE
+            and not http.trailing_data[0]
         )
-        return Answer(status, headers, body), keep
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -171,7 +235,7 @@ class DirectConnections:
         authority = f"[{host}]" if ":" in host else host
         default = 443 if tls is not None else 80
         self.authority = authority if port == default else f"{authority}:{port}"
-        self._base = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._base = [("Host", self.authority), *headers.items()]
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
         self._failures = 0  # requests in a row it could not read an answer to
@@ -192,6 +256,41 @@ class DirectConnections:
             raise
         return _Connection(sock)
 
+    def _pooled(self) -> _Connection | None:
+        """An idle connection the server has said nothing on since its last answer."""
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return None
+            try:
+                if not conn.spoken_to():
+                    return conn
+            except _Broken:
+                conn.close()
+                self._broken("bytes no request asked for on an idle connection")
+                return None
+            conn.close()
+
+    def _fields(self, headers: Mapping[str, str]) -> list[tuple[str, str]]:
+        """The header fields of a request: the connection's and ``headers``, each value
+        checked (UnsafeExchangeError, nothing sent, for one that may not go into a header)."""
+        fields = [*self._base, *headers.items()]
+        for name, value in fields:
+            if bad_header_value(value):
+                raise UnsafeExchangeError(
+                    f"Refusing to send a request to {self.host}: its {name} header holds a "
+                    "control character (a CR, LF or NUL) or a character outside latin-1, "
+                    "which would change the request itself."
+                )
+        return fields
+
+    @staticmethod
+    def _written(requests: list[h11.Request]) -> bytes:
+        """The bytes of ``requests``, as h11 writes them (a client's h11 connection writes
+        one request a cycle: each gets a writer of its own)."""
+        return b"".join(h11.Connection(h11.CLIENT).send(request) or b"" for request in requests)
+
     def send_many(
         self, method: str, paths: Sequence[str], headers: Mapping[str, str], max_body: int
     ) -> list[Answer]:
@@ -199,14 +298,14 @@ class DirectConnections:
         to the connection's own), in order: all of them, or those of the first few when the
         rest must go the regular way. Several are sent in one write while :attr:`pipelining`
         holds, else one after the other. Raises AnswerTimeout when the first request went
-        out and its answer did not come back in ``timeout`` seconds."""
+        out and its answer did not come back in ``timeout`` seconds, UnsafeExchangeError (nothing
+        sent) for a header value that may not be sent."""
         if self.disabled or not paths:
             return []
         deadline = time.monotonic() + self.timeout
-        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        tail = f" HTTP/1.1\r\nHost: {self.authority}\r\n{self._base}{extra}\r\n"
+        fields = self._fields(headers)
+        conn = self._pooled()
         with self._lock:
-            conn = self._idle.pop() if self._idle else None
             self.sent += len(paths)
         reused = conn is not None
         answers: list[Answer] = []
@@ -214,27 +313,31 @@ class DirectConnections:
         while len(answers) < len(paths):
             done = len(answers)
             batch = paths[done:] if self.pipelining else paths[done : done + 1]
-            payload = "".join(f"{method} {path}{tail}" for path in batch).encode("latin-1")
+            requests = [h11.Request(method=method, target=p, headers=fields) for p in batch]
             keep = False
             try:
                 if conn is None:
                     conn = self._connect(deadline)
                 conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
-                conn.sock.sendall(payload)
-                for _ in batch:
+                conn.sock.sendall(self._written(requests))
+                for request in requests:
                     # an answer after the first of a pipelined batch waits STALL at most
                     limit = deadline if len(answers) == done else time.monotonic() + STALL
-                    answer, keep = conn.read(method, max_body, min(deadline, limit))
-                    answers.append(answer)
-                    if not keep:
-                        break
+                    answers.append(conn.read(request, max_body, min(deadline, limit)))
+                    if conn.http.their_state is not h11.DONE:
+                        break  # the server closes after this one
+                keep = conn.reusable
+                if not keep and conn.http.trailing_data[0]:
+                    raise _Broken("bytes after the last answer of a batch")
             except (_Unhandled, AnswerTimeout, OSError, ValueError) as exc:
                 keep = False  # whatever the answers before it said: this connection is done
                 if isinstance(exc, _Closed) and reused and not answers and conn is not None:
                     conn.close()  # the server had closed it while it was idle: once more
                     conn, reused = None, False
                     continue
-                if isinstance(exc, AnswerTimeout):
+                if isinstance(exc, _Broken):
+                    self._broken(str(exc))
+                elif isinstance(exc, AnswerTimeout):
                     if not answers:
                         if conn is not None:
                             conn.close()
@@ -250,6 +353,11 @@ class DirectConnections:
         self._settle(conn, keep, len(paths), len(answers))
         return answers
 
+    def _broken(self, why: str) -> None:
+        if not self.disabled:
+            log.debug("direct requests to %s are off: %s", self.host, why)
+        self.disabled = True
+
     def _settle(self, conn: _Connection | None, keep: bool, asked: int, answered: int) -> None:
         """Pool the connection (``keep``) or close it, and count what went wrong."""
         if conn is not None and keep:
@@ -263,8 +371,7 @@ class DirectConnections:
             with self._lock:
                 self._failures += 1
                 if self._failures >= GIVE_UP_AFTER and not self.disabled:
-                    self.disabled = True
-                    log.debug("direct requests to %s are off: answers unreadable", self.host)
+                    self._broken("answers unreadable")
             return
         self._failures = 0
         if asked > 1 and answered < 2:
