@@ -234,7 +234,8 @@ class _Run:
             return {}
 
         def head(tag: str) -> tuple[str, str | None]:
-            ref = self.client.head_manifest(repository, tag)
+            with self.client.checking():  # this pool's threads too
+                ref = self.client.head_manifest(repository, tag)
             return tag, None if ref is None else ref.digest
 
         with ThreadPoolExecutor(max_workers=min(REFRESH_JOBS, len(names))) as pool:
@@ -363,22 +364,24 @@ class _Run:
                 self._void(record.id)
                 raise
             except RegistryError:
-                # A lost answer proves nothing: look before deciding whether it happened.
+                # A lost answer proves nothing: look before deciding whether it happened. The
+                # record stays either way (the DELETE may have been carried out).
                 if self.client.head_manifest(item.repository, item.digest) is not None:
-                    self._void(record.id)
                     raise
                 outcome = DeleteOutcome.DELETED
             if outcome == DeleteOutcome.NOT_FOUND:
+                # the registry's own answer to the DELETE: it removed nothing
                 self._void(record.id)
                 self.inventory.remove_digest(item.repository, item.digest)
                 raise _Gone(f"{item.repository}@{item.digest} was already gone")
             if self.client.head_manifest(item.repository, item.digest) is not None:
-                self._void(record.id)
+                # Accepted, yet it still resolves: report it, and keep the record (restoring
+                # a manifest that is still there changes nothing).
                 return ItemResult(
                     item,
                     Status.FAILED,
                     f"the registry accepted the DELETE of {item.repository}@{item.digest} "
-                    "but the manifest still resolves: nothing was deleted",
+                    "but the manifest still resolves (its journal record is kept)",
                 )
             now = self._now.get(item.repository, {})
             for tag in tags:
@@ -495,7 +498,8 @@ class _Run:
             return None
         try:
             action = self._delete if item.action is Action.DELETE else self._untag
-            result = action(item)
+            with self.client.checking():  # each request on a connection of its own
+                result = action(item)
         except _Stopped:
             return None
         except _Skip as exc:

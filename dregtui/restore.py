@@ -188,8 +188,9 @@ def restore_batch(
     result = RestoreResult(batch.id)
     restored: set[tuple[str, str]] = set()
     ordered = sorted(batch.pending, key=lambda r: mediatypes.is_index(r.media_type))
-    for record in ordered:
-        result.items.append(restore_record(client, record, inventory, restored))
+    with client.checking():
+        for record in ordered:
+            result.items.append(restore_record(client, record, inventory, restored))
     if journal is not None:
         done = [i.record.id for i in result.items if i.status is not RestoreStatus.FAILED]
         try:

@@ -7,6 +7,7 @@ it, so they can be read, and tested, without the transport.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from dregtui.oci.models import ImageConfig, Manifest, ManifestRef
@@ -14,6 +15,11 @@ from dregtui.oci.models import ImageConfig, Manifest, ManifestRef
 
 class RegistryAPI(Protocol):
     base_url: str
+
+    def checking(self) -> AbstractContextManager[None]:
+        """While it lasts, on this thread: each request on a connection of its own, so no
+        byte that answers another request is read as its answer (the safety path)."""
+        ...
 
     def list_tags(self, repository: str) -> list[str]: ...
 

@@ -43,6 +43,7 @@ from dregtui.registry.errors import (
     parse_error_body,
     redact_url,
 )
+from dregtui.registry.wire import bad_header_value
 
 if TYPE_CHECKING:
     from dregtui.registry.transport import Transport
@@ -396,6 +397,12 @@ class RegistryAuth(AuthBase):
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
             raise ProtocolError(f"The token server at {where} answered without a token.")
+        if bad_header_value(token):
+            raise AuthenticationError(
+                f"The token server at {urlsplit(realm).hostname or where} answered a token "
+                "holding a control character (a CR, LF or NUL) or a character outside "
+                "latin-1: not using it (sent as a header it would change the request)."
+            )
         expires_in = doc.get("expires_in")
         if (
             not isinstance(expires_in, int | float)

@@ -8,10 +8,12 @@ Thread-safe for concurrent use: the scanner shares one client between its worker
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import ssl
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -45,6 +47,7 @@ from dregtui.registry.ratelimit import RateLimiter
 from dregtui.registry.transport import RegistrySession, Transport
 from dregtui.registry.wire import (
     body_media_type,
+    content_length,
     header_media_type,
     media_type_of,
     normalize_url,
@@ -148,6 +151,37 @@ class RegistryClient(WriteOperations):
         self.session.auth = self.auth
         self.api_version: str | None = None
         self.direct = self._direct_connections(digest_auth)
+        self._one_shot = threading.local()  # .depth: inside checking() on this thread
+        self._checks_transport: Transport | None = None
+        self._checks_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        """On this thread, while it lasts: the requests a deletion's safety rests on (the
+        re-checks before a DELETE, the DELETE and the check after it, an untag's steps, a
+        restore's). No fast lane, and each request on a connection of its own, closed once
+        its answer is read (``Transport.one_shot``): an answer duplicated by a proxy, or one
+        the server sent unasked, is never read as the answer to another request. Same
+        credentials and tokens."""
+        with self._checks_lock:
+            if self._checks_transport is None:
+                verify = True if self.session.verify is None else self.session.verify
+                session = RegistrySession(verify=verify, cert=self.session.cert)
+                session.base_headers = dict(self.session.base_headers)
+                session.proxies = dict(self.session.proxies)
+                session.trust_env = self.session.trust_env
+                session.auth = self.auth
+                self._checks_transport = self.transport.one_shot(session)
+        depth = getattr(self._one_shot, "depth", 0)
+        self._one_shot.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._one_shot.depth = depth
+
+    @property
+    def _checked(self) -> bool:
+        return getattr(self._one_shot, "depth", 0) > 0
 
     def _direct_connections(self, digest_auth: bool) -> DirectConnections | None:
         """The manifest reads' fast lane (``direct.py``), unless a proxy is configured for
@@ -190,7 +224,7 @@ class RegistryClient(WriteOperations):
         """``method`` of each reference's manifest through the fast lane: for each, the
         answer when it came back 200, else None (the caller asks the regular way)."""
         lane = self.direct
-        if lane is None or lane.disabled or not references:
+        if lane is None or lane.disabled or not references or self._checked:
             return [None] * len(references)
         if self.transport.limiter is not None:
             for _ in references:
@@ -230,7 +264,9 @@ class RegistryClient(WriteOperations):
         return self.base_url + "/" + path.lstrip("/")
 
     def _request(self, method: str, path: str, *, action: str, **kwargs: Any) -> requests.Response:
-        return self.transport.send(method, self._url(path), action=action, **kwargs)
+        transport = self._checks_transport if self._checked else self.transport
+        assert transport is not None
+        return transport.send(method, self._url(path), action=action, **kwargs)
 
     def _error(self, resp: requests.Response, action: str) -> RegistryError:
         return error_for_response(
@@ -456,11 +492,10 @@ class RegistryClient(WriteOperations):
             digest = answer.headers.get("docker-content-digest")
             if not digest:
                 return None  # no digest header: the regular way GETs and hashes the body
-            size = answer.headers.get("content-length")
             return ManifestRef(
                 self._checked_digest(digest, repository, reference),
                 media_type_of(answer.headers.get("content-type")),
-                int(size) if size and size.isdigit() else None,
+                content_length(answer.headers.get("content-length")),
             )
 
         return self._reads(
@@ -536,13 +571,12 @@ class RegistryClient(WriteOperations):
         if not self.use_get_manifest:
             resp = self._request("HEAD", path, action=action, headers=headers)
             if resp.status_code == 200 and resp.headers.get("Docker-Content-Digest"):
-                size = resp.headers.get("Content-Length")
                 return ManifestRef(
                     self._checked_digest(
                         resp.headers.get("Docker-Content-Digest"), repository, reference
                     ),
                     header_media_type(resp),
-                    int(size) if size and size.isdigit() else None,
+                    content_length(resp.headers.get("Content-Length")),
                 )
             if resp.status_code == 404:
                 return None
@@ -707,6 +741,8 @@ class RegistryClient(WriteOperations):
     def close(self) -> None:
         if self.direct is not None:
             self.direct.close()
+        if self._checks_transport is not None:
+            self._checks_transport.session.close()
         self.session.close()
 
     def __enter__(self) -> RegistryClient:

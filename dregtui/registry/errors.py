@@ -36,6 +36,13 @@ class RegistryConnectionError(RegistryError):
     """The registry could not be reached (DNS, refused, reset, timeout)."""
 
 
+class UnsafeExchangeError(RegistryConnectionError):
+    """An exchange HTTP cannot carry safely: an answer whose end cannot be known (a
+    Content-Length that is not ASCII digits), or a request header value holding a CR, LF or
+    NUL (which would change the request). Every further request is at risk alike, so it
+    stops a scan or a deletion run, as a lost connection does."""
+
+
 class RegistryTLSError(RegistryError):
     """TLS failed: unknown CA, missing or unreadable client certificate, ..."""
 

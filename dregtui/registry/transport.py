@@ -48,6 +48,7 @@ from dregtui.registry.errors import (
     RegistryError,
     RegistryTLSError,
     ResponseTooLargeError,
+    UnsafeExchangeError,
     redact_url,
 )
 from dregtui.registry.failures import (
@@ -56,6 +57,7 @@ from dregtui.registry.failures import (
     describe_tls_error,
 )
 from dregtui.registry.ratelimit import RateLimiter
+from dregtui.registry.wire import bad_header_value, content_length
 
 log = logging.getLogger("dregtui.registry")
 
@@ -262,11 +264,34 @@ class Transport:
         # (each attempt's is a new one), so one is shared by every call that starts alike
         self._policies: dict[tuple[int, bool], RegistryRetry] = {}
 
-    def mount(self, pool_size: int) -> None:
+    def mount(self, pool_size: int, *, one_shot: bool = False) -> None:
+        """Mount the session's adapters: keep-alive pools of ``pool_size`` connections, or
+        with ``one_shot`` pools whose every connection carries one request and its answer."""
         size = max(1, int(pool_size))
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size, max_retries=0)
+        kind = OneShotAdapter if one_shot else CheckedAdapter
+        adapter = kind(pool_connections=4, pool_maxsize=size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    def one_shot(self, session: RegistrySession) -> Transport:
+        """A transport with this one's settings on ``session``, whose every request goes out
+        on a connection of its own (``Connection: close``), closed once its answer is read:
+        for the requests a deletion's safety rests on. No byte that answers another request
+        (one a proxy duplicated, a stray answer queued on a kept-alive connection) can be
+        read as the answer to one of them."""
+        transport = Transport(
+            session,
+            registry=self.registry,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            max_retry_after=self.max_retry_after,
+            has_client_cert=self.has_client_cert,
+        )
+        transport.limiter = self.limiter
+        transport.mount(4, one_shot=True)
+        session.base_headers["Connection"] = "close"
+        return transport
 
     @staticmethod
     def _redirect(
@@ -347,6 +372,7 @@ class Transport:
                     raise requests.exceptions.ReadTimeout("the deadline passed")
                 timeout = (min(remaining, MAX_CONNECT_TIMEOUT), remaining)
                 resp = self.session.request(method, url, timeout=timeout, stream=True, **kwargs)
+                _check_framing(resp, method, where, label, action)
                 if not (changes and resp.is_redirect):
                     status = resp.status_code
                     if retry.attempts_left and retry.is_retry(
@@ -431,6 +457,70 @@ class Transport:
             time.sleep(wait)
 
 
+class _OneShotPool(urllib3.HTTPConnectionPool):
+    """A pool that closes each connection given back to it: the next request opens a new one."""
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.close()
+        super()._put_conn(conn)
+
+
+class _OneShotHTTPSPool(urllib3.HTTPSConnectionPool):
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.close()
+        super()._put_conn(conn)
+
+
+_ONE_SHOT_POOLS = {"http": _OneShotPool, "https": _OneShotHTTPSPool}
+
+
+class CheckedAdapter(HTTPAdapter):
+    """requests' adapter, refusing a request with a header value that could end the header
+    or the request where it stands (a CR, LF or NUL, say from a token server): nothing of it
+    is sent. Every request of the client passes here, credentials and tokens included."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        for name, value in request.headers.items():
+            if bad_header_value(value) or bad_header_value(name):
+                host = urlsplit(request.url or "").hostname or "the registry"
+                raise UnsafeExchangeError(
+                    f"Refusing to send a request to {host}: its {name} header holds a control "
+                    "character (a CR, LF or NUL) or a character outside latin-1, which would "
+                    "change the request itself."
+                )
+        return super().send(request, *args, **kwargs)
+
+
+class OneShotAdapter(CheckedAdapter):
+    """requests' adapter on pools that never reuse a connection, proxied or not."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _ONE_SHOT_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _ONE_SHOT_POOLS
+        return manager
+
+
+def _check_framing(
+    resp: requests.Response, method: str, where: str, label: str, action: str
+) -> None:
+    """ProtocolError (the connection closed) for an answer whose length is not plain
+    ASCII digits: where such an answer ends, and so what follows it, is anybody's guess."""
+    try:
+        content_length(resp.headers.get("Content-Length"))
+    except ValueError as exc:
+        resp.close()
+        raise UnsafeExchangeError(
+            f"{label[:1].upper() + label[1:]} at {where} answered a {method} with {exc} while "
+            f"{action}: not reading it (a broken server or proxy in between)."
+        ) from None
+
+
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
@@ -474,8 +564,8 @@ def read_body(
             raw.read()
             complete = True
             return
-        length = resp.headers.get("Content-Length", "")
-        if not truncate and length.isdigit() and int(length) > cap:
+        length = content_length(resp.headers.get("Content-Length"))
+        if not truncate and length is not None and length > cap:
             raise BodyTooLarge(cap)  # announced too large: not a byte of it is read
         while True:
             remaining = deadline - time.monotonic()

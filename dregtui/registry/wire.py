@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -99,3 +100,36 @@ def ref_name(repository: str, reference: str) -> str:
     """``repo:tag`` or ``repo@sha256:...`` for messages."""
     sep = "@" if ":" in reference else ":"
     return f"{repository}{sep}{reference}"
+
+
+_DIGITS = re.compile(r"[0-9]+")
+_HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")  # no control character but a tab
+
+
+def content_length(value: str | None) -> int | None:
+    """A ``Content-Length`` value as a number: None when absent, ValueError unless it is ASCII
+    digits only (``str.isdigit`` and ``int`` also take ``²`` or other scripts' digits)."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if not _DIGITS.fullmatch(value):
+        raise ValueError(f"a malformed Content-Length ({value[:40]!r})")
+    return int(value)
+
+
+def bad_header_value(value: str | bytes) -> bool:
+    """True when ``value`` may not go into a request header: a CR, LF, NUL or other control
+    character (which would end the header, or the request, where it stands), or a character
+    outside latin-1."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
+            return True
+    if not _HEADER_VALUE.fullmatch(value):
+        return True
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return True
+    return False
