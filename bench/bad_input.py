@@ -8,7 +8,7 @@ Each answer is served from a child process (the tests' scripted fake registry), 
 wall time, peak RSS (``ru_maxrss`` of that child), whether a cache file was left, and its
 stderr. The honest case (one page of 1,000,000 distinct tags, as distribution 2.8 sends it)
 is read by ``RegistryClient.list_tags`` alone: a scan would then resolve a million tags.
-Baseline: a bare ``import dregtui.cli``. Asserts nothing.
+Baseline: a bare ``import dregtui.cli.main``. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def run_case(case: str) -> None:
             cache = Path(tmp) / "cache.json"
             if case in ("tags-1M", "tags-2M-64MB"):
                 code = (
-                    "from dregtui.registry import RegistryClient\n"
+                    "from dregtui.registry.client import RegistryClient\n"
                     f"with RegistryClient({url!r}, timeout=60) as c:\n"
                     f"    print(len(c.list_tags({REPO!r})))\n"
                 )
@@ -136,7 +136,7 @@ def run_real(count: int) -> None:
     its tags/list reads), listed by ``RegistryClient.list_tags`` in a child."""
     from dregtui.demo.images import ImagePusher
     from dregtui.demo.server import LocalRegistry
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     shm = Path("/dev/shm")  # a million files: seconds in memory, minutes on a busy disk
     workdir = Path(tempfile.mkdtemp(prefix="dregtui-bench-", dir=shm if shm.is_dir() else None))
@@ -150,7 +150,7 @@ def run_real(count: int) -> None:
                 (tags / f"2024{i % 10000:04d}-{i:07x}").touch()
             print(f"real 2.8: {count:,} tags created in {time.monotonic() - start:.0f} s")
             code = (
-                "from dregtui.registry import RegistryClient\n"
+                "from dregtui.registry.client import RegistryClient\n"
                 f"with RegistryClient({reg.url!r}, timeout=120) as c:\n"
                 f"    print(len(c.list_tags({REPO!r})))\n"
             )
@@ -168,7 +168,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
-    rc, seconds, rss, _ = measure([sys.executable, "-c", "import dregtui.cli"])
+    rc, seconds, rss, _ = measure([sys.executable, "-c", "import dregtui.cli.main"])
     print(f"{'baseline (import)':24} exit {rc}  {seconds:5.2f} s  peak RSS {rss:4d} MB")
     for case in (
         "tags-1M",

@@ -24,8 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from dregtui.inventory.cache import InventoryCache  # noqa: E402
-from dregtui.inventory.model import Footprint, Inventory, TagInfo  # noqa: E402
+from dregtui.core.inventory import Footprint, Inventory, TagInfo  # noqa: E402
+from dregtui.state.cache import InventoryCache  # noqa: E402
 
 URL = "http://127.0.0.1:9"  # nothing listens: every figure comes from the cache
 REPOS = 2_000
@@ -76,7 +76,7 @@ PEAK = (
 # headless until the inventory and its space accounting are in; then its peak RSS.
 PEAK_TUI = (
     "import asyncio, sys\n"
-    "from dregtui.inventory.cache import InventoryCache\n"
+    "from dregtui.state.cache import InventoryCache\n"
     "from dregtui.tui.app import DregApp\n"
     "cache = InventoryCache.for_registry(sys.argv[1])\n"
     "async def main():\n"
@@ -106,7 +106,7 @@ BARE_TUI = (
 LOAD = (
     "import sys, time\n"
     "from pathlib import Path\n"
-    "from dregtui.inventory.cache import InventoryCache\n"
+    "from dregtui.state.cache import InventoryCache\n"
     "start = time.perf_counter()\n"
     f"assert InventoryCache(Path(sys.argv[1]), {URL!r}).read() is not None\n"
     "print(time.perf_counter() - start, file=sys.stderr)\n"

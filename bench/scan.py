@@ -45,9 +45,9 @@ sys.path.insert(0, str(HERE))
 
 from latency_proxy import LatencyProxy  # noqa: E402
 
+from dregtui.core.oci import mediatypes  # noqa: E402
 from dregtui.demo.server import LocalRegistry  # noqa: E402
-from dregtui.oci import mediatypes  # noqa: E402
-from dregtui.registry import RegistryClient  # noqa: E402
+from dregtui.registry.client import RegistryClient  # noqa: E402
 
 REPOS, TAGS = 300, 40
 DATA = HERE / ".data"
@@ -242,7 +242,7 @@ def time_dregtui(
 ) -> tuple[int, float, int, int]:
     """Tags seen, seconds, HTTP requests sent (every attempt) by one cold scan (of the whole
     registry, or of ``repositories``), and the requests in flight its window ended at."""
-    from dregtui.inventory.scanner import DEFAULT_CAP, Scanner
+    from dregtui.ops.scanner import DEFAULT_CAP, Scanner
 
     start = time.perf_counter()
     with RegistryClient(url, pool_size=jobs or DEFAULT_CAP) as client:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dregtui.inventory.model import Footprint, Inventory, TagInfo  # noqa: E402
-from dregtui.plan import build_plan  # noqa: E402
-from dregtui.space import Space  # noqa: E402
+from dregtui.core.inventory import Footprint, Inventory, TagInfo  # noqa: E402
+from dregtui.core.plan import build_plan  # noqa: E402
+from dregtui.core.space import Space  # noqa: E402
 
 REPOS = 1_000
 

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.tui.app import DregApp
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from scale import URL, build  # noqa: E402
 from textual.app import App  # noqa: E402
 
-from dregtui.inventory.cache import InventoryCache  # noqa: E402
+from dregtui.state.cache import InventoryCache  # noqa: E402
 from dregtui.tui.app import DregApp  # noqa: E402
 
 

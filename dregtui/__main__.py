@@ -1,5 +1,5 @@
 import sys
 
-from dregtui.cli import main
+from dregtui.cli.main import main
 
 sys.exit(main())

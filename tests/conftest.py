@@ -22,7 +22,7 @@ import pytest
 
 from dregtui.demo.images import ImagePusher
 from dregtui.demo.server import LocalRegistry, find_registry_binary
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 BIG_REPOS = 130
 
@@ -146,7 +146,7 @@ def run_cli() -> Callable[..., CliResult]:
     """``run_cli(*argv, env=None, progress=None)`` -> CliResult(code, out, err) via cli.main."""
     import io
 
-    from dregtui.cli import main
+    from dregtui.cli.main import main
 
     def run(*argv: str, env: dict[str, str] | None = None, progress: Any = None) -> CliResult:
         out, err = io.StringIO(), io.StringIO()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from dregtui.inventory.cache import InventoryCache
+from dregtui.state.cache import InventoryCache
 
 
 def cached_tags(url: str) -> dict[str, list[str]]:
@@ -23,7 +23,7 @@ def test_registry_dying_mid_delete_stops_at_once_and_rerun_completes(
 ):
     """Every further item would fail too: stop after the items in flight (not one retry
     storm per item), one error line, the cache holds exactly what is still there."""
-    import dregtui.commands.remove as remove
+    import dregtui.cli.commands.remove as remove
 
     for i in range(12):
         pusher.image("app", f"1.{i}", seed=f"die/{i}")
@@ -119,7 +119,7 @@ def test_global_option_after_the_command_is_explained(run_cli):
 
 def test_deletion_disabled_reason_is_said_once(nodelete_registry, run_cli):
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     with RegistryClient(nodelete_registry.url) as c:
         p = ImagePusher(c)
@@ -171,7 +171,7 @@ def test_anonymous_catalog_refusal_suggests_logging_in(token_registry, run_cli):
     from support.fixtures import PASSWORD, USER
 
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     with RegistryClient(token_registry.url, username=USER, password=PASSWORD) as c:
         ImagePusher(c).image("team/a", "1.0", seed="anon")
@@ -204,7 +204,7 @@ def test_jobs_are_capped_before_any_thread_starts(run_cli):
 
 
 def test_restore_names_an_ambiguous_prefix_and_the_registry(run_cli):
-    from dregtui.inventory.journal import Journal, JournalRecord
+    from dregtui.state.journal import Journal, JournalRecord
 
     journal = Journal()
     for batch in ("ab12", "ab34"):
@@ -321,7 +321,7 @@ def test_json_remove_that_stops_still_says_why_on_stderr(nodelete_registry, run_
     import json
 
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     with RegistryClient(nodelete_registry.url) as c:
         ImagePusher(c).image("app", "1.0", seed="json/stop")
@@ -391,7 +391,7 @@ def test_a_classic_dregutil_command_line_works_unchanged(tls_registry, run_cli):
     """``-reg=host:port`` (https implied), ``-v None``, ``-cert/-key``, env-only settings,
     ``--digest-auth VALUE``, ``--use-get-manifest`` and the classic ``--count`` footer."""
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     tls = tls_registry.tls
     cert = (tls.client_cert, tls.client_key)
@@ -422,7 +422,7 @@ def test_journal_short_writes_still_leave_whole_records(monkeypatch):
     """os.write may write less than asked (a filling disk): the record must still be whole."""
     import os
 
-    from dregtui.inventory.journal import Journal, JournalRecord
+    from dregtui.state.journal import Journal, JournalRecord
 
     real = os.write
 

@@ -12,15 +12,16 @@ from pathlib import Path
 import pytest
 from support.fixtures import PASSWORD, USER
 
-from dregtui.demo.images import ImagePusher
-from dregtui.registry import RegistryClient, resolve_credentials
-from dregtui.registry.auth import TokenCache
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     AuthenticationError,
     AuthorizationError,
     CatalogUnavailableError,
     RegistryConnectionError,
 )
+from dregtui.demo.images import ImagePusher
+from dregtui.registry.auth import TokenCache
+from dregtui.registry.client import RegistryClient
+from dregtui.registry.credentials import resolve_credentials
 
 
 def _write_docker_config(path: Path, doc: dict) -> Path:
@@ -315,7 +316,7 @@ def test_broken_docker_config_and_identity_token_helper(tmp_path, monkeypatch, c
 
 
 def test_describe_credentials_says_where_they_come_from(tmp_path):
-    from dregtui.registry import describe_credentials
+    from dregtui.registry.credentials import describe_credentials
 
     config = _write_docker_config(
         tmp_path / "cfg", {"auths": {"reg.example": {"auth": base64.b64encode(b"u:p").decode()}}}

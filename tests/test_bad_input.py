@@ -18,12 +18,11 @@ from pathlib import Path
 import pytest
 from support.fake_server import Large, Reply, error_reply, json_reply
 
+from dregtui.core.errors import ProtocolError, ResponseTooLargeError
+from dregtui.core.oci import mediatypes
 from dregtui.demo.images import ImagePusher
-from dregtui.inventory.cache import cache_name, default_cache_dir
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
-from dregtui.registry.client import MAX_TAG_PAGE_NAMES
-from dregtui.registry.errors import ProtocolError, ResponseTooLargeError
+from dregtui.registry.client import MAX_TAG_PAGE_NAMES, RegistryClient
+from dregtui.state.cache import cache_name, default_cache_dir
 
 MB = 1024 * 1024
 REPO = "ci/app"
@@ -169,7 +168,7 @@ def test_a_100_mb_manifest_ends_a_scan_in_one_sentence_with_no_cache(
 
 
 def test_a_removal_meeting_a_100_mb_manifest_changes_nothing(fake_registry, run_cli):
-    from dregtui.inventory.journal import Journal
+    from dregtui.state.journal import Journal
 
     fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [REPO]}))
     fake_registry.route("GET", TAGS, json_reply({"name": REPO, "tags": ["1.0"]}))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from support.registry import cache_header, edit_cache_header
 
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.demo.images import ImagePusher
-from dregtui.inventory.cache import InventoryCache, cache_name, default_cache_dir
-from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
+from dregtui.state.cache import InventoryCache, cache_name, default_cache_dir
 
 
 def cache_file(url: str) -> Path:
@@ -279,8 +279,8 @@ def test_a_loaded_cache_changed_then_saved_again_keeps_every_change(tmp_path):
     """Issue 11: a cache's footprints load as columns and its reverse index on first use; a
     rescan then changes both (a footprint replaced, one added, one dropped, a tag moved) and
     the next save and load keep all of it, in more than one chunk."""
-    from dregtui.inventory import cache as cache_module
-    from dregtui.inventory.model import Footprint
+    from dregtui.core.inventory import Footprint
+    from dregtui.state import cache as cache_module
 
     d = [f"sha256:{n:064x}" for n in range(1, 60)]
     inv = Inventory("https://r")
@@ -389,7 +389,7 @@ def test_cache_path_that_is_not_a_cache_is_refused_before_any_request(
 def test_damaged_or_oversized_dregtui_cache_at_a_named_path_is_rebuilt(
     small_registry, run_cli, tmp_path
 ):
-    from dregtui.inventory.cache import MAX_BYTES
+    from dregtui.state.cache import MAX_BYTES
 
     url = small_registry.url
     path = tmp_path / "cache.json"

@@ -10,7 +10,7 @@ import pytest
 from support.httpserver import LoopbackServer
 
 from dregtui.demo.server import free_port
-from dregtui.inventory.cache import cache_name, default_cache_dir
+from dregtui.state.cache import cache_name, default_cache_dir
 
 
 def assert_one_line_error(result, *needles: str) -> None:
@@ -137,7 +137,7 @@ def test_hostile_repository_names_in_errors_stay_one_line(small_registry, run_cl
 def test_progress_line_only_on_a_terminal(small_registry, tmp_path: Path):
     import io
 
-    from dregtui.cli import main
+    from dregtui.cli.main import main
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

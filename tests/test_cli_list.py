@@ -10,9 +10,9 @@ from conftest import BIG_REPOS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dregtui.commands._context import Context
-from dregtui.config import Settings
-from dregtui.registry import RegistryClient
+from dregtui.cli.commands._context import Context
+from dregtui.registry.client import RegistryClient
+from dregtui.state.config import Settings
 
 BIG_NAMES = sorted(f"ns{i % 7}/repo-{i:03d}" for i in range(BIG_REPOS))
 

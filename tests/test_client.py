@@ -8,10 +8,7 @@ import pytest
 import requests
 from conftest import BIG_REPOS
 
-from dregtui.demo.images import ImagePusher
-from dregtui.oci import mediatypes
-from dregtui.registry import DeleteOutcome, RegistryClient
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     DeletionDisabledError,
     NotARegistryError,
     NotFoundError,
@@ -19,6 +16,10 @@ from dregtui.registry.errors import (
     RegistryConnectionError,
     RegistryError,
 )
+from dregtui.core.oci import mediatypes
+from dregtui.core.oci.models import DeleteOutcome
+from dregtui.demo.images import ImagePusher
+from dregtui.registry.client import RegistryClient
 
 
 def test_catalog_follows_link_across_pages(big_registry):

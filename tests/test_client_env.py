@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from support.fake_server import json_reply
 
-from dregtui.registry import RegistryClient, transport
+from dregtui.registry import transport
+from dregtui.registry.client import RegistryClient
 
 
 def test_proxy_from_environment_is_used(fake_registry, monkeypatch):

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from dregtui.cli import parse_settings
-from dregtui.config import (
+from dregtui.cli.main import parse_settings
+from dregtui.ops.connect import (
+    make_client,
+)
+from dregtui.state.config import (
     ConfigError,
     Settings,
     default_config_path,
     load_config,
-    make_client,
     save_profile,
 )
 

@@ -10,20 +10,20 @@ import requests
 from support.registry import cache_header, edit_cache_header
 from support.tui import settle
 
-from dregtui.cli import main
+from dregtui.cli.main import main
+from dregtui.core.oci import mediatypes
 from dregtui.demo.sample import BIG_REPOSITORY, populate
 from dregtui.demo.server import LocalRegistry, find_registry_binary
-from dregtui.inventory.cache import InventoryCache
-from dregtui.inventory.scanner import Scanner
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
+from dregtui.ops.scanner import Scanner
+from dregtui.registry.client import RegistryClient
+from dregtui.state.cache import InventoryCache
 from dregtui.tui.app import DregApp
 
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let ``tui``/``demo`` go on without a terminal: the tests drive the app headless."""
-    monkeypatch.setattr("dregtui.commands.tui.has_terminal", lambda stdout: True)
+    monkeypatch.setattr("dregtui.cli.commands.tui.has_terminal", lambda stdout: True)
 
 
 def test_sample_shows_off_shared_digests_indexes_and_signatures(client: RegistryClient) -> None:
@@ -172,7 +172,7 @@ def test_tui_scan_of_named_repositories_is_cached_as_a_closed_catalog(
     does not take that partial cache for the whole catalog."""
     import asyncio
 
-    from dregtui.inventory.cache import InventoryCache
+    from dregtui.state.cache import InventoryCache
 
     populate(client, many_tags=0)
     url = client.base_url

@@ -13,10 +13,10 @@ import pytest
 from support.fake_server import Reply, json_reply
 from support.registry import cache_lines, column, write_cache_lines
 
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
-from dregtui.registry.errors import ProtocolError, RegistryError
-from dregtui.textsafe import UNSAFE
+from dregtui.core.errors import ProtocolError, RegistryError
+from dregtui.core.oci import mediatypes
+from dregtui.core.textsafe import UNSAFE
+from dregtui.registry.client import RegistryClient
 
 FAST = {"backoff": 0.01, "retries": 1, "timeout": 5}
 BODY = json.dumps(
@@ -203,7 +203,7 @@ def test_the_real_registry_passes_every_check(client, pusher):
 
 
 def test_a_poisoned_digest_in_the_cache_is_never_printed(small_registry, run_cli):
-    from dregtui.inventory.cache import cache_name, default_cache_dir
+    from dregtui.state.cache import cache_name, default_cache_dir
 
     url = small_registry.url
     first = run_cli("-reg", url, "query-tags", "-r", "team/app-00", "-t", "1.0", "latest")

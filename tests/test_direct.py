@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from support.fixtures import PASSWORD, USER
 
+from dregtui.core.errors import RegistryError
+from dregtui.core.oci import mediatypes
 from dregtui.demo.images import ImagePusher
-from dregtui.inventory.scanner import Scanner
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient, direct
-from dregtui.registry.errors import RegistryError
+from dregtui.ops.scanner import Scanner
+from dregtui.registry import direct
+from dregtui.registry.client import RegistryClient
 
 
 def batches(client: RegistryClient) -> list[int]:

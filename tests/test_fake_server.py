@@ -10,10 +10,7 @@ from email.utils import formatdate
 import pytest
 from support.fake_server import HTML_PAGE, Reply, error_reply, json_reply
 
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
-from dregtui.registry.auth import parse_challenges
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     AuthenticationError,
     CatalogUnavailableError,
     ProtocolError,
@@ -22,6 +19,9 @@ from dregtui.registry.errors import (
     RegistryError,
     ServerError,
 )
+from dregtui.core.oci import mediatypes
+from dregtui.registry.auth import parse_challenges
+from dregtui.registry.client import RegistryClient
 from dregtui.registry.transport import parse_retry_after
 
 FAST = {"backoff": 0.01, "retries": 2, "timeout": 5}

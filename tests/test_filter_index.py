@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.select import SelectorError, TagIndex, parse_filter
-from dregtui.tags import sort_tags
+from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.select import SelectorError, TagIndex, parse_filter
+from dregtui.core.tags import sort_tags
 from dregtui.tui.session import Session
 
 RELEASE = st.lists(st.integers(0, 12), min_size=1, max_size=3).map(
@@ -136,7 +136,7 @@ def test_a_filter_no_longer_wanted_stops_and_keeps_nothing() -> None:
     one stops part way and leaves nothing behind for the next keystroke to narrow from."""
     import pytest
 
-    from dregtui.select import CHUNK, FilterStopped
+    from dregtui.core.select import CHUNK, FilterStopped
 
     tags = [f"1.{n // 100}.{n % 100}" for n in range(CHUNK + 10)]
     inv = Inventory("http://r")
@@ -169,7 +169,7 @@ def test_a_regex_that_is_a_plain_string_is_answered_as_re_would(pattern, tags) -
     than the regex's, whatever the pattern and the tags (a newline, punctuation) hold."""
     import re
 
-    from dregtui.select import plain_text
+    from dregtui.core.select import plain_text
 
     try:
         compiled = re.compile(pattern)
@@ -270,7 +270,7 @@ def test_a_regex_searched_for_in_the_joined_tags_is_answered_as_re_would(  # typ
 
     import pytest
 
-    import dregtui.select as select
+    import dregtui.core.select as select
 
     tags, odd = lines
     tags = [*tags, odd] if odd else tags  # a tag with a newline: read tag by tag
@@ -291,7 +291,7 @@ def test_a_regex_searched_for_in_the_joined_tags_is_answered_as_re_would(  # typ
 
 
 def test_regexes_that_are_searched_for_over_lines() -> None:
-    from dregtui.regexes import line_start, over_lines, within_lines
+    from dregtui.core.regexes import line_start, over_lines, within_lines
 
     for pattern in ("^1.2", "1.2", "\\.2\\d$", "\\bpr-\\d+", "(a)\\1", "(?m)^a", "(?s)a.b"):
         assert over_lines(pattern), pattern
@@ -317,7 +317,7 @@ def test_a_regex_typed_further_only_narrows_when_re_agrees(pieces, cut, tags) ->
     """``regexes.narrows(before, after)``: every tag ``after`` finds, ``before`` finds too."""
     import re
 
-    from dregtui.regexes import narrows
+    from dregtui.core.regexes import narrows
 
     after = "".join(pieces)
     before = "".join(pieces[:cut])
@@ -331,7 +331,7 @@ def test_a_regex_typed_further_only_narrows_when_re_agrees(pieces, cut, tags) ->
 
 
 def test_typing_a_regex_further_narrows_what_it_can() -> None:
-    from dregtui.regexes import narrows
+    from dregtui.core.regexes import narrows
 
     assert narrows("^1.", "^1.2")
     assert narrows("^1", "^1\\.")

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from dregtui.inventory.dates import dates_path
-from dregtui.inventory.journal import Journal
-from dregtui.registry import RegistryClient, credentials
-from dregtui.userfiles import DOCKER_CONFIG_MAX, SETTINGS_MAX, UserFileError, read_user_file
+from dregtui.ops.dates import dates_path
+from dregtui.registry import credentials
+from dregtui.registry.client import RegistryClient
+from dregtui.state.journal import Journal
+from dregtui.state.userfiles import DOCKER_CONFIG_MAX, SETTINGS_MAX, UserFileError, read_user_file
 
 DEEP = 200_000
 BOUND = 10.0  # seconds any of these commands may take (a hang fails here, not at the timeout)

@@ -42,11 +42,11 @@ from support.fake_server import (
 from support.killable import snapshot
 from support.meddling_proxy import MeddlingProxy
 
+from dregtui.core.oci import mediatypes
 from dregtui.demo.images import ImagePusher, Pushed
 from dregtui.demo.server import LocalRegistry
-from dregtui.inventory.journal import Journal
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
+from dregtui.state.journal import Journal
 
 pytestmark = pytest.mark.reliability
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from dregtui.imagefacts import image_facts
-from dregtui.inventory.dates import CreatedDates
-from dregtui.oci import mediatypes
+from dregtui.core.oci import mediatypes
+from dregtui.ops.dates import CreatedDates
+from dregtui.ops.imagefacts import image_facts
 from dregtui.tui.details import fetch_details
 
 

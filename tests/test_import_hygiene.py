@@ -11,7 +11,13 @@ import dregtui
 
 
 def core_modules() -> list[str]:
-    names = ["dregtui", "dregtui.cli", "dregtui.registry", "dregtui.inventory", "dregtui.commands"]
+    names = [
+        "dregtui",
+        "dregtui.cli.main",
+        "dregtui.registry",
+        "dregtui.core.inventory",
+        "dregtui.cli.commands",
+    ]
     for info in pkgutil.walk_packages(dregtui.__path__, "dregtui."):
         if info.name.startswith(("dregtui.tui", "dregtui.__main__")):
             continue
@@ -36,31 +42,31 @@ def modules_loaded_by(modules: list[str], prefixes: tuple[str, ...], extra: str 
 
 def test_core_imports_no_textual_or_rich():
     modules = core_modules()
-    assert "dregtui.inventory.scanner" in modules and "dregtui.config" in modules
+    assert "dregtui.ops.scanner" in modules and "dregtui.state.config" in modules
     # registering every command must stay light too
-    extra = "from dregtui.cli import build_parser\nbuild_parser()\n"
+    extra = "from dregtui.cli.main import build_parser\nbuild_parser()\n"
     assert modules_loaded_by(modules, ("textual", "rich"), extra) == []
 
 
 PURE_CORE = [
-    "dregtui.inventory.model",
-    "dregtui.inventory.journal",
-    "dregtui.oci.mediatypes",
-    "dregtui.oci.models",
-    "dregtui.oci.digests",
-    "dregtui.imagefacts",
-    "dregtui.select",
-    "dregtui.plan",
-    "dregtui.tags",
-    "dregtui.versions",
+    "dregtui.core.inventory",
+    "dregtui.state.journal",
+    "dregtui.core.oci.mediatypes",
+    "dregtui.core.oci.models",
+    "dregtui.core.oci.digests",
+    "dregtui.ops.imagefacts",
+    "dregtui.core.select",
+    "dregtui.core.plan",
+    "dregtui.core.tags",
+    "dregtui.core.tags",
 ]
 HEAVY = (
     "requests",
     "urllib3",
     "dregtui.registry.client",
-    "dregtui.config",
-    "dregtui.cli",
-    "dregtui.commands",
+    "dregtui.state.config",
+    "dregtui.cli.main",
+    "dregtui.cli.commands",
     "textual",
     "rich",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import stat
 
-from dregtui.inventory.journal import Journal, JournalRecord, journal_path
+from dregtui.state.journal import Journal, JournalRecord, journal_path
 
 
 def rec(batch: str, repo: str, n: int, **kw) -> JournalRecord:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.oci import mediatypes
-from dregtui.plan import (
+from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.oci import mediatypes
+from dregtui.core.plan import (
     Action,
     IntersectingTagsError,
     PlanMode,
@@ -18,7 +18,7 @@ from dregtui.plan import (
     build_plan,
     signature_target,
 )
-from dregtui.select import Selection
+from dregtui.core.select import Selection
 
 IMG = mediatypes.OCI_MANIFEST
 IDX = mediatypes.OCI_INDEX

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dregtui.demo.images import ImagePusher
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 POLICY = """
 # What a GitLab cleanup policy or a Harbor retention rule says, for a whole registry.

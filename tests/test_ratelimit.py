@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from dregtui.config import Settings, make_client
+from dregtui.ops.connect import make_client
 from dregtui.registry.ratelimit import RateLimiter
+from dregtui.state.config import Settings
 
 
 class FakeClock:

@@ -20,7 +20,7 @@ from support.killable import KillableRegistry, snapshot
 from support.registry import cache_lines
 
 from dregtui.demo.images import ImagePusher
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,11 +7,11 @@ import threading
 import pytest
 from support.registry import resolve
 
-from dregtui.execute import RECLAIM_SPACE, Status, execute_plan
-from dregtui.inventory.journal import Journal
-from dregtui.inventory.scanner import Scanner
-from dregtui.plan import Action, PlanMode, build_plan
-from dregtui.select import Selection
+from dregtui.core.plan import Action, PlanMode, build_plan
+from dregtui.core.select import Selection
+from dregtui.ops.execute import RECLAIM_SPACE, Status, execute_plan
+from dregtui.ops.scanner import Scanner
+from dregtui.state.journal import Journal
 
 
 def scan(client):
@@ -127,7 +127,7 @@ def test_new_tag_on_the_digest_since_the_scan_is_skipped(client, pusher):
 
 def test_deletion_disabled_stops_with_advice(make_registry):
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     reg = make_registry(config={"storage": {"delete": {"enabled": False}}})
     with RegistryClient(reg.url) as client:
@@ -180,7 +180,7 @@ def test_unwritable_journal_stops_before_any_delete(client, pusher, tmp_path):
 
 def test_untag_with_deletion_disabled_leaves_the_tag_on_the_original(nodelete_registry):
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     with RegistryClient(nodelete_registry.url) as client:
         pusher = ImagePusher(client)
@@ -251,8 +251,8 @@ def test_an_untag_stranded_on_its_placeholder_is_journaled_and_restored(client, 
     """The registry goes away between the placeholder PUT and its DELETE (and stays away
     while dregtui tries to point the tag back): the tag is left on the placeholder. The
     journal keeps the untag record, and restore puts the tag back on the original."""
-    from dregtui.registry.errors import RegistryConnectionError
-    from dregtui.restore import restore_batch
+    from dregtui.core.errors import RegistryConnectionError
+    from dregtui.ops.restore import restore_batch
 
     a = pusher.image("app", "1.0")
     pusher.tag("app", "1.0.0", a)

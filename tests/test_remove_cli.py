@@ -8,8 +8,8 @@ import json
 import pytest
 from support.registry import resolve
 
-from dregtui.inventory.cache import InventoryCache
-from dregtui.inventory.dates import load_known
+from dregtui.ops.dates import load_known
+from dregtui.state.cache import InventoryCache
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_remove_repos_then_restore(registry, client, populated, run_cli):
 
 def test_deletion_disabled_is_one_sentence_exit_1(make_registry, run_cli):
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     reg = make_registry(config={"storage": {"delete": {"enabled": False}}})
     with RegistryClient(reg.url) as c:
@@ -168,7 +168,7 @@ def test_keep_last_and_older_than(registry, client, pusher, run_cli):
 
 def test_catalog_refused_scans_the_named_repositories(token_registry, run_cli):
     from dregtui.demo.images import ImagePusher
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     issuer = token_registry.issuer
     issuer.users["carol"] = "cleaner"
@@ -218,7 +218,7 @@ def test_ctrl_c_half_way_then_rerun_completes(registry, client, pusher, run_cli,
     import signal
     import threading
 
-    import dregtui.commands.remove as remove
+    import dregtui.cli.commands.remove as remove
 
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("SIGINT reaches only the main thread")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
-from dregtui.execute import Status, execute_plan
-from dregtui.inventory.scanner import Scanner
-from dregtui.plan import PlanMode, build_plan
-from dregtui.select import Selection
+from dregtui.core.plan import PlanMode, build_plan
+from dregtui.core.select import Selection
+from dregtui.ops.execute import Status, execute_plan
+from dregtui.ops.scanner import Scanner
 
 REPOS = ("team/a", "team/b", "lib")
 VERSIONS = ("1.0", "1.1", "1.2", "v1.3", "2.0", "2.1")

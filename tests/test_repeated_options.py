@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import subprocess
 
 from support.registry import resolve
 
+from dregtui.core.plan import PlanMode, build_plan
+from dregtui.core.select import Selection
 from dregtui.demo.server import find_registry_binary
-from dregtui.execute import execute_plan
-from dregtui.inventory.journal import Journal
-from dregtui.inventory.scanner import Scanner
-from dregtui.plan import PlanMode, build_plan
-from dregtui.restore import RestoreStatus, restore_batch
-from dregtui.select import Selection
+from dregtui.ops.execute import execute_plan
+from dregtui.ops.restore import RestoreStatus, restore_batch
+from dregtui.ops.scanner import Scanner
+from dregtui.state.journal import Journal
 
 
 def delete(client, mode=None, **selection):
@@ -98,8 +98,8 @@ def test_restore_puts_a_tag_back_over_a_placeholder_and_refuses_bad_bytes(
     import dataclasses
     import json as _json
 
-    from dregtui.execute import PLACEHOLDER_ANNOTATION
-    from dregtui.oci import mediatypes
+    from dregtui.core.oci import mediatypes
+    from dregtui.ops.execute import PLACEHOLDER_ANNOTATION
 
     a = pusher.image("app", "1.0")
     pusher.tag("app", "keep", a)

@@ -11,13 +11,13 @@ import pytest
 from conftest import BIG_REPOS
 from support.fake_server import json_reply, manifest_reply, serve_manifest
 
-from dregtui.cli import parse_settings
+from dregtui.cli.main import parse_settings
+from dregtui.core.inventory import Inventory
+from dregtui.core.oci import mediatypes
 from dregtui.demo.server import LocalRegistry
-from dregtui.inventory.model import Inventory
-from dregtui.inventory.scanner import DEFAULT_CAP, Scanner
-from dregtui.inventory.window import FLOOR, InFlightWindow
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
+from dregtui.ops.scanner import DEFAULT_CAP, Scanner
+from dregtui.ops.window import FLOOR, InFlightWindow
+from dregtui.registry.client import RegistryClient
 
 
 class Recorder:

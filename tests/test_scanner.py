@@ -10,9 +10,10 @@ import time
 import pytest
 from conftest import BIG_REPOS
 
-from dregtui.inventory.model import Inventory
-from dregtui.inventory.scanner import Scanner, ScanProgress
-from dregtui.registry import RegistryClient, RegistryError
+from dregtui.core.errors import RegistryError
+from dregtui.core.inventory import Inventory
+from dregtui.ops.scanner import Scanner, ScanProgress
+from dregtui.registry.client import RegistryClient
 
 
 def test_full_scan_of_big_registry_with_progress(big_registry):
@@ -169,7 +170,7 @@ def test_unreachable_registry_raises_registry_error():
 def test_nested_indexes_record_every_level(registry, client, pusher):
     import json
 
-    from dregtui.oci import mediatypes
+    from dregtui.core.oci import mediatypes
 
     inner, inner_children = pusher.index("nest", None, seed="inner")
     outer_raw = json.dumps(
@@ -249,7 +250,7 @@ def test_foreign_layers_and_missing_children_are_one_warning_each(fake_registry,
     size; an index child the registry does not have: its size unknown. One line each."""
     from support.fake_server import Reply, json_reply, manifest_reply, serve_manifest
 
-    from dregtui.oci import mediatypes
+    from dregtui.core.oci import mediatypes
 
     layer = {
         "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",

@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.select import (
+from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.select import (
     Selection,
     SelectorError,
     parse_duration,
     parse_filter,
     select_tags,
 )
-from dregtui.versions import parse_version
+from dregtui.core.tags import parse_version
 
 
 def inventory(repos: dict[str, dict[str, str]]) -> Inventory:
@@ -259,7 +259,7 @@ def test_keep_last_keeps_exactly_min_n_images(tags, n):
 
 
 def test_created_dates_parse_and_lookup_through_index_children(client, pusher):
-    from dregtui.inventory.dates import CreatedDates, parse_created
+    from dregtui.ops.dates import CreatedDates, parse_created
 
     assert parse_created("2024-01-02T03:04:05.123456789Z") == datetime(
         2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC

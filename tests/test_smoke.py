@@ -1,6 +1,6 @@
 from conftest import BIG_REPOS
 
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 
 def test_big_registry_catalog_is_paginated_and_complete(big_registry):

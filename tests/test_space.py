@@ -8,13 +8,13 @@ import json
 import pytest
 from support.registry import blob_sizes, cache_lines, gc_eligible, write_cache_lines
 
+from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.oci import mediatypes
+from dregtui.core.plan import build_plan
+from dregtui.core.space import Space, human_size
 from dregtui.demo.images import ImagePusher
 from dregtui.demo.sample import populate_small
-from dregtui.inventory.model import Footprint, Inventory, TagInfo
-from dregtui.oci import mediatypes
-from dregtui.plan import build_plan
-from dregtui.registry import RegistryClient
-from dregtui.space import Space, human_size
+from dregtui.registry.client import RegistryClient
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_reclaimable_is_what_garbage_collect_deletes(sample_registry, run_cli):
 def test_old_cache_is_rebuilt_with_sizes(sample_registry, run_cli):
     url = sample_registry.url
     assert run_cli("-reg", url, "list-repo-names").code == 0
-    from dregtui.inventory.cache import InventoryCache
+    from dregtui.state.cache import InventoryCache
 
     path = InventoryCache.for_registry(url).path
     lines = cache_lines(path)

@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dregtui.inventory.cache import InventoryCache
-from dregtui.inventory.model import Footprint, Inventory, TagInfo
-from dregtui.space import Space
+from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.space import Space
+from dregtui.state.cache import InventoryCache
 
 MANIFESTS = [f"sha256:{n:064x}" for n in range(1, 9)]
 BLOBS = [f"sha256:{n:064x}" for n in range(100, 108)]

@@ -1,4 +1,4 @@
-"""Tag anatomy and the one tag order (dregtui/tags.py), and how version selectors agree with it.
+"""Tag anatomy and the one tag order (dregtui/core/tags.py), and how version selectors agree with it.
 
 The table pins what the parser says for tags written from the tag schemes of well-known public
 images; the properties (hypothesis) build tags from the grammar of the module docstring
@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from dregtui.inventory.model import Inventory, TagInfo
-from dregtui.select import Selection, SelectorError, parse_filter
-from dregtui.tags import (
+from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.select import Selection, SelectorError, parse_filter
+from dregtui.core.tags import (
     TagParts,
     natural_key,
     parse_tag,

@@ -1,4 +1,4 @@
-"""The one sanitizer for registry text (dregtui/textsafe.py), and that the CLI and TUI use it."""
+"""The one sanitizer for registry text (dregtui/core/textsafe.py), and that the CLI and TUI use it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.fake_server import json_reply, manifest_reply, serve_manifest
 
-from dregtui import progress, textsafe
-from dregtui.oci.mediatypes import OCI_MANIFEST
+from dregtui.cli import progress
+from dregtui.core import textsafe
+from dregtui.core.oci.mediatypes import OCI_MANIFEST
 from dregtui.registry import errors
 from dregtui.tui import text
 

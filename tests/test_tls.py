@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dregtui.registry import RegistryClient
-from dregtui.registry.errors import RegistryError, RegistryTLSError
+from dregtui.core.errors import RegistryError, RegistryTLSError
+from dregtui.registry.client import RegistryClient
 
 
 def test_client_certificate_accepted(tls_registry):

@@ -11,9 +11,9 @@ import time
 import pytest
 from support.fake_server import FakeRegistry, Reply, error_reply, json_reply
 
-from dregtui.oci import mediatypes
-from dregtui.registry import RegistryClient
-from dregtui.registry.errors import RegistryError
+from dregtui.core.errors import RegistryError
+from dregtui.core.oci import mediatypes
+from dregtui.registry.client import RegistryClient
 
 FAST = {"backoff": 0.01, "retries": 1, "timeout": 5}
 DIGEST = "sha256:" + "ab" * 32
@@ -177,8 +177,8 @@ def test_a_body_that_trickles_or_stalls_ends_at_the_deadline(fake_registry, acti
 
 
 def test_the_default_deadline_is_under_30_seconds() -> None:
-    from dregtui.config import Settings
     from dregtui.registry.client import DEFAULT_TIMEOUT
+    from dregtui.state.config import Settings
 
     assert DEFAULT_TIMEOUT < 30 and Settings().timeout < 30
 
@@ -232,7 +232,7 @@ def test_a_delete_answered_202_that_deleted_nothing_is_a_failure(fake_registry, 
     import hashlib
     import json as jsonlib
 
-    from dregtui.inventory.journal import Journal
+    from dregtui.state.journal import Journal
 
     body = jsonlib.dumps(
         {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "layers": []}
@@ -262,7 +262,7 @@ def test_a_head_that_answers_the_wrong_digest_is_not_reported_deleted(fake_regis
     import hashlib
     import json as jsonlib
 
-    from dregtui.inventory.journal import Journal
+    from dregtui.state.journal import Journal
 
     def manifest(n: int) -> tuple[bytes, str]:
         doc = {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "layers": [], "n": n}

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from support.tui import open_repository, settle, until
 
+from dregtui.core.space import Space, human_size
 from dregtui.demo.images import ImagePusher
-from dregtui.inventory.journal import Journal
-from dregtui.registry import RegistryClient
-from dregtui.space import Space, human_size
+from dregtui.registry.client import RegistryClient
+from dregtui.state.journal import Journal
 from dregtui.tui.app import DregApp
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
@@ -552,8 +552,8 @@ async def test_tags_group_by_variant(client: RegistryClient, pusher: ImagePusher
 
 def scanned_cache(client: RegistryClient, path: Any) -> Any:
     """A cache of the registry as a scan finds it now."""
-    from dregtui.inventory.cache import InventoryCache
-    from dregtui.inventory.scanner import Scanner
+    from dregtui.ops.scanner import Scanner
+    from dregtui.state.cache import InventoryCache
 
     cache = InventoryCache(path, client.base_url)
     cache.save(Scanner(client).scan())

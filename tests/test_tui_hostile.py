@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.tui.app import DregApp
 from dregtui.tui.details import Details
 from dregtui.tui.text import clean, literal
@@ -23,7 +23,7 @@ def screen_text(app: DregApp) -> str:
 
 
 def test_clean_and_literal() -> None:
-    # the one sanitizer (dregtui/textsafe.py): each sequence or control is one visible mark
+    # the one sanitizer (dregtui/core/textsafe.py): each sequence or control is one visible mark
     assert clean("a\x1b[31mb\x1b]0;title\x07c\x00d") == "a\ufffdb\ufffdc\ufffdd"
     assert literal("[bold]x[/bold]").plain == "[bold]x[/bold]"
     assert literal("[bold]x[/bold]").spans == []
@@ -64,7 +64,7 @@ async def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type
 
     from support.fake_server import error_reply, json_reply
 
-    from dregtui.registry import RegistryClient
+    from dregtui.registry.client import RegistryClient
 
     evil_ok, evil_bad = "[bold]ok[/bold]\x1b[5m", "[red]bad[/red]"
     fake_registry.route("GET", "/v2/_catalog", json_reply({"repositories": [evil_ok, evil_bad]}))
@@ -110,8 +110,8 @@ def test_log_lines_wait_until_the_screen_is_gone() -> None:
     import io
     import logging
 
-    from dregtui.cli import _configure_logging
-    from dregtui.commands.tui import held_log_lines
+    from dregtui.cli.commands.tui import held_log_lines
+    from dregtui.cli.main import _configure_logging
 
     terminal = io.StringIO()
     _configure_logging("warning", False, terminal)

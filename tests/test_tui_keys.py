@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 from support.tui import open_repository
 
-from dregtui.cli import main
-from dregtui.config import Settings
+from dregtui.cli.main import main
+from dregtui.state.config import Settings
 from dregtui.tui.app import DregApp
 from dregtui.tui.commands import ACTIONS
 from dregtui.tui.sample_data import sample_app, show_confirm, show_main
@@ -113,7 +113,7 @@ def test_keymap_and_theme_from_the_config_file(
         seen["theme"] = self._theme_name
 
     monkeypatch.setattr(DregApp, "run", fake_run)
-    monkeypatch.setattr("dregtui.commands.tui.has_terminal", lambda stdout: True)
+    monkeypatch.setattr("dregtui.cli.commands.tui.has_terminal", lambda stdout: True)
     argv = ["-reg", registry.url, "--config", str(config), "tui"]
     assert main(argv, stdout=io.StringIO(), stderr=io.StringIO()) == 0
     assert seen == {"keymap": {"app.delete": "x"}, "theme": "nord"}
@@ -196,7 +196,7 @@ async def test_status_bar_keeps_what_matters_when_narrow() -> None:
 
 
 async def test_empty_states_say_what_to_do() -> None:
-    from dregtui.inventory.model import Inventory
+    from dregtui.core.inventory import Inventory
 
     inventory = Inventory("http://registry.test")
     inventory.mark_scanned(0)

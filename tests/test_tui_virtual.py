@@ -4,7 +4,7 @@ Timings are printed by bench/tui_virtual.py, never asserted here."""
 
 from __future__ import annotations
 
-from dregtui.inventory.model import Inventory, TagInfo
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.tui.app import DregApp
 
 TAGS = 50_000

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import pytest
 from support.oci_fake import OciRegistry
 
+from dregtui.core.plan import Action, PlanMode, build_plan
+from dregtui.core.select import Selection
 from dregtui.demo.images import ImagePusher
-from dregtui.execute import Status, execute_plan
-from dregtui.inventory.journal import Journal
-from dregtui.inventory.scanner import Scanner
-from dregtui.plan import Action, PlanMode, build_plan
-from dregtui.registry import RegistryClient
-from dregtui.select import Selection
+from dregtui.ops.execute import Status, execute_plan
+from dregtui.ops.scanner import Scanner
+from dregtui.registry.client import RegistryClient
+from dregtui.state.journal import Journal
 
 MANIFEST_PUT = r"^/v2/app/manifests/"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dregtui.demo.images import ImagePusher
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 
 def test_version_selectors_take_variants_unless_restricted(registry, run_cli):

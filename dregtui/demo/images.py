@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dregtui.oci import mediatypes
+from dregtui.core.oci import mediatypes
 from dregtui.registry.client import RegistryClient
 
 LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"

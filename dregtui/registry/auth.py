@@ -35,14 +35,14 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth, _basic_auth_str
 from requests.cookies import extract_cookies_to_jar
 
-from dregtui.registry.credentials import Credentials
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     AuthenticationError,
     ProtocolError,
     RegistryError,
-    parse_error_body,
-    redact_url,
 )
+from dregtui.core.registry_url import redact_url
+from dregtui.registry.credentials import Credentials
+from dregtui.registry.errors import parse_error_body
 from dregtui.registry.wire import bad_header_value
 
 if TYPE_CHECKING:

@@ -23,25 +23,22 @@ import requests
 import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from dregtui.oci import digests, mediatypes
-from dregtui.oci.models import ImageConfig, Manifest, ManifestRef
-from dregtui.registry.auth import RegistryAuth
-from dregtui.registry.credentials import Credentials, resolve_credentials
-from dregtui.registry.direct import Answer, AnswerTimeout, DirectConnections
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     CATALOG_HINT,
-    AuthenticationError,
-    AuthorizationError,
     CatalogUnavailableError,
     NotARegistryError,
     NotFoundError,
     ProtocolError,
     RegistryError,
     ResponseTooLargeError,
-    error_for_response,
-    parse_error_body,
-    redact_url,
 )
+from dregtui.core.oci import digests, mediatypes
+from dregtui.core.oci.models import ImageConfig, Manifest, ManifestRef
+from dregtui.core.registry_url import parse_registry_url, redact_url
+from dregtui.registry.auth import RegistryAuth
+from dregtui.registry.credentials import Credentials, resolve_credentials
+from dregtui.registry.direct import Answer, AnswerTimeout, DirectConnections
+from dregtui.registry.errors import error_for_response, parse_error_body
 from dregtui.registry.failures import check_tls_files, describe_connection_error
 from dregtui.registry.ratelimit import RateLimiter
 from dregtui.registry.transport import RegistrySession, Transport
@@ -50,10 +47,7 @@ from dregtui.registry.wire import (
     content_length,
     header_media_type,
     media_type_of,
-    normalize_url,
-    parse_registry_url,
     ref_name,
-    sha256_digest,
     with_query,
 )
 from dregtui.registry.writes import WriteOperations
@@ -753,15 +747,6 @@ class RegistryClient(WriteOperations):
 
     def __repr__(self) -> str:
         return f"RegistryClient({redact_url(self.base_url)!r})"
-
-
-__all__ = [
-    "AuthenticationError",
-    "AuthorizationError",
-    "RegistryClient",
-    "normalize_url",
-    "sha256_digest",
-]
 
 
 def _parsed(raw: bytes, media_type: str, digest: str) -> Manifest:

@@ -29,14 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dregtui.userfiles import (
-    DOCKER_CONFIG_MAX,
-    MiB,
-    UserFileError,
-    loads_json,
-    read_user_file,
-    size_text,
-)
+from dregtui.core.documents import loads_json
+from dregtui.state.userfiles import DOCKER_CONFIG_MAX, MiB, UserFileError, read_user_file, size_text
 
 log = logging.getLogger("dregtui.registry")
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 import h11
 
-from dregtui.registry.errors import UnsafeExchangeError
+from dregtui.core.errors import UnsafeExchangeError
 from dregtui.registry.transport import MAX_CONNECT_TIMEOUT
 from dregtui.registry.wire import bad_header_value
 

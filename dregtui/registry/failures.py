@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     RegistryConnectionError,
     RegistryError,
     RegistryTLSError,

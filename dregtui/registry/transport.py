@@ -44,13 +44,13 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     RegistryError,
     RegistryTLSError,
     ResponseTooLargeError,
     UnsafeExchangeError,
-    redact_url,
 )
+from dregtui.core.registry_url import redact_url
 from dregtui.registry.failures import (
     connection_not_established,
     describe_connection_error,

@@ -5,56 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from dregtui.oci import mediatypes
-
-
-def normalize_url(url: str) -> str:
-    """``host:5000`` -> ``https://host:5000``; strips a trailing slash and ``/v2``."""
-    url = url.strip()
-    if "://" not in url:
-        url = "https://" + url
-    url = url.rstrip("/")
-    if url.endswith("/v2"):
-        url = url[:-3]
-    return url.rstrip("/")
-
-
-def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
-    """``https://u:p@host`` -> (``https://host``, u, p)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None, None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return clean, unquote(user) or None, unquote(password) if password else None
-
-
-def parse_registry_url(text: str) -> tuple[str, str | None, str | None]:
-    """The one URL check: ``text`` (``host[:port]`` or a URL, maybe with ``user:pass@``) ->
-    (base URL without user info, user, password). ValueError with one sentence otherwise."""
-    from dregtui.registry.errors import redact_url
-
-    try:
-        url, user, password = split_userinfo(normalize_url(text))
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        valid, url, user, password = False, text, None, None
-    if not valid:
-        shown = redact_url(text)
-        what = (
-            "The registry URL is malformed"
-            if shown.startswith("<")
-            else (f"{shown} is not a registry URL")
-        )
-        raise ValueError(f"{what}; give https://host[:port] or host[:port].")
-    return url, user, password
+from dregtui.core.oci import mediatypes
 
 
 def sha256_digest(raw: bytes) -> str:

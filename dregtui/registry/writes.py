@@ -11,14 +11,16 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from dregtui.oci import digests, mediatypes
-from dregtui.oci.models import DeleteOutcome
-from dregtui.registry.errors import (
+from dregtui.core.errors import (
     DELETE_HINT,
     DeletionDisabledError,
     NotFoundError,
     ProtocolError,
     RegistryError,
+)
+from dregtui.core.oci import digests, mediatypes
+from dregtui.core.oci.models import DeleteOutcome
+from dregtui.registry.errors import (
     parse_error_body,
 )
 from dregtui.registry.wire import ref_name, sha256_digest, with_query

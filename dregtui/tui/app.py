@@ -18,11 +18,11 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from dregtui.inventory.cache import CacheHeader
-from dregtui.inventory.model import Inventory
-from dregtui.inventory.scanner import Scanner
+from dregtui.core.errors import RegistryError
+from dregtui.core.inventory import Inventory
+from dregtui.ops.scanner import Scanner
 from dregtui.registry.client import RegistryClient
-from dregtui.registry.errors import RegistryError
+from dregtui.state.cache import CacheHeader
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, DetailsCache
 from dregtui.tui.screens.main import MainScreen

@@ -1,7 +1,7 @@
 """The registry work of the TUI's deletion and restore, run in a ProgressScreen's thread.
 
-The work is done by the core: ``dregtui.execute.execute_plan`` (re-check, journal, DELETE or
-untag, inventory update) and ``dregtui.restore.restore_batch``; here their results become the
+The work is done by the core: ``dregtui.ops.execute.execute_plan`` (re-check, journal, DELETE or
+untag, inventory update) and ``dregtui.ops.restore.restore_batch``; here their results become the
 lines of the result screen. The flow (plan, confirmation, progress, result) is the main
 screen's (:mod:`dregtui.tui.screens.main`).
 """
@@ -12,13 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dregtui.execute import ItemResult, Status, execute_plan
-from dregtui.inventory.journal import Journal, JournalRecord
-from dregtui.inventory.model import Inventory
-from dregtui.plan import Plan
-from dregtui.registry.api import RegistryAPI
-from dregtui.restore import RestoreStatus, restore_batch
-from dregtui.tags import sort_tags
+from dregtui.core.inventory import Inventory
+from dregtui.core.plan import Plan
+from dregtui.core.registry_api import RegistryAPI
+from dregtui.core.tags import sort_tags
+from dregtui.ops.execute import ItemResult, Status, execute_plan
+from dregtui.ops.restore import RestoreStatus, restore_batch
+from dregtui.state.journal import Journal, JournalRecord
 from dregtui.tui.messages import Outcome
 from dregtui.tui.text import short_digest
 

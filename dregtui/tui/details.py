@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import threading
 
-from dregtui.imagefacts import ImageFacts, image_facts
-from dregtui.imagefacts import Layer as Layer
+from dregtui.ops.imagefacts import ImageFacts, image_facts
+from dregtui.ops.imagefacts import Layer as Layer
 
 # The digest pane shows the core's image facts: one rule for sizes and created dates, shared
-# with --older-than and the date sort (dregtui.imagefacts).
+# with --older-than and the date sort (dregtui.ops.imagefacts).
 Details = ImageFacts
 fetch_details = image_facts
 

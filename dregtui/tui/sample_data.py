@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from dregtui.inventory.model import Footprint, Inventory, TagInfo
-from dregtui.oci import mediatypes
+from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.oci import mediatypes
 from dregtui.tui.details import Details, Layer
 from dregtui.tui.messages import Outcome
 
@@ -129,7 +129,7 @@ def sample_inventory() -> tuple[Inventory, list[Details]]:
         builds[f"0.{number // 100}.{number % 100}"] = TagInfo(digest, mediatypes.DOCKER_MANIFEST)
     inv.set_repository("ci/builds", builds)
     unique = {d.digest: d for d in details}
-    # What a scan with sizes learns (dregtui/space.py): each manifest's JSON, its config and
+    # What a scan with sizes learns (dregtui/core/space.py): each manifest's JSON, its config and
     # layers (an index: its children), so the tree, the tags and the marks show sizes.
     for d in unique.values():
         if d.platforms:

@@ -16,11 +16,16 @@ from itertools import count, repeat
 from operator import itemgetter
 from typing import Any
 
-from dregtui.inventory.model import Inventory, TagRef
-from dregtui.plan import Plan, PlanMode, build_plan, signature_tags_for
-from dregtui.policy import Outcome
-from dregtui.regexes import narrows
-from dregtui.select import (
+from dregtui.core.inventory import Inventory, TagRef
+from dregtui.core.plan import (
+    Plan,
+    PlanMode,
+    build_plan,
+    signature_tags_for,
+)
+from dregtui.core.policy import Outcome
+from dregtui.core.regexes import narrows
+from dregtui.core.select import (
     SelectorError,
     TagFilter,
     TagIndex,
@@ -28,8 +33,8 @@ from dregtui.select import (
     parse_filter,
     plain_text,
 )
-from dregtui.space import Space
-from dregtui.tags import sort_tags, variant_sort_key
+from dregtui.core.space import Space
+from dregtui.core.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
 
 SORTS = ("version", "name", "date", "variant")
@@ -180,7 +185,7 @@ class Session:
     tag_filter: str = ""
     repo_filter: str = ""
     sort: str = "version"
-    # The space accounting of the inventory (dregtui/space.py): built on demand, dropped by
+    # The space accounting of the inventory (dregtui/core/space.py): built on demand, dropped by
     # ``space_changed`` when the inventory changes (a scan, a deletion, a restore).
     _space: Space | None = field(default=None, repr=False)
     # repository or namespace ("team/") -> its size, from the last accounting

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from dregtui import space
-from dregtui.textsafe import clean as clean  # the one sanitizer (escape sequences, controls, bidi)
+from dregtui.core import space
+from dregtui.core.textsafe import (
+    clean as clean,  # the one sanitizer (escape sequences, controls, bidi)
+)
 
 
 def literal(value: object, style: str = "") -> Text:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 
 from dregtui.demo.server import LocalRegistry
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 
 class KillableRegistry(LocalRegistry):

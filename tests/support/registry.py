@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from dregtui.registry import RegistryClient
+from dregtui.registry.client import RegistryClient
 
 
 def resolve(client: RegistryClient, repository: str, tag: str) -> str | None:

@@ -11,12 +11,19 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from dregtui.oci import mediatypes
-from dregtui.plan import Action, Plan, PlanItem, PlanMode, Why, children_note
+from dregtui.core.oci import mediatypes
+from dregtui.core.plan import (
+    Action,
+    Plan,
+    PlanItem,
+    PlanMode,
+    Why,
+    children_note,
+)
+from dregtui.core.wording import plural
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import clean, frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
-from dregtui.wording import plural
 
 CHOICES = (
     ("skip", "Skip these digests (default, safe)", PlanMode()),

@@ -25,9 +25,10 @@ from textual.timer import Timer
 from textual.widgets import Input, Static, Tree
 from textual.worker import get_current_worker
 
-from dregtui.plan import Plan, PlanMode
-from dregtui.policy import Policy
-from dregtui.registry.errors import RegistryError
+from dregtui.core.errors import RegistryError
+from dregtui.core.plan import Plan, PlanMode
+from dregtui.core.policy import Policy
+from dregtui.core.wording import plural
 from dregtui.tui import deletion
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
@@ -43,7 +44,6 @@ from dregtui.tui.widgets.repo_tree import RepoTree
 from dregtui.tui.widgets.reverse_panel import ReversePanel
 from dregtui.tui.widgets.status_bar import StatusBar
 from dregtui.tui.widgets.tag_list import TagList
-from dregtui.wording import plural
 
 if TYPE_CHECKING:
     from dregtui.tui.app import DregApp
@@ -725,8 +725,8 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="policy")
     def _evaluate_policy(self, policy: Policy) -> None:
         """Off the UI thread: a rule that judges dates fetches image configs."""
-        from dregtui.inventory.dates import CreatedDates
-        from dregtui.policy import PolicyError, evaluate
+        from dregtui.core.policy import PolicyError, evaluate
+        from dregtui.ops.dates import CreatedDates
 
         created = None
         if policy.needs_dates and self.dreg.client is not None:

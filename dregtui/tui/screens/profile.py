@@ -38,7 +38,7 @@ class ProfileScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#profile-name")
     def _save(self, event: Input.Submitted) -> None:
-        from dregtui.config import save_profile
+        from dregtui.state.config import save_profile
 
         name = event.value.strip()
         if not NAME.match(name):

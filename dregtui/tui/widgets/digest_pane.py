@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dregtui.inventory.model import TagInfo
-from dregtui.oci import mediatypes
-from dregtui.policy import Decision
+from dregtui.core.inventory import TagInfo
+from dregtui.core.oci import mediatypes
+from dregtui.core.policy import Decision
 from dregtui.tui.details import Details
 from dregtui.tui.text import clean, human_size, short_digest
 

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from dregtui.space import human_size
+from dregtui.core.space import human_size
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 

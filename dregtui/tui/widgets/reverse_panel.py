@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from dregtui.inventory.model import TagRef
+from dregtui.core.inventory import TagRef
 from dregtui.tui.session import ReverseLookup
 from dregtui.tui.text import clean, short_digest
 

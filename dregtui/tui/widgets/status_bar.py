@@ -8,10 +8,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from dregtui.space import human_size
+from dregtui.core.space import human_size
+from dregtui.core.wording import plural
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
-from dregtui.wording import plural
 
 SEPARATOR = " │ "
 

@@ -21,9 +21,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from dregtui.inventory.model import TagInfo
-from dregtui.registry.api import RegistryAPI
-from dregtui.select import FilterStopped
+from dregtui.core.inventory import TagInfo
+from dregtui.core.registry_api import RegistryAPI
+from dregtui.core.select import FilterStopped
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.session import Session

@@ -1,0 +1,470 @@
+"""Deletion plan: from selected tags to what the registry will actually do, per digest.
+
+A registry deletes manifests by digest, per repository, and a DELETE takes every tag of that
+repository that points at the digest with it. So a plan has one :class:`PlanItem` per
+(repository, digest) holding at least one selected tag, and states:
+
+- ``selected_tags``: the tags the user selected on that digest;
+- ``intersecting_tags``: the *other* tags of the same repository on the same digest (a DELETE
+  removes them too);
+- ``other_repositories``: repositories that also hold the digest: not affected (deletes are per
+  repository), but their copy keeps the blobs alive, so no space is freed. Shown, never blocking
+  (the classic ``--no-raise-intersecting-repo`` is accepted and is what always happens);
+- ``parent_indexes``: index digests in the same repository that reference this digest as a child
+  and stay tagged after the plan (deleting it would leave them dangling: such items are skipped);
+- ``children``: for an index, its child manifests; ``children_deleted`` are the ones this same
+  plan deletes (a DELETE item of that repository), :attr:`PlanItem.children_kept` the ones that
+  stay in the repository after the index goes (:func:`children_note` says which, in words);
+- ``orphaned_signatures``: ``sha256-<hex>.sig/.att/.sbom`` tags for this digest that would be
+  left pointing at nothing;
+- ``action`` (:class:`Action`) and a human ``reason``.
+
+Modes (:class:`PlanMode`):
+
+- default, "match all tags" (the classic behaviour): a digest with intersecting tags outside the
+  selection is skipped and reported;
+- ``match_all_tags=False`` (``--no-match-all-tags``): delete anyway, intersecting tags go too;
+- ``raise_intersecting_tag=True``: :func:`build_plan` raises :class:`IntersectingTagsError`
+  listing every digest with intersecting tags;
+- ``untag=True`` (``--untag``): remove only the selected tags (:attr:`Action.UNTAG`); a digest
+  whose tags are all selected and that no tagged index needs is deleted outright.
+
+Use: ``plan = build_plan(inventory, selection.select(inventory), PlanMode())``; then
+``plan.items`` (sorted by repository, then tag order), ``plan.actionable``, ``plan.skipped``,
+``plan.totals()`` and ``plan.to_json()``; carry it out with :func:`dregtui.ops.execute.execute_plan`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from dregtui.core.inventory import Inventory
+from dregtui.core.oci import mediatypes
+from dregtui.core.tags import sort_key, sort_tags
+from dregtui.core.wording import plural
+
+SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
+_SIGNATURE_RE = re.compile(r"sha256-([0-9a-f]{64})\.(sig|att|sbom)")
+
+
+class Action(StrEnum):
+    DELETE = "delete"  # DELETE the manifest by digest (every tag on it in that repo goes)
+    UNTAG = "untag"  # remove only the selected tags; the manifest stays
+    SKIP = "skip"  # left alone for safety (reason says why)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMode:
+    match_all_tags: bool = True
+    raise_intersecting_tag: bool = False
+    untag: bool = False
+
+    def to_json(self) -> dict[str, bool]:
+        return {
+            "match_all_tags": self.match_all_tags,
+            "raise_intersecting_tag": self.raise_intersecting_tag,
+            "untag": self.untag,
+        }
+
+
+class PlanError(Exception):
+    """The plan cannot be built as asked (one readable sentence)."""
+
+
+class IntersectingTagsError(PlanError):
+    """``--raise-intersecting-tag``: selected digests carry tags outside the selection."""
+
+    def __init__(self, conflicts: list[tuple[str, str, list[str]]]):
+        self.conflicts = conflicts  # (repository, digest, intersecting tags)
+        listing = "; ".join(
+            f"{repo}@{digest[:19]} also tagged {', '.join(tags)}"
+            for repo, digest, tags in conflicts
+        )
+        super().__init__(f"Selected tags share digests with tags outside the selection: {listing}.")
+
+
+def signature_target(tag: str) -> str | None:
+    """``sha256-<hex>.sig`` -> ``sha256:<hex>`` (also ``.att``/``.sbom``), else None."""
+    m = _SIGNATURE_RE.fullmatch(tag)
+    return f"sha256:{m.group(1)}" if m else None
+
+
+def signature_tags_for(digest: str) -> tuple[str, ...]:
+    base = digest.replace(":", "-", 1)
+    return tuple(base + suffix for suffix in SIGNATURE_SUFFIXES)
+
+
+class Why(StrEnum):
+    """Why an item has its action: a stable code (``why`` in the JSON plan); each front end
+    puts it into its own words (:meth:`PlanItem.reason` is the command line's)."""
+
+    ALL_SELECTED = "all_selected"  # delete: every tag on the digest is selected
+    INTERSECTING = "intersecting"  # skip: other tags on the digest were not selected
+    DELETE_INTERSECTING = "delete_intersecting"  # delete: --no-match-all-tags, they go too
+    UNTAG_INTERSECTING = "untag_intersecting"  # untag: the selected tags go, the others stay
+    TAGGED_PARENT = "tagged_parent"  # skip: a tagged index still references the manifest
+    TAGGED_PARENT_UNTAG = "tagged_parent_untag"  # untag: same, with --untag
+    # delete: an untagged child of an index this plan deletes, that nothing else references
+    # (left behind it would keep its layers until garbage-collect --delete-untagged)
+    CHILD_OF_DELETED_INDEX = "child_of_deleted_index"
+
+
+@dataclass(slots=True)
+class PlanItem:
+    repository: str
+    digest: str
+    media_type: str
+    selected_tags: list[str]
+    intersecting_tags: list[str] = field(default_factory=list)
+    other_repositories: list[str] = field(default_factory=list)
+    parent_indexes: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    children_deleted: list[str] = field(default_factory=list)
+    orphaned_signatures: list[str] = field(default_factory=list)
+    action: Action = Action.DELETE
+    why: Why = Why.ALL_SELECTED
+
+    @property
+    def reason(self) -> str:
+        """The reason in the command line's words (its options)."""
+        others = ", ".join(self.intersecting_tags)
+        match self.why:
+            case Why.ALL_SELECTED:
+                return "every tag on this digest is selected"
+            case Why.UNTAG_INTERSECTING:
+                return f"only the selected tags go; {others} stay"
+            case Why.INTERSECTING:
+                return (
+                    f"also tagged {others} (not selected): use --no-match-all-tags to delete "
+                    "anyway or --untag to remove only the selected tags"
+                )
+            case Why.DELETE_INTERSECTING:
+                return f"--no-match-all-tags: {others} go too"
+            case Why.TAGGED_PARENT_UNTAG:
+                return "a tagged index still references this manifest: only its tags go"
+            case Why.CHILD_OF_DELETED_INDEX:
+                parents = ", ".join(_short(p) for p in self.parent_indexes)
+                return (
+                    f"untagged child of the deleted index {parents}: nothing else in the "
+                    "repository references it"
+                )
+            case Why.TAGGED_PARENT:
+                parent = self.parent_indexes[0] if self.parent_indexes else "?"
+                return (
+                    f"the tagged index {parent} still references this manifest: delete the "
+                    "index too, or use --untag to remove only the selected tags"
+                )
+        return ""
+
+    @property
+    def is_index(self) -> bool:
+        return mediatypes.is_index(self.media_type)
+
+    @property
+    def tags_removed(self) -> list[str]:
+        """Tags that will stop resolving when this item is carried out."""
+        if self.action is Action.DELETE:
+            return sort_tags(self.selected_tags + self.intersecting_tags)
+        if self.action is Action.UNTAG:
+            return list(self.selected_tags)
+        return []
+
+    @property
+    def tags_kept(self) -> list[str]:
+        """Tags on this digest in this repository that remain afterwards."""
+        removed = set(self.tags_removed)
+        return sort_tags(
+            [t for t in self.selected_tags + self.intersecting_tags if t not in removed]
+        )
+
+    @property
+    def children_kept(self) -> list[str]:
+        """An index's child manifests that stay in the repository (not deleted by this plan)."""
+        gone = set(self.children_deleted)
+        return [c for c in self.children if c not in gone]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "digest": self.digest,
+            "media_type": self.media_type,
+            "action": self.action.value,
+            "why": self.why.value,
+            "reason": self.reason,
+            "tags": self.selected_tags,
+            "intersecting_tags": self.intersecting_tags,
+            "other_repositories": self.other_repositories,
+            "parent_indexes": self.parent_indexes,
+            "children": self.children,
+            "children_deleted": self.children_deleted,
+            "children_kept": self.children_kept,
+            "orphaned_signatures": self.orphaned_signatures,
+            "tags_removed": self.tags_removed,
+        }
+
+
+@dataclass(slots=True)
+class Plan:
+    registry: str
+    mode: PlanMode
+    items: list[PlanItem]
+    # Bytes garbage-collect frees once the plan has run (dregtui/core/space.py), when known.
+    reclaimable_bytes: int | None = None
+    # False when some manifests' sizes are unknown (unreadable bodies): the figure counts only
+    # the known ones, a lower bound
+    reclaimable_known: bool = True
+
+    @property
+    def actionable(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action is not Action.SKIP]
+
+    @property
+    def skipped(self) -> list[PlanItem]:
+        return [i for i in self.items if i.action is Action.SKIP]
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    def totals(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for item in self.items:
+            counts[item.action.value] += 1
+        extra = (
+            {}
+            if self.reclaimable_bytes is None
+            else {
+                "reclaimable_bytes": self.reclaimable_bytes,
+                "reclaimable_is_lower_bound": not self.reclaimable_known,
+            }
+        )
+        return {
+            "items": len(self.items),
+            "manifests_deleted": counts["delete"],
+            "untagged": counts["untag"],
+            "skipped": counts["skip"],
+            "tags_removed": sum(len(i.tags_removed) for i in self.items),
+            "repositories": len({i.repository for i in self.actionable}),
+            "shared_with_other_repositories": sum(
+                1 for i in self.actionable if i.other_repositories
+            ),
+        } | extra
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry,
+            "mode": self.mode.to_json(),
+            "totals": self.totals(),
+            "items": [i.to_json() for i in self.items],
+        }
+
+
+def build_plan(
+    inventory: Inventory,
+    selected: Mapping[str, Iterable[Any]],
+    mode: PlanMode | None = None,
+) -> Plan:
+    """Build the plan for ``selected`` (repository -> tag names or TagRefs).
+
+    Raises :class:`IntersectingTagsError` in ``raise_intersecting_tag`` mode.
+    """
+    mode = mode or PlanMode()
+    items: list[PlanItem] = []
+    # repository -> (the selected names, digest -> those of them on it)
+    chosen: dict[str, tuple[set[str], dict[str, list[str]]]] = {}
+    for repo, wanted in selected.items():
+        names = {getattr(t, "tag", t) for t in wanted}
+        tags = inventory.repositories.get(repo, {})
+        by_digest: dict[str, list[str]] = {}
+        for name in names:
+            info = tags.get(name)
+            if info is not None:
+                by_digest.setdefault(info.digest, []).append(name)
+        chosen[repo] = (names, by_digest)
+    holding = inventory.repositories_holding(d for _, by in chosen.values() for d in by)
+    for repo in sorted(chosen):
+        names, by_digest = chosen[repo]
+        tags = inventory.repositories.get(repo, {})
+        tags_by_digest: dict[str, list[str]] = {}
+        for name, info in tags.items():
+            tags_by_digest.setdefault(info.digest, []).append(name)
+        for digest, on_it in by_digest.items():
+            on_digest = sort_tags(tags_by_digest.get(digest, []))
+            items.append(
+                PlanItem(
+                    repository=repo,
+                    digest=digest,
+                    media_type=tags[on_it[0]].media_type,
+                    selected_tags=sort_tags(on_it),
+                    intersecting_tags=[t for t in on_digest if t not in names],
+                    other_repositories=[r for r in holding.get(digest, ()) if r != repo],
+                    children=list(inventory.children.get(digest, ())),
+                    orphaned_signatures=[t for t in signature_tags_for(digest) if t in tags],
+                )
+            )
+    conflicts = [
+        (i.repository, i.digest, i.intersecting_tags) for i in items if i.intersecting_tags
+    ]
+    if mode.raise_intersecting_tag and conflicts:
+        raise IntersectingTagsError(conflicts)
+    for item in items:
+        _decide(item, mode)
+    parents_of = _parents_of(inventory)
+    _protect_index_children(inventory, items, mode, parents_of)
+    items += _children_taken_along(inventory, items, parents_of)
+    deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
+    for item in items:
+        if item.action is not Action.DELETE:
+            item.orphaned_signatures = []
+        else:
+            item.children_deleted = [c for c in item.children if (item.repository, c) in deleted]
+    first_tag = {(i.repository, i.digest): i.selected_tags[0] for i in items if i.selected_tags}
+
+    def order(item: PlanItem) -> tuple[Any, ...]:
+        # a child taken along comes right after the (first) index that takes it
+        anchor = item.digest if item.selected_tags else item.parent_indexes[0]
+        tag = first_tag.get((item.repository, anchor), "")
+        return (item.repository, sort_key(tag), anchor, bool(item.parent_indexes), item.digest)
+
+    items.sort(key=order)
+    return Plan(inventory.registry, mode, items)
+
+
+def _short(digest: str) -> str:
+    return digest[:19]  # sha256: and 12 hex digits, as IntersectingTagsError names digests
+
+
+def children_note(item: PlanItem) -> str:
+    """For the DELETE of an index: which child manifests this plan deletes too and which stay in
+    the repository (one line, CLI and TUI); '' for anything else."""
+    if not item.children or item.action is not Action.DELETE:
+        return ""
+    gone, kept = item.children_deleted, item.children_kept
+    if not gone:
+        return f"index: its {plural(len(kept), 'child manifest')} stay in the repository"
+    deleted = ", ".join(_short(c) for c in gone)
+    if not kept:
+        return f"index: this plan deletes its {plural(len(gone), 'child manifest')} too: {deleted}"
+    stay = "stays" if len(kept) == 1 else "stay"
+    return (
+        f"index: of its {plural(len(item.children), 'child manifest')}, this plan deletes "
+        f"{deleted}; {', '.join(_short(c) for c in kept)} {stay} in the repository"
+    )
+
+
+def _decide(item: PlanItem, mode: PlanMode) -> None:
+    if not item.intersecting_tags:
+        item.action, item.why = Action.DELETE, Why.ALL_SELECTED
+    elif mode.untag:
+        item.action, item.why = Action.UNTAG, Why.UNTAG_INTERSECTING
+    elif mode.match_all_tags:
+        item.action, item.why = Action.SKIP, Why.INTERSECTING
+    else:
+        item.action, item.why = Action.DELETE, Why.DELETE_INTERSECTING
+
+
+def _parents_of(inventory: Inventory) -> dict[str, list[str]]:
+    """Child manifest digest -> the index digests that reference it (the whole registry)."""
+    parents_of: dict[str, list[str]] = {}
+    for index_digest, kids in inventory.children.items():
+        for kid in kids:
+            parents_of.setdefault(kid, []).append(index_digest)
+    return parents_of
+
+
+def _children_taken_along(
+    inventory: Inventory, items: list[PlanItem], parents_of: Mapping[str, list[str]]
+) -> list[PlanItem]:
+    """DELETE items for the untagged children of the indexes this plan deletes that no index
+    remaining in the repository references (nested indexes too). A child that is tagged, or
+    already an item of the plan, or still referenced by an index that stays, stays itself.
+    Children are carried out after their indexes (execute.py runs indexes first)."""
+    by_repo: dict[str, list[PlanItem]] = {}
+    for item in items:
+        by_repo.setdefault(item.repository, []).append(item)
+    added: list[PlanItem] = []
+    for repo, repo_items in sorted(by_repo.items()):
+        deleting = [i for i in repo_items if i.action is Action.DELETE]
+        todo = [(i.digest, i.media_type) for i in deleting if i.is_index]
+        if not todo:
+            continue
+        tagged = inventory.digests(repo)
+        in_plan = {i.digest for i in repo_items}
+        gone = {i.digest for i in deleting}
+        taken: dict[str, PlanItem] = {}
+        while todo:
+            index, index_type = todo.pop(0)
+            for child in inventory.children.get(index, ()):
+                if child in tagged or child in in_plan:
+                    continue
+                if child in taken:
+                    taken[child].parent_indexes.append(index)
+                    continue
+                # the digests of indexes that stay: tagged ones the plan does not delete
+                holders = [p for p in parents_of.get(child, ()) if p in tagged and p not in gone]
+                if holders:
+                    continue
+                nested = inventory.children.get(child)
+                media_type = (
+                    index_type
+                    if nested is not None
+                    else mediatypes.DOCKER_MANIFEST
+                    if index_type == mediatypes.DOCKER_MANIFEST_LIST
+                    else mediatypes.OCI_MANIFEST
+                )
+                taken[child] = PlanItem(
+                    repository=repo,
+                    digest=child,
+                    media_type=media_type,
+                    selected_tags=[],
+                    parent_indexes=[index],
+                    children=list(nested or ()),
+                    why=Why.CHILD_OF_DELETED_INDEX,
+                )
+                gone.add(child)
+                if nested is not None:
+                    todo.append((child, media_type))
+        added += taken.values()
+    # the other repositories with a tag on each, in one pass for all (not the reverse index)
+    holding = inventory.repositories_holding(i.digest for i in added)
+    for item in added:
+        item.other_repositories = [r for r in holding.get(item.digest, ()) if r != item.repository]
+    return added
+
+
+def _protect_index_children(
+    inventory: Inventory,
+    items: list[PlanItem],
+    mode: PlanMode,
+    parents_of: Mapping[str, list[str]],
+) -> None:
+    """Never delete a child of an index that stays tagged after the plan (until a fixpoint)."""
+    if not parents_of:
+        return
+    tagged: dict[str, set[str]] = {}
+    changed = True
+    while changed:
+        changed = False
+        deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
+        for item in items:
+            if item.action is not Action.DELETE or item.digest not in parents_of:
+                continue
+            if item.repository not in tagged:
+                tagged[item.repository] = inventory.digests(item.repository)
+            parents = sorted(
+                p
+                for p in parents_of[item.digest]
+                if p in tagged[item.repository] and (item.repository, p) not in deleted
+            )
+            if not parents:
+                continue
+            item.parent_indexes = parents
+            changed = True
+            if mode.untag:
+                item.action, item.why = Action.UNTAG, Why.TAGGED_PARENT_UNTAG
+            else:
+                item.action, item.why = Action.SKIP, Why.TAGGED_PARENT
