@@ -24,7 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from dregtui.core.inventory import Footprint, Inventory, TagInfo  # noqa: E402
+from dregtui.core.footprints import Footprint  # noqa: E402
+from dregtui.core.inventory import Inventory, TagInfo  # noqa: E402
 from dregtui.state.cache import InventoryCache  # noqa: E402
 
 URL = "http://127.0.0.1:9"  # nothing listens: every figure comes from the cache

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dregtui.core.inventory import Footprint, Inventory, TagInfo  # noqa: E402
+from dregtui.core.footprints import Footprint  # noqa: E402
+from dregtui.core.inventory import Inventory, TagInfo  # noqa: E402
 from dregtui.core.plan import build_plan  # noqa: E402
 from dregtui.core.space import Space  # noqa: E402
 

@@ -279,7 +279,7 @@ def test_a_loaded_cache_changed_then_saved_again_keeps_every_change(tmp_path):
     """Issue 11: a cache's footprints load as columns and its reverse index on first use; a
     rescan then changes both (a footprint replaced, one added, one dropped, a tag moved) and
     the next save and load keep all of it, in more than one chunk."""
-    from dregtui.core.inventory import Footprint
+    from dregtui.core.footprints import Footprint
     from dregtui.state import cache as cache_module
 
     d = [f"sha256:{n:064x}" for n in range(1, 60)]

@@ -8,7 +8,8 @@ import json
 import pytest
 from support.registry import blob_sizes, cache_lines, gc_eligible, write_cache_lines
 
-from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.footprints import Footprint
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.plan import build_plan
 from dregtui.core.space import Space, human_size

@@ -14,7 +14,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.footprints import Footprint
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.space import Space
 from dregtui.state.cache import InventoryCache
 

@@ -31,12 +31,9 @@ from dataclasses import dataclass
 from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING
 
-from dregtui.core.inventory import (
-    STEP,
-    Inventory,
-    breathe,
-    footprint_ids,
-)
+from dregtui.core.chunking import STEP, yield_to_other_threads
+from dregtui.core.footprints import footprint_ids
+from dregtui.core.inventory import Inventory
 
 if TYPE_CHECKING:
     from dregtui.core.plan import Plan
@@ -88,7 +85,7 @@ class Space:
                 self._links[repo], unknown = self._known(self._closure(inventory.digests(repo)))
                 if unknown:
                     self._unknown[repo] = unknown
-                breathe()
+                yield_to_other_threads()
         self.complete = not self._unknown
         # Per blob: how many (repository, manifest) links reference it, the first and the last
         # repository that does, and for the blobs more than one repository references, which
@@ -124,7 +121,7 @@ class Space:
                             exclusive[first[blob]] -= size
                         else:
                             holders.add(rid)
-                breathe()
+                yield_to_other_threads()
             sizes[rid] += own
             exclusive[rid] += alone
         self._total = total
@@ -238,7 +235,7 @@ class Space:
                 holders = shared.get(blob)
                 if first[blob] in ids if holders is None else holders <= ids:
                     exclusive += blob_size
-            breathe()
+            yield_to_other_threads()
         return Usage(name, tags, manifests + len(unknown), size, exclusive, len(unknown))
 
     def usages(self, repositories: Iterable[str] | None = None) -> Iterator[Usage]:

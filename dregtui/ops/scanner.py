@@ -42,7 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dregtui.core.errors import NotFoundError, ProtocolError, RegistryError
-from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.footprints import Footprint
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.models import Manifest, ManifestRef
 from dregtui.core.textsafe import clean

@@ -36,13 +36,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from dregtui.core.inventory import (
-    FootprintTable,
-    Inventory,
-    TagInfo,
-    breathe,
-    footprint_columns,
-)
+from dregtui.core.chunking import yield_to_other_threads
+from dregtui.core.footprints import FootprintTable, footprint_columns
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci.digests import ALGORITHMS
 from dregtui.state.userfiles import ConfigError, atomic_write, file_kind
 
@@ -547,7 +543,7 @@ def _inventory_from(header: CacheHeader, handle: BinaryIO) -> Inventory:
     manifests = blobs = 0
     ended = False
     while line := _line(handle):
-        breathe()  # a UI thread waiting for the interpreter gets it between lines
+        yield_to_other_threads()  # a UI thread waiting for the interpreter gets it between lines
         if ended:
             raise ValueError("lines after the end")
         item = json.loads(line)

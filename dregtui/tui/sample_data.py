@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from dregtui.core.inventory import Footprint, Inventory, TagInfo
+from dregtui.core.footprints import Footprint
+from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.tui.details import Details, Layer
 from dregtui.tui.messages import Outcome
