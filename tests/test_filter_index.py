@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from dregtui.core.filter_index import TagIndex
 from dregtui.core.inventory import Inventory, TagInfo
-from dregtui.core.select import SelectorError, TagIndex, parse_filter
+from dregtui.core.selectors import SelectorError
+from dregtui.core.tag_filter import parse_filter
 from dregtui.core.tags import sort_tags
 from dregtui.tui.session import Session
 
@@ -136,7 +138,8 @@ def test_a_filter_no_longer_wanted_stops_and_keeps_nothing() -> None:
     one stops part way and leaves nothing behind for the next keystroke to narrow from."""
     import pytest
 
-    from dregtui.core.select import CHUNK, FilterStopped
+    from dregtui.core.filter_index import CHUNK
+    from dregtui.core.tag_filter import FilterStopped
 
     tags = [f"1.{n // 100}.{n % 100}" for n in range(CHUNK + 10)]
     inv = Inventory("http://r")
@@ -169,7 +172,7 @@ def test_a_regex_that_is_a_plain_string_is_answered_as_re_would(pattern, tags) -
     than the regex's, whatever the pattern and the tags (a newline, punctuation) hold."""
     import re
 
-    from dregtui.core.select import plain_text
+    from dregtui.core.filter_index import plain_text
 
     try:
         compiled = re.compile(pattern)
@@ -270,7 +273,7 @@ def test_a_regex_searched_for_in_the_joined_tags_is_answered_as_re_would(  # typ
 
     import pytest
 
-    import dregtui.core.select as select
+    import dregtui.core.filter_index as filter_index
 
     tags, odd = lines
     tags = [*tags, odd] if odd else tags  # a tag with a newline: read tag by tag
@@ -280,8 +283,8 @@ def test_a_regex_searched_for_in_the_joined_tags_is_answered_as_re_would(  # typ
     except re.error:
         return
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(select, "CHUNK", 3)
-        patch.setattr(select, "SPARSE", sparse)
+        patch.setattr(filter_index, "CHUNK", 3)
+        patch.setattr(filter_index, "SPARSE", sparse)
         index = TagIndex(tags)
         for text in ("re:" + pattern, "!re:" + pattern):
             parsed = parse_filter(text)

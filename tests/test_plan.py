@@ -18,7 +18,7 @@ from dregtui.core.plan import (
     build_plan,
     signature_target,
 )
-from dregtui.core.select import Selection
+from dregtui.core.selection import Selection
 
 IMG = mediatypes.OCI_MANIFEST
 IDX = mediatypes.OCI_INDEX

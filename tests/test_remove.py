@@ -8,7 +8,7 @@ import pytest
 from support.registry import resolve
 
 from dregtui.core.plan import Action, PlanMode, build_plan
-from dregtui.core.select import Selection
+from dregtui.core.selection import Selection
 from dregtui.ops.execute import RECLAIM_SPACE, Status, execute_plan
 from dregtui.ops.scanner import Scanner
 from dregtui.state.journal import Journal

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from dregtui.core.plan import PlanMode, build_plan
-from dregtui.core.select import Selection
+from dregtui.core.selection import Selection
 from dregtui.ops.execute import Status, execute_plan
 from dregtui.ops.scanner import Scanner
 

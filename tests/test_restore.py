@@ -7,7 +7,7 @@ import subprocess
 from support.registry import resolve
 
 from dregtui.core.plan import PlanMode, build_plan
-from dregtui.core.select import Selection
+from dregtui.core.selection import Selection
 from dregtui.demo.server import find_registry_binary
 from dregtui.ops.execute import execute_plan
 from dregtui.ops.restore import RestoreStatus, restore_batch

@@ -9,13 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dregtui.core.inventory import Inventory, TagInfo
-from dregtui.core.select import (
-    Selection,
-    SelectorError,
-    parse_duration,
-    parse_filter,
-    select_tags,
-)
+from dregtui.core.selection import Selection, select_tags
+from dregtui.core.selectors import SelectorError, parse_duration
+from dregtui.core.tag_filter import parse_filter
 from dregtui.core.tags import parse_version
 
 

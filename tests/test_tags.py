@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from dregtui.core.inventory import Inventory, TagInfo
-from dregtui.core.select import Selection, SelectorError, parse_filter
+from dregtui.core.selection import Selection
+from dregtui.core.selectors import SelectorError
+from dregtui.core.tag_filter import parse_filter
 from dregtui.core.tags import (
     TagParts,
     natural_key,

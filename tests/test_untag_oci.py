@@ -13,7 +13,7 @@ import pytest
 from support.oci_fake import OciRegistry
 
 from dregtui.core.plan import Action, PlanMode, build_plan
-from dregtui.core.select import Selection
+from dregtui.core.selection import Selection
 from dregtui.demo.images import ImagePusher
 from dregtui.ops.execute import Status, execute_plan
 from dregtui.ops.scanner import Scanner

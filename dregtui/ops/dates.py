@@ -1,6 +1,6 @@
 """Created dates of images, looked up lazily from the image config and cached by digest.
 
-``CreatedDates(client, jobs=8)`` is a :data:`dregtui.core.select.CreatedLookup`: call it with
+``CreatedDates(client, jobs=8)`` is a :data:`dregtui.core.selection.CreatedLookup`: call it with
 (repository, digest) pairs and it returns digest -> created date (None when unknown), fetching
 only digests it has not seen, concurrently. For an index, the newest date of its children's
 configs is used. ``.known`` holds the cache (digest -> ISO string or None) so a caller may keep

@@ -403,7 +403,7 @@ def resolve_settings(
         elif key == "rate":
             settings.rate = _float(value, "rate")
         elif key == "max_cache_age":
-            from dregtui.core.select import SelectorError, parse_duration
+            from dregtui.core.selectors import SelectorError, parse_duration
 
             try:
                 settings.max_cache_age = parse_duration(str(value)).total_seconds()

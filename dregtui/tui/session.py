@@ -16,6 +16,7 @@ from itertools import count, repeat
 from operator import itemgetter
 from typing import Any
 
+from dregtui.core.filter_index import TagIndex, plain_text
 from dregtui.core.inventory import Inventory, TagRef
 from dregtui.core.plan import (
     Plan,
@@ -23,17 +24,11 @@ from dregtui.core.plan import (
     build_plan,
     signature_tags_for,
 )
-from dregtui.core.policy import Outcome
+from dregtui.core.policy.decisions import Outcome
 from dregtui.core.regexes import narrows
-from dregtui.core.select import (
-    SelectorError,
-    TagFilter,
-    TagIndex,
-    TagSelector,
-    parse_filter,
-    plain_text,
-)
+from dregtui.core.selectors import SelectorError, TagSelector
 from dregtui.core.space import Space
+from dregtui.core.tag_filter import TagFilter, parse_filter
 from dregtui.core.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
 

@@ -29,7 +29,8 @@ from dregtui.core.plan import (
     build_plan,
     children_note,
 )
-from dregtui.core.select import Selection, SelectorError
+from dregtui.core.selection import Selection
+from dregtui.core.selectors import SelectorError
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 

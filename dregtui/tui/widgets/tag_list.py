@@ -3,7 +3,8 @@
 It loads the details (size, created) of the rows it shows itself: a queue (newest request
 first) and one exclusive loader worker, cancelled when the repository changes. Details go into
 the session's cache; a :class:`~dregtui.tui.messages.DetailsLoaded` bubbles up for the panes
-that show them.
+that show them. The date order's created dates of every tag come from its
+:class:`~dregtui.tui.widgets.created_dates.CreatedDatesLoader`.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from textual.worker import get_current_worker
 
 from dregtui.core.inventory import TagInfo
 from dregtui.core.registry_api import RegistryAPI
-from dregtui.core.select import FilterStopped
+from dregtui.core.tag_filter import FilterStopped
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean, human_size, short_digest
+from dregtui.tui.widgets.created_dates import CreatedDatesLoader
 
 DIGEST_W = 12
 SIZE_W = 9
@@ -83,11 +85,17 @@ class TagList(ScrollView, can_focus=True):
             self.repository = repository
 
     def __init__(
-        self, session: Session, client: RegistryAPI | None = None, **kwargs: object
+        self,
+        session: Session,
+        client: RegistryAPI | None = None,
+        *,
+        jobs: int = 8,
+        **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
         self.client = client
+        self.dates = CreatedDatesLoader(self, session, client, jobs=jobs)  # for the date order
         self.repository = ""
         self.rows: list[str] = []
         self.pending = False  # the rows shown are the last ones; the filter's are on their way
