@@ -1,11 +1,11 @@
 """A policy file read with bounds (a regular file, at most SETTINGS_MAX bytes, UTF-8), then
-parsed by :func:`dregtui.core.policy.parse_policy`."""
+parsed by :func:`dregtui.core.policy.rules.parse_policy`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from dregtui.core.policy import Policy, PolicyError, parse_policy
+from dregtui.core.policy.rules import Policy, PolicyError, parse_policy
 from dregtui.state.userfiles import SETTINGS_MAX, UserFileError, read_user_file
 
 

@@ -1,10 +1,11 @@
 """``prune --policy FILE`` and ``policy check FILE``: clean up a registry from a retention policy.
 
 Flow: load and validate the policy (before any request: a bad file is one sentence, exit 1) ->
-inventory (cache or scan) -> created dates when a rule judges them -> :func:`dregtui.core.policy.evaluate`
--> per repository, what is kept and deleted and by which rule -> the deletion plan and what it
-frees -> the same run as ``remove-tags`` (``--dry-run``, the y/N question unless ``--yes``, the
-journal, exit codes 0, 1, 3). See :mod:`dregtui.core.policy` for the file format.
+inventory (cache or scan) -> created dates when a rule judges them ->
+:func:`dregtui.core.policy.decisions.evaluate` -> per repository, what is kept and deleted and by
+which rule -> the deletion plan and what it frees -> the same run as ``remove-tags``
+(``--dry-run``, the y/N question unless ``--yes``, the journal, exit codes 0, 1, 3). See
+:mod:`dregtui.core.policy.rules` for the file format.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dregtui.cli.commands._context import Context, UsageError
 from dregtui.cli.commands.query import EXIT_CODES, set_reclaimable
 from dregtui.cli.commands.remove import _add_run_options, carry_out
 from dregtui.core.plan import PlanMode, build_plan
-from dregtui.core.policy import Outcome, Policy, PolicyError, Rule, duration_text, evaluate
+from dregtui.core.policy.decisions import Outcome, evaluate
+from dregtui.core.policy.rules import Policy, PolicyError, Rule, duration_text
 from dregtui.core.textsafe import clean
 from dregtui.state.policy_file import load_policy
 

@@ -27,7 +27,7 @@ from textual.worker import get_current_worker
 
 from dregtui.core.errors import RegistryError
 from dregtui.core.plan import Plan, PlanMode
-from dregtui.core.policy import Policy
+from dregtui.core.policy.rules import Policy
 from dregtui.core.wording import plural
 from dregtui.tui import deletion
 from dregtui.tui import messages as msg
@@ -725,7 +725,8 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="policy")
     def _evaluate_policy(self, policy: Policy) -> None:
         """Off the UI thread: a rule that judges dates fetches image configs."""
-        from dregtui.core.policy import PolicyError, evaluate
+        from dregtui.core.policy.decisions import evaluate
+        from dregtui.core.policy.rules import PolicyError
         from dregtui.ops.dates import CreatedDates
 
         created = None

@@ -1,4 +1,4 @@
-"""Apply a retention policy: its deletions become marks (dregtui/core/policy.py decides them)."""
+"""Apply a retention policy: its deletions become marks (dregtui/core/policy/ decides them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from dregtui.core.policy import Policy, PolicyError
+from dregtui.core.policy.rules import Policy, PolicyError
 from dregtui.state.policy_file import load_policy
 from dregtui.tui.text import clean
 

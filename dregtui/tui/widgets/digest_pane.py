@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
-from dregtui.core.policy import Decision
+from dregtui.core.policy.decisions import Decision
 from dregtui.tui.details import Details
 from dregtui.tui.text import clean, human_size, short_digest
 
