@@ -21,7 +21,8 @@ from support.fake_server import Large, Reply, error_reply, json_reply
 from dregtui.core.errors import ProtocolError, ResponseTooLargeError
 from dregtui.core.oci import mediatypes
 from dregtui.demo.images import ImagePusher
-from dregtui.registry.client import MAX_TAG_PAGE_NAMES, RegistryClient
+from dregtui.registry.client import RegistryClient
+from dregtui.registry.listing import MAX_TAG_PAGE_NAMES
 from dregtui.state.cache import cache_name, default_cache_dir
 
 MB = 1024 * 1024

@@ -88,3 +88,8 @@ def bad_header_value(value: str | bytes) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def megabytes(size: int) -> str:
+    """``4194304`` -> ``4 MB``, for a limit named in a sentence."""
+    return f"{size // (1024 * 1024)} MB"
