@@ -280,7 +280,7 @@ def test_a_loaded_cache_changed_then_saved_again_keeps_every_change(tmp_path):
     rescan then changes both (a footprint replaced, one added, one dropped, a tag moved) and
     the next save and load keep all of it, in more than one chunk."""
     from dregtui.core.footprints import Footprint
-    from dregtui.state import cache as cache_module
+    from dregtui.state import cache_format as cache_module
 
     d = [f"sha256:{n:064x}" for n in range(1, 60)]
     inv = Inventory("https://r")

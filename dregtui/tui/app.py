@@ -22,7 +22,7 @@ from dregtui.core.errors import RegistryError
 from dregtui.core.inventory import Inventory
 from dregtui.ops.scanner import Scanner
 from dregtui.registry.client import RegistryClient
-from dregtui.state.cache import CacheHeader
+from dregtui.state.cache_format import CacheHeader
 from dregtui.tui import messages as msg
 from dregtui.tui.details import Details, DetailsCache
 from dregtui.tui.screens.main import MainScreen

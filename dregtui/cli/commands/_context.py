@@ -14,7 +14,8 @@ from dregtui.core.inventory import Inventory
 from dregtui.ops.connect import make_client
 from dregtui.ops.scanner import Scanner, ScanProgress
 from dregtui.registry.client import RegistryClient
-from dregtui.state.cache import CachedInventory, CacheHeader, InventoryCache
+from dregtui.state.cache import CachedInventory, InventoryCache
+from dregtui.state.cache_format import CacheHeader
 from dregtui.state.config import NO_REGISTRY, ConfigError, Settings
 
 
