@@ -6,8 +6,9 @@ prints the whole plan (tags, intersecting tags and other repositories per digest
 skipped for safety are explained on stderr and make the exit code 3, as ``remove-* --dry-run``
 does for the same selection (:func:`exit_code`, the one rule).
 
-The helpers here (selection options, plan building and plan rendering) are shared with
-``remove-repos`` / ``remove-tags`` (:mod:`dregtui.cli.commands.remove`).
+The helpers here (selection options, plan building) are shared with ``remove-repos`` /
+``remove-tags`` (:mod:`dregtui.cli.commands.remove`); the plan's text is
+:mod:`dregtui.cli.plan_text`.
 """
 
 from __future__ import annotations
@@ -20,15 +21,7 @@ from typing import Any
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
 from dregtui.core.inventory import Inventory
-from dregtui.core.plan import (
-    Action,
-    Plan,
-    PlanError,
-    PlanMode,
-    Why,
-    build_plan,
-    children_note,
-)
+from dregtui.core.plan import Plan, PlanError, PlanMode, build_plan
 from dregtui.core.selection import Selection
 from dregtui.core.selectors import SelectorError
 from dregtui.core.textsafe import clean
@@ -310,70 +303,6 @@ def _warn_unknown_tags(ctx: Context, selection: Selection, inventory: Inventory)
         if not any(inventory.tag_info(repo, selector.text) for repo in repositories):
             where = repositories[0] if len(repositories) == 1 else "the selected repositories"
             ctx.warn(f"no tag {clean(selector.text)!r} in {clean(where)}.")
-
-
-# -- rendering -----------------------------------------------------------------------------
-
-
-def _tags(tags: list[str]) -> str:
-    return ", ".join(clean(t) for t in tags)
-
-
-def render_plan(plan: Plan) -> list[str]:
-    """The plan as text lines (dry runs and the confirmation prompt)."""
-    lines = []
-    for item in plan.items:
-        where = f"{clean(item.repository)}@{clean(item.digest)}"
-        if item.why is Why.CHILD_OF_DELETED_INDEX:
-            lines.append(f"delete  {where}  untagged: {clean(item.reason)}")
-        elif item.action is Action.DELETE:
-            lines.append(f"delete  {where}  tags: {_tags(item.tags_removed)}")
-            if item.intersecting_tags:
-                lines.append(f"        not selected, deleted too: {_tags(item.intersecting_tags)}")
-        elif item.action is Action.UNTAG:
-            lines.append(f"untag   {where}  tags: {_tags(item.selected_tags)}")
-            if item.tags_kept:
-                lines.append(f"        stays tagged: {_tags(item.tags_kept)}")
-        else:
-            lines.append(f"skip    {where}  tags: {_tags(item.selected_tags)}")
-            lines.append(f"        {clean(item.reason)}")
-        if item.other_repositories and item.action is not Action.SKIP:
-            lines.append(
-                f"        also in {_tags(item.other_repositories)} (unaffected; keeps the blobs)"
-            )
-        if note := children_note(item):
-            lines.append(f"        {clean(note)}")
-        if item.orphaned_signatures:
-            lines.append(f"        left orphaned: {_tags(item.orphaned_signatures)}")
-    if plan.reclaimable_bytes is not None and plan.totals()["manifests_deleted"]:
-        lines.append(frees(plan.reclaimable_bytes, known=plan.reclaimable_known))
-    lines.append(summary_line(plan))
-    return lines
-
-
-def summary_line(plan: Plan) -> str:
-    t = plan.totals()
-    return (
-        f"{plural(t['manifests_deleted'], 'manifest')} to delete, {t['untagged']} to untag, "
-        f"{t['skipped']} skipped for safety; {plural(t['tags_removed'], 'tag')} removed "
-        f"in {plural(t['repositories'], 'repository')}."
-    )
-
-
-def frees(n: int, *, known: bool = True) -> str:
-    """What garbage-collect will free, with the one caveat an API client cannot remove (and,
-    when some sizes are unknown, that it is at least this)."""
-    from dregtui.core.space import human_size
-
-    if not known:
-        return (
-            f"Garbage-collect then frees at least {human_size(n)} ({n} bytes; some manifests' "
-            "sizes are unknown and not counted)."
-        )
-    return (
-        f"Garbage-collect then frees {human_size(n)} ({n} bytes; an upper bound if the "
-        "registry holds untagged manifests)."
-    )
 
 
 def run_query(args: argparse.Namespace, ctx: Context) -> int:

@@ -26,10 +26,9 @@ from dregtui.cli.commands.query import (
     add_repository_options,
     add_tag_options,
     exit_code,
-    frees,
     plan_from_args,
-    render_plan,
 )
+from dregtui.cli.plan_text import frees_line, render_plan
 from dregtui.core.plan import Plan
 from dregtui.core.textsafe import clean
 from dregtui.ops.execute import (
@@ -212,6 +211,8 @@ def carry_out(
         ctx.stderr.write(f"Undo with: dregtui restore {result.batch}\n")
     if result.deleted:  # untagging alone frees nothing: no garbage-collect advice for it
         if plan.reclaimable_bytes is not None and not (result.failed or result.skipped):
-            ctx.stderr.write(f"{frees(plan.reclaimable_bytes, known=plan.reclaimable_known)}\n")
+            ctx.stderr.write(
+                f"{frees_line(plan.reclaimable_bytes, known=plan.reclaimable_known)}\n"
+            )
         ctx.stderr.write(f"{RECLAIM_SPACE}\n")
     return 130 if interrupted else result.exit_code
