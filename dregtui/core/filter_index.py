@@ -19,10 +19,10 @@ from dregtui.core.regexes import line_start, over_lines, within_lines
 from dregtui.core.selectors import COMPARISONS, TagSelector, compare_version, is_plain_release
 from dregtui.core.tags import parse_version
 
-CHUNK = 50_000  # tags a filter pass reads before it lets another thread run (about 5-10 ms)
+CHUNK = 50_000  # tags a filter pass reads before it lets another thread run
 # a regex is searched for in a chunk's joined text once fewer than one in SPARSE of the tags
 # before matched, or (the lines it does not match) once fewer than one in SPARSE did not: a
-# line found there costs about five times what a tag read one by one does
+# line found there costs several times what a tag read one by one does
 SPARSE = 6
 
 
@@ -39,7 +39,7 @@ class TagIndex:
         self._lower: list[str] | None = None
         self._keys: list[object] | None = None
         # position -> version, for the versions that are not plain releases (pre, post...):
-        # a plain release needs only its key, and half a million Version objects took 120 MB
+        # a plain release needs only its key (a Version object a tag is too much memory)
         self._odd: dict[int, Version] = {}
         # the positions of the tags that are not plain releases, in order
         self._unplain: list[int] = []
@@ -47,8 +47,8 @@ class TagIndex:
         # regex over many tags; False when a tag holds a newline (hostile: not used)
         self._text: tuple[str, array[int]] | Literal[False] | None = None
 
-    # Each column is made when a filter first needs it: a text filter over a million tags
-    # lower-cases them (0.1 s), only a version filter parses every version (seconds).
+    # Each column is made when a filter first needs it: a text filter only lower-cases the
+    # tags, only a version filter parses every version (the slow one).
     @property
     def lower(self) -> list[str]:
         if self._lower is None:
@@ -100,11 +100,11 @@ class TagIndex:
         self.keys  # noqa: B018
         self.text  # noqa: B018
 
-    def taken(self, sel: TagSelector) -> Sequence[int] | None:
+    def range_positions(self, sel: TagSelector) -> Sequence[int] | None:
         """The positions of every tag a version range of plain bounds takes, in order, when
         the tags are in version order: the plain releases it takes are stretches of the order
-        (bisected, a few dozen comparisons for a million tags), the other tags are judged one
-        by one (``test``'s rules). None when that does not apply."""
+        (bisected: a few dozen comparisons), the other tags are judged one
+        by one (``predicate``'s rules). None when that does not apply."""
         bounds = _plain_bounds(sel) if self.bisects(sel) else None
         if not bounds:
             return None
@@ -132,7 +132,7 @@ class TagIndex:
         unplain = self._unplain
         if len(stretches) == 1 and not unplain:
             return range(*stretches[0])
-        test = self.test(sel, self._tags)
+        test = self.predicate(sel, self._tags)
         out = array("q")
         start = 0
         for u in [*unplain, n]:  # the plain releases before u, then u itself (by its rules)
@@ -145,13 +145,13 @@ class TagIndex:
             start = u + 1
         return out
 
-    def reads_none(self, sel: TagSelector, negated: bool) -> bool:
+    def answered_without_reading(self, sel: TagSelector, negated: bool) -> bool:
         """Is ``sel`` a term a filter answers without reading the tags (a regex every tag
-        matches, a version range ``taken`` bisects)?"""
+        matches, a version range ``range_positions`` bisects)?"""
         return takes_every_tag(sel) or (not negated and self.bisects(sel))
 
     def bisects(self, sel: TagSelector) -> bool:
-        """Does ``taken`` answer ``sel`` (a version range of plain bounds, the tags in version
+        """Does ``range_positions`` answer ``sel`` (a version range of plain bounds, the tags in version
         order, at most a fifth of them judged one by one)?"""
         if not self._version_order or not _plain_bounds(sel):
             return False
@@ -180,15 +180,15 @@ class TagIndex:
             if key:
                 return key
             after = ends[bisect_right(starts, i) - 1]
-            return keys[after] if after < n else _TOP
+            return keys[after] if after < n else _ABOVE_EVERY_KEY
 
         return proxy
 
-    def found(
+    def match_flags(
         self, sel: TagSelector, tags: Sequence[str], kept: Sequence[int]
     ) -> Iterator[bytearray] | None:
         """Whether each tag at ``kept`` matches ``sel`` (a byte a tag, a chunk of them at a
-        time), made without a Python call per tag (a million tags in 30 ms instead of 160);
+        time), made without a Python call per tag;
         None for a selector that needs one."""
         everything = isinstance(kept, range) and len(kept) == len(tags)
 
@@ -201,21 +201,21 @@ class TagIndex:
         elif sel.kind == "regex" and sel.pattern is not None:
             read = _reader(sel)
             if everything and sel.search and tags is self._tags and len(tags) > CHUNK:
-                lines = self._lines_found(sel.pattern, read)
+                lines = self._joined_text_flags(sel.pattern, read)
                 if lines is not None:
                     return lines
             each = read(of(tags))
         elif sel.kind == "exact":
             each = map(operator.eq, of(tags), repeat(sel.text))
         elif sel.kind == "version":
-            found = self._versions_found(sel, kept, everything)
+            found = self._version_flags(sel, kept, everything)
             return None if found is None else iter((found,))
         else:
             return None
         it = iter(each)
         return iter(lambda: bytearray(islice(it, CHUNK)), bytearray())
 
-    def _lines_found(
+    def _joined_text_flags(
         self, pattern: re.Pattern[str], read: Callable[[Iterable[str]], Iterable[bool]]
     ) -> Iterator[bytearray] | None:
         """Whether each tag matches ``pattern`` (searched), a chunk at a time, the way the
@@ -296,12 +296,12 @@ class TagIndex:
             flags[line - base] = matching
         return flags
 
-    def _versions_found(
+    def _version_flags(
         self, sel: TagSelector, kept: Sequence[int], everything: bool
     ) -> bytearray | None:
         """A range of plain bounds over the plain releases at C speed (each comparison a
-        ``map`` over the key column), then the few other tags one by one (``test``'s rules);
-        None when most tags are not plain releases (``test`` alone is as quick) or the range
+        ``map`` over the key column), then the few other tags one by one (``predicate``'s rules);
+        None when most tags are not plain releases (``predicate`` alone is as quick) or the range
         is not plain (variants, pre-releases)."""
         bounds = _plain_bounds(sel)
         if not bounds:
@@ -315,14 +315,14 @@ class TagIndex:
             each = map(cmp, column, repeat(key))
             found = bytearray(each if found is None else map(operator.and_, found, each))
         assert found is not None  # bounds is not empty
-        test = self.test(sel, self._tags)
+        test = self.predicate(sel, self._tags)
         for i in self._unplain:
             j = i if everything else bisect_left(kept, i)
             if j < len(kept) and kept[j] == i:
                 found[j] = test(i)
         return found
 
-    def test(self, sel: TagSelector, tags: Sequence[str]) -> Callable[[int], bool]:
+    def predicate(self, sel: TagSelector, tags: Sequence[str]) -> Callable[[int], bool]:
         if sel.kind == "substring":
             needle, lower = sel.text.lower(), self.lower
             return lambda i: needle in lower[i]
@@ -337,8 +337,7 @@ class TagIndex:
                     compare_version(op, v, b, spec) for op, b, spec in exact
                 )
 
-            # one and two bounds without a generator per tag: 12 ms instead of 53 over
-            # 100,000 tags for "<1.2" (a keystroke's budget is 50)
+            # one and two bounds without a generator per tag (a keystroke's budget is 50 ms)
             if len(bounds) == 1:
                 cmp, bound = bounds[0][0], bounds[0][1]
                 return lambda i: cmp(k, bound) if (k := keys[i]) else slow(i)
@@ -356,8 +355,9 @@ class TagIndex:
         return lambda i: sel.matches(tags[i])
 
 
-class _Top:
-    """Above every version key (the tags after the last version, in version order)."""
+class _AboveEveryKey:
+    """A key greater than every version key: the proxy of the tags after the last plain
+    release, in version order."""
 
     def __lt__(self, other: object) -> bool:
         return False
@@ -366,7 +366,7 @@ class _Top:
         return True
 
 
-_TOP = _Top()
+_ABOVE_EVERY_KEY = _AboveEveryKey()
 
 
 def _plain_bounds(
@@ -396,7 +396,7 @@ _ESCAPED = re.compile(r"\\(.)")
 
 def _reader(sel: TagSelector) -> Callable[[Iterable[str]], Iterable[bool]]:
     """Tags -> whether each matches the regex ``sel``, without a Python call a tag; a regex
-    that is a plain string without a match object a tag either (2x faster)."""
+    that is a plain string without a match object a tag either."""
     plain = plain_text(sel.text)
     if plain is not None:
         at_start, text = plain

@@ -56,8 +56,8 @@ class TagFilter:
         sort keys): the same answer, fast enough for a keystroke over 100,000 tags. One pass
         per term, each over what the previous ones kept; a term that keeps everything (the
         first key of most filters) keeps the positions as they were (a ``range`` over all).
-        The passes go a chunk at a time: between two, another thread gets the interpreter (a
-        C-speed pass over a million tags held it for 300 ms, the screen frozen meanwhile) and
+        The passes go a chunk at a time: between two, another thread gets the interpreter (one
+        C-speed pass over a million tags would freeze the screen) and
         ``stop`` is asked whether the answer is still wanted (else :class:`FilterStopped`)."""
         kept: Sequence[int] = range(len(tags)) if keep is None else keep
         for sel, negated in self.terms:
@@ -65,14 +65,14 @@ class TagFilter:
                 kept = [] if negated else kept
                 continue
             if not negated and isinstance(kept, range) and len(kept) == len(tags):
-                taken = index.taken(sel)  # a version range over tags in version order
+                taken = index.range_positions(sel)  # a version range over tags in version order
                 if taken is not None:
                     kept = taken
                     continue
-            found = index.found(sel, tags, kept)
+            found = index.match_flags(sel, tags, kept)
             if found is not None:  # one C-speed pass (text, regexes, names)
                 # bytes and an array, not lists: a million-item list is walked by each of
-                # the garbage collector's passes until it is old (20-40 ms a keystroke)
+                # the garbage collector's passes until it is old
                 flags = bytearray()
                 for part in found:
                     flags += part.translate(_NOT) if negated else part
@@ -81,7 +81,7 @@ class TagFilter:
                 if 0 in flags:
                     kept = array("q", compress(kept, flags))
                 continue
-            test = index.test(sel, tags)
+            test = index.predicate(sel, tags)
             kept = [i for i in kept if not test(i)] if negated else [i for i in kept if test(i)]
         return kept
 

@@ -361,8 +361,8 @@ class Session:
             return False  # the worker drops it; it is said when the filter is submitted
         keep = self._narrowing((repository, self.sort, ordered[0]), text)
         read = len(ordered[1] if keep is None else keep)
-        reads_none = index[1].reads_none
-        weight = sum(0 if reads_none(sel, negated) else _cost(sel) for sel, negated in parsed.terms)
+        free = index[1].answered_without_reading
+        weight = sum(0 if free(sel, negated) else _cost(sel) for sel, negated in parsed.terms)
         return read * weight < QUICK
 
     def check_filter(self, text: str) -> None:
