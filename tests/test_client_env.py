@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from support.fake_server import json_reply
 
-from dregtui.registry import transport
+from dregtui.registry import session
 from dregtui.registry.client import RegistryClient
 
 
@@ -48,13 +48,13 @@ def test_a_dead_proxy_is_named_as_the_cause(registry, monkeypatch, run_cli):
 def test_environment_is_resolved_once_per_origin(registry, pusher, monkeypatch):
     pushed = pusher.image("env/app", "1")
     calls: list[str] = []
-    real = transport.get_environ_proxies
+    real = session.get_environ_proxies
 
     def counting(url: str, no_proxy: str | None = None) -> dict[str, str]:
         calls.append(url)
         return real(url, no_proxy)
 
-    monkeypatch.setattr(transport, "get_environ_proxies", counting)
+    monkeypatch.setattr(session, "get_environ_proxies", counting)
     with RegistryClient(registry.url) as c:
         for _ in range(30):
             assert c.head_manifest("env/app", "1").digest == pushed.digest

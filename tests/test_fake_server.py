@@ -22,7 +22,7 @@ from dregtui.core.errors import (
 from dregtui.core.oci import mediatypes
 from dregtui.registry.auth import parse_challenges
 from dregtui.registry.client import RegistryClient
-from dregtui.registry.transport import parse_retry_after
+from dregtui.registry.retry import parse_retry_after
 
 FAST = {"backoff": 0.01, "retries": 2, "timeout": 5}
 

@@ -30,7 +30,8 @@ from dregtui.registry.lane import FastLane
 from dregtui.registry.listing import Listing
 from dregtui.registry.manifests import ManifestReads
 from dregtui.registry.ratelimit import RateLimiter
-from dregtui.registry.transport import RegistrySession, Transport
+from dregtui.registry.session import RegistrySession
+from dregtui.registry.transport import Transport
 from dregtui.registry.writes import WriteOperations
 
 log = logging.getLogger("dregtui.registry")
@@ -41,7 +42,7 @@ DEFAULT_TIMEOUT = 20.0  # seconds for a whole request, retries included (transpo
 class RegistryClient(Listing, ManifestReads, FastLane, WriteOperations):
     """Talks to one registry. Thread-safe for concurrent reads (the scanner shares it).
 
-    ``backoff`` is urllib3's backoff factor (transport.RegistryRetry): the first retry is
+    ``backoff`` is urllib3's backoff factor (retry.RegistryRetry): the first retry is
     immediate, the n-th waits ``backoff * 2**(n-1)`` seconds plus up to ``backoff / 2`` of
     jitter, capped at 8 s;
     ``max_retry_after`` caps how long a ``429``/``503`` ``Retry-After`` is honoured;

@@ -27,7 +27,8 @@ from dregtui.registry.wire import ref_name
 
 if TYPE_CHECKING:
     from dregtui.registry.auth import RegistryAuth
-    from dregtui.registry.transport import RegistrySession, Transport
+    from dregtui.registry.session import RegistrySession
+    from dregtui.registry.transport import Transport
 
 _T = TypeVar("_T")
 

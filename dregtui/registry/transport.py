@@ -1,11 +1,11 @@
-"""HTTP plumbing for the registry client: one session, retries, failures as domain errors.
+"""Sending a request to the registry: timeouts, retries, bounded bodies, failures as
+domain errors.
 
-- :class:`RegistrySession` resolves environment settings (proxies, ``REQUESTS_CA_BUNDLE``)
-  once per origin instead of on every request, and lets an explicit ``verify`` win over the
-  environment (plain requests lets ``REQUESTS_CA_BUNDLE`` override ``verify=False``).
-- :class:`Transport` sends a request with a timeout, retries what is safe to retry with
-  exponential backoff, honours ``429 Retry-After``, and turns network failures into
-  :class:`RegistryConnectionError` / :class:`RegistryTLSError` sentences (``failures.py``).
+:class:`Transport` sends a request through a :class:`~dregtui.registry.session.RegistrySession`
+with a timeout, retries what is safe to retry (the policy is
+:class:`~dregtui.registry.retry.RegistryRetry`), honours ``429 Retry-After``, and turns
+network failures into :class:`RegistryConnectionError` / :class:`RegistryTLSError`
+sentences (``failures.py``).
 
 Deadline. ``timeout`` bounds one call of :meth:`Transport.send` as a whole: connecting,
 the headers and the entire body of every attempt, retries and backoff included (a body that
@@ -18,31 +18,18 @@ caller says otherwise) for a success, error bodies are cut at 64 KB.
 
 Redirects. A DELETE is never redirected (a 3xx to it is an error naming the target: the
 manifest may still be there). Other changes follow only 307/308.
-
-Retry policy. Reads (GET/HEAD) are retried on connection errors, timeouts, 5xx and 429.
-A request that may change the registry (DELETE, POST, blob PUT) is only retried when it
-surely was not applied: the connection could not be opened, or the registry answered
-429 (it refused to process it). A manifest PUT is idempotent (same bytes under the same
-reference) and is treated like a read. The policy is :class:`RegistryRetry`, a
-``urllib3.Retry``: its backoff (exponential, jittered, capped), its ``Retry-After`` parsing
-and its attempt history.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import threading
 import time
-from collections.abc import Mapping
-from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
 
 from dregtui.core.errors import (
     RegistryError,
@@ -57,185 +44,18 @@ from dregtui.registry.failures import (
     describe_tls_error,
 )
 from dregtui.registry.ratelimit import RateLimiter
-from dregtui.registry.wire import bad_header_value, content_length
+from dregtui.registry.retry import RegistryRetry
+from dregtui.registry.session import CheckedAdapter, OneShotAdapter, RegistrySession
+from dregtui.registry.wire import content_length
 
 log = logging.getLogger("dregtui.registry")
 
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
 MAX_CONNECT_TIMEOUT = 10.0  # opening a connection never needs the full read timeout
-MAX_BACKOFF = 8.0
 MAX_REDIRECTS = 5
 MB = 1024 * 1024
 MAX_BODY = 4 * MB  # manifests: as distribution; list pages and token answers are far smaller
 MAX_ERROR_BODY = 64 * 1024
 READ_CHUNK = 64 * 1024
-
-
-class RegistrySession(requests.Session):
-    """A Session whose environment lookup is cached per origin (scheme://host:port), and
-    whose default headers are merged here, once per request, with a plain dict update.
-
-    ``requests`` merges a session's headers and params into each request's through a
-    ``runtime_checkable`` Protocol check per mapping (``to_key_val_list``), four a request,
-    about a tenth of a manifest HEAD's CPU in this process. With ``headers`` and ``params``
-    None on the session it skips the merge; :meth:`request` does it instead (a header whose
-    value is None is dropped, as ``requests`` drops it). Change ``base_headers``, not
-    ``headers``.
-    """
-
-    def __init__(
-        self, verify: bool | str = True, cert: str | tuple[str, str] | None = None
-    ) -> None:
-        super().__init__()
-        # An explicit CA bundle or verify=False wins; True defers to the environment once.
-        if verify is True and self.trust_env:
-            verify = (
-                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            )
-        self.verify = verify
-        self.cert = cert
-        self._proxy_cache: dict[str, dict[str, str]] = {}
-        self._proxy_lock = threading.Lock()
-        self.base_headers: dict[str, str | bytes] = dict(self.headers)
-        self.headers = None  # type: ignore[assignment]
-        self.params = None  # type: ignore[assignment]
-
-    def request(  # type: ignore[override]
-        self,
-        method: str | bytes,
-        url: str | bytes,
-        *,
-        headers: Mapping[str, str | bytes | None] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        merged: dict[str, str | bytes] = dict(self.base_headers)
-        if headers:
-            for key, value in headers.items():
-                # case-insensitively, as requests merges: the request's spelling wins
-                for known in [k for k in merged if k.lower() == key.lower()]:
-                    del merged[known]
-                if value is not None:
-                    merged[key] = value
-        return super().request(method, url, headers=merged, **kwargs)
-
-    def env_proxies(self, url: str) -> dict[str, str]:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        cached = self._proxy_cache.get(origin)
-        if cached is None:
-            cached = get_environ_proxies(url) if self.trust_env else {}
-            with self._proxy_lock:
-                self._proxy_cache[origin] = cached
-        return cached
-
-    def merge_environment_settings(  # type: ignore[override]
-        self,
-        url: str,
-        proxies: Mapping[str, str] | None,
-        stream: bool | None,
-        verify: bool | str | None,
-        cert: Any,
-    ) -> dict[str, Any]:
-        merged = dict(self.env_proxies(url))
-        merged.update(self.proxies)
-        merged.update(proxies or {})
-        return {
-            "proxies": merged,
-            "stream": self.stream if stream is None else stream,
-            "verify": self.verify if verify is None else verify,
-            "cert": self.cert if cert is None else cert,
-        }
-
-
-class RegistryRetry(urllib3.Retry):
-    """The retry policy, on urllib3's own: which answers and failures are retried, how long
-    to wait (exponential backoff with jitter, capped; ``Retry-After`` honoured and capped),
-    and how many attempts are left. One instance per call of :meth:`Transport.send`.
-
-    ``idempotent`` says whether the request may be resent after it may have reached the
-    registry: reads and manifest PUTs may; a DELETE, POST or blob PUT is resent only when the
-    registry surely did not process it (the connection never opened, or a 429).
-
-    It is not mounted on the adapters: the transport bounds a whole call (every attempt,
-    bodies included) by one deadline, reads each body inside its attempt, and names each
-    failure in a sentence, and urllib3 retries below all three. The transport asks the
-    policy at each answer or failure instead.
-    """
-
-    RETRY_AFTER_STATUS_CODES = frozenset({429, 503})
-
-    def __init__(self, *args: Any, idempotent: bool = True, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.idempotent = idempotent
-
-    @classmethod
-    def for_call(
-        cls, retries: int, backoff: float, max_retry_after: float, *, idempotent: bool
-    ) -> RegistryRetry:
-        return cls(
-            total=retries,
-            redirect=0,
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff,
-            backoff_max=MAX_BACKOFF,
-            backoff_jitter=backoff / 2,
-            retry_after_max=max_retry_after,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            idempotent=idempotent,
-        )
-
-    def new(self, **kwargs: Any) -> Self:
-        kwargs.setdefault("idempotent", self.idempotent)
-        return super().new(**kwargs)
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if status_code == 429:  # refused unprocessed: safe to resend whatever the method
-            return True
-        return self.idempotent and super().is_retry(method, status_code, has_retry_after)
-
-    def retries_failure(self, refused: bool) -> bool:
-        """A network failure: resend only what cannot have been applied twice."""
-        return self.idempotent or refused
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        """Seconds (fractions too, which some registries send) or an HTTP date, capped;
-        ``InvalidHeader`` for anything else (the backoff applies then)."""
-        try:
-            seconds = float(retry_after)
-        except ValueError:
-            return super().parse_retry_after(retry_after)
-        if seconds != seconds:  # NaN
-            raise urllib3.exceptions.InvalidHeader(f"Invalid Retry-After header: {retry_after}")
-        return min(max(seconds, 0.0), self.retry_after_max)
-
-    def pause_asked(self, resp: requests.Response) -> float | None:
-        """The pause a ``Retry-After`` asks for (capped), None without a usable one."""
-        if resp.status_code not in self.RETRY_AFTER_STATUS_CODES:
-            return None
-        with contextlib.suppress(urllib3.exceptions.InvalidHeader):
-            return self.get_retry_after(resp)  # type: ignore[arg-type]
-        return None
-
-    def after(self, method: str, url: str, status: int | None = None) -> RegistryRetry:
-        """The policy for the next attempt (its history holds this one)."""
-        entry = urllib3.util.retry.RequestHistory(method, url, None, status, None)
-        total = self.total - 1 if isinstance(self.total, int) else self.total
-        return self.new(total=total, history=(*self.history, entry))
-
-    @property
-    def attempts_left(self) -> bool:
-        return isinstance(self.total, int) and self.total > 0
-
-
-def parse_retry_after(value: str | None, cap: float) -> float | None:
-    """``Retry-After`` as seconds (a number or an HTTP date), capped; None if unparseable."""
-    if not value:
-        return None
-    try:
-        return RegistryRetry(retry_after_max=cap).parse_retry_after(value.strip())
-    except urllib3.exceptions.InvalidHeader:
-        return None
 
 
 class Transport:
@@ -455,55 +275,6 @@ class Transport:
                 resp.close()
             assert wait is not None
             time.sleep(wait)
-
-
-class _OneShotPool(urllib3.HTTPConnectionPool):
-    """A pool that closes each connection given back to it: the next request opens a new one."""
-
-    def _put_conn(self, conn: Any) -> None:
-        if conn is not None:
-            conn.close()
-        super()._put_conn(conn)
-
-
-class _OneShotHTTPSPool(urllib3.HTTPSConnectionPool):
-    def _put_conn(self, conn: Any) -> None:
-        if conn is not None:
-            conn.close()
-        super()._put_conn(conn)
-
-
-_ONE_SHOT_POOLS = {"http": _OneShotPool, "https": _OneShotHTTPSPool}
-
-
-class CheckedAdapter(HTTPAdapter):
-    """requests' adapter, refusing a request with a header value that could end the header
-    or the request where it stands (a CR, LF or NUL, say from a token server): nothing of it
-    is sent. Every request of the client passes here, credentials and tokens included."""
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        for name, value in request.headers.items():
-            if bad_header_value(value) or bad_header_value(name):
-                host = urlsplit(request.url or "").hostname or "the registry"
-                raise UnsafeExchangeError(
-                    f"Refusing to send a request to {host}: its {name} header holds a control "
-                    "character (a CR, LF or NUL) or a character outside latin-1, which would "
-                    "change the request itself."
-                )
-        return super().send(request, *args, **kwargs)
-
-
-class OneShotAdapter(CheckedAdapter):
-    """requests' adapter on pools that never reuse a connection, proxied or not."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _ONE_SHOT_POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = _ONE_SHOT_POOLS
-        return manager
 
 
 def _check_framing(
