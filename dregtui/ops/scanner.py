@@ -36,8 +36,7 @@ import logging
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -47,6 +46,13 @@ from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.models import Manifest, ManifestRef
 from dregtui.core.textsafe import clean
+from dregtui.ops.scan_schedule import (
+    FETCH_BODIES,
+    LIST_TAGS,
+    RESOLVE_TAGS,
+    RepositoryScan,
+    ScanSchedule,
+)
 from dregtui.ops.window import InFlightWindow
 from dregtui.registry.client import RegistryClient
 from dregtui.registry.ratelimit import RateLimiter
@@ -75,24 +81,7 @@ class ScanCancelled(RegistryError):
     """Raised inside workers to unwind after ``cancel()``; never escapes ``scan``."""
 
 
-# Task kinds
-_LIST, _HEAD, _BODY, _CATALOG = 0, 1, 2, 3
-
-
-class _RepoState:
-    __slots__ = ("name", "pending", "outstanding", "tags", "listing", "listed", "queued")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.pending: deque[tuple[int, str]] = deque()  # HEAD and BODY tasks not yet taken
-        self.outstanding = 0  # HEAD tasks queued or running
-        self.tags: dict[str, TagInfo] = {}
-        self.listing = False  # its tag list was asked for
-        self.listed = False  # ... and answered
-        self.queued = False  # in the scanner's order of repositories with tasks
-
-
-class Scanner:
+class Scanner(ScanSchedule):
     def __init__(
         self,
         client: RegistryClient,
@@ -170,16 +159,8 @@ class Scanner:
     # -- machinery ------------------------------------------------------------------------
 
     def _reset(self) -> None:
-        self._states: dict[str, _RepoState] = {}
+        self._reset_queue()
         self._seen: set[str] = set()
-        self._order: deque[str] = deque()  # repositories with HEAD or BODY tasks, in order
-        self._unlisted: deque[_RepoState] = deque()  # repositories whose tags are not asked for
-        self._urgent: deque[str] = deque()
-        self._pages: Iterator[list[str]] | None = None  # the catalog, while pages are left
-        self._catalog_busy = False
-        self._catalog_done = False
-        self._queued = 0  # HEAD and BODY tasks not yet taken
-        self._running = 0  # tasks running: requests in flight (one at a time each)
         self._error: BaseException | None = None
         self._body_seen: set[str] = set()
         self._repos_done = 0
@@ -227,7 +208,7 @@ class Scanner:
         self._inventory.add_repositories(fresh)
         with self._cond:
             for name in fresh:
-                state = _RepoState(name)
+                state = RepositoryScan(name)
                 self._states[name] = state
                 self._unlisted.append(state)
 
@@ -248,94 +229,6 @@ class Scanner:
             self._cancel.set()
             self._cond.notify_all()
 
-    def _next_task(self) -> tuple[_RepoState | None, int, list[str]] | None:
-        """Block until a task may start (one is ready and the window has room); None when
-        the scan is over or cancelled."""
-        with self._cond:
-            while True:
-                if self._cancel.is_set():
-                    return None
-                if self.window.limit - self._running >= self._step():
-                    task = self._pick()
-                    if task is not None:
-                        self._running += len(task[2])
-                        return task
-                    if self._catalog_done and self._running == 0:
-                        self._cond.notify_all()  # nothing left anywhere: every worker ends
-                        return None
-                self._cond.wait()
-
-    def _take_list(self, state: _RepoState) -> tuple[_RepoState, int, list[str]]:
-        state.listing = True
-        return state, _LIST, [""]
-
-    def _take(self, state: _RepoState) -> tuple[_RepoState, int, list[str]]:
-        """The repository's next task, with as many more of the same kind as fit in one
-        batch (``_step``) and go out together."""
-        pending = state.pending
-        kind, arg = pending.popleft()
-        args = [arg]
-        room = min(self._step(), self.window.limit - self._running)
-        while len(args) < room and pending and pending[0][0] == kind:
-            args.append(pending.popleft()[1])
-        self._queued -= len(args)
-        return state, kind, args
-
-    def _pick(self) -> tuple[_RepoState | None, int, list[str]] | None:
-        """Called with the lock held: the next task by priority, or None."""
-        limit = self.window.limit
-        urgent = self._urgent
-        i = 0
-        while i < len(urgent):  # a repository the user opened: its list, then its tags
-            state = self._states[urgent[i]]
-            if not state.listing:
-                self._unlisted.remove(state)
-                return self._take_list(state)
-            if state.pending:
-                return self._take(state)
-            if state.listed:  # nothing left here (later index tasks requeue it)
-                del urgent[i]
-            else:  # its tag list is being fetched: look further
-                i += 1
-        pages_left = self._pages is not None and not self._catalog_busy
-        if pages_left and len(self._unlisted) < limit:
-            return self._take_page()
-        if self._unlisted and self._queued < limit:  # tags run short: the next list now
-            return self._take_list(self._unlisted.popleft())
-        order = self._order
-        while order:
-            state = self._states[order[0]]
-            if state.pending:
-                return self._take(state)
-            order.popleft()
-            state.queued = False
-        if self._unlisted:
-            return self._take_list(self._unlisted.popleft())
-        if pages_left:
-            return self._take_page()
-        return None
-
-    def _take_page(self) -> tuple[_RepoState | None, int, list[str]]:
-        self._catalog_busy = True
-        return None, _CATALOG, [""]
-
-    def _add_tasks(self, state: _RepoState, tasks: Iterable[tuple[int, str]], first: bool) -> None:
-        """Called with the lock held: queue ``state``'s new tasks and the repository itself
-        if it was not: a listed one after the others (lists are taken in order, so tags are
-        too), with ``first`` (an index's children) before its own tags and every repository."""
-        before = len(state.pending)
-        if first:
-            state.pending.extendleft(tasks)
-        else:
-            state.pending.extend(tasks)
-        self._queued += len(state.pending) - before
-        if state.pending and not state.queued:
-            state.queued = True
-            if first:
-                self._order.appendleft(state.name)
-            else:
-                self._order.append(state.name)
-
     def _worker(self) -> None:
         while True:
             task = self._next_task()
@@ -345,9 +238,9 @@ class Scanner:
             try:
                 if state is None:
                     self._catalog_page()
-                elif kind == _LIST:
+                elif kind == LIST_TAGS:
                     self._list(state)
-                elif kind == _HEAD:
+                elif kind == RESOLVE_TAGS:
                     self._heads(state, args)
                 else:
                     self._bodies(state, args)
@@ -357,28 +250,6 @@ class Scanner:
                 with self._cond:
                     self._running -= len(args)
                     self._wake()
-
-    def _wake(self) -> None:
-        """Called with the lock held after a task: wake as many workers as can start now (the
-        slots free and the tasks ready), not the whole window: waking 64 threads after every
-        request to find nothing to do took 8% of a scan's CPU. When nothing runs any more,
-        every worker looks (the scan may be over)."""
-        if self._running == 0:
-            self._cond.notify_all()
-            return
-        room = (self.window.limit - self._running) // self._step()
-        ready = self._queued + len(self._unlisted) + len(self._urgent)
-        ready += self._pages is not None and not self._catalog_busy
-        if room > 0 and ready > 0:
-            self._cond.notify(min(room, ready))
-
-    def _step(self) -> int:
-        """Called with the lock held: the slots of the window a worker waits for before it
-        takes a task, the size of a batch (``_take``): the client's ``batch_size``, at most a
-        quarter of the window (four batches at least in flight: on loopback, 300 x 40, -j 16,
-        two batches of 8 got 681-736 tags/s, four of 4 got 764-817), no more than the tasks
-        queued."""
-        return max(1, min(self.client.batch_size, self.window.limit // 4, self._queued))
 
     def _catalog_page(self) -> None:
         self._throttle()
@@ -399,20 +270,20 @@ class Scanner:
         if grown > 0:
             self._cond.notify(grown)
 
-    def _list(self, state: _RepoState) -> None:
+    def _list(self, state: RepositoryScan) -> None:
         self._throttle()
         tags = self.client.list_tags(state.name)
         with self._cond:
             state.listed = True
             self._repos_listed += 1
             state.outstanding = len(tags)
-            self._add_tasks(state, ((_HEAD, tag) for tag in tags), first=False)
+            self._add_tasks(state, ((RESOLVE_TAGS, tag) for tag in tags), first=False)
             self._tags_total += len(tags)
             self._current = state.name
         if not tags:
             self._complete(state)
 
-    def _heads(self, state: _RepoState, tags: list[str]) -> None:
+    def _heads(self, state: RepositoryScan, tags: list[str]) -> None:
         """Where each of ``tags`` points. With sizes, one GET instead of the HEAD: the same
         round trip brings the body, so a tag costs one request either way (index children,
         which no tag names, are the only extra requests). The batch goes out pipelined
@@ -449,7 +320,7 @@ class Scanner:
 
     def _resolved(
         self,
-        state: _RepoState,
+        state: RepositoryScan,
         tag: str,
         ref: ManifestRef | None,
         manifest: Manifest | None,
@@ -469,7 +340,7 @@ class Scanner:
                     if manifest is not None:
                         self._absorb(state, manifest)
                     else:
-                        self._add_tasks(state, [(_BODY, ref.digest)], first=True)
+                        self._add_tasks(state, [(FETCH_BODIES, ref.digest)], first=True)
             state.outstanding -= 1
             self._tags_done += 1
             done = state.outstanding == 0
@@ -485,10 +356,10 @@ class Scanner:
         self._body_seen.add(digest)
         return True
 
-    def _unreadable(self, state: _RepoState, reference: str, exc: ProtocolError) -> None:
+    def _unreadable(self, state: RepositoryScan, reference: str, exc: ProtocolError) -> None:
         self.warn(f"{clean(state.name)}@{clean(reference)}: {exc} Its size is unknown.")
 
-    def _bodies(self, state: _RepoState, wanted: list[str]) -> None:
+    def _bodies(self, state: RepositoryScan, wanted: list[str]) -> None:
         for _ in wanted:
             self._throttle()
         started = time.monotonic()
@@ -511,7 +382,7 @@ class Scanner:
                     self._sample(elapsed)
                     self._absorb(state, result)
 
-    def _absorb(self, state: _RepoState, manifest: Manifest) -> None:
+    def _absorb(self, state: RepositoryScan, manifest: Manifest) -> None:
         """Called with the lock held: a manifest body's footprint and, for an index, its
         children (whose bodies are fetched next)."""
         intern = sys.intern
@@ -534,13 +405,13 @@ class Scanner:
             self._inventory.set_footprint(digest, footprint)
         if manifest.is_index:  # children (images, or inner indexes): their bodies too
             wanted = [
-                (_BODY, child.digest)
+                (FETCH_BODIES, child.digest)
                 for child in manifest.manifests
                 if self._wants_body(child.digest, child.media_type)
             ]
             self._add_tasks(state, reversed(wanted), first=True)
 
-    def _complete(self, state: _RepoState) -> None:
+    def _complete(self, state: RepositoryScan) -> None:
         if self._cancel.is_set():
             return
         self._inventory.set_repository(state.name, state.tags)
