@@ -9,7 +9,8 @@ from support.registry import resolve
 
 from dregtui.core.plan import Action, PlanMode, build_plan
 from dregtui.core.selection import Selection
-from dregtui.ops.execute import RECLAIM_SPACE, Status, execute_plan
+from dregtui.ops.execute import execute_plan
+from dregtui.ops.execution_result import RECLAIM_SPACE, Status
 from dregtui.ops.scanner import Scanner
 from dregtui.state.journal import Journal
 

@@ -7,7 +7,8 @@ import random
 
 from dregtui.core.plan import PlanMode, build_plan
 from dregtui.core.selection import Selection
-from dregtui.ops.execute import Status, execute_plan
+from dregtui.ops.execute import execute_plan
+from dregtui.ops.execution_result import Status
 from dregtui.ops.scanner import Scanner
 
 REPOS = ("team/a", "team/b", "lib")

@@ -99,7 +99,7 @@ def test_restore_puts_a_tag_back_over_a_placeholder_and_refuses_bad_bytes(
     import json as _json
 
     from dregtui.core.oci import mediatypes
-    from dregtui.ops.execute import PLACEHOLDER_ANNOTATION
+    from dregtui.core.oci.mediatypes import PLACEHOLDER_ANNOTATION
 
     a = pusher.image("app", "1.0")
     pusher.tag("app", "keep", a)

@@ -15,7 +15,8 @@ from support.oci_fake import OciRegistry
 from dregtui.core.plan import Action, PlanMode, build_plan
 from dregtui.core.selection import Selection
 from dregtui.demo.images import ImagePusher
-from dregtui.ops.execute import Status, execute_plan
+from dregtui.ops.execute import execute_plan
+from dregtui.ops.execution_result import Status
 from dregtui.ops.scanner import Scanner
 from dregtui.registry.client import RegistryClient
 from dregtui.state.journal import Journal

@@ -16,7 +16,8 @@ from dregtui.core.inventory import Inventory
 from dregtui.core.plan import Plan
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tags import sort_tags
-from dregtui.ops.execute import ItemResult, Status, execute_plan
+from dregtui.ops.execute import execute_plan
+from dregtui.ops.execution_result import ItemResult, Status
 from dregtui.ops.restore import RestoreStatus, restore_batch
 from dregtui.state.journal import Journal, JournalRecord
 from dregtui.tui.messages import Outcome

@@ -31,12 +31,8 @@ from dregtui.cli.commands.query import (
 from dregtui.cli.plan_text import frees_line, render_plan
 from dregtui.core.plan import Plan
 from dregtui.core.textsafe import clean
-from dregtui.ops.execute import (
-    RECLAIM_SPACE,
-    ExecutionResult,
-    ItemResult,
-    execute_plan,
-)
+from dregtui.ops.execute import execute_plan
+from dregtui.ops.execution_result import RECLAIM_SPACE, ExecutionResult, ItemResult
 
 ORDER = 30
 
