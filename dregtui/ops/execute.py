@@ -12,7 +12,7 @@ pointing at a deleted child), in a thread pool:
    tags/list adds the tags that appeared since. A digest that now carries any tag that was not
    planned is *skipped* (exit 3), like an intersecting tag. The digest itself must resolve to
    a manifest (never DELETE a blob digest). Cost: the first deletion in a repository costs about
-   one rescan of it (measured 1.1x for 3,000 tags on loopback); later ones one tags/list.
+   one rescan of it; later ones one tags/list.
 2. Journal: the raw manifest bytes, media type and exactly the tags on the digest are appended
    to the journal and fsynced (:mod:`dregtui.state.journal`) before the registry is touched.
 3. DELETE by digest (:attr:`Action.DELETE`) or untag (:attr:`Action.UNTAG`: OCI delete-by-tag
