@@ -178,7 +178,9 @@ class ManifestReads:
         def taken(answer: Answer, reference: str) -> Manifest:
             raw, header = answer.body, answer.headers.get("docker-content-digest")
             digest = self._body_digest(raw, header, repository, reference)
-            return _parsed(raw, media_type_of(answer.headers.get("content-type")), digest)
+            return _manifest_from_body(
+                raw, media_type_of(answer.headers.get("content-type")), digest
+            )
 
         return self._reads(
             "GET",
@@ -186,7 +188,7 @@ class ManifestReads:
             references,
             "fetching the manifest",
             taken,
-            lambda reference: _parsed(*self._get_manifest_raw(repository, reference)),
+            lambda reference: _manifest_from_body(*self._get_manifest_raw(repository, reference)),
         )
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[bytes, str, str]:
@@ -272,5 +274,6 @@ class ManifestReads:
         raise self._error(resp, action)
 
 
-def _parsed(raw: bytes, media_type: str, digest: str) -> Manifest:
+def _manifest_from_body(raw: bytes, media_type: str, digest: str) -> Manifest:
+    """The manifest in ``raw``, by its header's media type, else the one its body names."""
     return Manifest.parse(raw, digest, media_type or body_media_type(raw))
