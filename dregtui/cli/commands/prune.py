@@ -15,7 +15,7 @@ from typing import Any
 
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.cli.commands.query import EXIT_CODES, set_reclaimable
-from dregtui.cli.commands.remove import _add_run_options, carry_out
+from dregtui.cli.commands.remove import add_run_options, carry_out
 from dregtui.core.plan import PlanMode, build_plan
 from dregtui.core.policy.decisions import Outcome, evaluate
 from dregtui.core.policy.rules import Policy, PolicyError, Rule, duration_text
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
         epilog=EXIT_CODES,
     )
     p.add_argument("--policy", required=True, metavar="FILE", help="the policy file (TOML)")
-    _add_run_options(p)
+    add_run_options(p)
     p.set_defaults(handler=run_prune)
 
     p = subparsers.add_parser(

@@ -37,7 +37,7 @@ from dregtui.ops.execution_result import RECLAIM_SPACE, ExecutionResult, ItemRes
 ORDER = 30
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         epilog=EXIT_CODES,
     )
     add_repository_options(p)
-    _add_run_options(p)
+    add_run_options(p)
     p.set_defaults(handler=run_remove, whole_repositories=True)
 
     p = subparsers.add_parser(
@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     )
     add_repository_options(p)
     add_tag_options(p)
-    _add_run_options(p)
+    add_run_options(p)
     p.set_defaults(handler=run_remove, whole_repositories=False)
 
 
