@@ -21,8 +21,8 @@ class Footprint:
     ``size`` is the length of the manifest's own JSON (stored as a blob under its digest);
     ``flat`` holds the blobs it references as ``digest, size, digest, size...``: config and
     layers for an image, the child manifests for an index (whose own blobs are in their own
-    footprints). One flat tuple per manifest, not one per blob, keeps a 100,000-tag inventory
-    under 1 KB a tag (bench/space.py).
+    footprints). One flat tuple per manifest, not one per blob, keeps the memory a tag
+    takes small (docs/performance.md).
     """
 
     size: int
@@ -40,9 +40,9 @@ class Footprint:
 class FootprintTable(MutableMapping[str, Footprint]):
     """Footprints as read from a cache: columns of integers, a Footprint made on access.
 
-    A million Footprint objects take 5 s to make and 250 bytes each; the columns take 50
-    bytes of arrays per manifest, and a lookup by digest a map of them made on first use. ``names`` is the digest table the
-    positions refer to; ``counts[i]`` blobs of manifest ``i`` follow those of ``i - 1`` in
+    Columns take a fraction of the time and memory of a Footprint object per manifest; a
+    lookup by digest uses a map of positions made on first use. ``names`` is the digest table
+    the positions refer to; ``counts[i]`` blobs of manifest ``i`` follow those of ``i - 1`` in
     ``blobs`` and ``blob_sizes``. What is set later shadows the columns.
     """
 
@@ -190,8 +190,8 @@ def _column(values: Iterable[int]) -> array[int]:
 
 
 def _starts(counts: Iterable[int]) -> array[int]:
-    """0 and the running sums of ``counts``, a step at a time (a million in one C call held
-    the UI thread up for 100 ms)."""
+    """0 and the running sums of ``counts``, a step at a time (one C call over a million
+    would hold the UI thread up)."""
     column = _column(counts)
     start = array("q", [0])
     for at in range(0, len(column), STEP):
@@ -205,8 +205,8 @@ class FootprintIds:
     """Every footprint in integers: manifest ``m`` (``manifest(digest)``, None when its body
     is unknown) is itself the blob ``own[m]`` of ``sizes[m]`` bytes and references the blobs
     ``blobs[start[m]:start[m + 1]]`` of ``blob_sizes[...]`` bytes. A digest has one id
-    wherever it appears; ids are below ``ids``. Arrays and ints: a million manifests take
-    tens of megabytes, not the hundreds a map of digests to tuples took."""
+    wherever it appears; ids are below ``ids``. Arrays and ints: far less memory than a map of
+    digests to tuples."""
 
     manifest: Callable[[str], int | None]
     own: array[int]

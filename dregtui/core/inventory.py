@@ -20,7 +20,7 @@ from dregtui.core.tags import sort_tags
 
 class TagInfo(NamedTuple):
     """Where a tag points: the manifest digest and its media type. A tuple: a cache's million
-    are made at C speed (``tuple.__new__``), in a third of a dataclass's time."""
+    are made at C speed (``tuple.__new__``), faster than dataclasses."""
 
     digest: str
     media_type: str = ""
@@ -68,7 +68,7 @@ class Inventory:
     footprints: MutableMapping[str, Footprint] = field(default_factory=dict)
     scanned_at: float | None = None
     # digest -> its one (repository, tag), or a set of them when several share it: most
-    # digests have one tag, and a set per digest would cost 200 bytes a tag
+    # digests have one tag, and a set per digest would cost far more memory
     # (None until first asked for: a command that only lists tags never builds it)
     _by_digest: dict[str, tuple[str, str] | set[tuple[str, str]]] | None = field(
         default=None, repr=False
@@ -110,7 +110,7 @@ class Inventory:
 
     def _reindex(self) -> None:
         """The reverse index of every tag. A repository whose digests are all new to the index
-        goes in at C speed (a million tags in a third of the time); the others tag by tag."""
+        goes in at C speed; the others tag by tag."""
         by: dict[str, tuple[str, str] | set[tuple[str, str]]] = {}
         keys = by.keys()
         for repo, tags in self.repositories.items():
@@ -257,8 +257,8 @@ class Inventory:
     def repositories_holding(self, digests: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """digest -> the repositories with a tag on it, sorted, for ``digests`` (absent: none).
         From the reverse index when it is built; else one pass over the tags, which builds
-        nothing for the rest (a plan over 250,000 of a million tags took 105 MB for the whole
-        index). Tuples: most digests have one repository (a set each took 216 bytes)."""
+        nothing for the rest (the whole index costs memory a plan does not need). Tuples: most
+        digests have one repository, and a set each would cost more."""
         wanted = set(digests)
         if not wanted:
             return {}

@@ -155,8 +155,8 @@ class ScanSchedule:
 
     def _wake(self) -> None:
         """Called with the lock held after a task: wake as many workers as can start now (the
-        slots free and the tasks ready), not the whole window: waking 64 threads after every
-        request to find nothing to do took 8% of a scan's CPU. When nothing runs any more,
+        slots free and the tasks ready), not the whole window: waking every thread after each
+        request to find nothing to do costs a scan CPU. When nothing runs any more,
         every worker looks (the scan may be over)."""
         if self._running == 0:
             self._cond.notify_all()
@@ -170,7 +170,7 @@ class ScanSchedule:
     def _step(self) -> int:
         """Called with the lock held: the slots of the window a worker waits for before it
         takes a task, the size of a batch (``_take``): the client's ``batch_size``, at most a
-        quarter of the window (four batches at least in flight: on loopback, 300 x 40, -j 16,
-        two batches of 8 got 681-736 tags/s, four of 4 got 764-817), no more than the tasks
+        quarter of the window (four batches at least in flight, faster than two larger ones:
+        docs/performance.md), no more than the tasks
         queued."""
         return max(1, min(self.client.batch_size, self.window.limit // 4, self._queued))

@@ -15,12 +15,10 @@ While answers come back as quickly as ever the rate follows the window and the w
 each batch; once they queue (the round trip reaches twice its floor) it stops. Through a 20 ms
 round trip that is dozens of requests. On loopback the rule asks for a few, but this process's
 own work per answer is part of every round trip there, and fewer than 16 in flight measured
-slower (bench/scan.py, 300 x 40: 4 in flight 0.5-0.9x the tags/s of 16, on a noisy machine), so
-the window never goes below 16 (``FLOOR``; the cap, when ``--jobs`` is lower), the fixed pool
-of before. And since the round trip there counts this process's own work too, the rule says too
-few: every few batches the window tries twice as many in flight for one batch (BBR's probing)
-and keeps them when they deliver 10 % more (300 x 40 on loopback, alternating runs: 64 in flight
-821 tags/s, 16 in flight 672). The cap is ``--jobs`` when given (never exceeded), else 64;
+slower (docs/performance.md), so the window never goes below 16 (``FLOOR``; the cap, when
+``--jobs`` is lower). And since the round trip there counts this process's own work too, the
+rule says too few: every few batches the window tries twice as many in flight for one batch
+(BBR's probing) and keeps them when they deliver 10 % more. The cap is ``--jobs`` when given (never exceeded), else 64;
 ``--rate`` is enforced below, in the transport, whatever the window says.
 """
 

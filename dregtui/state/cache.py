@@ -6,8 +6,7 @@ mode 0600. It holds the registry URL, the scan time, repositories -> tags -> dig
 type of every digest, the children of every index and the footprint of every manifest (its
 JSON size and the blobs it references, with sizes); never a credential. Version 5 is JSON Lines:
 a header with what the tree needs (each repository's tag count), then the rest in chunks that
-refer to digests and media types by position, their integers packed (about 230 bytes a tag
-with sizes); it is written and read one line at a time. Version 4 (the same, its integers JSON
+refer to digests and media types by position, their integers packed (``cache_format.py``); it is written and read one line at a time. Version 4 (the same, its integers JSON
 numbers) is read too; older versions are rebuilt with one notice.
 
     cache = InventoryCache.for_registry(url)          # or InventoryCache(path, url)
@@ -42,8 +41,8 @@ from dregtui.state.cache_format import (
 from dregtui.state.userfiles import ConfigError, atomic_write, file_kind
 
 MAX_NAME = 80
-# A larger cache file is ignored (with a warning), never read. Version 5 takes about 230 bytes a
-# tag with sizes (each tag its own image): a million tags fit with room to spare.
+# A larger cache file is ignored (with a warning), never read; a million tags with sizes fit
+# with room to spare (docs/performance.md).
 MAX_BYTES = 1024 * 1024 * 1024
 _SIGNATURE = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"')
 _VERSION = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"dregtui-inventory"\s*,\s*"version"\s*:\s*(\d+)')
@@ -178,8 +177,8 @@ class InventoryCache:
                     self._reject(warn, "is damaged")
                     return None
                 # what was read, out of the cyclic collector's sight: its next pass would
-                # walk it all, 200 ms holding the interpreter in whichever thread allocates
-                # next (the UI's too); it is freed as ever, by reference counts
+                # walk it all, holding the interpreter in whichever thread allocates next
+                # (the UI's too); it is freed as ever, by reference counts
                 gc.freeze()
             return CachedInventory(inventory, header.catalog)
 
@@ -297,7 +296,7 @@ class InventoryCache:
 @contextlib.contextmanager
 def _no_collection() -> Iterator[None]:
     """Millions of new objects and no cycles among them: the cyclic collector would walk
-    them all again and again while they are made (5x the time at a million tags)."""
+    them all again and again while they are made."""
     collecting = gc.isenabled()
     gc.disable()
     try:
