@@ -1,9 +1,10 @@
 """Driving the TUI in tests: wait for what the app is doing, not for a condition to come true.
 
-``settle(pilot)`` returns once none of the app's workers (scan, rescan, details, dates, the
-deletion and restore screens) is pending or running and the messages they posted have been
-handled: after it, the screen shows the result, and the test asserts on it. ``until`` polls, and
-is only for what the app's workers do not own (a request a test holds at a gate, a notification).
+``settle(pilot)`` returns once no worker is pending or running (every worker, whoever started
+it: the app, a screen, a widget; ``app.workers`` holds them all) and the messages they posted
+have been handled: after it, the screen shows the result, and the test asserts on it. ``until``
+polls, and is only for what the app's workers do not own (a request a test holds at a gate, a
+notification).
 """
 
 from __future__ import annotations
@@ -16,37 +17,20 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.worker import WorkerState
 
-# Every worker group the app and its screens start (dregtui/tui/app.py, screens/main.py,
-# widgets/tag_list.py, screens/progress.py); "load" reads the cache behind the screen.
-GROUPS = (
-    "load",
-    "scan",
-    "rescan",
-    "details",
-    "dates",
-    "delete",
-    "restore",
-    "policy",
-    "space",
-    "frees",
-    "prepare",
-    "filter",
-)
 BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
 async def settle(pilot: Pilot[Any], *groups: str, timeout: float = 30.0) -> None:
-    """Wait until no worker of ``groups`` (default: all of them) is pending or running, twice
-    in a row with the message queues drained in between (a finished worker's message may start
-    the next one). A worker that failed or was cancelled counts as done: the test asserts on
-    what the user sees about it."""
+    """Wait until no worker (only those of ``groups`` when some are named) is pending or
+    running, twice in a row with the message queues drained in between (a finished worker's
+    message may start the next one). A worker that failed or was cancelled counts as done: the
+    test asserts on what the user sees about it."""
     app = pilot.app
-    wanted = groups or GROUPS
     deadline = time.monotonic() + timeout
     quiet = 0
     while quiet < 2:
         await pilot.pause()
-        busy = [w for w in app.workers if w.group in wanted and w.state in BUSY]
+        busy = [w for w in app.workers if w.state in BUSY and (not groups or w.group in groups)]
         if not busy:
             quiet += 1
             continue
