@@ -2,12 +2,11 @@
 pipelined, every byte framed by h11 (a strict HTTP/1.1 parser).
 
 Why. On a fast registry a scan goes as fast as this process can send requests and read the
-answers, since the registry and the scan share the machine's cores. ``requests`` over
-``urllib3`` costs several times the CPU of a request written and read here, and batches sent
-in one write (HTTP/1.1 pipelining, RFC 9112 §9.3: the server answers them in order, as
-distribution's Go server does) cost one worker's bookkeeping a batch. ``bench/scan.py`` times
-the scan as a whole, against ``ab`` and the classic tool; urllib3's pool without pipelining
-was measured there too and kept neither bar (``docs/performance.md``).
+answers, since the registry and the scan share the machine's cores. A request written and read
+here costs far less CPU than one through ``requests`` over ``urllib3``, and batches sent in one
+write (HTTP/1.1 pipelining, RFC 9112 §9.3: the server answers them in order, as
+distribution's Go server does) cost one worker's bookkeeping a batch. ``bench/scan.py``
+measures it (figures in ``docs/performance.md``).
 
 What it does is the plain case only. :meth:`DirectConnections.send_many` returns the answers,
 in order, to the first few requests of a batch: all of them, or fewer when it meets anything

@@ -31,10 +31,9 @@ class RegistrySession(requests.Session):
 
     ``requests`` merges a session's headers and params into each request's through a
     ``runtime_checkable`` Protocol check per mapping (``to_key_val_list``), four a request,
-    about a tenth of a manifest HEAD's CPU in this process. With ``headers`` and ``params``
-    None on the session it skips the merge; :meth:`request` does it instead (a header whose
-    value is None is dropped, as ``requests`` drops it). Change ``base_headers``, not
-    ``headers``.
+    a cost every manifest HEAD pays. With ``headers`` and ``params`` None on the session it
+    skips the merge; :meth:`request` does it instead (a header whose value is None is
+    dropped, as ``requests`` drops it). Change ``base_headers``, not ``headers``.
     """
 
     def __init__(
