@@ -18,7 +18,7 @@ from dregtui.state.journal import Journal
 from dregtui.tui.app import DregApp
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
-from dregtui.tui.widgets.reverse_panel import ReversePanel
+from dregtui.tui.widgets.shared_by import SharedByPanel
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -39,7 +39,7 @@ def populated(pusher: ImagePusher) -> dict[str, str]:
     return {"A": a.digest, "B": b.digest}
 
 
-def option_texts(panel: ReversePanel) -> list[str]:
+def option_texts(panel: SharedByPanel) -> list[str]:
     return [str(panel.get_option_at_index(i).prompt) for i in range(panel.option_count)]
 
 
@@ -54,7 +54,7 @@ async def test_browse_and_reverse_lookup(client: RegistryClient, populated: dict
         assert app.tag_list.rows == ["1.0", "1.1", "latest"]
         await pilot.press("j")
         assert app.tag_list.current_tag == "1.1"
-        panel = app.query_one("#reverse", ReversePanel)
+        panel = app.query_one("#reverse", SharedByPanel)
         texts = option_texts(panel)
         same = texts.index(next(t for t in texts if t.startswith("same repository")))
         other = texts.index(next(t for t in texts if t.startswith("other repositories")))

@@ -10,6 +10,7 @@ from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.policy.decisions import Decision
 from dregtui.tui.details import Details
+from dregtui.tui.session import Session
 from dregtui.tui.text import clean, human_size, short_digest
 
 LABEL_W = 10
@@ -78,6 +79,10 @@ def describe(
 
 
 class DigestPane(VerticalScroll, can_focus=True):
+    def __init__(self, session: Session, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.session = session
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text(EMPTY, style="dim"), id="digest-body")
 
@@ -85,6 +90,16 @@ class DigestPane(VerticalScroll, can_focus=True):
         body = self.query_one("#digest-body", Static)
         if text != body.content:  # the same tag's digest as another's: nothing to repaint
             body.update(text)
+
+    def show_tag(self, repository: str, tag: str | None) -> None:
+        """The manifest ``repository:tag`` points at, as the session knows it."""
+        session = self.session
+        info = session.inventory.tag_info(repository, tag) if tag else None
+        details = session.details.get(info.digest) if info else None
+        decision = session.policy.decision(repository, tag) if session.policy and tag else None
+        space = session.space if info else None
+        total = space.manifest_size(info.digest) if space and info else None
+        self.show(repository, tag, info, details, decision, total)
 
     def show(
         self,

@@ -1,4 +1,4 @@
-"""The reverse-lookup panel: every (repository, tag) in the registry sharing the digest."""
+"""The shared-by panel (reverse lookup): every repository and tag sharing the digest."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from dregtui.core.inventory import TagRef
-from dregtui.tui.session import ReverseLookup
+from dregtui.tui.session import ReverseLookup, Session
 from dregtui.tui.text import clean, short_digest
 
 FIRST_ROWS = 80  # rows listed at once (more than a screen shows)
@@ -32,7 +32,7 @@ def _header(title: str, note: str = "") -> Content:
     return Content.assemble((title, "bold $accent"), (f" · {note}" if note else "", "dim"))
 
 
-class ReversePanel(OptionList):
+class SharedByPanel(OptionList):
     """Group headers are disabled options (styled as headers); enter on a tag jumps to it."""
 
     class Jump(Message):
@@ -41,11 +41,29 @@ class ReversePanel(OptionList):
             self.repository = repository
             self.tag = tag
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, session: Session, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.session = session
+        self._wanted: tuple[str, str | None] | None = None  # listed after the paint
         self._refs: dict[str, TagRef] = {}
         self._shown: ReverseLookup | None = None
         self._rows: Iterator[Option] = iter(())  # the options not listed yet
+
+    def show_digest(self, repository: str, digest: str | None) -> None:
+        """The tags sharing ``digest`` (seen from ``repository``). A digest a thousand tags
+        share takes a while to list: it follows the paint of the panes a key changed, once for
+        a burst of keys."""
+        first = self._wanted is None
+        self._wanted = (repository, digest)
+        if first:
+            self.call_after_refresh(self._show_wanted)
+
+    def _show_wanted(self) -> None:
+        wanted, self._wanted = self._wanted, None
+        if wanted is None:
+            return
+        repository, digest = wanted
+        self.show(self.session.reverse_lookup(repository, digest) if digest else None)
 
     def show(self, lookup: ReverseLookup | None) -> None:
         if lookup == self._shown and self.option_count:

@@ -1,15 +1,21 @@
 """The status bar: registry, scan progress or cache age, marks, filter, messages.
 
-Parts are dropped least important first when the terminal is too narrow for all of them.
+Parts are dropped least important first when the terminal is too narrow for all of them. What
+the marks free is worked out here, in a worker of the bar's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
+from textual import work
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from dregtui.core.space import human_size
 from dregtui.core.wording import plural
+from dregtui.tui import messages as msg
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 
@@ -27,9 +33,10 @@ def age(seconds: float) -> str:
 
 
 class StatusBar(Static):
-    def __init__(self, session: Session, **kwargs: object) -> None:
+    def __init__(self, session: Session, *, clock: Callable[[], float], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
+        self.clock = clock  # the time the cache's age is counted to
         self.scan: tuple[int, int] | None = None
         self.scan_tags: tuple[int, float] = (0, 0.0)
         self.dates: tuple[int, int] | None = None  # created dates loaded for the date order
@@ -40,6 +47,7 @@ class StatusBar(Static):
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
+        self._frees_key: tuple[int, ...] | None = None  # the marks and accounting it is for
 
     def parts(self, now: float) -> list[tuple[int, Text]]:
         """(priority, text) in display order; a higher priority stays longer."""
@@ -87,6 +95,45 @@ class StatusBar(Static):
         if self.message:
             out.append((6, Text(clean(self.message))))
         return out
+
+    def says_rescanning(self, repository: str) -> bool:
+        """The message is about a rescan of ``repository`` (started, or how far it got)."""
+        text = self.message
+        return text == f"rescanning {repository}" or text.startswith(f"rescanning {repository}: ")
+
+    def update_frees(self) -> None:
+        """What the marks free: worked out in a worker when the marks or the accounting
+        changed (a plan of 100,000 marks takes a second or more)."""
+        if not self.session.marks:
+            self._frees_key = None
+            self.frees = None
+            return
+        key = (*self.session.marks_key(), id(self.session._space))
+        if key != self._frees_key:
+            self._frees_key = key
+            # once the marks are painted: the worker would take the interpreter from the paint
+            self.call_after_refresh(self._start_frees, key)
+
+    def _start_frees(self, key: tuple[int, ...]) -> None:
+        if key == self._frees_key:  # else the marks changed again: a newer call follows
+            self._work_out_frees(key)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="frees")
+    def _work_out_frees(self, key: tuple[int, ...]) -> None:
+        self.session.marked_digests()  # cached for the digest count
+        plan = self.session.marked_plan()
+        if not get_current_worker().is_cancelled:
+            self.post_message(
+                msg.FreesWorkedOut(key, plan.reclaimable_bytes, plan.reclaimable_known)
+            )
+
+    def on_frees_worked_out(self, message: msg.FreesWorkedOut) -> None:
+        message.stop()
+        if message.key != self._frees_key:
+            return  # the marks changed meanwhile: a newer figure is on its way
+        self.frees = message.frees
+        self.frees_known = message.known
+        self.refresh_status(self.clock())
 
     def refresh_status(self, now: float) -> None:
         self._now = now
