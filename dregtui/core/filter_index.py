@@ -3,27 +3,21 @@ passes over it: a term answered for every tag without a Python call a tag."""
 
 from __future__ import annotations
 
-import contextlib
 import operator
 import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import accumulate, islice, repeat
-from typing import Any, Literal
+from itertools import islice, repeat
+from typing import Any
 
 from packaging.specifiers import Specifier
 from packaging.version import Version
 
-from dregtui.core.regexes import line_start, over_lines, within_lines
 from dregtui.core.selectors import COMPARISONS, TagSelector, compare_version, is_plain_release
 from dregtui.core.tags import parse_version
 
 CHUNK = 50_000  # tags a filter pass reads before it lets another thread run
-# a regex is searched for in a chunk's joined text once fewer than one in SPARSE of the tags
-# before matched, or (the lines it does not match) once fewer than one in SPARSE did not: a
-# line found there costs several times what a tag read one by one does
-SPARSE = 6
 
 
 class TagIndex:
@@ -43,9 +37,6 @@ class TagIndex:
         self._odd: dict[int, Version] = {}
         # the positions of the tags that are not plain releases, in order
         self._unplain: list[int] = []
-        # the tags joined by newlines and where each starts (one more: past the end), for a
-        # regex over many tags; False when a tag holds a newline (hostile: not used)
-        self._text: tuple[str, array[int]] | Literal[False] | None = None
 
     # Each column is made when a filter first needs it: a text filter only lower-cases the
     # tags, only a version filter parses every version (the slow one).
@@ -76,29 +67,14 @@ class TagIndex:
         return self._keys
 
     @property
-    def text(self) -> tuple[str, array[int]] | None:
-        """The tags, each after a newline, and the offset where each starts (and one past the
-        last line), 14 bytes a tag; None when a tag holds a newline."""
-        if self._text is None:
-            tags = self._tags
-            joined = "\n" + "\n".join(tags)
-            if joined.count("\n") != len(tags):
-                self._text = False
-            else:
-                starts = accumulate(map((1).__add__, map(len, tags)), initial=1)
-                self._text = (joined, array("q" if len(joined) >= 2**31 else "i", starts))
-        return self._text or None
-
-    @property
     def prepared(self) -> bool:
         """Every column is made: a filter reads them, it makes none."""
-        return self._lower is not None and self._keys is not None and self._text is not None
+        return self._lower is not None and self._keys is not None
 
     def prepare(self) -> None:
         """Make every column now (a worker does, for a big repository, before it is asked)."""
         self.lower  # noqa: B018
         self.keys  # noqa: B018
-        self.text  # noqa: B018
 
     def range_positions(self, sel: TagSelector) -> Sequence[int] | None:
         """The positions of every tag a version range of plain bounds takes, in order, when
@@ -199,12 +175,7 @@ class TagIndex:
         if sel.kind == "substring":
             each = map(operator.contains, of(self.lower), repeat(sel.text.lower()))
         elif sel.kind == "regex" and sel.pattern is not None:
-            read = _reader(sel)
-            if everything and sel.search and tags is self._tags and len(tags) > CHUNK:
-                lines = self._joined_text_flags(sel.pattern, read)
-                if lines is not None:
-                    return lines
-            each = read(of(tags))
+            each = _reader(sel)(of(tags))
         elif sel.kind == "exact":
             each = map(operator.eq, of(tags), repeat(sel.text))
         elif sel.kind == "version":
@@ -214,87 +185,6 @@ class TagIndex:
             return None
         it = iter(each)
         return iter(lambda: bytearray(islice(it, CHUNK)), bytearray())
-
-    def _joined_text_flags(
-        self, pattern: re.Pattern[str], read: Callable[[Iterable[str]], Iterable[bool]]
-    ) -> Iterator[bytearray] | None:
-        """Whether each tag matches ``pattern`` (searched), a chunk at a time, the way the
-        last chunk says is quickest: where few tags matched, the matches are looked for in
-        the joined text (``finditer``: a step a match, not a call a tag); where most did, the
-        lines that do not match are (a lookahead after each newline, when no match can hold
-        one: ``regexes.within_lines``); else each tag is read. None when the pattern cannot
-        be searched for over lines (``regexes.over_lines``) or a tag holds a newline."""
-        if not over_lines(pattern.pattern, pattern.flags):
-            return None
-        text = self.text
-        if text is None:
-            return None
-        flags = pattern.flags | re.MULTILINE
-        # ^ at the start of the pattern: the newline before the line instead (a literal,
-        # which the engine looks for at C speed; a ^ is tried at every character)
-        rest = line_start(pattern.pattern, pattern.flags)
-        lines = re.compile("\\n" + rest if rest is not None else pattern.pattern, flags)
-        others = None
-        if within_lines(pattern.pattern, pattern.flags):
-            body = rest if rest is not None else "[^\\n]*?(?:" + pattern.pattern + ")"
-            with contextlib.suppress(re.error):  # (?i) at the start is then not at the start
-                others = re.compile("\\n(?!(?:" + body + "))", flags)
-        return self._chunks(read, lines, rest is not None, others, *text)
-
-    def _chunks(
-        self,
-        read: Callable[[Iterable[str]], Iterable[bool]],
-        lines: re.Pattern[str],
-        newline: bool,
-        others: re.Pattern[str] | None,
-        joined: str,
-        starts: array[int],
-    ) -> Iterator[bytearray]:
-        tags, n = self._tags, len(self._tags)
-        found = 0  # tags the last chunk matched; the first chunk is read tag by tag
-        for a in range(0, n, CHUNK):
-            b = min(a + CHUNK, n)
-            flags = None
-            if a and found * SPARSE < b - a:
-                flags = self._searched(lines, newline, joined, starts, a, b)
-            elif a and others is not None and (b - a - found) * SPARSE < b - a:
-                flags = self._searched(others, True, joined, starts, a, b, matching=False)
-            if flags is None:
-                flags = bytearray(read(tags[a:b]))
-            found = flags.count(1)
-            yield flags
-
-    @staticmethod
-    def _searched(
-        lines: re.Pattern[str],
-        newline: bool,
-        joined: str,
-        starts: array[int],
-        a: int,
-        b: int,
-        *,
-        matching: bool = True,
-    ) -> bytearray | None:
-        """Which of the tags a..b match, from one ``finditer`` over their lines, of the
-        pattern (``newline``: each match begins with the newline before its line) or, not
-        ``matching``, of the lines that do not match; None when a match spans a newline of
-        its own (it may hide the next line's match) or when so many are found that reading
-        the tags one by one is quicker: the caller then does."""
-        most = (b - a) // 3
-        found = list(islice(lines.finditer(joined, starts[a] - newline, starts[b] - 1), most + 1))
-        if len(found) > most:
-            return None
-        held = sum(map(str.count, map(re.Match.group, found), repeat("\n")))
-        if held != (len(found) if newline else 0):
-            return None
-        flags = bytearray(b - a) if matching else bytearray(b"\x01") * (b - a)
-        at = map(re.Match.start, found)
-        if newline:
-            at = map((1).__add__, at)  # the line's own start
-        base = a + 1
-        for line in map(bisect_right, repeat(starts), at, repeat(a), repeat(b)):
-            flags[line - base] = matching
-        return flags
 
     def _version_flags(
         self, sel: TagSelector, kept: Sequence[int], everything: bool
@@ -381,10 +271,14 @@ def _plain_bounds(
 
 
 def _plain_key(v: Version | None) -> object | None:
-    """A plain release's comparison key (packaging's own), None for anything else."""
+    """A plain release's comparison key, None for anything else: its epoch and release without
+    trailing zeros (PEP 440: ``1.2`` == ``1.2.0``), compared as tuples, in C."""
     if v is None or not is_plain_release(v):
         return None
-    return getattr(v, "_key", None)
+    release = list(v.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    return (v.epoch, tuple(release))
 
 
 # A regex that is a string: letters, digits and punctuation without a meaning in a pattern, or
