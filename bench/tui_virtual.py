@@ -7,14 +7,11 @@ key sent as a terminal sends it to the screen painted with its effect: each key 
 filters typed one at a time (a version range, text, a regex), a cursor move, and marking every
 tag. Also the filter alone and the process's peak memory.
 Usage: python bench/tui_virtual.py [N ...]   (default 10,000, 100,000 and 1,000,000)
-DREGTUI_PLAIN_PATH=1 measures the plain path: no regex searched in the joined text, versions
-compared without packaging's private ``Version._key``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import resource
 import statistics
 import sys
@@ -181,30 +178,7 @@ async def measure(tags: int) -> dict[str, float]:
     return timings
 
 
-def use_plain_path() -> None:
-    """The filter and the sort without their fast paths (for DREGTUI_PLAIN_PATH=1)."""
-    from packaging.version import Version
-
-    from dregtui.core import filter_index, tags
-    from dregtui.core.selectors import is_plain_release
-
-    def plain_key(v: Version | None) -> object | None:
-        if v is None or not is_plain_release(v):
-            return None
-        release = list(v.release)
-        while len(release) > 1 and release[-1] == 0:
-            release.pop()
-        return (v.epoch, tuple(release))
-
-    filter_index._plain_key = plain_key  # type: ignore[assignment]
-    filter_index.TagIndex._joined_text_flags = lambda *_: None  # type: ignore[assignment,method-assign]
-    tags._compared = lambda version: version  # type: ignore[assignment]
-
-
 def main() -> int:
-    if os.environ.get("DREGTUI_PLAIN_PATH") == "1":
-        use_plain_path()
-        print("plain path")
     Drawn.watch()
     sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 1_000_000]
     for tags in sizes:
