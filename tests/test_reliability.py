@@ -6,6 +6,7 @@ the registry holds afterwards with a snapshot ({repo: {tag: digest}}) taken befo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -75,6 +76,19 @@ def _wait_for(predicate, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
+
+
+def _holds_a_socket(pid: int) -> bool:
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        names = list(fds.iterdir())
+    except OSError:
+        return False
+    for fd in names:
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if os.readlink(fd).startswith("socket:"):
+                return True
+    return False
 
 
 def _fill(url: str, count: int, keep: int = 5) -> None:
@@ -148,7 +162,9 @@ def test_sigint_during_scan(killable: KillableRegistry) -> None:
     _slow_scan_registry(killable)
     cache_dir = Path(os.environ["XDG_CACHE_HOME"]) / "dregtui"
     proc = _popen(killable.url, "--rate", "20", "-j", "1", "list-tag-names")
-    time.sleep(1.0)  # the scan is under way (40 repositories at 20 requests/s)
+    # the scan is under way once the process holds a socket (40 repositories at 20 requests/s
+    # then take seconds more)
+    _wait_for(lambda: _holds_a_socket(proc.pid) or proc.poll() is not None)
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)

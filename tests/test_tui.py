@@ -353,10 +353,15 @@ async def test_date_order_fetches_concurrently_and_can_be_stopped(
         loaded = sum(1 for info in later.values() if info.digest in app.session.details)
         assert loaded < 40
         stopped_at = flight["dates"]
-        await pilot.pause(0.3)  # the date worker sends nothing more after the stop
+        gate.set()  # the requests in flight end; the stopped worker sends no new one
+        await until(
+            pilot,
+            lambda: not any(t.name.startswith("dregtui-dates") for t in threading.enumerate()),
+            "the date requests in flight ended",
+        )
+        await settle(pilot)
         assert flight["dates"] == stopped_at
         assert len(app.tag_list.rows) == 40
-        gate.set()
 
 
 async def test_cancel_a_deletion_between_items(

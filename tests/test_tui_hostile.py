@@ -63,6 +63,7 @@ async def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type
     from urllib.parse import quote
 
     from support.fake_server import error_reply, json_reply
+    from support.tui import settle, until
 
     from dregtui.registry.client import RegistryClient
 
@@ -90,11 +91,8 @@ async def test_hostile_registry_names_and_errors(fake_registry) -> None:  # type
     with RegistryClient(fake_registry.url, retries=0) as client:
         app = DregApp(client)
         async with app.run_test(size=(120, 36)) as pilot:
-            for _ in range(200):
-                if app._notifications:
-                    break
-                await pilot.pause(0.05)
-            await pilot.pause(0.2)
+            await until(pilot, lambda: bool(app._notifications), "a notification")
+            await settle(pilot)
             text = screen_text(app)
             # a slash makes "[bold]ok[" a namespace: both halves shown as typed
             assert "[bold]ok[/" in text and "bold]ok" in text and "[red]bad[/" in text

@@ -62,7 +62,7 @@ async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_b
     the rows on screen stay until the new ones are in, and a stale answer is dropped."""
     import threading
 
-    from support.tui import settle
+    from support.tui import settle, until
 
     from dregtui.tui import session as session_module
 
@@ -87,11 +87,9 @@ async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_b
         assert app.session.tag_filter == "1.1"
         assert len(app.tag_list.rows) == 2000 and app.tag_list.pending  # the last rows, kept
         pane = app.main.query_one("#tags-pane")
-        for _ in range(100):  # said once the filter has taken a while
-            await pilot.pause(0.05)
-            if "filtering…" in str(pane.border_title):
-                break
-        assert "filtering…" in str(pane.border_title)
+        await until(  # said once the filter has taken a while
+            pilot, lambda: "filtering…" in str(pane.border_title), "filtering… in the title"
+        )
         gate.set()
         await settle(pilot)
         assert not app.tag_list.pending
