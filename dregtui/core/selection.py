@@ -3,6 +3,8 @@
 The selectors themselves (``-t``, ``-re``, ``-x``, ``--variant``) are in
 :mod:`dregtui.core.selectors`; :meth:`Selection.from_args` validates them all up front.
 
+- ``-r NAME`` exact repository names; ``-rre REGEX`` repository regexes (``re.match``: anchored
+  at the start, not the end, like the classic tool's tag regexes).
 - ``-x`` / ``-xre`` exclusions, same syntax as ``-t`` / ``-re``: they protect a *digest*: if any
   tag of that digest in that repository matches, none of its tags is selected.
 - ``--keep-last N``: per repository, keep the N most recent *images* (digests) among the

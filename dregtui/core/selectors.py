@@ -5,8 +5,6 @@ Every value is parsed and validated up front: a bad regex or version selector ra
 set``, before any request is made. How a whole selection is applied is in
 :mod:`dregtui.core.selection`.
 
-- ``-r NAME`` exact repository names; ``-rre REGEX`` repository regexes (``re.match``: anchored
-  at the start, not the end, like the classic tool's tag regexes).
 - ``-t TAG`` exact tag names, or version selectors: ``<1.4``, ``<=``, ``>``, ``>=``, ``==``, ``!=``,
   ``~=``, wildcards ``==1.4.*`` and comma-joined ranges ``>=1.2,<2`` (every clause must hold).
   They compare the *version part* of a tag as :mod:`dregtui.core.tags` reads it (``1.25.3`` of
