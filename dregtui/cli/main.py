@@ -178,6 +178,18 @@ def build_parser() -> ArgumentParser:
     )
     g.add_argument("--profile", metavar="NAME", help="config file profile to use")
     g.add_argument("--config", metavar="PATH", help="config file (env DREGTUI_CONFIG)")
+    g.add_argument(
+        "--storage",
+        metavar="PATH|s3://BUCKET[/PREFIX]",
+        help="the registry's storage, read-only: its root directory or its S3 bucket (env "
+        "DREGTUI_STORAGE): untagged manifests, tag history, exact sizes",
+    )
+    g.add_argument(
+        "--registry-config",
+        metavar="FILE",
+        help="the registry's own config.yml: its storage is read from there (with the "
+        "REGISTRY_STORAGE_* environment overrides)",
+    )
 
     g = parser.add_argument_group("scan and cache")
     g.add_argument("-c", "--cache", metavar="PATH", help="cache file, or None to disable the cache")

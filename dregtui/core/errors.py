@@ -87,3 +87,8 @@ DELETE_HINT = (
 )
 
 CATALOG_HINT = "name the repositories to work on with --repositories a,b,c (or in the config file)"
+
+
+class StorageError(Exception):
+    """A registry's storage (its directory or bucket) cannot be read as one: missing,
+    unreadable, not a registry root, or not the storage of the registry given. One sentence."""

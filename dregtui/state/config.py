@@ -59,6 +59,8 @@ PROFILE_KEYS = {
     "use_get_manifest": "use_get_manifest",
     "digest_auth": "digest_auth",
     "timeout": "timeout",
+    "storage": "storage",
+    "registry_config": "registry_config",
 }
 SECRET_KEYS = frozenset({"password", "secret", "token", "identitytoken", "auth"})
 
@@ -125,6 +127,8 @@ class Settings:
     timeout: float = 20.0  # seconds per request, retries included
     max_cache_age: float | None = None  # seconds; an older cache is rescanned
     config_path: str | None = None
+    storage: str | None = None  # the registry's storage: a directory or s3://bucket[/prefix]
+    registry_config: str | None = None  # the registry's own config.yml, naming its storage
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     # Fields the user gave on the command line (set by resolve_settings; None = unknown):
@@ -201,7 +205,7 @@ def load_config(
 
 MAX_TIMEOUT = 3600.0  # seconds
 MIN_RATE = 0.01  # requests per second
-_STRINGS = ("registry", "username", "cert", "key")
+_STRINGS = ("registry", "username", "cert", "key", "storage", "registry_config")
 
 
 def _check_profile_value(key: str, value: object, where: str) -> None:
@@ -326,6 +330,7 @@ def env_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "REGISTRY_CLIENT_CERT": "cert",
         "REGISTRY_CLIENT_KEY": "key",
         "DOCKER_UTIL_CACHEFILE": "cache",
+        "DREGTUI_STORAGE": "storage",
     }
     for var, attr in simple.items():
         if env.get(var):

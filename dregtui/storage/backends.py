@@ -1,0 +1,220 @@
+"""Where a registry keeps its files, read-only: a directory (distribution's ``filesystem``
+driver) or an S3 bucket (its ``s3`` driver), behind one small interface.
+
+Keys are paths below the storage root, ``/``-separated, as distribution writes them:
+``docker/registry/v2/repositories/<name>/_manifests/...``, ``docker/registry/v2/blobs/...``.
+Nothing here writes, deletes or moves anything: the only calls are listings and reads.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from dregtui.core.errors import StorageError
+
+V2 = "docker/registry/v2"  # below the storage root: blobs/ and repositories/
+READERS = 16  # files read at once (S3 GETs, or files on a filesystem)
+PERMISSION_HINT = (
+    "a registry's files usually belong to root or to the container's user: run dregtui as "
+    "that user (or with sudo), or give it read access"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file of the storage: its key below the root, its size and when it was last written
+    (seconds since the epoch)."""
+
+    key: str
+    size: int
+    modified: float
+
+
+class Storage(Protocol):
+    """A registry's storage, read-only."""
+
+    description: str  # as the user gave it: a path, or s3://bucket/prefix
+
+    def files(self, prefix: str) -> Iterator[StoredFile]:
+        """Every file whose key starts with ``prefix`` (a folder: ends with ``/``)."""
+        ...
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the folders directly below ``prefix``."""
+        ...
+
+    def read(self, keys: Sequence[str], limit: int) -> list[bytes | None]:
+        """The contents of ``keys`` (None for one that is gone), each at most ``limit``
+        bytes (StorageError for a larger one)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FileStorage:
+    """A registry's ``rootdirectory`` on this machine's filesystem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = str(root)
+        self._pool = ThreadPoolExecutor(READERS, thread_name_prefix="dregtui-storage")
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def folders(self, prefix: str) -> list[str]:
+        try:
+            with os.scandir(self._path(prefix)) as entries:
+                return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+        except FileNotFoundError:
+            return []
+        except PermissionError as exc:
+            raise _denied(self._path(prefix)) from exc
+
+    def files(self, prefix: str) -> Iterator[StoredFile]:
+        top = self._path(prefix)
+        base = len(str(self.root)) + 1
+        stack = [str(top)]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except FileNotFoundError:
+                continue
+            except PermissionError as exc:
+                raise _denied(Path(folder)) from exc
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    yield StoredFile(entry.path[base:], info.st_size, info.st_mtime)
+
+    def read(self, keys: Sequence[str], limit: int) -> list[bytes | None]:
+        return list(self._pool.map(lambda key: self._read_one(key, limit), keys))
+
+    def _read_one(self, key: str, limit: int) -> bytes | None:
+        path = self._path(key)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return None
+        except PermissionError as exc:
+            raise _denied(path) from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorageError(f"{path} is a symbolic link; not following it.") from None
+            raise StorageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise StorageError(f"{path} is not a regular file.")
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise StorageError(f"{path} is larger than {limit} bytes; not reading it.")
+        return data
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+class S3Storage:
+    """A registry's bucket (and ``rootdirectory`` prefix) on S3 or an S3-compatible server.
+
+    The endpoint, region and keys come the AWS way (``AWS_ENDPOINT_URL``, ``AWS_REGION``,
+    ``AWS_ACCESS_KEY_ID``..., ``~/.aws``) unless the registry's config gave them. Listings of
+    the blobs run in parallel by their two-hex-digit folders, those of the repositories by
+    repository."""
+
+    def __init__(self, bucket: str, prefix: str, client: Any, description: str) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = client
+        self.description = description
+        self._pool = ThreadPoolExecutor(READERS, thread_name_prefix="dregtui-s3")
+
+    def folders(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        full = self.prefix + prefix
+        for page in self._pages(full, delimiter="/"):
+            for common in page.get("CommonPrefixes", ()):
+                name = common["Prefix"][len(full) :].rstrip("/")
+                if name:
+                    names.append(name)
+        return sorted(names)
+
+    def files(self, prefix: str) -> Iterator[StoredFile]:
+        cut = len(self.prefix)
+        for page in self._pages(self.prefix + prefix):
+            for item in page.get("Contents", ()):
+                yield StoredFile(
+                    item["Key"][cut:], int(item["Size"]), item["LastModified"].timestamp()
+                )
+
+    def _pages(self, prefix: str, delimiter: str | None = None) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        if delimiter:
+            kwargs["Delimiter"] = delimiter
+        try:
+            yield from self.client.get_paginator("list_objects_v2").paginate(**kwargs)
+        except Exception as exc:  # botocore's errors: one sentence
+            raise s3_error(exc, self.description) from None
+
+    def read(self, keys: Sequence[str], limit: int) -> list[bytes | None]:
+        return list(self._pool.map(lambda key: self._read_one(key, limit), keys))
+
+    def _read_one(self, key: str, limit: int) -> bytes | None:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+        except Exception as exc:
+            if _s3_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise s3_error(exc, self.description) from None
+        if int(answer.get("ContentLength", 0)) > limit:
+            answer["Body"].close()
+            raise StorageError(f"{self.description}/{key} is larger than {limit} bytes.")
+        data: bytes = answer["Body"].read(limit + 1)
+        if len(data) > limit:
+            raise StorageError(f"{self.description}/{key} is larger than {limit} bytes.")
+        return data
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+def _s3_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def s3_error(exc: Exception, where: str) -> StorageError:
+    """One sentence for a failure of an S3 call."""
+    code = _s3_code(exc)
+    if code in ("NoSuchBucket",):
+        return StorageError(f"The bucket of {where} does not exist.")
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return StorageError(
+            f"S3 denied reading {where} ({code}): check the access key and the bucket's "
+            "policy (dregtui needs s3:ListBucket and s3:GetObject)."
+        )
+    name = type(exc).__name__
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        return StorageError(f"The S3 endpoint of {where} did not answer ({exc}).")
+    if name == "NoCredentialsError":
+        return StorageError(
+            f"No S3 credentials for {where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or give the registry's config with --registry-config."
+        )
+    return StorageError(f"Reading {where} failed: {code or name}: {exc}.")
+
+
+def _denied(path: Path) -> StorageError:
+    return StorageError(f"Cannot read {path}: permission denied; {PERMISSION_HINT}.")

@@ -1,0 +1,240 @@
+"""A registry's storage read whole: what distribution's layout says, and no API call can list.
+
+The layout (distribution 2.x, filesystem and S3 alike; keys below the storage root)::
+
+    docker/registry/v2/blobs/sha256/<2 hex>/<hex>/data          every blob once (its size)
+    docker/registry/v2/repositories/<name>/_manifests/revisions/sha256/<hex>/link
+                                                                every manifest of <name>
+    docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/current/link
+    docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/index/sha256/<hex>/link
+                                                                every digest <tag> pointed at
+
+A revision counts while its ``link`` file exists (a DELETE through the API removes the file and
+leaves the folder). A tag's current digest is the one its ``index`` names when it names one
+only (no read needed); otherwise its ``current/link`` is read (71 bytes). Each manifest body is
+read once per digest, from the blob store. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from dregtui.core.errors import StorageError
+from dregtui.storage.backends import V2, Storage, StoredFile
+
+MAX_LINK = 1024  # bytes of a link file at most (a digest is 71)
+MAX_MANIFEST = 4 * 1024 * 1024  # bytes, as distribution refuses larger manifests
+LISTERS = 8  # repository listings at once
+_HEX = re.compile(r"[0-9a-f]{64}")
+_LINK = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(slots=True)
+class StoredRepository:
+    """One repository as its folder holds it."""
+
+    name: str
+    revisions: dict[str, float] = field(default_factory=dict)  # digest -> when linked
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> digest it points at now
+    history: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # tag -> every digest it pointed at, with when it was pointed there, oldest first
+    layers: set[str] = field(default_factory=set)  # blobs linked into the repository
+
+    @property
+    def untagged(self) -> dict[str, float]:
+        """Revisions no tag points at now: digest -> when linked."""
+        tagged = set(self.tags.values())
+        return {d: t for d, t in self.revisions.items() if d not in tagged}
+
+
+@dataclass(slots=True)
+class StorageView:
+    """Everything read: repositories by name, every blob's size, every manifest's body."""
+
+    description: str
+    repositories: dict[str, StoredRepository] = field(default_factory=dict)
+    blobs: dict[str, int] = field(default_factory=dict)  # digest -> bytes
+    manifests: dict[str, bytes] = field(default_factory=dict)  # digest -> body
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def blob_bytes(self) -> int:
+        return sum(self.blobs.values())
+
+
+def read_storage(
+    storage: Storage,
+    repositories: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> StorageView:
+    """The storage's repositories (all, or those named), their revisions, tags and tag
+    histories, every blob's size and the body of every linked manifest."""
+    view = StorageView(storage.description)
+    names = _repository_names(storage) if repositories is None else sorted(set(repositories))
+    with ThreadPoolExecutor(LISTERS, thread_name_prefix="dregtui-list") as pool:
+        listed = pool.map(lambda n: _repository(storage, n), names)
+        blob_files = pool.map(
+            lambda top: list(storage.files(f"{V2}/blobs/sha256/{top}/")), _blob_folders(storage)
+        )
+        for repository in listed:
+            view.repositories[repository.name] = repository
+            if progress is not None:
+                progress(repository.name)
+        for files in blob_files:
+            for stored in files:
+                parts = stored.key.split("/")
+                if len(parts) == 8 and parts[7] == "data" and _HEX.fullmatch(parts[6]):
+                    view.blobs["sha256:" + parts[6]] = stored.size
+    _resolve_tags(storage, view)
+    wanted = sorted({d for r in view.repositories.values() for d in r.revisions})
+    bodies = storage.read([_blob_key(d) for d in wanted], MAX_MANIFEST)
+    for digest, body in zip(wanted, bodies, strict=True):
+        if body is None:
+            view.warnings.append(f"{digest} is linked but its blob is missing from the storage.")
+            continue
+        view.manifests[digest] = body
+    return view
+
+
+def _blob_key(digest: str) -> str:
+    hex_ = digest.partition(":")[2]
+    return f"{V2}/blobs/sha256/{hex_[:2]}/{hex_}/data"
+
+
+def _blob_folders(storage: Storage) -> list[str]:
+    return [f for f in storage.folders(f"{V2}/blobs/sha256/") if len(f) == 2]
+
+
+def _repository_names(storage: Storage) -> list[str]:
+    """Every repository: a folder below ``repositories/`` that holds ``_manifests``
+    (names nest: ``team/tools/lint``)."""
+    names: list[str] = []
+    pending = [""]
+    while pending:
+        path = pending.pop()
+        for folder in storage.folders(f"{V2}/repositories/{path}"):
+            if folder.startswith("_"):
+                if folder == "_manifests" and path:
+                    names.append(path.rstrip("/"))
+                continue
+            pending.append(f"{path}{folder}/")
+    return sorted(names)
+
+
+def _repository(storage: Storage, name: str) -> StoredRepository:
+    repository = StoredRepository(name)
+    base = f"{V2}/repositories/{name}/"
+    for stored in storage.files(base + "_manifests/"):
+        _place(repository, stored, stored.key[len(base) + len("_manifests/") :])
+    for stored in storage.files(base + "_layers/sha256/"):
+        parts = stored.key[len(base) :].split("/")
+        if len(parts) == 4 and parts[3] == "link" and _HEX.fullmatch(parts[2]):
+            repository.layers.add("sha256:" + parts[2])
+    for history in repository.history.values():
+        history.sort(key=lambda entry: entry[1])
+    return repository
+
+
+def _place(repository: StoredRepository, stored: StoredFile, rest: str) -> None:
+    """File ``rest`` (below ``_manifests/``) into the repository."""
+    parts = rest.split("/")
+    if parts[0] == "revisions":
+        if len(parts) == 4 and parts[1:4:2] == ["sha256", "link"] and _HEX.fullmatch(parts[2]):
+            repository.revisions["sha256:" + parts[2]] = stored.modified
+        return
+    if parts[0] != "tags" or len(parts) < 3:
+        return
+    tag = parts[1]
+    if parts[2:] == ["current", "link"]:
+        repository.tags.setdefault(tag, "")  # read below unless its index decides
+    elif (
+        len(parts) == 6
+        and parts[2:4] == ["index", "sha256"]
+        and parts[5] == "link"
+        and _HEX.fullmatch(parts[4])
+    ):
+        repository.history.setdefault(tag, []).append(("sha256:" + parts[4], stored.modified))
+
+
+def _resolve_tags(storage: Storage, view: StorageView) -> None:
+    """Each tag's current digest: its index's one entry, else its ``current/link`` read."""
+    unread: list[tuple[StoredRepository, str]] = []
+    for repository in view.repositories.values():
+        for tag in list(repository.tags):
+            history = repository.history.get(tag, [])
+            if len(history) == 1:
+                repository.tags[tag] = history[0][0]
+            else:
+                unread.append((repository, tag))
+    keys = [f"{V2}/repositories/{r.name}/_manifests/tags/{t}/current/link" for r, t in unread]
+    for (repository, tag), raw in zip(unread, storage.read(keys, MAX_LINK), strict=True):
+        digest = raw.decode("ascii", "replace").strip() if raw is not None else ""
+        if not _LINK.fullmatch(digest):
+            view.warnings.append(f"{repository.name}:{tag} has an unreadable current link.")
+            del repository.tags[tag]
+            continue
+        repository.tags[tag] = digest
+    for repository in view.repositories.values():
+        for tag, digest in list(repository.tags.items()):
+            if digest not in repository.revisions:
+                # distribution answers 404 for such a tag: the API does not list its manifest
+                view.warnings.append(
+                    f"{repository.name}:{tag} points at {digest}, which is not linked in "
+                    "the repository (the registry cannot serve it)."
+                )
+                del repository.tags[tag]
+
+
+def manifest_references(body: bytes) -> list[tuple[str, int]]:
+    """The digests (with sizes) a manifest body names: config and layers, or an index's
+    children, plus its ``subject`` (a referrer's image). Empty for what is not JSON."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    found: list[tuple[str, int]] = []
+    entries = [doc.get("config"), *(doc.get("layers") or []), *(doc.get("manifests") or [])]
+    if isinstance(doc.get("fsLayers"), list):  # schema 1
+        entries += [
+            {"digest": e.get("blobSum"), "size": 0} for e in doc["fsLayers"] if isinstance(e, dict)
+        ]
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
+            size = entry.get("size")
+            found.append((entry["digest"], size if isinstance(size, int) else 0))
+    return found
+
+
+def check_pairing(view: StorageView, api_tags: dict[str, dict[str, str]]) -> None:
+    """StorageError unless the registry's API and the storage agree on a sample of tags and
+    digests: a storage paired with the wrong registry must be caught before any DELETE.
+    ``api_tags``: repository -> tag -> digest as the API answers, for a few repositories."""
+    compared = 0
+    for name, tags in api_tags.items():
+        stored = view.repositories.get(name)
+        if stored is None:
+            if tags:
+                raise StorageError(
+                    f"The storage {view.description} has no repository {name}, which the "
+                    "registry serves: it is not this registry's storage."
+                )
+            continue
+        for tag, digest in tags.items():
+            compared += 1
+            if stored.tags.get(tag) != digest:
+                raise StorageError(
+                    f"The storage {view.description} says {name}:{tag} is "
+                    f"{stored.tags.get(tag) or 'absent'}, the registry says {digest}: it is "
+                    "not this registry's storage (or the registry is being written to)."
+                )
+    if not compared and any(r.tags for r in view.repositories.values()):
+        raise StorageError(
+            f"None of the registry's tags are in the storage {view.description}: it is not "
+            "this registry's storage."
+        )

@@ -1,0 +1,127 @@
+"""The storage view: a registry's storage read whole (filesystem here; S3 in test_storage_s3.py)
+gives the same repositories, tags and digests as a scan through the API, and what the API cannot
+list: untagged manifests, each tag's history, every blob's size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dregtui.core.errors import StorageError
+from dregtui.ops.scanner import Scanner
+from dregtui.ops.storage_inventory import check_registry_pairing, inventory_from_view
+from dregtui.storage.layout import read_storage
+from dregtui.storage.opening import from_registry_config, open_storage, parse_storage
+
+
+def _view(storage_root: Path):
+    storage = open_storage(parse_storage(str(storage_root)))
+    try:
+        return read_storage(storage)
+    finally:
+        storage.close()
+
+
+@pytest.fixture
+def lived_in(registry, pusher):
+    """latest pushed three times (two untagged revisions left), an index with its untagged
+    platform children, a tag shared across repositories, a cosign-style signature."""
+    for n in range(3):
+        last = pusher.image("app", "latest", seed=f"app-{n}")
+    pusher.image("app", "1.0", seed="app-1.0")
+    pusher.index("multi/tool", "latest")
+    pusher.tag("mirror/app", "stable", last)
+    pusher.signature("app", last.digest)
+    return last
+
+
+def test_the_storage_holds_what_the_api_scan_sees_and_more(registry, client, lived_in):
+    view = _view(registry.storage)
+    api = Scanner(client).scan()
+    stored = inventory_from_view(view, registry.url)
+    assert stored.repository_names() == api.repository_names()
+    for name in api.repository_names():
+        api_tags = {t: api.tag_info(name, t).digest for t in api.tags(name)}
+        storage_tags = {t: stored.tag_info(name, t).digest for t in stored.tags(name)}
+        assert storage_tags == api_tags, name
+    app = view.repositories["app"]
+    assert len(app.untagged) == 2  # the two earlier pushes of latest
+    assert [d for d, _ in app.history["latest"]][-1] == lived_in.digest
+    assert len(app.history["latest"]) == 3
+    multi = view.repositories["multi/tool"]
+    assert len(multi.untagged) == 2  # the platform children: untagged, yet needed
+    on_disk = sum(
+        f.stat().st_size for f in (registry.storage / "docker/registry/v2/blobs").rglob("data")
+    )
+    assert view.blob_bytes == on_disk
+    check_registry_pairing(view, client)  # the right pairing passes
+
+
+def test_a_storage_of_another_registry_is_caught(make_registry, registry, pusher, lived_in):
+    other = make_registry()
+    from dregtui.demo.images import ImagePusher
+    from dregtui.registry.client import RegistryClient
+
+    with RegistryClient(other.url) as c:
+        ImagePusher(c).image("app", "latest", seed="something else")
+        with pytest.raises(StorageError, match="not this registry's storage"):
+            check_registry_pairing(_view(registry.storage), c)
+
+
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        ("missing", "does not exist"),
+        ("parent", "is not a registry's storage root, but"),
+        ("child", "is inside a registry's storage, not its root: give"),
+        ("empty", "has no docker/registry/v2 folder"),
+    ],
+)
+def test_a_storage_path_that_is_not_a_registry_root_is_one_sentence(
+    registry, lived_in, tmp_path, where, expected
+):
+    path = {
+        "missing": tmp_path / "nope",
+        "parent": registry.storage.parent,
+        "child": registry.storage / "docker/registry/v2/repositories",
+        "empty": tmp_path,
+    }[where]
+    with pytest.raises(StorageError, match=expected) as err:
+        open_storage(parse_storage(str(path)))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_storage_says_who_owns_it(registry, lived_in):
+    v2 = registry.storage / "docker/registry/v2"
+    v2.chmod(0)
+    try:
+        with pytest.raises(StorageError, match="belong to root or to the container's user"):
+            open_storage(parse_storage(str(registry.storage)))
+    finally:
+        v2.chmod(0o755)
+
+
+def test_the_storage_is_named_by_the_registrys_own_config(tmp_path):
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry\n"
+        "  delete:\n    enabled: true\n"
+    )
+    assert from_registry_config(str(config), env={}).path == "/srv/registry"
+    env = {"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "/data"}
+    assert from_registry_config(str(config), env=env).path == "/data"
+    config.write_text(
+        "storage:\n  s3:\n    bucket: reg\n    region: us-east-1\n"
+        "    regionendpoint: http://127.0.0.1:9000\n    rootdirectory: /registry\n"
+        "    accesskey: AK\n    secretkey: SK\n"
+    )
+    spec = from_registry_config(str(config), env={"REGISTRY_STORAGE_S3_BUCKET": "other"})
+    assert (spec.bucket, spec.prefix, spec.description) == (
+        "other",
+        "registry",
+        "s3://other/registry",
+    )
+    assert spec.s3["endpoint"] == "http://127.0.0.1:9000" and spec.s3["accesskey"] == "AK"
