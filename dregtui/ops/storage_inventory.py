@@ -16,8 +16,9 @@ from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.models import Manifest
 from dregtui.core.registry_api import RegistryAPI
+from dregtui.core.stored import StorageView
 from dregtui.state.config import Settings
-from dregtui.storage.layout import StorageView, check_pairing, read_storage
+from dregtui.storage.layout import check_pairing, read_storage
 from dregtui.storage.opening import from_registry_config, open_storage, parse_storage
 
 PAIRING_REPOSITORIES = 3  # repositories sampled to check storage and registry belong together

@@ -21,9 +21,9 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from dregtui.core.errors import StorageError
+from dregtui.core.stored import StorageView, StoredRepository
 from dregtui.storage.backends import V2, Storage, StoredFile
 
 MAX_LINK = 1024  # bytes of a link file at most (a digest is 71)
@@ -31,39 +31,6 @@ MAX_MANIFEST = 4 * 1024 * 1024  # bytes, as distribution refuses larger manifest
 LISTERS = 8  # repository listings at once
 _HEX = re.compile(r"[0-9a-f]{64}")
 _LINK = re.compile(r"sha256:[0-9a-f]{64}")
-
-
-@dataclass(slots=True)
-class StoredRepository:
-    """One repository as its folder holds it."""
-
-    name: str
-    revisions: dict[str, float] = field(default_factory=dict)  # digest -> when linked
-    tags: dict[str, str] = field(default_factory=dict)  # tag -> digest it points at now
-    history: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
-    # tag -> every digest it pointed at, with when it was pointed there, oldest first
-    layers: set[str] = field(default_factory=set)  # blobs linked into the repository
-
-    @property
-    def untagged(self) -> dict[str, float]:
-        """Revisions no tag points at now: digest -> when linked."""
-        tagged = set(self.tags.values())
-        return {d: t for d, t in self.revisions.items() if d not in tagged}
-
-
-@dataclass(slots=True)
-class StorageView:
-    """Everything read: repositories by name, every blob's size, every manifest's body."""
-
-    description: str
-    repositories: dict[str, StoredRepository] = field(default_factory=dict)
-    blobs: dict[str, int] = field(default_factory=dict)  # digest -> bytes
-    manifests: dict[str, bytes] = field(default_factory=dict)  # digest -> body
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def blob_bytes(self) -> int:
-        return sum(self.blobs.values())
 
 
 def read_storage(
