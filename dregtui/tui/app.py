@@ -1,9 +1,10 @@
 """DregApp: browse a registry, see who shares a digest, mark tags, delete them safely.
 
 The App keeps what outlives a screen: the registry client, the session (inventory, marks,
-filters, details), the scan and its workers, saving the cache, and the quit guard. The panes,
-their keys and the deletion flow are the main screen's (:mod:`dregtui.tui.screens.main`); the
-tags pane loads its own details; a progress screen runs a deletion or a restore.
+filters, details, what the App is doing with the inventory), the scan and its workers, saving
+the cache, and the quit guard. The main screen (:mod:`dregtui.tui.screens.main`) is given what
+it needs when it is made, and asks for scans with messages; the tags pane loads its own
+details; a progress screen runs a deletion or a restore.
 """
 
 from __future__ import annotations
@@ -96,18 +97,27 @@ class DregApp(App[None]):
         self.clock = clock
         self.user_keymap = dict(keymap or {})
         self._theme_name = theme
-        self.status_message = ""  # shown in the status bar from the start (the demo's fill)
+        session = self.session
         self.load_cache = load_cache if cached is not None else None
-        self.loading_cache = self.load_cache is not None
-        if cached is not None and self.loading_cache:
-            self.session.inventory.add_repositories(cached.repositories)
-            self.status_message = f"loading the cache: {cached.counts['tags']:,} tags…"
+        session.loading_cache = self.load_cache is not None
+        if cached is not None and session.loading_cache:
+            session.inventory.add_repositories(cached.repositories)
+            session.status_message = f"loading the cache: {cached.counts['tags']:,} tags…"
         self.scan_allowed = scan
-        self.from_cache = self.loading_cache or (inventory is not None and bool(inventory.scanned))
-        self.scans_on_start = scan and client is not None and not self.from_cache
+        scanned = inventory is not None and bool(inventory.scanned)
+        session.from_cache = session.loading_cache or scanned
+        session.scans_on_start = scan and client is not None and not session.from_cache
         self.scanner: Scanner | None = None
         self.rescanner: Scanner | None = None
-        self.main = MainScreen(self.session)
+        self.main = MainScreen(
+            session,
+            client=client,
+            settings=settings,
+            clock=clock,
+            jobs=jobs,
+            dry_run=dry_run,
+            store_inventory=self.store_inventory,
+        )
         self._modes[self.DEFAULT_MODE] = lambda: self.main
 
     def on_mount(self) -> None:
@@ -120,10 +130,28 @@ class DregApp(App[None]):
                 self.notify(
                     f"Unknown theme {clean(self._theme_name)!r}.", severity="warning", markup=False
                 )
-        if self.scans_on_start:
+        if self.session.scans_on_start:
             self.run_scan()
-        elif self.loading_cache:
+        elif self.session.loading_cache:
             self._load_cache()
+
+    # -- what scripts and the command line read and set (the state is the session's) --------
+
+    @property
+    def loading_cache(self) -> bool:
+        return self.session.loading_cache
+
+    @property
+    def from_cache(self) -> bool:
+        return self.session.from_cache
+
+    @property
+    def status_message(self) -> str:
+        return self.session.status_message
+
+    @status_message.setter
+    def status_message(self, text: str) -> None:
+        self.session.status_message = text
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load_cache(self) -> None:
@@ -139,22 +167,14 @@ class DregApp(App[None]):
         except Exception as exc:  # noqa: BLE001 - the registry is scanned instead
             warnings.append(f"Loading the cache failed ({type(exc).__name__}: {exc}); scanning.")
         finally:
-            self.loading_cache = False
+            self.session.loading_cache = False
         self.main.post_message(msg.CacheLoaded(inventory, " ".join(warnings)))
 
-    def cache_unusable(self, warning: str) -> None:
-        """The cache's rest was damaged: say so once, then scan as without a cache."""
-        if warning:
-            self.notify(clean(warning), severity="warning", markup=False)
-        self.from_cache = False
+    def on_cache_unusable(self) -> None:
+        """The cache's rest was damaged (the screen said so): scan as without a cache."""
+        self.session.from_cache = False
         if self.scan_allowed and self.client is not None:
             self.run_scan()
-
-    def busy_loading(self) -> bool:
-        """True (and says so) while the cache loads: a scan now would race it."""
-        if self.loading_cache:
-            self.notify("Loading the cache; the registry can be rescanned once it is in.")
-        return self.loading_cache
 
     # -- the panes, for scripts and tests -------------------------------------------------
 
@@ -206,28 +226,31 @@ class DregApp(App[None]):
             scanner.scan(inventory, repositories=names)
         finally:
             self.scanner = None
-            self.from_cache = False
+            self.session.from_cache = False
             post(msg.ScanProgress(0, 0, finished=True))
         if not worker.is_cancelled and inventory.scanned_at:
             # a scan of named repositories drops the others: it no longer covers the catalog
             self.whole_catalog = self.fixed_repositories is None
             self.store_inventory()
 
-    def rescan_all(self) -> None:
-        if self.client is None or self.busy_loading():
+    def on_rescan_all(self) -> None:
+        if self.client is None or self.session.loading_cache:
             return
         if self.scanner is not None:
             self.scanner.cancel()
         self.run_scan()
 
-    def scan_first(self, repository: str) -> None:
-        """The user opened a repository not scanned yet: it goes first (or alone)."""
-        if self.client is None or self.loading_cache:
+    def on_scan_first(self, message: msg.ScanFirst) -> None:
+        if self.client is None or self.session.loading_cache:
             return
         if self.scanner is not None:
-            self.scanner.prioritize(repository)
+            self.scanner.prioritize(message.repository)
         else:
-            self.rescan_repository(repository)
+            self.rescan_repository(message.repository)
+
+    def on_rescan_repository(self, message: msg.RescanRepository) -> None:
+        if self.client is not None:
+            self.rescan_repository(message.repository)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rescan")
     def rescan_repository(self, repository: str) -> None:

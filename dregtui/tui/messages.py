@@ -1,4 +1,5 @@
-"""Typed messages that worker threads post back to the UI thread."""
+"""Typed messages: what worker threads post back to the UI thread, and what the main screen
+asks of the App."""
 
 from __future__ import annotations
 
@@ -153,3 +154,30 @@ class FreesWorkedOut(Message):
         self.key = key
         self.frees = frees
         self.known = known
+
+
+# -- what the main screen asks of the App (it owns the scan and the cache) --------------------
+
+
+class RescanRepository(Message):
+    """Scan one repository again (r)."""
+
+    def __init__(self, repository: str) -> None:
+        super().__init__()
+        self.repository = repository
+
+
+class RescanAll(Message):
+    """Scan the whole registry again (R)."""
+
+
+class ScanFirst(Message):
+    """The user opened a repository not scanned yet: it goes first (or alone)."""
+
+    def __init__(self, repository: str) -> None:
+        super().__init__()
+        self.repository = repository
+
+
+class CacheUnusable(Message):
+    """The cache's rest was damaged: scan as without a cache (when scanning is allowed)."""

@@ -188,6 +188,11 @@ class Session:
     # The last policy applied (its decisions show in the digest pane) and its file.
     policy: Outcome | None = None
     policy_path: str = ""
+    # What the App is doing with the inventory, for the screens (the App sets them).
+    loading_cache: bool = False  # the cache's rest is being read behind the screen
+    from_cache: bool = False  # the inventory came from the cache, not from a scan of this run
+    scans_on_start: bool = False  # the App scans the registry as it starts
+    status_message: str = ""  # in the status bar from the start (the demo's fill says so)
     # (repository, sort) -> (inventory revision, ordered tags); the last filter and its rows
     _orders: dict[tuple[str, str], tuple[tuple[int, int, int], list[str]]] = field(
         default_factory=dict, repr=False

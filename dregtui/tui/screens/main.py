@@ -1,14 +1,17 @@
 """The main screen: the repository tree, the tags, the digest and shared-by panes, the filter.
 
-It owns the panes, their keys and their handlers, and the deletion flow
-(:mod:`dregtui.tui.screens.deletion_flow`). The App keeps the client, the session, the scan
-and the cache; the scan reports here with messages.
+It owns the panes, their keys and their handlers, and the deletion and policy flows
+(:mod:`dregtui.tui.screens.deletion_flow`, :mod:`~dregtui.tui.screens.policy_flow`). It is given
+what it needs when it is made (the session, the client, the settings, a clock); the App keeps
+the scan and the cache: the scan reports here with messages, and this screen asks for scans
+with messages (:class:`~dregtui.tui.messages.RescanRepository` and the like).
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,11 +22,14 @@ from textual.screen import Screen
 from textual.widgets import Input, Tree
 from textual.worker import get_current_worker
 
+from dregtui.core.registry_api import RegistryAPI
 from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
 from dregtui.tui.screens.deletion_flow import DeletionFlow
+from dregtui.tui.screens.help import HelpScreen
 from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
 from dregtui.tui.screens.policy_flow import PolicyFlow
+from dregtui.tui.screens.profile import ProfileScreen
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
 from dregtui.tui.widgets.digest_pane import DigestPane
@@ -35,9 +41,6 @@ from dregtui.tui.widgets.status_bar import StatusBar
 from dregtui.tui.widgets.tag_list import TagList
 from dregtui.tui.widgets.tags_pane import TagsPane
 
-if TYPE_CHECKING:
-    from dregtui.tui.app import DregApp
-
 SHORT = 30  # rows at or below which the digest/shared-by area shrinks while the tags have focus
 PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
 SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
@@ -48,19 +51,41 @@ class MainScreen(Screen[None]):
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT + 1, "-tall")]
-
     BINDINGS: ClassVar[list[BindingType]] = MAIN_SCREEN_BINDINGS
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        client: RegistryAPI | None,
+        settings: Any = None,
+        clock: Callable[[], float] = time.time,
+        jobs: int = 8,
+        dry_run: bool = False,
+        store_inventory: Callable[[], None] = lambda: None,
+    ) -> None:
+        """``settings``: what ``P`` saves as a profile (None: not opened from settings);
+        ``store_inventory`` saves the inventory to the cache, from a deletion's thread."""
         super().__init__()
         self.session = session
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.jobs = jobs
+        self.dry_run = dry_run
         self.show_reverse_narrow = False
         self._space_asked = 0.0
-
-    @property
-    def dreg(self) -> DregApp:
-        """The App, with the client, the scan and the settings (this screen runs in no other)."""
-        return cast("DregApp", self.app)
+        self.deletion_flow = DeletionFlow(
+            self,
+            session,
+            client,
+            dry_run=dry_run,
+            store=store_inventory,
+            changed=self.after_inventory_change,
+        )
+        self.policy_flow = PolicyFlow(
+            self, session, client, jobs=jobs, say=self.show_message, marked=self._policy_marked
+        )
 
     # -- layout ---------------------------------------------------------------------
 
@@ -68,47 +93,25 @@ class MainScreen(Screen[None]):
         with Horizontal(id="main"):
             yield RepoTree(self.session, id="repos")
             with Vertical(id="right"):
-                yield TagsPane(
-                    self.session,
-                    self.dreg.client,
-                    jobs=self.dreg.jobs,
-                    loading=lambda: self.dreg.loading_cache,
-                    id="tags-pane",
-                )
+                yield TagsPane(self.session, self.client, jobs=self.jobs, id="tags-pane")
                 with Horizontal(id="lower"):
                     yield DigestPane(self.session, id="digest")
                     yield SharedByPanel(self.session, id="reverse")
         yield FilterInput(
             id="filter", placeholder="filter: text, <1.4, >=1.2,<2, re:^1\\., !latest"
         )
-        yield StatusBar(self.session, clock=self.dreg.clock, id="status")
+        yield StatusBar(self.session, clock=self.clock, dry_run=self.dry_run, id="status")
         yield DregFooter()
 
     def on_mount(self) -> None:
-        self.deletion_flow = DeletionFlow(
-            self,
-            self.session,
-            self.dreg.client,
-            dry_run=self.dreg.dry_run,
-            store=self.dreg.store_inventory,
-            changed=self.after_inventory_change,
-        )
-        self.policy_flow = PolicyFlow(
-            self,
-            self.session,
-            self.dreg.client,
-            jobs=self.dreg.jobs,
-            say=self.show_message,
-            marked=self._policy_marked,
-        )
         self.repo_tree.border_title = "repositories"
         self.query_one("#digest", DigestPane).border_title = "digest"
         self.query_one("#reverse", SharedByPanel).border_title = "shared by"
         self.query_one("#filter", Input).display = False
         self._apply_layout(self.app.size.width)
-        self.repo_tree.catalog_pending = self.dreg.scans_on_start
+        self.repo_tree.catalog_pending = self.session.scans_on_start
         self.refresh_tree()
-        self.status_bar.message = self.dreg.status_message
+        self.status_bar.message = self.session.status_message
         self.update_status()
         self.repo_tree.focus()
         if self.session.inventory.scanned:  # from the cache: its sizes, in the background
@@ -185,12 +188,8 @@ class MainScreen(Screen[None]):
         shared_by.show_digest(repository, info.digest if info else None)
 
     def update_status(self) -> None:
-        status = self.status_bar
-        status.update_frees()
-        status.from_cache = self.dreg.from_cache
-        status.loading = self.dreg.loading_cache
-        status.dry_run = self.dreg.dry_run
-        status.refresh_status(self.dreg.clock())
+        self.status_bar.update_frees()
+        self.status_bar.refresh_status()
 
     def refresh_marks(self, repositories: list[str] | None = None) -> None:
         self.repo_tree.refresh_labels(repositories)
@@ -209,7 +208,7 @@ class MainScreen(Screen[None]):
         if self.tag_list.repository != repository:
             self.show_repository(repository, keep_cursor=False)
         if repository not in self.session.inventory.scanned:
-            self.dreg.scan_first(repository)
+            self.post_message(msg.ScanFirst(repository))
         self.tag_list.focus()
 
     def after_inventory_change(self) -> None:
@@ -276,7 +275,9 @@ class MainScreen(Screen[None]):
     def on_cache_loaded(self, message: msg.CacheLoaded) -> None:
         self.status_bar.message = ""
         if message.inventory is None:
-            self.dreg.cache_unusable(message.warning)
+            if message.warning:  # the rest was damaged: said once, then scanned
+                self.notify(clean(message.warning), severity="warning", markup=False)
+            self.post_message(msg.CacheUnusable())
             self.refresh_tree()
             self.update_status()
             return
@@ -421,9 +422,8 @@ class MainScreen(Screen[None]):
         if self.tag_list.pending and self.tag_list.repository in repositories:
             self.notify("Still filtering: m marks what matches once the rows are in.")
             return
-        added = 0
-        for repo in repositories:
-            added += self.session.mark_tags(repo, self.session.visible_tags(repo))
+        visible = self.session.visible_tags
+        added = sum(self.session.mark_tags(repo, visible(repo)) for repo in repositories)
         self.refresh_marks(repositories)
         self.notify(f"Marked {added} more tags.", markup=False)
 
@@ -445,17 +445,13 @@ class MainScreen(Screen[None]):
             reverse.display = not reverse.display
 
     def action_help(self) -> None:
-        from dregtui.tui.screens.help import HelpScreen
-
         self.app.push_screen(HelpScreen())
 
     def action_save_profile(self) -> None:
-        from dregtui.tui.screens.profile import ProfileScreen
-
-        if self.dreg.settings is None:
+        if self.settings is None:
             self.notify("No settings to save (the registry was not opened from settings).")
             return
-        self.app.push_screen(ProfileScreen(self.dreg.settings))
+        self.app.push_screen(ProfileScreen(self.settings))
 
     def action_order_repositories(self) -> None:
         tree = self.repo_tree
@@ -467,10 +463,13 @@ class MainScreen(Screen[None]):
         self.status_bar.message = "repositories: largest first" if tree.by_size else ""
         self.update_status()
 
-    # -- retention policies ------------------------------------------------------------
+    # -- the flows: a retention policy's marks; plan -> confirmation -> deletion -> restore ----
 
     def action_apply_policy(self) -> None:
         self.policy_flow.start()
+
+    def action_delete(self) -> None:
+        self.deletion_flow.start()
 
     def on_policy_applied(self, message: msg.PolicyApplied) -> None:
         self.policy_flow.applied(message)
@@ -483,15 +482,17 @@ class MainScreen(Screen[None]):
 
     def action_rescan(self) -> None:
         repo = self.repo_tree.current_repository or self.tag_list.repository
-        if self.dreg.client is None or not repo or self.dreg.busy_loading():
+        if self.client is None or not repo or self._cache_still_loading():
             return
         self.show_message(f"rescanning {repo}")
-        self.dreg.rescan_repository(repo)
+        self.post_message(msg.RescanRepository(repo))
 
     def action_rescan_all(self) -> None:
-        self.dreg.rescan_all()
+        if self.client is not None and not self._cache_still_loading():
+            self.post_message(msg.RescanAll())
 
-    # -- deletion: plan -> confirmation -> progress -> result -> restore --------------------
-
-    def action_delete(self) -> None:
-        self.deletion_flow.start()
+    def _cache_still_loading(self) -> bool:
+        """True (and says so) while the cache loads: a scan now would race it."""
+        if self.session.loading_cache:
+            self.notify("Loading the cache; the registry can be rescanned once it is in.")
+        return self.session.loading_cache

@@ -33,17 +33,17 @@ def age(seconds: float) -> str:
 
 
 class StatusBar(Static):
-    def __init__(self, session: Session, *, clock: Callable[[], float], **kwargs: object) -> None:
+    def __init__(
+        self, session: Session, *, clock: Callable[[], float], dry_run: bool, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
         self.clock = clock  # the time the cache's age is counted to
+        self.dry_run = dry_run
         self.scan: tuple[int, int] | None = None
         self.scan_tags: tuple[int, float] = (0, 0.0)
         self.dates: tuple[int, int] | None = None  # created dates loaded for the date order
         self.message = ""
-        self.from_cache = False
-        self.loading = False  # the cache is being read behind the screen (the message says so)
-        self.dry_run = False
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
@@ -61,17 +61,17 @@ class StatusBar(Static):
             if tags:
                 text.append(f", {tags} tags, {rate:.0f}/s")
             out.append((7, text))
-        elif self.loading:
+        elif self.session.loading_cache:
             pass  # "loading the cache: N tags…" (the message) says it all
         elif inv.scanned_at:
-            state = "cached" if self.from_cache else "scanned"
+            state = "cached" if self.session.from_cache else "scanned"
             out.append((3, Text(f"{state} {age(now - inv.scanned_at)}")))
         else:
             out.append((3, Text("not scanned")))
         if self.dates is not None:
             done, total = self.dates
             out.append((7, Text(f"dates {done}/{total} (esc stops)", style="italic")))
-        if self.scan is None and not self.loading:
+        if self.scan is None and not self.session.loading_cache:
             out.append((1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
         marks = len(self.session.marks)
         if marks:
@@ -133,10 +133,11 @@ class StatusBar(Static):
             return  # the marks changed meanwhile: a newer figure is on its way
         self.frees = message.frees
         self.frees_known = message.known
-        self.refresh_status(self.clock())
+        self.refresh_status()
 
-    def refresh_status(self, now: float) -> None:
-        self._now = now
+    def refresh_status(self) -> None:
+        """Draw the parts again, the cache's age counted to now."""
+        self._now = self.clock()
         self._render_parts()
 
     def on_resize(self) -> None:

@@ -9,7 +9,6 @@ while the rows are not all in yet; "filtering…" only once a filter has taken a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
@@ -30,8 +29,7 @@ RESORT_EVERY = 1.0  # seconds: a huge list is re-sorted by date at most this oft
 
 
 class TagsPane(Vertical):
-    """Holds the :class:`TagList` (``#tags``) under its column header (``#tags-header``).
-    ``cache_loading()`` says whether the cache is still being read behind the screen."""
+    """Holds the :class:`TagList` (``#tags``) under its column header (``#tags-header``)."""
 
     def __init__(
         self,
@@ -39,14 +37,12 @@ class TagsPane(Vertical):
         client: RegistryAPI | None,
         *,
         jobs: int,
-        loading: Callable[[], bool],
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
         self.client = client
         self.jobs = jobs
-        self.cache_loading = loading
         self._shown: tuple[Text, str, int] | None = None  # title, subtitle, width as shown
         # "filtering…" in the title: a timer until a filter has taken a while, then True;
         # None when no filter is running
@@ -127,7 +123,9 @@ class TagsPane(Vertical):
         shown = len(tag_list.rows)
         title.append(f"  {shown}/{total}" if self.session.tag_filter else f"  {total}", style="dim")
         if repo and repo not in self.session.inventory.scanned:
-            title.append("  loading…" if self.cache_loading() else "  scanning…", style="italic")
+            title.append(
+                "  loading…" if self.session.loading_cache else "  scanning…", style="italic"
+            )
         elif tag_list.pending:
             if self._filtering_note is None:  # said once the filter has taken a while
                 self._filtering_note = self.set_timer(FILTERING_NOTE, self._note_filtering)
