@@ -1,174 +1,44 @@
-"""The state the TUI works on: inventory, marks, filters, details cache. No Textual here.
+"""The state the TUI works on: inventory, marks, filters, details cache, and what the App is
+doing with the inventory. No Textual here.
 
-All methods run on the UI thread except where noted; the inventory itself is locked.
+All methods run on the UI thread except where noted; the inventory itself is locked. The
+marks' set is :mod:`dregtui.tui.marks`, the filter text's parsing and narrowing
+:mod:`dregtui.tui.filter_text`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from itertools import count, repeat
+from itertools import repeat
 from operator import itemgetter
-from typing import Any
 
-from dregtui.core.filter_index import TagIndex, plain_text
-from dregtui.core.inventory import Inventory, TagRef
-from dregtui.core.plan import (
-    Plan,
-    PlanMode,
-    build_plan,
-    signature_tags_for,
-)
+from dregtui.core.filter_index import TagIndex
+from dregtui.core.inventory import Inventory
+from dregtui.core.plan import Plan, PlanMode, build_plan
 from dregtui.core.policy.decisions import Outcome
-from dregtui.core.regexes import narrows
-from dregtui.core.selectors import SelectorError, TagSelector
 from dregtui.core.space import Space
-from dregtui.core.tag_filter import TagFilter, parse_filter
 from dregtui.core.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
+from dregtui.tui.filter_text import (
+    narrows_filter,
+    parse_tag_filter,
+    repository_matcher,
+    term_cost,
+)
+from dregtui.tui.marks import Marks
 
 SORTS = ("version", "name", "date", "variant")
 HEAVY = 50_000  # tags from which a repository's filter may be worked out in a worker
 # A big repository's filter is worked out in place when it reads fewer tags than this, weighed
-# by what a term costs a tag (measured: a text term about 55 ns a tag, a version range twice
-# that, a regex three times): about 20 ms, less than a worker's round trip (a frame of the old
-# rows, the worker sharing the interpreter with that paint, then a frame of the new ones).
-# Typing further narrows the last rows, so most keys of a long filter are worked out in place.
+# by what a term costs a tag (filter_text.term_cost): less time than a worker's round trip (a
+# frame of the old rows, the worker sharing the interpreter with that paint, then a frame of
+# the new ones). Typing further narrows the last rows, so most keys of a long filter are
+# worked out in place.
 QUICK = 400_000
-COST = {"substring": 1, "exact": 1, "version": 2}  # anything else (a regex): 3
-
-
-def _cost(sel: TagSelector) -> int:
-    """What a term costs a tag, relative to a substring: a regex that is a plain string is one."""
-    if sel.kind == "regex" and plain_text(sel.text) is not None:
-        return COST["substring"]
-    return COST.get(sel.kind, 3)
-
-
-def _narrows(before: str, after: str) -> bool:
-    """Does every tag that ``after`` takes pass ``before`` too, ``after`` being ``before``
-    typed further? Each term of ``before`` is in ``after`` as it was, or its last is typed
-    further as text (``ngi`` -> ``nginx``) or as a regex that only adds to its sequence
-    (``re:^1.`` -> ``re:^1.2``, ``regexes.narrows``); terms added after it take a part of
-    what it took (``1.2`` -> ``1.2 alp``, ``1.2 !rc``). Anything else (a negation, a version,
-    an exact name typed further) is judged afresh."""
-    if not after.startswith(before) or not before.strip():
-        return False
-    old, new = before.split(), after.split()
-    last, typed = old[-1], new[len(old) - 1]
-    return last == typed or _term_narrows(last, typed)
-
-
-def _term_narrows(before: str, after: str) -> bool:
-    try:
-        ((old, negated_old),) = parse_filter(before).terms
-        ((new, negated_new),) = parse_filter(after).terms
-    except ValueError:  # a SelectorError, or not one term
-        return False
-    if negated_old or negated_new or old.kind != new.kind:
-        return False
-    if old.kind == "substring":
-        return new.text.lower().startswith(old.text.lower())
-    return old.kind == "regex" and old.search and new.search and narrows(old.text, new.text)
-
-
-def _parsed(text: str) -> TagFilter:
-    """The filter ``text`` parsed; ValueError (one sentence) when it is not one."""
-    try:
-        return parse_filter(text)
-    except SelectorError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def repository_matcher(text: str) -> Callable[[str], bool]:
-    text = text.strip()
-    if text.startswith("re:"):
-        try:
-            pattern = re.compile(text[3:])
-        except re.error as exc:
-            raise ValueError(
-                f"The filter {text!r} is not a valid regular expression ({exc})."
-            ) from exc
-        return lambda name: pattern.search(name) is not None
-    lowered = text.lower()
-    return lambda name: lowered in name.lower()
-
-
-_VERSIONS = count(1)
-
-
-class Marks(set[tuple[str, str]]):
-    """The marked (repository, tag) pairs: a set whose ``version`` moves at every change, so
-    what is derived from the marks is cached by one integer (hashing 100,000 marks to tell
-    whether they changed took 10 ms, twice a status refresh)."""
-
-    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        super().__init__(items)
-        self.version = next(_VERSIONS)
-
-    def _moved(self) -> None:
-        self.version = next(_VERSIONS)
-
-    def add(self, item: tuple[str, str]) -> None:
-        super().add(item)
-        self._moved()
-
-    def discard(self, item: object) -> None:
-        super().discard(item)
-        self._moved()
-
-    def remove(self, item: tuple[str, str]) -> None:
-        super().remove(item)
-        self._moved()
-
-    def pop(self) -> tuple[str, str]:
-        self._moved()
-        return super().pop()
-
-    def clear(self) -> None:
-        super().clear()
-        self._moved()
-
-    def update(self, *others: Iterable[tuple[str, str]]) -> None:
-        super().update(*others)
-        self._moved()
-
-    def difference_update(self, *others: Iterable[Any]) -> None:
-        super().difference_update(*others)
-        self._moved()
-
-    def intersection_update(self, *others: Iterable[Any]) -> None:
-        super().intersection_update(*others)
-        self._moved()
-
-    def symmetric_difference_update(self, other: Iterable[tuple[str, str]]) -> None:
-        super().symmetric_difference_update(other)
-        self._moved()
-
-    def __ior__(self, other: AbstractSet[tuple[str, str]]) -> Marks:  # type: ignore[override,misc]
-        super().__ior__(other)
-        self._moved()
-        return self
-
-    def __isub__(self, other: AbstractSet[Any]) -> Marks:  # type: ignore[misc]
-        super().__isub__(other)
-        self._moved()
-        return self
-
-    def __iand__(self, other: AbstractSet[Any]) -> Marks:  # type: ignore[misc]
-        super().__iand__(other)
-        self._moved()
-        return self
-
-    def __ixor__(self, other: AbstractSet[tuple[str, str]]) -> Marks:  # type: ignore[override,misc]
-        super().__ixor__(other)
-        self._moved()
-        return self
 
 
 @dataclass
@@ -304,7 +174,7 @@ class Session:
         text = self.tag_filter if text is None else text
         if not text.strip():
             return ordered  # shared: the panes read their rows, they never change them
-        parsed = _parsed(text)
+        parsed = parse_tag_filter(text)
         done = self._worked_out(repository, text)
         if done is not None:
             return done
@@ -325,7 +195,11 @@ class Session:
         """The positions the last filter took, when ``text`` narrows it over the same tags
         (typed further): all a new filter need read."""
         last = self._last_filter
-        return last[2] if last is not None and last[0] == key and _narrows(last[1], text) else None
+        return (
+            last[2]
+            if last is not None and last[0] == key and narrows_filter(last[1], text)
+            else None
+        )
 
     def _worked_out(self, repository: str, text: str) -> list[str] | None:
         """The rows of the last filter, when it was ``text`` over the tags as they are now."""
@@ -361,19 +235,19 @@ class Session:
         if not index[1].prepared or ordered[0] != self.inventory.revision(repository):
             return False
         try:
-            parsed = _parsed(text)
+            parsed = parse_tag_filter(text)
         except ValueError:
             return False  # the worker drops it; it is said when the filter is submitted
         keep = self._narrowing((repository, self.sort, ordered[0]), text)
         read = len(ordered[1] if keep is None else keep)
         free = index[1].answered_without_reading
-        weight = sum(0 if free(sel, negated) else _cost(sel) for sel, negated in parsed.terms)
+        weight = sum(0 if free(sel, negated) else term_cost(sel) for sel, negated in parsed.terms)
         return read * weight < QUICK
 
     def check_filter(self, text: str) -> None:
         """ValueError (one sentence) when ``text`` is not a filter; cheap at any size."""
         if text.strip():
-            _parsed(text)
+            parse_tag_filter(text)
 
     def ready_rows(self, repository: str) -> list[str] | None:
         """The rows of ``repository`` when they need no work (no filter, or this filter's
@@ -486,29 +360,3 @@ class Session:
     def prune_marks(self) -> None:
         """Forget marks on tags that no longer exist (after a delete or rescan)."""
         self.marks = {(r, t) for r, t in self.marks if self.inventory.tag_info(r, t) is not None}
-
-    # -- reverse lookup ---------------------------------------------------------------
-
-    def reverse_lookup(self, repository: str, digest: str) -> ReverseLookup:
-        holders = self.inventory.holders(digest)
-        same = [h for h in holders if h.repository == repository]
-        other = [h for h in holders if h.repository != repository]
-        parents = self.inventory.parents(digest)
-        parent_refs = [ref for p in parents for ref in self.inventory.holders(p)]
-        signatures = [
-            TagRef(repo, tag)
-            for repo, tags in list(self.inventory.repositories.items())
-            for tag in signature_tags_for(digest)
-            if tag in tags
-        ]
-        return ReverseLookup(digest, same, other, parents, parent_refs, sorted(signatures, key=str))
-
-
-@dataclass
-class ReverseLookup:
-    digest: str
-    same_repository: list[TagRef]
-    other_repositories: list[TagRef]
-    parent_indexes: list[str]
-    parent_tags: list[TagRef]
-    signatures: list[TagRef]

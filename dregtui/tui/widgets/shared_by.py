@@ -13,7 +13,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from dregtui.core.inventory import TagRef
-from dregtui.tui.session import ReverseLookup, Session
+from dregtui.tui.reverse_lookup import ReverseLookup, reverse_lookup
+from dregtui.tui.session import Session
 from dregtui.tui.text import clean, short_digest
 
 FIRST_ROWS = 80  # rows listed at once (more than a screen shows)
@@ -63,7 +64,8 @@ class SharedByPanel(OptionList):
         if wanted is None:
             return
         repository, digest = wanted
-        self.show(self.session.reverse_lookup(repository, digest) if digest else None)
+        inventory = self.session.inventory
+        self.show(reverse_lookup(inventory, repository, digest) if digest else None)
 
     def show(self, lookup: ReverseLookup | None) -> None:
         if lookup == self._shown and self.option_count:
