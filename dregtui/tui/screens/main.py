@@ -174,7 +174,7 @@ class MainScreen(Screen[None]):
             self.refresh_tree()  # the order follows the sizes (and the labels with it)
         else:
             self.repo_tree.refresh_labels()
-        self.tag_list.refresh()
+        self.tag_list.redraw()
         self.show_tag(self.tag_list.repository, self.tag_list.current_tag)
         self.update_status()
 
@@ -193,7 +193,7 @@ class MainScreen(Screen[None]):
 
     def refresh_marks(self, repositories: list[str] | None = None) -> None:
         self.repo_tree.refresh_labels(repositories)
-        self.tag_list.refresh()
+        self.tag_list.redraw()
         self.update_status()
 
     def jump_to(self, repository: str, tag: str) -> None:

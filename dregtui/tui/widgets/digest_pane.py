@@ -79,6 +79,13 @@ def describe(
 
 
 class DigestPane(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    DigestPane {
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
     def __init__(self, session: Session, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session

@@ -36,6 +36,13 @@ def _header(title: str, note: str = "") -> Content:
 class SharedByPanel(OptionList):
     """Group headers are disabled options (styled as headers); enter on a tag jumps to it."""
 
+    # group headers are disabled options: shown as headers (see _header), not greyed out
+    DEFAULT_CSS = """
+    SharedByPanel > .option-list--option-disabled {
+        color: $text;
+    }
+    """
+
     class Jump(Message):
         def __init__(self, repository: str, tag: str) -> None:
             super().__init__()

@@ -33,6 +33,14 @@ def age(seconds: float) -> str:
 
 
 class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $text;
+    }
+    """
+
     def __init__(
         self, session: Session, *, clock: Callable[[], float], dry_run: bool, **kwargs: object
     ) -> None:

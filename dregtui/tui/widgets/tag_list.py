@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -35,10 +37,55 @@ DIGEST_W = 12
 SIZE_W = 9
 DATE_W = 10
 DETAIL_BATCH = 4  # details posted in batches of this many (one repaint each)
+LINE_CACHE = 1000  # drawn lines kept (a few screens of a tall terminal)
+Styles = tuple[Style, Style, Style, Style]  # base, cursor, dim, mark
+# what a tag's line depends on: tag, digest, size, created day, marked, on the cursor, width,
+# styles
+LineKey = tuple[str, str, int | None, str, bool, bool, int, Styles]
+
+
+def fit_cells(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` terminal cells (wide characters count two): padded with
+    spaces, or cut in the middle with an ellipsis so that the end stays too (build numbers,
+    .sig suffixes)."""
+    size = cell_len(text)
+    if size <= width:
+        return text + " " * (width - size)
+    tail = min(8, width // 3)
+    if not tail:
+        return set_cell_size(text, width)
+    end = ""
+    for char in reversed(text):  # the last ``tail`` cells, whole characters only
+        if cell_len(char + end) > tail:
+            break
+        end = char + end
+    return set_cell_size(text, width - 1 - cell_len(end)) + "…" + end
 
 
 class TagList(ScrollView, can_focus=True):
     """Rows: mark, tag, short digest, size, created. The cursor row is highlighted."""
+
+    DEFAULT_CSS = """
+    TagList {
+        height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    TagList > .taglist--cursor {
+        background: $surface-lighten-1;
+    }
+    TagList:focus > .taglist--cursor {
+        background: $accent 40%;
+        text-style: bold;
+    }
+    TagList > .taglist--mark {
+        color: $warning;
+        text-style: bold;
+    }
+    TagList > .taglist--dim {
+        color: $text-muted;
+    }
+    """
 
     COMPONENT_CLASSES = {"taglist--cursor", "taglist--mark", "taglist--dim", "taglist--header"}
     BINDINGS = [
@@ -103,7 +150,9 @@ class TagList(ScrollView, can_focus=True):
         self._queue: list[tuple[str, str]] = []  # (repository, digest) to load, newest last
         self._lock = threading.Lock()
         self._loading = False  # a loader worker is running (it takes what is queued)
-        self._styles: tuple[Style, Style, Style, Style] | None = None
+        self._styles: Styles | None = None
+        # drawn lines, keyed by all they depend on (toolong's LogLines keeps one too)
+        self._lines: LRUCache[LineKey, Strip] = LRUCache(LINE_CACHE)
 
     # -- data -----------------------------------------------------------------------
 
@@ -133,6 +182,7 @@ class TagList(ScrollView, can_focus=True):
         else:
             self.rows = self.session.visible_tags(repository)
         self.virtual_size = Size(1, len(self.rows))
+        self._forget_lines()
         try:
             index = self.rows.index(current) if current is not None else 0
         except ValueError:
@@ -217,6 +267,7 @@ class TagList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(1, len(self.rows))
+        self._forget_lines()
         self.call_after_refresh(self._cursor_into_view)  # the pane shrank under the cursor
         self._request_details()
         self.call_after_refresh(self.post_message, self.Resized())
@@ -299,7 +350,18 @@ class TagList(ScrollView, can_focus=True):
         self._styles = None  # worked out once a frame, not once a line
         return super().render_lines(crop)
 
-    def _line_styles(self) -> tuple[Style, Style, Style, Style]:
+    def redraw(self) -> None:
+        """The rows' data (details, sizes) or the marks changed: draw every line again."""
+        self._forget_lines()
+        self.refresh()
+
+    def _forget_lines(self) -> None:
+        """A line's key holds all it depends on, so a kept line is never stale; the cache is
+        emptied when the rows, their width or what they show changed, to hold only lines that
+        may be drawn again."""
+        self._lines.clear()
+
+    def _line_styles(self) -> Styles:
         """(base, cursor, dim, mark) for this frame's lines."""
         if self._styles is None:
             base = self.rich_style
@@ -312,7 +374,8 @@ class TagList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base, cursor, base_dim, mark = self._line_styles()
+        styles = self._line_styles()
+        base, cursor, base_dim, mark = styles
         if index >= len(self.rows):
             if y == 0 and not self.rows:
                 note = (
@@ -327,25 +390,34 @@ class TagList(ScrollView, can_focus=True):
         tag = self.rows[index]
         info = self.session.inventory.tag_info(self.repository, tag)
         details = self.session.details.get(info.digest) if info else None
+        digest = info.digest if info else ""
+        size = self._image_size(info, details)
+        created = details.created_day if details else ""
         marked = (self.repository, tag) in self.session.marks
-        style = cursor if index == self.cursor else base
-        dim = base_dim if index != self.cursor else style
+        on_cursor = index == self.cursor
+        key = (tag, digest, size, created, marked, on_cursor, width, styles)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._line_cache_miss(key)
+            self._lines[key] = line
+        return line
+
+    def _line_cache_miss(self, key: LineKey) -> Strip:
+        """Draw one tag's line from what it depends on (the line cache's key)."""
+        tag, digest, size, created, marked, on_cursor, width, styles = key
+        base, cursor, base_dim, mark = styles
+        style = cursor if on_cursor else base
+        dim = style if on_cursor else base_dim
         mark_style = style + mark
-        fixed = 2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1
-        tag_w = max(width - fixed, 8)
-        name = clean(tag)
-        if len(name) > tag_w:  # keep the end too: build numbers, .sig suffixes
-            tail = min(8, tag_w // 3)
-            name = name[: tag_w - 1 - tail] + "…" + name[-tail:] if tail else name[:tag_w]
+        tag_w = max(width - (2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1), 8)
         segments = [
             Segment("● " if marked else "  ", mark_style),
-            Segment(name.ljust(tag_w), mark_style if marked else style),
-            Segment(" " + (short_digest(info.digest) if info else "").ljust(DIGEST_W), dim),
-            Segment(" " + human_size(self._image_size(info, details)).rjust(SIZE_W), style),
-            Segment(" " + (details.created_day if details else "").ljust(DATE_W), dim),
+            Segment(fit_cells(clean(tag), tag_w), mark_style if marked else style),
+            Segment(" " + (short_digest(digest) if digest else "").ljust(DIGEST_W), dim),
+            Segment(" " + human_size(size).rjust(SIZE_W), style),
+            Segment(" " + set_cell_size(clean(created), DATE_W), dim),
         ]
-        strip = Strip(segments)
-        return strip.crop_extend(0, width, style)
+        return Strip(segments).crop_extend(0, width, style)
 
     def _image_size(self, info: TagInfo | None, details: Details | None) -> int | None:
         """The image's size: from the scan (each blob once), else from its loaded details."""

@@ -31,6 +31,17 @@ RESORT_EVERY = 1.0  # seconds: a huge list is re-sorted by date at most this oft
 class TagsPane(Vertical):
     """Holds the :class:`TagList` (``#tags``) under its column header (``#tags-header``)."""
 
+    DEFAULT_CSS = """
+    TagsPane {
+        height: 1fr;
+    }
+    TagsPane > #tags-header {
+        height: 1;
+        color: $text-muted;
+        background: $boost;
+    }
+    """
+
     def __init__(
         self,
         session: Session,
@@ -112,7 +123,7 @@ class TagsPane(Vertical):
         if self.session.sort == "date" and time.monotonic() - self._last_resort > RESORT_EVERY:
             self._last_resort = time.monotonic()
             self.resort_by_date()
-        self.tag_list.refresh()
+        self.tag_list.redraw()
 
     def update_header(self) -> None:
         """The title, the subtitle (the order) and the column header, for the rows shown."""
