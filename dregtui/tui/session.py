@@ -98,8 +98,8 @@ class Session:
 
     def build_space(self) -> tuple[Space, dict[str, int]]:
         """Build the accounting of the inventory as it is now, and the size of every
-        repository and namespace (``team/``) the tree shows (any thread; about a second at
-        100,000 tags)."""
+        repository and namespace (``team/``) the tree shows (any thread: at 100,000 tags it
+        is too slow for the UI thread)."""
         space = Space(self.inventory)
         sizes: dict[str, int] = {}
         if space.complete:
@@ -291,7 +291,7 @@ class Session:
     @contextlib.contextmanager
     def _counting(self, repository: str) -> Iterator[None]:
         """Marks of ``repository`` alone change: the per-repository counts follow in O(1)
-        (counting 100,000 marks again would take most of a keystroke's budget)."""
+        (counting every mark again would take a large part of a keystroke's time)."""
         cached = self._mark_counts
         fresh = cached is not None and cached[0] == self.marks.version
         before = len(self.marks)
@@ -339,7 +339,8 @@ class Session:
 
     def marked_digest_count(self) -> int | None:
         """How many digests the marks are on, when ``marked_digests`` has been worked out for
-        the marks as they are (the frees worker does it: 100,000 marks take 0.2 s); else None."""
+        the marks as they are (the status bar's frees worker does it, off the UI thread);
+        else None."""
         cached = self._marked_digests
         return len(cached[1]) if cached is not None and cached[0] == self.marks_key() else None
 

@@ -157,7 +157,7 @@ class MainScreen(Screen[None]):
 
     def space_changed(self) -> None:
         """The inventory changed: the sizes go until the accounting is built again, in a
-        worker (at 100,000 tags it takes half a second: never on the UI thread)."""
+        worker (at 100,000 tags it is too slow for the UI thread)."""
         self.session.space_changed()
         self._build_space()
 

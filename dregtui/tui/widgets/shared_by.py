@@ -90,7 +90,7 @@ class SharedByPanel(OptionList):
             )
             return
         # a digest a thousand tags share: a screenful now, the rest after the paint (a keystroke
-        # waited 40 ms for a thousand rows it could not see)
+        # need not wait for rows it cannot see)
         self._rows = self._rows_of(lookup)
         self._add_rows(FIRST_ROWS)
 

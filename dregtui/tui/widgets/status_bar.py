@@ -111,7 +111,7 @@ class StatusBar(Static):
 
     def update_frees(self) -> None:
         """What the marks free: worked out in a worker when the marks or the accounting
-        changed (a plan of 100,000 marks takes a second or more)."""
+        changed (a plan of 100,000 marks is too slow for the UI thread)."""
         if not self.session.marks:
             self._frees_key = None
             self.frees = None
