@@ -76,7 +76,8 @@ DEFAULT_COMMAND = "tui"
 GLOBAL_FIELDS = (
     "registry", "username", "password", "digest_auth", "cert", "key", "verify", "cache",
     "refresh", "count", "use_get_manifest", "log_level", "json", "jobs", "rate", "insecure",
-    "debug", "repositories", "profile", "dry_run", "max_cache_age", "timeout",
+    "debug", "repositories", "profile", "dry_run", "max_cache_age", "timeout", "storage",
+    "registry_config",
 )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ def render_plan(plan: Plan) -> list[str]:
     lines = []
     for item in plan.items:
         where = f"{clean(item.repository)}@{clean(item.digest)}"
-        if item.why is Why.CHILD_OF_DELETED_INDEX:
+        if item.why in (Why.CHILD_OF_DELETED_INDEX, Why.UNTAGGED):
             lines.append(f"delete  {where}  untagged: {clean(item.reason)}")
         elif item.action is Action.DELETE:
             lines.append(f"delete  {where}  tags: {_tag_list(item.tags_removed)}")
@@ -43,7 +43,11 @@ def render_plan(plan: Plan) -> list[str]:
         if item.orphaned_signatures:
             lines.append(f"        left orphaned: {_tag_list(item.orphaned_signatures)}")
     if plan.reclaimable_bytes is not None and plan.totals()["manifests_deleted"]:
-        lines.append(frees_line(plan.reclaimable_bytes, known=plan.reclaimable_known))
+        lines.append(
+            frees_line(
+                plan.reclaimable_bytes, known=plan.reclaimable_known, exact=plan.reclaimable_exact
+            )
+        )
     lines.append(summary_line(plan))
     return lines
 
@@ -57,17 +61,21 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def frees_line(n: int, *, known: bool = True) -> str:
-    """What garbage-collect will free, with the one caveat an API client cannot remove (and,
-    when some sizes are unknown, that it is at least this)."""
+def frees_line(n: int, *, known: bool = True, exact: bool = False) -> str:
+    """What garbage-collect will free: exact when counted in the registry's storage, else with
+    the caveat an API client cannot remove (and, when some sizes are unknown, that it is at
+    least this)."""
     from dregtui.core.space import human_size
+    from dregtui.core.wording import UPPER_BOUND_NOTE
 
+    if exact:
+        return (
+            f"Garbage-collect then frees {human_size(n)} ({n} bytes, exact: counted in the "
+            "registry's storage)."
+        )
     if not known:
         return (
             f"Garbage-collect then frees at least {human_size(n)} ({n} bytes; some manifests' "
             "sizes are unknown and not counted)."
         )
-    return (
-        f"Garbage-collect then frees {human_size(n)} ({n} bytes; an upper bound if the "
-        "registry holds untagged manifests)."
-    )
+    return f"Garbage-collect then frees {human_size(n)} ({n} bytes; {UPPER_BOUND_NOTE})."

@@ -228,3 +228,9 @@ def untagged_space(marks: Marks) -> UntaggedSpace:
         marks.size(marks.unreferenced()),
         view.blob_bytes,
     )
+
+
+def untagged_bytes(marks: Marks, repositories: Iterable[str]) -> int:
+    """The bytes only the repositories' untagged manifests hold, together (each blob once)."""
+    taken = untagged_candidates(marks, repositories, older_than=0, now=0)
+    return marks.frees((c.repository, c.digest) for c in taken)

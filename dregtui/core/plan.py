@@ -45,7 +45,7 @@ from typing import Any
 from dregtui.core.inventory import Inventory
 from dregtui.core.oci import mediatypes
 from dregtui.core.tags import sort_key, sort_tags
-from dregtui.core.wording import plural
+from dregtui.core.wording import UPPER_BOUND_NOTE, plural
 
 SIGNATURE_SUFFIXES = (".sig", ".att", ".sbom")
 _SIGNATURE_RE = re.compile(r"sha256-([0-9a-f]{64})\.(sig|att|sbom)")
@@ -111,6 +111,9 @@ class Why(StrEnum):
     # delete: an untagged child of an index this plan deletes, that nothing else references
     # (left behind it would keep its layers until garbage-collect --delete-untagged)
     CHILD_OF_DELETED_INDEX = "child_of_deleted_index"
+    # delete: an untagged manifest that nothing kept needs, linked before the grace period
+    # (remove-untagged; dregtui/core/collect.py)
+    UNTAGGED = "untagged"
 
 
 @dataclass(slots=True)
@@ -152,6 +155,8 @@ class PlanItem:
                     f"untagged child of the deleted index {parents}: nothing else in the "
                     "repository references it"
                 )
+            case Why.UNTAGGED:
+                return "untagged, and nothing kept needs it"
             case Why.TAGGED_PARENT:
                 parent = self.parent_indexes[0] if self.parent_indexes else "?"
                 return (
@@ -217,6 +222,9 @@ class Plan:
     # False when some manifests' sizes are unknown (unreadable bodies): the figure counts only
     # the known ones, a lower bound
     reclaimable_known: bool = True
+    # True when the figure was counted in the registry's storage (every revision, tagged or
+    # not, and every blob's size): exact, not an upper bound
+    reclaimable_exact: bool = False
 
     @property
     def actionable(self) -> list[PlanItem]:
@@ -254,11 +262,20 @@ class Plan:
             ),
         } | extra
 
+    def totals_json(self) -> dict[str, Any]:
+        """The totals, and what a figure counted from tags alone says of itself."""
+        totals: dict[str, Any] = dict(self.totals())
+        if self.reclaimable_bytes is not None:
+            totals["reclaimable_exact"] = self.reclaimable_exact
+            if not self.reclaimable_exact:
+                totals["reclaimable_note"] = UPPER_BOUND_NOTE
+        return totals
+
     def to_json(self) -> dict[str, Any]:
         return {
             "registry": self.registry,
             "mode": self.mode.to_json(),
-            "totals": self.totals(),
+            "totals": self.totals_json(),
             "items": [i.to_json() for i in self.items],
         }
 

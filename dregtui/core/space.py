@@ -38,11 +38,6 @@ from dregtui.core.inventory import Inventory
 if TYPE_CHECKING:
     from dregtui.core.plan import Plan
 
-UPPER_BOUND_NOTE = (
-    "exact when the registry holds no untagged manifests; otherwise an upper bound "
-    "(untagged manifests keep their blobs until garbage-collect --delete-untagged)"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Usage:

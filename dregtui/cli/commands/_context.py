@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from dregtui.cli.progress import ProgressLine
 from dregtui.core.inventory import Inventory
+from dregtui.core.stored import StorageView
 from dregtui.ops.connect import make_client
 from dregtui.ops.scanner import Scanner, ScanProgress
 from dregtui.registry.client import RegistryClient
@@ -34,6 +35,8 @@ class Context:
     - ``save_inventory(inv)``: rewrite the cache after a change (e.g. deletions).
     - ``scanner(...)``: a Scanner with the settings' jobs/rate and the CLI progress line.
     - ``warn(text)``: one ``dregtui: warning: ...`` line on stderr.
+    - ``storage_view()``: the registry's storage (``--storage``/``--registry-config``), read
+      once and checked against the registry; None without one.
     """
 
     settings: Settings
@@ -44,6 +47,7 @@ class Context:
     _catalog: bool = True  # the last inventory() covered the whole catalog
     _memo: tuple[list[str], Inventory] | None = None
     _password: str | None = field(default=None, repr=False)  # asked at the terminal
+    _storage: Any = None  # the storage view, read once per run (storage_view())
 
     # -- output -----------------------------------------------------------------------
 
@@ -128,6 +132,23 @@ class Context:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def storage_view(self) -> StorageView | None:
+        """The storage the settings name, read once per run and checked against the registry
+        (:func:`dregtui.ops.storage_inventory.read_view`); None when none is given. Its
+        warnings go to stderr."""
+        from dregtui.ops.storage_inventory import read_view, storage_given
+
+        if not storage_given(self.settings):
+            return None
+        if self._storage is None:
+            from dregtui.core.textsafe import clean
+
+            self._storage = read_view(self.settings, self.client())
+            for warning in self._storage.warnings:
+                self.warn(clean(warning))
+        view: StorageView = self._storage
+        return view
 
     # -- inventory --------------------------------------------------------------------
 

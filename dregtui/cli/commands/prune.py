@@ -130,7 +130,7 @@ def run_prune(args: argparse.Namespace, ctx: Context) -> int:
         ctx.warn(clean(warning))
     mode = PlanMode(untag=policy.intersecting == "untag")
     plan = build_plan(inventory, outcome.selected(), mode)
-    set_reclaimable(plan, inventory)
+    set_reclaimable(plan, inventory, ctx)
     if not ctx.settings.json:  # a dry run prints them; a real run says them beside the prompt
         for line in render_decisions(outcome):
             if ctx.settings.dry_run:

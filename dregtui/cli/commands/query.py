@@ -259,13 +259,24 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
         plan = build_plan(inventory, chosen, mode)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
-    set_reclaimable(plan, inventory)
+    set_reclaimable(plan, inventory, ctx)
     return plan, inventory
 
 
-def set_reclaimable(plan: Plan, inventory: Inventory) -> None:
-    """What garbage-collect frees once ``plan`` has run (dregtui/core/space.py); a lower bound,
-    said so, when some manifests' sizes are unknown."""
+def set_reclaimable(plan: Plan, inventory: Inventory, ctx: Context) -> None:
+    """What garbage-collect frees once ``plan`` has run: exact, counted in the registry's
+    storage when one is given (dregtui/core/collect.py); else from the tags' footprints
+    (dregtui/core/space.py), an upper bound, and a lower bound, said so, when some manifests'
+    sizes are unknown."""
+    view = ctx.storage_view()
+    if view is not None:
+        from dregtui.core.collect import Marks
+        from dregtui.core.plan import Action
+
+        plan.reclaimable_exact = True
+        deleted = [(i.repository, i.digest) for i in plan.items if i.action is Action.DELETE]
+        plan.reclaimable_bytes = Marks(view).frees(deleted)
+        return
     if not plan.actionable:
         plan.reclaimable_bytes = 0
         return

@@ -137,9 +137,10 @@ def _run(ctx: Context, plan: Plan, inventory: Any) -> tuple[ExecutionResult | No
 def report(ctx: Context, result: ExecutionResult) -> None:
     for r in result.deleted + result.untagged:
         verb = "deleted " if r in result.deleted else "untagged"
+        tags = ", ".join(clean(t) for t in r.removed_tags)
         ctx.out(
             f"{verb}  {clean(r.item.repository)}@{clean(r.item.digest)}  "
-            f"tags: {', '.join(clean(t) for t in r.removed_tags)}"
+            + (f"tags: {tags}" if r.removed_tags or r.item.selected_tags else "untagged")
         )
     for r in result.skipped:
         ctx.stderr.write(
@@ -208,7 +209,12 @@ def carry_out(
     if result.deleted:  # untagging alone frees nothing: no garbage-collect advice for it
         if plan.reclaimable_bytes is not None and not (result.failed or result.skipped):
             ctx.stderr.write(
-                f"{frees_line(plan.reclaimable_bytes, known=plan.reclaimable_known)}\n"
+                frees_line(
+                    plan.reclaimable_bytes,
+                    known=plan.reclaimable_known,
+                    exact=plan.reclaimable_exact,
+                )
+                + "\n"
             )
         ctx.stderr.write(f"{RECLAIM_SPACE}\n")
     return 130 if interrupted else result.exit_code
