@@ -194,3 +194,36 @@ def test_with_the_storage_a_plan_frees_exactly_what_it_says(registry, untagged, 
     figure = exact["reclaimable_bytes"]
     assert f"({figure} bytes, exact: counted in the registry's storage)" in done.err
     assert sum(sizes[b] for b in gc_eligible(registry) - before) == figure
+
+
+def test_a_child_stays_when_its_index_is_tagged_before_its_delete(registry, client, pusher):
+    """The plan takes an untagged index and its children; a tag appears on the index before
+    the run: the index is skipped (the re-check) and so are its children, never left dangling."""
+    from dregtui.core.inventory import Inventory
+    from dregtui.core.plan import Action, Plan, PlanItem, PlanMode, Why
+    from dregtui.ops.execute import execute_plan
+    from dregtui.ops.execution_result import Status
+
+    index, children = pusher.index("multi", None, seed="late")
+    items = [
+        PlanItem(
+            "multi", index.digest, index.media_type, [], action=Action.DELETE, why=Why.UNTAGGED
+        )
+    ] + [
+        PlanItem(
+            "multi",
+            c.digest,
+            c.media_type,
+            [],
+            parent_indexes=[index.digest],
+            action=Action.DELETE,
+            why=Why.UNTAGGED,
+        )
+        for c in children
+    ]
+    pusher.tag("multi", "latest", index)  # the push in progress ends with its tag
+    result = execute_plan(client, Plan(registry.url, PlanMode(), items), Inventory(registry.url))
+    assert [r.status for r in result.results] == [Status.SKIPPED] * 3
+    assert "was not deleted (it stays)" in result.results[-1].message
+    for pushed in [index, *children]:
+        assert client.get_manifest("multi", pushed.digest).digest == pushed.digest

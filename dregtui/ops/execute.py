@@ -2,8 +2,10 @@
 
 ``execute_plan(client, plan, inventory, jobs=4, progress=cb, cancel=event)`` -> ExecutionResult.
 
-For every actionable :class:`~dregtui.core.plan.PlanItem` (indexes first, so no index is ever left
-pointing at a deleted child), in a thread pool:
+For every actionable :class:`~dregtui.core.plan.PlanItem` (indexes first, and a manifest only
+after the indexes of the plan that name it, so no index is ever left pointing at a deleted
+child; a manifest whose planned index was not deleted, a tag having appeared on it, is skipped),
+in a thread pool:
 
 1. Re-check right before the change: each tag the item removes is HEADed (full Accept) and must
    still point at the planned digest. Right before a repository's first change, every tag of it
@@ -461,21 +463,69 @@ def execute_plan(
     )
     result = ExecutionResult(run.batch)
     result.results.extend(ItemResult(i, Status.SKIPPED, i.reason) for i in plan.skipped)
-    # Indexes first: a child is never deleted while an index in this plan still references it.
-    phases = [
-        [i for i in plan.actionable if i.is_index],
-        [i for i in plan.actionable if not i.is_index],
-    ]
-    for phase in phases:
-        if not phase:
+    parents = _planned_parents(plan)
+    gone: set[tuple[str, str]] = set()  # deleted by this run, or found already gone
+    for phase in _phases(plan, parents):
+        ready: list[PlanItem] = []
+        for item in phase:
+            named = parents.get((item.repository, item.digest), [])
+            stays = [p for p in named if (item.repository, p) not in gone]
+            if stays:
+                result.results.append(ItemResult(item, Status.SKIPPED, _parent_stays(stays)))
+            else:
+                ready.append(item)
+        if not ready:
             continue
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(phase)))) as pool:
-            outcomes = list(pool.map(run.run_item, phase))
-        for item, outcome in zip(phase, outcomes, strict=True):
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(ready)))) as pool:
+            outcomes = list(pool.map(run.run_item, ready))
+        for item, outcome in zip(ready, outcomes, strict=True):
             if outcome is None:
                 result.not_run.append(item)
-            else:
-                result.results.append(outcome)
+                continue
+            result.results.append(outcome)
+            if outcome.status is Status.DELETED or outcome.gone:
+                gone.add((item.repository, item.digest))
     result.cancelled = run.cancel.is_set() and bool(result.not_run)
     result.stopped = run.stopped
     return result
+
+
+def _planned_parents(plan: Plan) -> dict[tuple[str, str], list[str]]:
+    """(repository, digest) of each DELETE item -> the indexes of its ``parent_indexes`` this
+    plan deletes too."""
+    deleting = {(i.repository, i.digest) for i in plan.actionable if i.action is Action.DELETE}
+    out: dict[tuple[str, str], list[str]] = {}
+    for item in plan.actionable:
+        named = [p for p in item.parent_indexes if (item.repository, p) in deleting]
+        if named and item.action is Action.DELETE:
+            out[(item.repository, item.digest)] = named
+    return out
+
+
+def _phases(plan: Plan, parents: dict[tuple[str, str], list[str]]) -> list[list[PlanItem]]:
+    """Indexes first, and an item only after the indexes of this plan that name it: a child
+    is never deleted while an index in the plan still references it (nor after that index
+    was skipped and stays)."""
+    by_key = {(i.repository, i.digest): i for i in plan.actionable}
+    depth: dict[tuple[str, str], int] = {}
+
+    def depth_of(item: PlanItem, seen: frozenset[tuple[str, str]] = frozenset()) -> int:
+        key = (item.repository, item.digest)
+        if key not in depth:
+            above = [by_key[(item.repository, p)] for p in parents.get(key, ())]
+            above = [a for a in above if (a.repository, a.digest) not in seen]
+            depth[key] = 1 + max((depth_of(a, seen | {key}) for a in above), default=-1)
+        return depth[key]
+
+    phases: dict[tuple[bool, int], list[PlanItem]] = {}
+    for item in plan.actionable:
+        phases.setdefault((not item.is_index, depth_of(item)), []).append(item)
+    return [phases[k] for k in sorted(phases)]
+
+
+def _parent_stays(indexes: list[str]) -> str:
+    named = ", ".join(d[:19] for d in indexes)
+    return (
+        f"the index {named} that names this manifest was not deleted (it stays): deleting "
+        "this manifest would break it"
+    )
