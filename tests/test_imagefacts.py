@@ -7,7 +7,7 @@ import json
 from dregtui.core.oci import mediatypes
 from dregtui.ops.dates import CreatedDates
 from dregtui.ops.imagefacts import image_facts
-from dregtui.tui.details import fetch_details
+from dregtui.ops.imagefacts import image_facts as fetch_details
 
 
 def test_an_index_is_as_old_as_its_newest_platform_image(client, pusher) -> None:

@@ -7,8 +7,8 @@ import html
 import re
 
 from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.ops.imagefacts import ImageFacts as Details
 from dregtui.tui.app import DregApp
-from dregtui.tui.details import Details
 from dregtui.tui.text import clean, literal
 
 EVIL_REPO = "evil/[bold red]boom[/]"

@@ -21,11 +21,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dregtui.core.errors import RegistryError
 from dregtui.core.inventory import Inventory
+from dregtui.ops.imagefacts import ImageFacts
 from dregtui.ops.scanner import Scanner
 from dregtui.registry.client import RegistryClient
 from dregtui.state.cache_format import CacheHeader
 from dregtui.tui import messages as msg
-from dregtui.tui.details import Details, DetailsCache
+from dregtui.tui.details import DetailsCache
 from dregtui.tui.screens.main import MainScreen
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean
@@ -63,7 +64,7 @@ class DregApp(App[None]):
         keymap: dict[str, str] | None = None,
         theme: str | None = None,
         settings: Any = None,
-        details: Iterable[Details] = (),
+        details: Iterable[ImageFacts] = (),
         repositories: list[str] | None = None,
         clock: Callable[[], float] = time.time,
         cached: CacheHeader | None = None,

@@ -1,33 +1,28 @@
-"""What the digest pane shows about a manifest, fetched through the registry client.
+"""The image facts (size, created, layers) the panes show, cached by digest.
 
-Runs in worker threads only (it does network I/O). Results are cached by digest: a digest's
-content never changes, so an entry is valid for as long as the app runs.
+They are fetched in worker threads (:func:`dregtui.ops.imagefacts.image_facts`, the rule for
+sizes and created dates that --older-than and the date order share). A digest's content never
+changes, so an entry is valid for as long as the app runs.
 """
 
 from __future__ import annotations
 
 import threading
 
-from dregtui.ops.imagefacts import ImageFacts, image_facts
-from dregtui.ops.imagefacts import Layer as Layer
-
-# The digest pane shows the core's image facts: one rule for sizes and created dates, shared
-# with --older-than and the date sort (dregtui.ops.imagefacts).
-Details = ImageFacts
-fetch_details = image_facts
+from dregtui.ops.imagefacts import ImageFacts
 
 
 class DetailsCache:
-    """Thread-safe digest -> Details map."""
+    """Thread-safe digest -> ImageFacts map."""
 
-    def __init__(self, initial: dict[str, Details] | None = None) -> None:
-        self._items: dict[str, Details] = dict(initial or {})
+    def __init__(self, initial: dict[str, ImageFacts] | None = None) -> None:
+        self._items: dict[str, ImageFacts] = dict(initial or {})
         self._lock = threading.Lock()
 
-    def get(self, digest: str) -> Details | None:
+    def get(self, digest: str) -> ImageFacts | None:
         return self._items.get(digest)
 
-    def put(self, details: Details) -> None:
+    def put(self, details: ImageFacts) -> None:
         with self._lock:
             self._items[details.digest] = details
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.message import Message
 
-from dregtui.tui.details import Details
+from dregtui.ops.imagefacts import ImageFacts
 
 
 class CatalogLoaded(Message):
@@ -73,7 +73,7 @@ class ScanProgress(Message):
 
 
 class DetailsLoaded(Message):
-    def __init__(self, details: list[Details]) -> None:
+    def __init__(self, details: list[ImageFacts]) -> None:
         super().__init__()
         self.details = details
 

@@ -7,7 +7,7 @@ import hashlib
 from dregtui.core.footprints import Footprint
 from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
-from dregtui.tui.details import Details, Layer
+from dregtui.ops.imagefacts import ImageFacts, Layer
 from dregtui.tui.messages import Outcome
 
 REGISTRY = "https://registry.example.com"
@@ -19,17 +19,17 @@ def _digest(seed: str) -> str:
     return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
 
 
-def sample_inventory() -> tuple[Inventory, list[Details]]:
+def sample_inventory() -> tuple[Inventory, list[ImageFacts]]:
     """Repositories, shared digests (within and across repositories), an index, signatures."""
     inv = Inventory(REGISTRY)
-    details: list[Details] = []
+    details: list[ImageFacts] = []
 
     def image(
         seed: str, created: str, size: int, media_type: str = mediatypes.DOCKER_MANIFEST
     ) -> str:
         digest = _digest(seed)
         details.append(
-            Details(
+            ImageFacts(
                 digest=digest,
                 media_type=media_type,
                 size=size,
@@ -99,7 +99,7 @@ def sample_inventory() -> tuple[Inventory, list[Details]]:
     index = _digest("library/alpine:3.20")
     inv.set_children(index, children)
     details.append(
-        Details(
+        ImageFacts(
             digest=index,
             media_type=mediatypes.OCI_INDEX,
             size=6_800_000,

@@ -17,8 +17,8 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from dregtui.core.registry_api import RegistryAPI
+from dregtui.ops.imagefacts import ImageFacts, image_facts
 from dregtui.tui import messages as msg
-from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.session import Session
 
 DATE_JOBS = 16  # at most this many manifest requests at once for the date order
@@ -67,21 +67,21 @@ class CreatedDatesLoader:
         worker = get_current_worker()
         todo = iter(digests)
         total, done = len(digests), 0
-        batch: list[Details] = []
+        batch: list[ImageFacts] = []
         sent = time.monotonic()
         post(msg.DatesProgress(repository, 0, total))
         jobs = max(1, min(self.jobs, DATE_JOBS))
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="dregtui-dates")
-        running: set[Future[Details]] = set()
+        running: set[Future[ImageFacts]] = set()
         try:
             while not worker.is_cancelled:
                 while len(running) < jobs and (digest := next(todo, None)):
-                    running.add(pool.submit(fetch_details, client, repository, digest))
+                    running.add(pool.submit(image_facts, client, repository, digest))
                 if not running:
                     break
                 finished, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    details = future.result()  # errors are data (Details.error)
+                    details = future.result()  # errors are data (ImageFacts.error)
                     self.session.details.put(details)
                     batch.append(details)
                 done += len(finished)

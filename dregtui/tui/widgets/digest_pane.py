@@ -9,7 +9,7 @@ from textual.widgets import Static
 from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.policy.decisions import Decision
-from dregtui.tui.details import Details
+from dregtui.ops.imagefacts import ImageFacts
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean, human_size, short_digest
 
@@ -36,7 +36,7 @@ def describe(
     repository: str,
     tag: str,
     info: TagInfo,
-    details: Details | None,
+    details: ImageFacts | None,
     width: int = 80,
     total: int | None = None,
 ) -> Text:
@@ -113,7 +113,7 @@ class DigestPane(VerticalScroll, can_focus=True):
         repository: str,
         tag: str | None,
         info: TagInfo | None,
-        details: Details | None,
+        details: ImageFacts | None,
         decision: Decision | None = None,
         total: int | None = None,
     ) -> None:

@@ -27,8 +27,8 @@ from textual.worker import get_current_worker
 from dregtui.core.inventory import TagInfo
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tag_filter import FilterStopped
+from dregtui.ops.imagefacts import ImageFacts, image_facts
 from dregtui.tui import messages as msg
-from dregtui.tui.details import Details, fetch_details
 from dregtui.tui.session import Session
 from dregtui.tui.text import clean, human_size, short_digest
 from dregtui.tui.widgets.created_dates import CreatedDatesLoader
@@ -306,7 +306,7 @@ class TagList(ScrollView, can_focus=True):
     def _load_details(self) -> None:
         assert self.client is not None
         worker = get_current_worker()
-        batch: list[Details] = []
+        batch: list[ImageFacts] = []
         try:
             while not worker.is_cancelled:
                 with self._lock:
@@ -316,7 +316,7 @@ class TagList(ScrollView, can_focus=True):
                     repository, digest = self._queue.pop()  # newest request first
                 if digest in self.session.details:
                     continue
-                details = fetch_details(self.client, repository, digest)
+                details = image_facts(self.client, repository, digest)
                 self.session.details.put(details)
                 batch.append(details)
                 if len(batch) >= DETAIL_BATCH:
@@ -419,7 +419,7 @@ class TagList(ScrollView, can_focus=True):
         ]
         return Strip(segments).crop_extend(0, width, style)
 
-    def _image_size(self, info: TagInfo | None, details: Details | None) -> int | None:
+    def _image_size(self, info: TagInfo | None, details: ImageFacts | None) -> int | None:
         """The image's size: from the scan (each blob once), else from its loaded details."""
         space = self.session.space
         if info is not None and space is not None:
