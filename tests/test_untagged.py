@@ -110,6 +110,9 @@ def test_remove_untagged_frees_what_garbage_collect_frees(registry, client, unta
     plan = json.loads(run_cli(*_cli(registry, "--json", "remove-untagged", "--dry-run")).out)
     figure = plan["plan"]["totals"]["reclaimable_bytes"]
     assert _planned(plan) == taken and figure > 0
+    text = run_cli(*_cli(registry, "remove-untagged", "--dry-run")).out
+    assert "index: this plan deletes its 2 child manifests too" in text
+    assert text.count("named only by the untagged index") == 2
     done = run_cli(*_cli(registry, "remove-untagged", "--yes"))
     assert done.code == 0, done
     assert {tuple(line.split()[1].split("@")) for line in done.lines} == taken

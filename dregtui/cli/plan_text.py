@@ -18,7 +18,9 @@ def render_plan(plan: Plan) -> list[str]:
     lines = []
     for item in plan.items:
         where = f"{clean(item.repository)}@{clean(item.digest)}"
-        if item.why in (Why.CHILD_OF_DELETED_INDEX, Why.UNTAGGED):
+        if item.why is Why.UNTAGGED:
+            lines.append(f"delete  {where}  {clean(item.reason)}")
+        elif item.why is Why.CHILD_OF_DELETED_INDEX:
             lines.append(f"delete  {where}  untagged: {clean(item.reason)}")
         elif item.action is Action.DELETE:
             lines.append(f"delete  {where}  tags: {_tag_list(item.tags_removed)}")

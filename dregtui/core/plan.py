@@ -156,6 +156,9 @@ class PlanItem:
                     "repository references it"
                 )
             case Why.UNTAGGED:
+                if self.parent_indexes:
+                    parents = ", ".join(_short(p) for p in self.parent_indexes)
+                    return f"untagged, named only by the untagged index {parents} (goes too)"
                 return "untagged, and nothing kept needs it"
             case Why.TAGGED_PARENT:
                 parent = self.parent_indexes[0] if self.parent_indexes else "?"

@@ -26,7 +26,6 @@ from dregtui.cli.plan_text import frees_line
 from dregtui.core.collect import Candidate, Marks, untagged_candidates
 from dregtui.core.oci import mediatypes
 from dregtui.core.plan import Action, Plan, PlanItem, PlanMode, Why
-from dregtui.core.stored import StorageView
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 
@@ -103,7 +102,10 @@ def untagged_plan(args: argparse.Namespace, ctx: Context) -> tuple[Plan, int]:
     now = time.time()
     taken = untagged_candidates(marks, repositories, older_than=grace, now=now)
     every = untagged_candidates(marks, repositories, older_than=0, now=now)
-    items = [_item(c, view) for c in taken]
+    items = [_item(c) for c in taken]
+    planned = {(c.repository, c.digest) for c in taken}
+    for item in items:
+        item.children_deleted = [c for c in item.children if (item.repository, c) in planned]
     items.sort(key=lambda i: (i.repository, not i.is_index, i.digest))
     plan = Plan(ctx.registry_url, PlanMode(), items)
     plan.reclaimable_bytes = marks.frees((c.repository, c.digest) for c in taken)
@@ -111,7 +113,7 @@ def untagged_plan(args: argparse.Namespace, ctx: Context) -> tuple[Plan, int]:
     return plan, len(every) - len(taken)
 
 
-def _item(candidate: Candidate, view: StorageView) -> PlanItem:
+def _item(candidate: Candidate) -> PlanItem:
     media_type = candidate.media_type or (
         mediatypes.OCI_INDEX if candidate.children else mediatypes.OCI_MANIFEST
     )
