@@ -230,3 +230,34 @@ def test_a_child_stays_when_its_index_is_tagged_before_its_delete(registry, clie
     assert "was not deleted (it stays)" in result.results[-1].message
     for pushed in [index, *children]:
         assert client.get_manifest("multi", pushed.digest).digest == pushed.digest
+
+
+def test_garbage_collect_delete_untagged_breaks_what_remove_untagged_keeps(
+    registry, client, pusher, run_cli
+):
+    """The breakage the README cites: distribution 2.8's `garbage-collect --delete-untagged`
+    unlinks a tagged index's platform manifests (they are untagged); remove-untagged keeps them."""
+    pusher.image("app", "latest", seed="old")
+    pusher.image("app", "latest", seed="new")
+    _, children = pusher.index("multi/tool", "latest", seed="tool")
+    _age_revisions(registry.storage, HOURS_AGO)
+    done = run_cli(*_cli(registry, "remove-untagged", "--yes"))
+    assert done.code == 0 and len(done.lines) == 1, done  # the old app:latest only
+    for child in children:
+        assert client.head_manifest("multi/tool", child.digest) is not None
+    registry.stop()
+    subprocess.run(
+        [
+            find_registry_binary(),
+            "garbage-collect",
+            "--delete-untagged",
+            str(registry.workdir / "config.yml"),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    registry.restart()
+    assert client.head_manifest("multi/tool", "latest") is not None  # the index is still tagged
+    for child in children:  # ... and names two manifests that are gone
+        assert client.head_manifest("multi/tool", child.digest) is None
