@@ -102,6 +102,9 @@ def test_untagged_commands_need_the_storage(registry, untagged, run_cli):
         done = run_cli("-reg", registry.url, "-c", "None", command)
         assert done.code == 1 and done.out == ""
         assert "--storage" in done.err and done.err.count("\n") == 1, done
+    wrong = run_cli("-reg", registry.url, "--storage", str(registry.storage / "nope"), "du")
+    assert wrong.code == 1 and wrong.err.count("\n") == 1, wrong
+    assert "does not exist" in wrong.err and "unexpected" not in wrong.err
 
 
 def test_remove_untagged_frees_what_garbage_collect_frees(registry, client, untagged, run_cli):

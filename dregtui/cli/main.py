@@ -53,7 +53,7 @@ from typing import Any, NoReturn, TextIO
 from dregtui import __version__
 from dregtui.cli.commands import command_modules
 from dregtui.cli.commands._context import Context, UsageError
-from dregtui.core.errors import RegistryError
+from dregtui.core.errors import RegistryError, StorageError
 from dregtui.core.textsafe import clean
 from dregtui.ops.scanner import DEFAULT_CAP, ScanProgress
 from dregtui.registry.credentials import reset_helper_warnings
@@ -354,7 +354,7 @@ def main(
         return int(handler(args, ctx) or 0)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
-    except (RegistryError, ConfigError, UsageError) as exc:
+    except (RegistryError, StorageError, ConfigError, UsageError) as exc:
         return _fail(stderr, str(exc), debug)
     except KeyboardInterrupt:
         stderr.write(f"\n{PROG}: interrupted\n")
