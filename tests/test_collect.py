@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dregtui.core.collect import Marks, untagged_candidates, untagged_space
 from dregtui.core.stored import StorageView, StoredRepository
 
@@ -105,3 +108,72 @@ def test_frees_counts_the_blobs_no_remaining_revision_marks() -> None:
     taken = untagged_candidates(marks, view.repositories, older_than=0, now=0)
     assert space.untagged == marks.frees((c.repository, c.digest) for c in taken)
     assert space.unreferenced == 7 and space.total == view.blob_bytes
+
+
+# -- the rules at every shape (Hypothesis) ----------------------------------------------------
+
+DIGESTS = [f"sha256:{n:064x}" for n in range(1, 9)]  # manifests
+LAYERS = [f"sha256:{n:064x}" for n in range(100, 106)]
+
+
+@st.composite
+def views(draw: st.DrawFn) -> StorageView:
+    """Manifests 1-8: an image (some layers, maybe a subject) or an index of later manifests;
+    one to three repositories linking some of them, with tags and link times; stray blobs."""
+    manifests: dict[str, bytes] = {}
+    for n, digest in enumerate(DIGESTS):
+        later = DIGESTS[n + 1 :]
+        if later and draw(st.booleans()):
+            manifests[digest] = _index(*draw(st.lists(st.sampled_from(later), max_size=3)))
+        else:
+            layers = draw(st.lists(st.sampled_from(LAYERS), min_size=1, max_size=3))
+            subject = draw(st.none() | st.sampled_from(DIGESTS))
+            doc = json.loads(_image("0"))
+            doc["config"]["digest"], doc["layers"] = layers[0], [{"digest": x} for x in layers]
+            if subject and subject != digest:
+                doc["subject"] = {"digest": subject}
+            manifests[digest] = json.dumps(doc).encode()
+    blobs = {d: 100 + n for n, d in enumerate(DIGESTS + LAYERS)}
+    repositories = {}
+    for r in range(draw(st.integers(1, 3))):
+        linked = draw(st.lists(st.sampled_from(DIGESTS), min_size=1, unique=True))
+        when = {d: draw(st.sampled_from([0.0, 1.5 * HOUR])) for d in linked}
+        tags = draw(st.dictionaries(st.sampled_from("abc"), st.sampled_from(linked)))
+        repositories[f"r{r}"] = StoredRepository(f"r{r}", revisions=when, tags=tags)
+    return StorageView("drawn", repositories, blobs, manifests)
+
+
+def _marked(view: StorageView, linked: set[tuple[str, str]]) -> set[str]:
+    """garbage-collect's marking, written plainly: every linked revision's blob and refs."""
+    out = set()
+    for _, digest in linked:
+        out.add(digest)
+        doc = json.loads(view.manifests[digest])
+        entries = [doc.get("config"), *doc.get("layers", []), *doc.get("manifests", [])]
+        out |= {e["digest"] for e in entries if e}
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(views(), st.sampled_from([0.0, HOUR]))
+def test_candidates_keep_what_stays_whole_and_free_what_gc_frees(view, grace) -> None:  # type: ignore[no-untyped-def]
+    marks = Marks(view)
+    taken = untagged_candidates(marks, view.repositories, older_than=grace, now=2 * HOUR)
+    gone = {(c.repository, c.digest) for c in taken}
+    linked = {(r.name, d) for r in view.repositories.values() for d in r.revisions}
+    stays = linked - gone
+    for repo, digest in gone:
+        stored = view.repositories[repo]
+        assert digest not in stored.tags.values()
+        assert grace == 0 or 2 * HOUR - stored.revisions[digest] >= grace
+    for repo, digest in stays:  # nothing that stays names what goes
+        body = json.loads(view.manifests[digest])
+        for child in body.get("manifests", []):
+            assert (repo, child["digest"]) not in gone
+    for repo, digest in gone:  # nothing that goes refers to what stays
+        subject = json.loads(view.manifests[digest]).get("subject")
+        assert subject is None or (repo, subject["digest"]) not in stays
+    freed = _marked(view, linked) - _marked(view, stays)
+    assert marks.frees(gone) == sum(view.blobs[b] for b in freed)
+    unreferenced = set(view.blobs) - _marked(view, linked)
+    assert marks.unreferenced() == unreferenced
