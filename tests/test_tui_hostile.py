@@ -7,9 +7,10 @@ import html
 import re
 
 from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts as Details
 from dregtui.tui.app import DregApp
-from dregtui.tui.text import clean, literal
+from dregtui.tui.text import literal
 
 EVIL_REPO = "evil/[bold red]boom[/]"
 EVIL_TAG = "[link=http://x]click[/link]\x1b[31mred\x07"

@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dregtui.core.errors import RegistryError
 from dregtui.core.inventory import Inventory
+from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts
 from dregtui.ops.scanner import Scanner
 from dregtui.registry.client import RegistryClient
@@ -29,7 +30,6 @@ from dregtui.tui import messages as msg
 from dregtui.tui.details import DetailsCache
 from dregtui.tui.screens.main import MainScreen
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean
 
 # What a failed worker was doing, by worker group (one place for every worker's failure).
 FAILED = {

@@ -1,13 +1,15 @@
-"""Registry text is data: strip control characters and never parse it as markup."""
+"""Text for the panes. Registry text is data: cleaned (``dregtui.core.textsafe.clean``, the one
+sanitizer of escape sequences, controls and bidi) and never parsed as markup; sizes, digests
+and tags are written one way everywhere, and fitted to columns by terminal cells.
+"""
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from dregtui.core import space
-from dregtui.core.textsafe import (
-    clean as clean,  # the one sanitizer (escape sequences, controls, bidi)
-)
+from dregtui.core.textsafe import clean
 
 
 def literal(value: object, style: str = "") -> Text:
@@ -55,3 +57,21 @@ def frees_text(n: int, *, known: bool = True) -> str:
         f"garbage-collect then frees {space.human_size(n)} (an upper bound if the registry "
         "holds untagged manifests)"
     )
+
+
+def fit_cells(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` terminal cells (wide characters count two): padded with
+    spaces, or cut in the middle with an ellipsis so that the end stays too (build numbers,
+    .sig suffixes)."""
+    size = cell_len(text)
+    if size <= width:
+        return text + " " * (width - size)
+    tail = min(8, width // 3)
+    if not tail:
+        return set_cell_size(text, width)
+    end = ""
+    for char in reversed(text):  # the last ``tail`` cells, whole characters only
+        if cell_len(char + end) > tail:
+            break
+        end = char + end
+    return set_cell_size(text, width - 1 - cell_len(end)) + "…" + end

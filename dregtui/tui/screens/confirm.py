@@ -20,9 +20,10 @@ from dregtui.core.plan import (
     Why,
     children_note,
 )
+from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 from dregtui.tui.screens.fit import fit_body
-from dregtui.tui.text import clean, frees_text, short_digest, tag_lines
+from dregtui.tui.text import frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 
 CHOICES = (

@@ -23,6 +23,7 @@ from textual.widgets import Input, Tree
 from textual.worker import get_current_worker
 
 from dregtui.core.registry_api import RegistryAPI
+from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
 from dregtui.tui.screens.deletion_flow import DeletionFlow
@@ -31,7 +32,6 @@ from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
 from dregtui.tui.screens.policy_flow import PolicyFlow
 from dregtui.tui.screens.profile import ProfileScreen
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean
 from dregtui.tui.widgets.digest_pane import DigestPane
 from dregtui.tui.widgets.filter_input import FilterInput
 from dregtui.tui.widgets.footer import NARROW, DregFooter

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from dregtui.core.policy.rules import Policy, PolicyError
+from dregtui.core.textsafe import clean
 from dregtui.state.policy_file import load_policy
-from dregtui.tui.text import clean
 
 
 class PolicyScreen(ModalScreen[Policy | None]):

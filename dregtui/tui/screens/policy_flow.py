@@ -16,12 +16,12 @@ from dregtui.core.errors import RegistryError
 from dregtui.core.policy.decisions import evaluate
 from dregtui.core.policy.rules import Policy, PolicyError
 from dregtui.core.registry_api import RegistryAPI
+from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 from dregtui.ops.dates import CreatedDates
 from dregtui.tui import messages as msg
 from dregtui.tui.screens.policy import PolicyScreen
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean
 
 
 class PolicyFlow:

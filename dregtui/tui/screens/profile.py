@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from dregtui.tui.text import clean
+from dregtui.core.textsafe import clean
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

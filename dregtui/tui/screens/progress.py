@@ -19,8 +19,8 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
-from dregtui.tui.text import clean
 from dregtui.tui.widgets.footer import DregFooter
 
 T = TypeVar("T")

@@ -11,9 +11,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from dregtui.core.textsafe import clean
 from dregtui.tui.messages import Outcome
 from dregtui.tui.screens.fit import fit_body
-from dregtui.tui.text import clean, frees_text, short_digest, tag_lines
+from dregtui.tui.text import frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 
 RECLAIM = (

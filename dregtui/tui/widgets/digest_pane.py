@@ -9,9 +9,10 @@ from textual.widgets import Static
 from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.policy.decisions import Decision
+from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean, human_size, short_digest
+from dregtui.tui.text import human_size, short_digest
 
 LABEL_W = 10
 EMPTY = "Pick a tag: its manifest (size, created, labels, layers) shows here."

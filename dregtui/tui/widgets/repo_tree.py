@@ -11,8 +11,8 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from dregtui.core.space import human_size
+from dregtui.core.textsafe import clean
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean
 
 
 def namespace_of(repository: str) -> str:

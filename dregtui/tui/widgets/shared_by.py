@@ -13,9 +13,10 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from dregtui.core.inventory import TagRef
+from dregtui.core.textsafe import clean
 from dregtui.tui.reverse_lookup import ReverseLookup, reverse_lookup
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean, short_digest
+from dregtui.tui.text import short_digest
 
 FIRST_ROWS = 80  # rows listed at once (more than a screen shows)
 MORE_ROWS = 500  # then this many after each paint

@@ -14,10 +14,10 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from dregtui.core.space import human_size
+from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 from dregtui.tui import messages as msg
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean
 
 SEPARATOR = " │ "
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
@@ -27,10 +27,11 @@ from textual.worker import get_current_worker
 from dregtui.core.inventory import TagInfo
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tag_filter import FilterStopped
+from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts, image_facts
 from dregtui.tui import messages as msg
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean, human_size, short_digest
+from dregtui.tui.text import fit_cells, human_size, short_digest
 from dregtui.tui.widgets.created_dates import CreatedDatesLoader
 
 DIGEST_W = 12
@@ -42,24 +43,6 @@ Styles = tuple[Style, Style, Style, Style]  # base, cursor, dim, mark
 # what a tag's line depends on: tag, digest, size, created day, marked, on the cursor, width,
 # styles
 LineKey = tuple[str, str, int | None, str, bool, bool, int, Styles]
-
-
-def fit_cells(text: str, width: int) -> str:
-    """``text`` in exactly ``width`` terminal cells (wide characters count two): padded with
-    spaces, or cut in the middle with an ellipsis so that the end stays too (build numbers,
-    .sig suffixes)."""
-    size = cell_len(text)
-    if size <= width:
-        return text + " " * (width - size)
-    tail = min(8, width // 3)
-    if not tail:
-        return set_cell_size(text, width)
-    end = ""
-    for char in reversed(text):  # the last ``tail`` cells, whole characters only
-        if cell_len(char + end) > tail:
-            break
-        end = char + end
-    return set_cell_size(text, width - 1 - cell_len(end)) + "…" + end
 
 
 class TagList(ScrollView, can_focus=True):

@@ -18,10 +18,10 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from dregtui.core.registry_api import RegistryAPI
+from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
 from dregtui.tui.session import Session
-from dregtui.tui.text import clean
 from dregtui.tui.widgets.tag_list import TagList
 
 FILTERING_NOTE = 0.15  # seconds a big repository's filter runs before the title says so
