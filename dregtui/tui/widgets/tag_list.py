@@ -107,7 +107,7 @@ class TagList(ScrollView, can_focus=True):
         """The visible width changed: the column header must follow."""
 
     class PrepareWanted(Message):
-        """A big repository was opened: the screen parses its tags in a worker, before a
+        """A big repository was opened: the tags pane parses its tags in a worker, before a
         filter asks for them."""
 
         def __init__(self, repository: str) -> None:
