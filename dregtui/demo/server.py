@@ -63,14 +63,17 @@ def _yaml(value: Any, indent: int = 0) -> str:
 class LocalRegistry:
     """A registry process. ``config`` entries are merged into the default config.
 
-    Example: ``LocalRegistry(config={"storage": {"delete": {"enabled": False}}})``.
+    Example: ``LocalRegistry(config={"storage": {"delete": {"enabled": False}}})``; a ``None``
+    value removes the key (``{"storage": {"filesystem": None, "s3": {...}}}``).
     ``tls`` is ``(certfile, keyfile)`` to serve HTTPS; ``url`` then starts with https.
+    ``env``: changes to the registry process's environment, a ``None`` value unsets the name.
     """
 
     config: dict[str, Any] = field(default_factory=dict)
     workdir: Path | None = None
     port: int = 0
     tls: tuple[str, str] | None = None
+    env: dict[str, str | None] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _own_workdir: bool = False
 
@@ -115,6 +118,11 @@ class LocalRegistry:
         config_path.write_text(_yaml(self.build_config()) + "\n")
         log = open(self.workdir / "registry.log", "ab")  # noqa: SIM115 - lives with the process
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        for name, value in self.env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         self.process = subprocess.Popen(
             [binary, "serve", str(config_path)],
             stdout=log,
@@ -204,7 +212,9 @@ def _die_with_parent() -> None:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value

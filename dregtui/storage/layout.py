@@ -101,8 +101,6 @@ def _repository(storage: Storage, name: str) -> StoredRepository:
         parts = stored.key[len(base) :].split("/")
         if len(parts) == 4 and parts[3] == "link" and _HEX.fullmatch(parts[2]):
             repository.layers.add("sha256:" + parts[2])
-    for history in repository.history.values():
-        history.sort(key=lambda entry: entry[1])
     return repository
 
 
@@ -146,6 +144,7 @@ def _resolve_tags(storage: Storage, view: StorageView) -> None:
             continue
         repository.tags[tag] = digest
     for repository in view.repositories.values():
+        _order_histories(repository)
         for tag, digest in list(repository.tags.items()):
             if digest not in repository.revisions:
                 # distribution answers 404 for such a tag: the API does not list its manifest
@@ -154,6 +153,15 @@ def _resolve_tags(storage: Storage, view: StorageView) -> None:
                     "the repository (the registry cannot serve it)."
                 )
                 del repository.tags[tag]
+
+
+def _order_histories(repository: StoredRepository) -> None:
+    """Each tag's history oldest first; among entries written in the same second (S3's
+    LastModified has whole seconds: a tag pushed twice within one second), the digest the tag
+    points at now last, as it is the newest."""
+    for tag, history in repository.history.items():
+        current = repository.tags.get(tag)
+        history.sort(key=lambda entry: (entry[1], entry[0] == current))
 
 
 def manifest_references(body: bytes) -> list[tuple[str, int]]:

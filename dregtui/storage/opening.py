@@ -15,6 +15,12 @@ from dregtui.core.errors import StorageError
 from dregtui.storage.backends import PERMISSION_HINT, V2, FileStorage, S3Storage, Storage
 
 CONFIG_MAX = 1024 * 1024  # bytes of a registry config.yml at most
+# An endpoint that is down or silent fails in seconds, not minutes: a listing page or a link
+# takes S3 well under a second, and each attempt waits at most these (botocore's default
+# timeouts are 60 s each).
+S3_ATTEMPTS = 3  # tries of one request, with the standard mode's backoff between them
+S3_CONNECT_TIMEOUT = 5.0  # seconds
+S3_READ_TIMEOUT = 10.0  # seconds without a byte of the answer
 S3_HINT = "reading an S3 storage needs boto3: pip install 'dregtui[s3]' (or pip install boto3)"
 
 
@@ -103,9 +109,9 @@ def _open_s3(spec: StorageSpec) -> Storage:
         aws_access_key_id=options.get("accesskey"),
         aws_secret_access_key=options.get("secretkey"),
         config=Config(
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=10,
-            read_timeout=30,
+            retries={"max_attempts": S3_ATTEMPTS, "mode": "standard"},
+            connect_timeout=S3_CONNECT_TIMEOUT,
+            read_timeout=S3_READ_TIMEOUT,
             max_pool_connections=32,
         ),
     )
