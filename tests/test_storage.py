@@ -125,3 +125,62 @@ def test_the_storage_is_named_by_the_registrys_own_config(tmp_path):
         "s3://other/registry",
     )
     assert spec.s3["endpoint"] == "http://127.0.0.1:9000" and spec.s3["accesskey"] == "AK"
+
+
+MAPS_AFTER_READING = """
+import sys
+from dregtui.storage.backends import FileStorage
+from dregtui.storage.layout import MAX_MANIFEST
+
+def maps():
+    with open("/proc/self/maps") as f:
+        return sum(1 for _ in f)
+
+storage = FileStorage(__import__("pathlib").Path(sys.argv[1]))
+keys = sys.argv[2:]
+storage.read(keys[:20], MAX_MANIFEST)  # the reader threads started
+before = maps()
+bodies = storage.read(keys, MAX_MANIFEST)
+print(maps() - before, sum(len(b) for b in bodies))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="counts Linux's memory maps")
+def test_reading_many_small_files_leaves_no_memory_mapping_behind(tmp_path):
+    """Each small file read into a buffer of the limit (4 MiB) used to leave a memory mapping
+    (glibc shrinks such a buffer in place): past vm.max_map_count (65,530 manifests) the process
+    could allocate nothing more. In a fresh interpreter, as glibc's thresholds depend on what
+    the process allocated before."""
+    import subprocess
+    import sys
+
+    keys = []
+    for n in range(2000):
+        key = f"docker/registry/v2/blobs/sha256/{n % 256:02x}/{n:064x}/data"
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(b"{}" * 300)
+        keys.append(key)
+    done = subprocess.run(
+        [sys.executable, "-c", MAPS_AFTER_READING, str(tmp_path), *keys],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    new_maps, read = map(int, done.stdout.split())
+    assert read == 2000 * 600
+    assert new_maps < 100
+
+
+def test_a_file_is_read_whole_up_to_the_limit_and_refused_past_it(tmp_path):
+    from dregtui.storage.backends import FileStorage
+
+    for size in (0, 1, 16, 17):
+        (tmp_path / f"f{size}").write_bytes(b"x" * size)
+    storage = FileStorage(tmp_path)
+    try:
+        assert storage.read(["f0", "f1", "f16", "gone"], 16) == [b"", b"x", b"x" * 16, None]
+        with pytest.raises(StorageError, match="f17 is larger than 16 bytes; not reading it"):
+            storage.read(["f17"], 16)
+    finally:
+        storage.close()

@@ -21,6 +21,7 @@ from dregtui.core.errors import StorageError
 
 V2 = "docker/registry/v2"  # below the storage root: blobs/ and repositories/
 READERS = 16  # files read at once (S3 GETs, or files on a filesystem)
+READ_BATCH = 128  # files a reader thread takes at once from a filesystem
 PERMISSION_HINT = (
     "a registry's files usually belong to root or to the container's user: run dregtui as "
     "that user (or with sudo), or give it read access"
@@ -98,7 +99,13 @@ class FileStorage:
                     yield StoredFile(entry.path[base:], info.st_size, info.st_mtime)
 
     def read(self, keys: Sequence[str], limit: int) -> list[bytes | None]:
-        return list(self._pool.map(lambda key: self._read_one(key, limit), keys))
+        # in batches: a file in the page cache reads in microseconds, less than handing it to
+        # a thread (100,000 manifests: 2.7 s in batches, 7-9 s one by one, 2.0 s in one
+        # thread); the threads are for a cold disk
+        size = max(1, min(READ_BATCH, -(-len(keys) // READERS)))
+        batches = [keys[n : n + size] for n in range(0, len(keys), size)]
+        read = self._pool.map(lambda batch: [self._read_one(k, limit) for k in batch], batches)
+        return [data for batch in read for data in batch]
 
     def _read_one(self, key: str, limit: int) -> bytes | None:
         path = self._path(key)
@@ -112,10 +119,15 @@ class FileStorage:
             if exc.errno == errno.ELOOP:
                 raise StorageError(f"{path} is a symbolic link; not following it.") from None
             raise StorageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise StorageError(f"{path} is not a regular file.")
-            data = handle.read(limit + 1)
+            if info.st_size > limit:
+                raise StorageError(f"{path} is larger than {limit} bytes; not reading it.")
+            data = _read_file(fd, info.st_size, limit)
+        finally:
+            os.close(fd)
         if len(data) > limit:
             raise StorageError(f"{path} is larger than {limit} bytes; not reading it.")
         return data
@@ -176,16 +188,43 @@ class S3Storage:
             if _s3_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise s3_error(exc, self.description) from None
-        if int(answer.get("ContentLength", 0)) > limit:
+        length = answer.get("ContentLength")
+        if isinstance(length, int) and length > limit:
             answer["Body"].close()
             raise StorageError(f"{self.description}/{key} is larger than {limit} bytes.")
-        data: bytes = answer["Body"].read(limit + 1)
+        # read by the length S3 gave (a buffer of the limit for each small link or manifest
+        # costs its zeroing, or a memory mapping each): one byte more to see a longer body
+        want = length + 1 if isinstance(length, int) else limit + 1
+        data: bytes = answer["Body"].read(min(want, limit + 1))
+        if isinstance(length, int) and len(data) > length:
+            data += answer["Body"].read(limit + 1 - len(data))
         if len(data) > limit:
             raise StorageError(f"{self.description}/{key} is larger than {limit} bytes.")
         return data
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+
+
+def _read_file(fd: int, size: int, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of an open regular file that ``fstat`` said holds ``size``.
+
+    Reads ``size + 1`` bytes at once rather than ``limit + 1``: a buffer of the limit (4 MiB
+    for a manifest) for each of a hundred thousand small files costs a memory mapping per
+    file left behind (glibc shrinks it in place), and past ``vm.max_map_count`` (65,530)
+    the process can allocate nothing more (MemoryError, no new thread)."""
+    data = os.read(fd, size + 1)
+    if len(data) == size:
+        return data  # the whole file, as fstat said
+    chunks = [data]  # it changed since: read on to its end or past the limit
+    total = len(data)
+    while total <= limit:
+        chunk = os.read(fd, min(1 << 16, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _s3_code(exc: Exception) -> str:
