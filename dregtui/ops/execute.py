@@ -39,7 +39,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from dregtui.core.errors import (
@@ -51,20 +51,17 @@ from dregtui.core.errors import (
     RegistryTLSError,
     ServerError,
 )
-from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.inventory import Inventory
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.mediatypes import PLACEHOLDER_ANNOTATION
 from dregtui.core.oci.models import DeleteOutcome
 from dregtui.core.plan import Action, Plan, PlanItem
 from dregtui.core.registry_api import RegistryAPI
-from dregtui.core.tags import sort_tags
 from dregtui.ops.execution_result import ExecutionResult, ItemResult, Status
+from dregtui.ops.rechecks import Gone, Rechecks, Skip
 from dregtui.state.journal import Journal, JournalRecord, new_id
 
 DELETE_ATTEMPTS = 3
-# HEADs in flight while learning where every tag of a repository points, right before its
-# first deletion (per repository, inside the run's own thread pool).
-REFRESH_JOBS = 8
 # Failures that every remaining item would hit too (the registry went away, credentials
 # expired): the run stops instead of retrying each item against a dead registry.
 FATAL_ERRORS = (RegistryConnectionError, RegistryTLSError, AuthenticationError)
@@ -74,14 +71,6 @@ class JournalError(Exception):
     """The journal could not be written: the run stops before touching the registry."""
 
 
-class _Skip(Exception):
-    """Internal: the registry changed since the scan; skip this item with this sentence."""
-
-
-class _Gone(_Skip):
-    """Internal: what the item removes is already gone (the inventory was updated)."""
-
-
 class _Stopped(Exception):
     """Internal: the run stopped (or was cancelled) while this item waited for its turn."""
 
@@ -89,7 +78,7 @@ class _Stopped(Exception):
 Progress = Callable[[int, int, ItemResult], None]
 
 
-class _Run:
+class _Run(Rechecks):
     def __init__(
         self,
         client: RegistryAPI,
@@ -141,97 +130,6 @@ class _Run:
                 time.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    # -- checks ----------------------------------------------------------------------
-
-    def _head_all(self, repository: str, tags: Iterable[str]) -> dict[str, str]:
-        """``tags`` -> the digest each points at now (HEADs, REFRESH_JOBS at a time)."""
-        names = sorted(set(tags))
-        if not names:
-            return {}
-
-        def head(tag: str) -> tuple[str, str | None]:
-            with self.client.checking():  # this pool's threads too
-                ref = self.client.head_manifest(repository, tag)
-            return tag, None if ref is None else ref.digest
-
-        with ThreadPoolExecutor(max_workers=min(REFRESH_JOBS, len(names))) as pool:
-            return {tag: digest for tag, digest in pool.map(head, names) if digest is not None}
-
-    def _tags_now(self, repository: str) -> dict[str, str]:
-        """Every tag of ``repository`` -> its digest, as the registry answers right now.
-
-        The first call per repository HEADs every listed tag (a known tag may have moved since
-        the scan, and only a HEAD shows it); later calls list the tags again and HEAD only the
-        names that are new. Call with the repository's lock held."""
-        now = self._now.get(repository)
-        listed = set(self.client.list_tags(repository) or [])
-        if now is None:
-            now = self._now[repository] = self._head_all(repository, listed)
-            return now
-        for tag in [t for t in now if t not in listed]:
-            del now[tag]
-        now.update(self._head_all(repository, listed - now.keys()))
-        return now
-
-    def _verify_tags(self, item: PlanItem, tags: Iterable[str]) -> list[str]:
-        """Tags of ``tags`` still on the planned digest; _Skip if one moved."""
-        present = []
-        for tag in tags:
-            ref = self.client.head_manifest(item.repository, tag)
-            if ref is None:
-                continue
-            if ref.digest != item.digest:
-                # Remember the new target, so the saved cache lets the next run plan right.
-                self.inventory.set_tag(item.repository, tag, TagInfo(ref.digest, ref.media_type))
-                raise _Skip(
-                    f"{item.repository}:{tag} now points at {ref.digest}, not the planned "
-                    f"{item.digest} (the registry changed since the scan; run again to plan "
-                    "with the new state)"
-                )
-            present.append(tag)
-        return present
-
-    def _verify_no_other_tags(self, item: PlanItem, verified: Iterable[str]) -> list[str]:
-        """Every tag now on the planned digest (a DELETE removes them all); _Skip if one of
-        them was not selected: a tag that moved onto the digest, or appeared, since the scan.
-        Call with the repository's lock held, right before the DELETE."""
-        now = self._tags_now(item.repository)
-        for tag in verified:  # just HEADed by _verify_tags: the freshest answer
-            now[tag] = item.digest
-        on_digest = sorted(t for t, d in now.items() if d == item.digest)
-        planned = set(item.tags_removed)
-        unexpected = [t for t in on_digest if t not in planned]
-        if unexpected:
-            for tag in unexpected:
-                # Remember the new target, so the saved cache lets the next run plan right.
-                self.inventory.set_tag(item.repository, tag, TagInfo(item.digest, item.media_type))
-            raise _Skip(
-                f"{item.repository}@{item.digest[:19]} is now also tagged "
-                f"{', '.join(unexpected)} (not selected; it points there since the scan): "
-                "run again to plan with it, or use --untag to remove only the selected tags"
-            )
-        return sort_tags(on_digest)
-
-    def _verify_manifest(self, item: PlanItem) -> tuple[bytes, str]:
-        ref = self.client.head_manifest(item.repository, item.digest)
-        if ref is None:
-            self.inventory.remove_digest(item.repository, item.digest)
-            raise _Gone(f"{item.repository}@{item.digest} is already gone")
-        if ref.digest != item.digest or ref.media_type not in mediatypes.MANIFEST_TYPES:
-            raise _Skip(
-                f"{item.repository}@{item.digest} does not resolve to a manifest "
-                f"({ref.media_type or 'no media type'}): not deleting it"
-            )
-        manifest = self.client.get_manifest(item.repository, item.digest)
-        return manifest.raw, manifest.media_type or ref.media_type
-
-    def _forget_tags(self, item: PlanItem, tags: Iterable[str]) -> None:
-        """The registry no longer has these tags: drop them from the inventory (cache)."""
-        for tag in tags:
-            info = self.inventory.tag_info(item.repository, tag)
-            if info is not None and info.digest == item.digest:
-                self.inventory.remove_tag(item.repository, tag)
-
     # -- actions ---------------------------------------------------------------------
 
     def _void(self, record_id: str) -> None:
@@ -266,7 +164,7 @@ class _Run:
         tags = self._verify_tags(item, item.tags_removed)
         if not tags and item.tags_removed:
             self._forget_tags(item, item.tags_removed)
-            raise _Gone(f"every planned tag of {item.repository}@{item.digest} is already gone")
+            raise Gone(f"every planned tag of {item.repository}@{item.digest} is already gone")
         with self.repo_lock(item.repository):
             # The last look and the DELETE under one lock: no other item of this run changes
             # the repository in between, and the journal holds exactly the tags that go.
@@ -289,7 +187,7 @@ class _Run:
                 # the registry's own answer to the DELETE: it removed nothing
                 self._void(record.id)
                 self.inventory.remove_digest(item.repository, item.digest)
-                raise _Gone(f"{item.repository}@{item.digest} was already gone")
+                raise Gone(f"{item.repository}@{item.digest} was already gone")
             if self.client.head_manifest(item.repository, item.digest) is not None:
                 # Accepted, yet it still resolves: report it, and keep the record (restoring
                 # a manifest that is still there changes nothing).
@@ -328,7 +226,7 @@ class _Run:
         tags = self._verify_tags(item, item.selected_tags)
         if not tags:
             self._forget_tags(item, item.selected_tags)
-            raise _Gone(f"the selected tags of {item.repository}@{item.digest} are already gone")
+            raise Gone(f"the selected tags of {item.repository}@{item.digest} are already gone")
         raw, media_type = self._verify_manifest(item)
         self._check_running()
         record = self._record(item, raw, media_type, tags, "untag")
@@ -418,8 +316,8 @@ class _Run:
                 result = action(item)
         except _Stopped:
             return None
-        except _Skip as exc:
-            result = ItemResult(item, Status.SKIPPED, str(exc), gone=isinstance(exc, _Gone))
+        except Skip as exc:
+            result = ItemResult(item, Status.SKIPPED, str(exc), gone=isinstance(exc, Gone))
         except (DeletionDisabledError, JournalError) as exc:
             with self.lock:
                 self.stopped = self.stopped or str(exc)
