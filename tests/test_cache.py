@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.registry import cache_header, edit_cache_header
 
-from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.inventory import ArtifactInfo, Inventory, TagInfo
 from dregtui.demo.images import ImagePusher
 from dregtui.registry.client import RegistryClient
 from dregtui.state.cache import InventoryCache, cache_name, default_cache_dir
@@ -34,7 +34,7 @@ def test_cache_is_written_private_without_credentials(small_registry, run_cli):
     assert doc["registry"] == url
     assert isinstance(doc["scanned_at"], float)
     assert (
-        doc["version"] == 5
+        doc["version"] == 6
     )  # issue 11: JSON Lines, digests and media types in tables, integers packed
     assert len(doc["repositories"]) == 12 and doc["counts"]["tags"] > 0
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp left over
@@ -236,7 +236,8 @@ def test_distinct_registries_get_distinct_names():
 
 def test_a_cache_an_earlier_dregtui_wrote_is_read_as_it_is(tmp_path):
     """Version 4 wrote integer columns as JSON numbers: it is read, not rescanned (a million
-    tags take a quarter of an hour to scan again); the next save writes version 5."""
+    tags take a quarter of an hour to scan again); the next save writes version 6 (with
+    referrers' subjects and artifact types)."""
     path = tmp_path / "c.json"
     path.write_text(_v4())
     cache = InventoryCache(path, "URL")
@@ -248,7 +249,7 @@ def test_a_cache_an_earlier_dregtui_wrote_is_read_as_it_is(tmp_path):
     again = cache.load()
     assert again is not None and again.repositories == loaded.repositories
     cache.save(loaded)
-    assert cache_header(path)["version"] == 5
+    assert cache_header(path)["version"] == 6
 
 
 def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):
@@ -257,6 +258,8 @@ def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):
     inv.set_repository("a", {"1": TagInfo("sha256:" + "1" * 64, "application/x-one")})
     inv.set_repository("b", {"x": TagInfo("sha256:" + "1" * 64, "application/x-one")})
     inv.set_children("sha256:" + "1" * 64, ["sha256:" + "2" * 64])
+    inv.set_artifact("sha256:" + "2" * 64, ArtifactInfo("sha256:" + "3" * 64, "application/x-sig"))
+    inv.set_artifact("sha256:" + "4" * 64, ArtifactInfo("", "application/x-thing"))
     inv.mark_scanned(1234.5)
     cache = InventoryCache(tmp_path / "c.json", "https://r")
     cache.save(inv)
@@ -264,6 +267,7 @@ def test_cache_round_trip_keeps_tags_digests_media_types_and_children(tmp_path):
     assert loaded is not None
     assert loaded.repositories == inv.repositories
     assert loaded.children == inv.children
+    assert loaded.artifacts == inv.artifacts
     assert loaded.scanned_at == 1234.5
     assert [(r.repository, r.tag) for r in loaded.holders("sha256:" + "1" * 64)] == [
         ("a", "1"),

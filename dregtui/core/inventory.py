@@ -26,6 +26,14 @@ class TagInfo(NamedTuple):
     media_type: str = ""
 
 
+class ArtifactInfo(NamedTuple):
+    """What a manifest body says about itself as a referrer: the digest of its ``subject``
+    ("" when it has none) and its ``artifactType`` (else its config's media type)."""
+
+    subject: str
+    artifact_type: str
+
+
 _DIGEST = attrgetter("digest")  # of a TagInfo, at C speed
 
 
@@ -59,6 +67,8 @@ class Inventory:
     ``footprints`` maps a manifest digest (tagged, or an index's child) to the blobs it
     references and their sizes (see ``dregtui/core/space.py`` for what they add up to); empty for
     digests whose body has not been fetched.
+    ``artifacts`` maps the digest of every manifest read with a ``subject`` or an
+    ``artifactType`` to them (``dregtui/core/referrers.py`` builds the graph of referrers).
     """
 
     registry: str
@@ -66,6 +76,7 @@ class Inventory:
     scanned: set[str] = field(default_factory=set)
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)
     footprints: MutableMapping[str, Footprint] = field(default_factory=dict)
+    artifacts: dict[str, ArtifactInfo] = field(default_factory=dict)
     scanned_at: float | None = None
     # digest -> its one (repository, tag), or a set of them when several share it: most
     # digests have one tag, and a set per digest would cost far more memory
@@ -181,6 +192,10 @@ class Inventory:
         with self._lock:
             self.footprints[digest] = footprint
 
+    def set_artifact(self, digest: str, info: ArtifactInfo) -> None:
+        with self._lock:
+            self.artifacts[digest] = info
+
     def remove_repository(self, repository: str) -> None:
         with self._lock:
             self._changed(repository)
@@ -230,6 +245,7 @@ class Inventory:
             self.scanned = other.scanned
             self.children = other.children
             self.footprints = other.footprints
+            self.artifacts = other.artifacts
             self.scanned_at = other.scanned_at
             self._by_digest = other._by_digest
 

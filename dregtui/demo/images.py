@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dregtui.core.errors import NotFoundError
 from dregtui.core.oci import mediatypes
 from dregtui.registry.client import RegistryClient
 
@@ -123,6 +124,57 @@ class ImagePusher:
         """A cosign-style ``sha256-<hex>.sig`` tag (an OCI manifest) for ``target_digest``."""
         tag = target_digest.replace(":", "-") + f".{kind}"
         return self.image(repository, tag, seed=f"{repository}/{tag}", oci=True)
+
+    def referrer(
+        self,
+        subject: Pushed,
+        artifact_type: str,
+        *,
+        repository: str | None = None,
+        seed: str = "",
+        size: int = 256,
+    ) -> Pushed:
+        """A referrer of ``subject`` pushed the way oras, notation and cosign (OCI 1.1 mode)
+        push to a registry without the referrers API: the manifest by digest (untagged) with
+        ``subject`` and ``artifactType``, and the fallback tag ``sha256-<hex of the subject>``
+        on an OCI index listing the subject's referrers (rewritten with the new entry).
+        ``repository``: where to push (default the subject's)."""
+        repository = repository or subject.repository
+        seed = seed or f"{repository}/{subject.digest}/{artifact_type}"
+        data = hashlib.sha256(seed.encode()).digest()
+        data = (data * (size // len(data) + 1))[:size]
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": self._blob(repository, b"{}", mediatypes.OCI_EMPTY),
+            "layers": [self._blob(repository, data, "application/octet-stream")],
+            "subject": {
+                "mediaType": subject.media_type,
+                "size": len(subject.raw),
+                "digest": subject.digest,
+            },
+        }
+        pushed = self._put(repository, None, _canonical(doc), mediatypes.OCI_MANIFEST)
+        fallback = subject.digest.replace(":", "-", 1)
+        entries: list[dict[str, Any]] = []
+        try:
+            current = self.client.get_manifest(repository, fallback)
+        except NotFoundError:
+            current = None
+        if current is not None:
+            entries = [e for e in json.loads(current.raw).get("manifests", [])]
+        entries.append(
+            {
+                "mediaType": mediatypes.OCI_MANIFEST,
+                "size": len(pushed.raw),
+                "digest": pushed.digest,
+                "artifactType": artifact_type,
+            }
+        )
+        index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries}
+        self._put(repository, fallback, _canonical(index), mediatypes.OCI_INDEX)
+        return pushed
 
     def tag(self, repository: str, tag: str, pushed: Pushed) -> Pushed:
         """Point another tag (possibly in another repository) at the same manifest bytes."""

@@ -45,6 +45,7 @@ from dregtui.core.footprints import Footprint
 from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.models import Manifest, ManifestRef
+from dregtui.core.referrers import artifact_of
 from dregtui.core.textsafe import clean
 from dregtui.ops.scan_schedule import (
     FETCH_BODIES,
@@ -387,6 +388,9 @@ class Scanner(ScanSchedule):
         children (whose bodies are fetched next)."""
         intern = sys.intern
         digest = manifest.digest
+        artifact = artifact_of(manifest)
+        if artifact is not None:  # a referrer (subject) or an artifact: the graph's edges
+            self._inventory.set_artifact(digest, artifact)
         if manifest.is_index:
             refs = manifest.manifests
             self._inventory.set_children(digest, (d.digest for d in refs))
@@ -404,10 +408,12 @@ class Scanner(ScanSchedule):
             footprint = Footprint.of(len(manifest.raw), ((intern(d.digest), d.size) for d in refs))
             self._inventory.set_footprint(digest, footprint)
         if manifest.is_index:  # children (images, or inner indexes): their bodies too
-            wanted = [
+            wanted = [  # and a fallback index's referrers (their subject proves the edge)
                 (FETCH_BODIES, child.digest)
                 for child in manifest.manifests
-                if self._wants_body(child.digest, child.media_type)
+                if self._wants_body(
+                    child.digest, mediatypes.OCI_INDEX if child.artifact_type else child.media_type
+                )
             ]
             self._add_tasks(state, reversed(wanted), first=True)
 

@@ -15,6 +15,7 @@ from dregtui.core.footprints import Footprint
 from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.models import Manifest
+from dregtui.core.referrers import artifact_of
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.stored import StorageView
 from dregtui.state.config import Settings
@@ -79,6 +80,9 @@ def inventory_from_view(view: StorageView, registry: str) -> Inventory:
         except ProtocolError:
             view.warnings.append(f"{digest}: its body is not a manifest; its size is unknown.")
     for digest, manifest in parsed.items():
+        artifact = artifact_of(manifest)
+        if artifact is not None:
+            inventory.set_artifact(digest, artifact)
         if manifest.is_index:
             refs = manifest.manifests
             inventory.set_children(digest, (d.digest for d in refs))

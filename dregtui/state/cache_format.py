@@ -1,9 +1,10 @@
-"""The inventory cache's file format, version 5: JSON Lines, written and read a line at a time.
+"""The inventory cache's file format, version 6: JSON Lines, written and read a line at a time.
 
 A header line with what the tree needs (``CacheHeader``: each repository's tag count), then the
-digest table, tags, children and footprints in chunks of at most CHUNK items that refer to
-digests and media types by position, their integers packed, then an end line. Version 4 (the
-same, its integers JSON numbers) is read too. ``dregtui/state/cache.py`` handles the file.
+digest table, tags, children, artifacts (a referrer's subject and artifact type; new in
+version 6) and footprints in chunks of at most CHUNK items that refer to
+digests and media types by position, their integers packed, then an end line. Versions 4 (the
+same, its integers JSON numbers) and 5 (no artifacts) are read too. ``dregtui/state/cache.py`` handles the file.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from typing import Any, BinaryIO
 
 from dregtui.core.chunking import yield_to_other_threads
 from dregtui.core.footprints import FootprintTable, footprint_columns
-from dregtui.core.inventory import Inventory, TagInfo
+from dregtui.core.inventory import ArtifactInfo, Inventory, TagInfo
 from dregtui.core.oci.digests import ALGORITHMS
 
 FORMAT = "dregtui-inventory"
-VERSION = 5
-READABLE = (4, 5)  # version 4 wrote integer columns as JSON numbers
+VERSION = 6
+READABLE = (4, 5, 6)  # version 4 wrote integer columns as JSON numbers
 CHUNK = 32_768  # items a line: no line is big, and reading one holds the UI thread up briefly
 MAX_LINE = 64 * 1024 * 1024  # more than CHUNK items of any kind take
 COUNTS = ("repositories", "tags", "digests", "footprints", "blobs", "children")
@@ -105,8 +106,8 @@ def _positions(table: dict[str, int], values: Iterable[str]) -> list[int]:
 
 
 def inventory_lines(inventory: Inventory, registry_url: str, catalog: bool) -> Iterator[bytes]:
-    """Version 5, one JSON value a line, made and written piece by piece: the header (what
-    the tree needs), then the digest table, tags, children and footprints in chunks of at
+    """Version 6, one JSON value a line, made and written piece by piece: the header (what
+    the tree needs), then the digest table, tags, children, artifacts and footprints in chunks of at
     most CHUNK items that refer to digests and media types by position, then an end line."""
     digests: dict[str, int] = {}
     types: dict[str, int] = {}
@@ -124,6 +125,10 @@ def inventory_lines(inventory: Inventory, registry_url: str, catalog: bool) -> I
         children = [
             [_positions(digests, [i])[0], _positions(digests, kids)]
             for i, kids in sorted(inventory.children.items())
+        ]
+        artifacts = [
+            [_positions(digests, [d])[0], info.subject, info.artifact_type]
+            for d, info in sorted(inventory.artifacts.items())
         ]
         footprints: list[list[Any]] = []
         manifests = blobs = 0
@@ -182,6 +187,8 @@ def inventory_lines(inventory: Inventory, registry_url: str, catalog: bool) -> I
         yield _json_line(line)
     for at in range(0, len(children), CHUNK):
         yield _json_line(["c", children[at : at + CHUNK]])
+    for at in range(0, len(artifacts), CHUNK):
+        yield _json_line(["a", artifacts[at : at + CHUNK]])
     for line in footprints:
         yield _json_line(line)
     yield _json_line(["end"])
@@ -244,6 +251,7 @@ def inventory_from_lines(header: CacheHeader, handle: BinaryIO) -> Inventory:
     types = header.media_types
     repositories: dict[str, dict[str, TagInfo]] = {name: {} for name in header.repositories}
     children: dict[str, tuple[str, ...]] = {}
+    artifacts: dict[str, ArtifactInfo] = {}
     # the footprint columns' bytes: an array extended piece by piece is copied whole at each
     # piece, a bytearray grows by an eighth ahead
     pieces = [bytearray() for _ in range(5)]
@@ -282,6 +290,15 @@ def inventory_from_lines(header: CacheHeader, handle: BinaryIO) -> Inventory:
                 if index < 0 or min(kids, default=0) < 0:
                     raise IndexError("children")
                 children[table[index]] = tuple(map(table.__getitem__, kids))
+        elif kind == "a":
+            for position, subject, artifact_type in item[1]:
+                if (
+                    position < 0
+                    or not isinstance(subject, str)
+                    or not isinstance(artifact_type, str)
+                ):
+                    raise TypeError("artifacts")
+                artifacts[table[position]] = ArtifactInfo(subject, artifact_type)
         elif kind == "f":
             column_values = list(map(_unpacked, item[1:]))
             if len(column_values) != 5:
@@ -312,5 +329,6 @@ def inventory_from_lines(header: CacheHeader, handle: BinaryIO) -> Inventory:
         scanned=header.scanned & set(repositories),
         children=children,
         footprints=footprints,
+        artifacts=artifacts,
         scanned_at=header.scanned_at,
     )

@@ -1,0 +1,129 @@
+"""The image graph (issue 24): referrers found by the scan of a real 2.8 registry (fallback
+tags, cosign tags, a referrer of a referrer, another repository's fallback index), kinds, and
+broken edges as one warning each."""
+
+from __future__ import annotations
+
+import pytest
+
+from dregtui.core.inventory import ArtifactInfo, Inventory, TagInfo
+from dregtui.core.oci import mediatypes
+from dregtui.core.referrers import (
+    COSIGN_SIGNATURE,
+    Kind,
+    Source,
+    build_graph,
+    is_plumbing_tag,
+    kind_of,
+    plumbing_subject,
+)
+from dregtui.ops.scanner import Scanner
+
+SPDX = "application/spdx+json"
+INTOTO = "application/vnd.in-toto+json"
+HEX = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("artifact_type", "kind"),
+    [
+        (COSIGN_SIGNATURE, Kind.SIGNATURE),
+        ("application/vnd.cncf.notary.signature", Kind.SIGNATURE),
+        (SPDX, Kind.SBOM),
+        ("application/vnd.cyclonedx+json", Kind.SBOM),
+        ("application/vnd.syft+json", Kind.SBOM),
+        (INTOTO, Kind.ATTESTATION),
+        ("application/vnd.dev.cosign.artifact.att.v1+json", Kind.ATTESTATION),
+        ("application/vnd.example.thing", Kind.OTHER),
+        ("", Kind.OTHER),
+    ],
+)
+def test_kind_of(artifact_type: str, kind: Kind) -> None:
+    assert kind_of(artifact_type) is kind
+
+
+def test_plumbing_tags() -> None:
+    for tag in (f"sha256-{HEX}", f"sha256-{HEX}.sig", f"sha256-{HEX}.att", f"sha256-{HEX}.sbom"):
+        assert is_plumbing_tag(tag)
+        assert plumbing_subject(tag) == f"sha256:{HEX}"
+    for tag in ("latest", f"sha256-{HEX}.txt", f"sha256-{HEX[:-1]}", f"v-sha256-{HEX}", "1.0"):
+        assert not is_plumbing_tag(tag)
+
+
+def test_scan_finds_every_kind_of_edge(client, pusher) -> None:
+    image = pusher.image("team/app", "1.0", oci=True)
+    other = pusher.image("team/app", "2.0", oci=True)
+    signature = pusher.referrer(image, COSIGN_SIGNATURE)
+    sbom = pusher.referrer(image, SPDX)
+    sbom_signature = pusher.referrer(sbom, COSIGN_SIGNATURE)  # a referrer of a referrer
+    cosign = pusher.signature("team/app", image.digest)
+    attestation = pusher.signature("team/app", other.digest, kind="att")
+    # another repository's fallback index for the same digest: its own business
+    pusher.tag("mirror/app", "1.0", image)
+    foreign = pusher.referrer(image, SPDX, repository="mirror/app", seed="mirror")
+    for sizes in (True, False):
+        inventory = Scanner(client, sizes=sizes).scan()
+        graph = build_graph(inventory)
+        assert graph.warnings == []
+        direct = graph.referrers("team/app", image.digest)
+        assert {(r.digest, r.kind, r.source) for r in direct} == {
+            (signature.digest, Kind.SIGNATURE, Source.FALLBACK),
+            (sbom.digest, Kind.SBOM, Source.FALLBACK),
+            (cosign.digest, Kind.SIGNATURE, Source.COSIGN),
+        }
+        assert [r.digest for r in graph.referrers("team/app", sbom.digest)] == [
+            sbom_signature.digest
+        ]
+        closure = graph.closure("team/app", [image.digest])
+        assert {r.digest for r in closure} == {
+            signature.digest,
+            sbom.digest,
+            cosign.digest,
+            sbom_signature.digest,
+        }
+        assert closure[-1].digest == sbom_signature.digest  # its subject comes first
+        assert [(r.digest, r.kind) for r in graph.referrers("team/app", other.digest)] == [
+            (attestation.digest, Kind.ATTESTATION)
+        ]
+        assert [r.digest for r in graph.closure("mirror/app", [image.digest])] == [foreign.digest]
+        assert graph.fallback_tags[("team/app", image.digest)] == image.digest.replace(":", "-")
+
+
+def _inventory(tags: dict[str, str], children: dict[str, tuple[str, ...]]) -> Inventory:
+    inventory = Inventory("http://r")
+    inventory.set_repository(
+        "app",
+        {
+            t: TagInfo(d, mediatypes.OCI_INDEX if d in children else mediatypes.OCI_MANIFEST)
+            for t, d in tags.items()
+        },
+    )
+    for index, kids in children.items():
+        inventory.set_children(index, kids)
+    return inventory
+
+
+def d(n: int) -> str:
+    return f"sha256:{n:064x}"
+
+
+def test_broken_edges_are_one_warning_each_and_no_edge() -> None:
+    fallback = f"sha256-{d(1)[7:]}"
+    inventory = _inventory(
+        {"1.0": d(1), fallback: d(10), "dangling": d(20), "a": d(30), "b": d(31)},
+        {d(10): (d(11), d(12), d(13))},
+    )
+    inventory.set_artifact(d(11), ArtifactInfo(d(1), SPDX))  # good
+    # d(12): listed but the registry lacks it (no body read)
+    inventory.set_artifact(d(13), ArtifactInfo(d(2), SPDX))  # names another subject
+    inventory.set_artifact(d(20), ArtifactInfo(d(99), SPDX))  # a subject in no repository
+    inventory.set_artifact(d(30), ArtifactInfo(d(31), SPDX))  # a loop of subjects
+    inventory.set_artifact(d(31), ArtifactInfo(d(30), SPDX))
+    graph = build_graph(inventory)
+    assert [r.digest for r in graph.closure("app", [d(1)])] == [d(11)]
+    assert graph.closure("app", [d(30)]) == []
+    assert len(graph.warnings) == 4, graph.warnings
+    assert sum(d(12) in w for w in graph.warnings) == 1
+    assert sum(d(13) in w for w in graph.warnings) == 1
+    assert sum(d(99) in w for w in graph.warnings) == 1
+    assert sum("loop" in w for w in graph.warnings) == 1
