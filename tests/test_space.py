@@ -88,7 +88,7 @@ def test_old_cache_is_rebuilt_with_sizes(sample_registry, run_cli):
 
     path = InventoryCache.for_registry(url).path
     lines = cache_lines(path)
-    assert lines[0]["version"] == 5 and any(line[0] == "f" for line in lines[1:])
+    assert lines[0]["version"] == 6 and any(line[0] == "f" for line in lines[1:])
     lines[0]["version"] = 1  # an old cache: no footprints
     write_cache_lines(path, [lines[0], *(line for line in lines[1:] if line[0] != "f")])
     result = run_cli("-reg", url, "--json", "du")
