@@ -87,9 +87,19 @@ def test_other_repositories_are_shown_never_blocking():
     plan = plan_for(["1.1"])
     it = item(plan, d(2))
     assert it.action is Action.DELETE and it.other_repositories == ["mirror"]
-    assert it.orphaned_signatures == [d(2).replace(":", "-") + ".sig"]
-    assert signature_target(it.orphaned_signatures[0]) == d(2)
     assert plan.totals()["shared_with_other_repositories"] == 1
+    # its cosign signature goes with it (issue 24) ...
+    sig = d(2).replace(":", "-") + ".sig"
+    assert it.orphaned_signatures == []
+    taken = [i for i in plan.items if i.referrer_of == d(2)]
+    assert [(i.intersecting_tags, i.referrer_kind, i.why) for i in taken] == [
+        ([sig], "signature", Why.REFERRER_OF)
+    ]
+    assert taken[0].tags_removed == [sig] and taken[0].action is Action.DELETE
+    # ... unless the referrers are kept (--keep-referrers): then it is left orphaned
+    kept = item(plan_for(["1.1"], PlanMode(referrers=False)), d(2))
+    assert kept.orphaned_signatures == [sig]
+    assert signature_target(kept.orphaned_signatures[0]) == d(2)
 
 
 def test_child_of_a_tagged_index_is_never_deleted():

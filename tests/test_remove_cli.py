@@ -185,17 +185,25 @@ def test_catalog_refused_scans_the_named_repositories(token_registry, run_cli):
         assert resolve(c, "app", "2.0") == keep.digest
 
 
-def test_repo_regex_and_orphaned_signatures(registry, pusher, run_cli):
+def test_repo_regex_and_signatures_taken_along_or_orphaned(registry, pusher, run_cli):
     a = pusher.image("team/api", "1.0")
-    pusher.signature("team/api", a.digest)
+    signature = pusher.signature("team/api", a.digest)
     pusher.image("team/web", "1.0")
     pusher.image("other", "1.0")
     r = run_cli("-reg", registry.url, "--json", "query-tags", "-rre", "team/", "-t", "1.0")
     doc = json.loads(r.out)
-    assert [i["repository"] for i in doc["items"]] == ["team/api", "team/web"]
     sig = a.digest.replace(":", "-") + ".sig"
-    assert doc["items"][0]["orphaned_signatures"] == [sig]
+    assert [(i["repository"], i["tags_removed"], i["referrer_of"]) for i in doc["items"]] == [
+        ("team/api", ["1.0"], None),
+        ("team/api", [sig], a.digest),  # the signature goes with its image (issue 24)
+        ("team/web", ["1.0"], None),
+    ]
+    assert doc["items"][0]["orphaned_signatures"] == []
     r = run_cli("-reg", registry.url, "remove-tags", "-rre", "team/a", "-t", "1.0", "--dry-run")
+    assert r.code == 0, r
+    assert f"delete  team/api@{signature.digest}  signature of {a.digest[:19]}" in r.out
+    argv = ("remove-tags", "-rre", "team/a", "-t", "1.0", "--dry-run", "--keep-referrers")
+    r = run_cli("-reg", registry.url, *argv)
     assert r.code == 0 and f"left orphaned: {sig}" in r.out
 
 

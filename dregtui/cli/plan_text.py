@@ -22,6 +22,10 @@ def render_plan(plan: Plan) -> list[str]:
             lines.append(f"delete  {where}  {clean(item.reason)}")
         elif item.why is Why.CHILD_OF_DELETED_INDEX:
             lines.append(f"delete  {where}  untagged: {clean(item.reason)}")
+        elif item.referrer_of:  # a referrer (or fallback index) taken along, or kept with it
+            verb = "delete" if item.action is Action.DELETE else "skip  "
+            tags = f"  tags: {_tag_list(item.tags_removed)}" if item.tags_removed else ""
+            lines.append(f"{verb}  {where}  {clean(item.reason)}{tags}")
         elif item.action is Action.DELETE:
             lines.append(f"delete  {where}  tags: {_tag_list(item.tags_removed)}")
             if item.intersecting_tags:

@@ -26,6 +26,8 @@ from dregtui.core.plan_model import (
     signature_tags_for,
     signature_target,
 )
+from dregtui.core.plan_referrers import referrers_taken_along
+from dregtui.core.referrers import ReferrerGraph
 from dregtui.core.tags import sort_key, sort_tags
 
 __all__ = [
@@ -48,10 +50,12 @@ def build_plan(
     inventory: Inventory,
     selected: Mapping[str, Iterable[Any]],
     mode: PlanMode | None = None,
+    graph: ReferrerGraph | None = None,
 ) -> Plan:
     """Build the plan for ``selected`` (repository -> tag names or TagRefs).
 
-    Raises :class:`IntersectingTagsError` in ``raise_intersecting_tag`` mode.
+    Raises :class:`IntersectingTagsError` in ``raise_intersecting_tag`` mode. ``graph``: the
+    referrers (built from ``inventory`` when needed and not given).
     """
     mode = mode or PlanMode()
     items: list[PlanItem] = []
@@ -97,19 +101,37 @@ def build_plan(
     parents_of = _parents_of(inventory)
     _protect_index_children(inventory, items, mode, parents_of)
     items += _children_taken_along(inventory, items, parents_of)
+    if mode.referrers:
+        items += referrers_taken_along(inventory, items, graph)
     deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
     for item in items:
         if item.action is not Action.DELETE:
             item.orphaned_signatures = []
         else:
             item.children_deleted = [c for c in item.children if (item.repository, c) in deleted]
+            tags = inventory.repositories.get(item.repository, {})
+            item.orphaned_signatures = [
+                t
+                for t in item.orphaned_signatures
+                if t in tags and (item.repository, tags[t].digest) not in deleted
+            ]
     first_tag = {(i.repository, i.digest): i.selected_tags[0] for i in items if i.selected_tags}
+    by_key = {(i.repository, i.digest): i for i in items}
 
     def order(item: PlanItem) -> tuple[Any, ...]:
-        # a child taken along comes right after the (first) index that takes it
-        anchor = item.digest if item.selected_tags else item.parent_indexes[0]
+        # a child taken along comes right after the (first) index that takes it, a referrer
+        # after its subject
+        root, hops = item, 0
+        while root.referrer_of and (root.repository, root.referrer_of) in by_key:
+            root, hops = by_key[(root.repository, root.referrer_of)], hops + 1
+            if hops > len(items):
+                break
+        anchor = root.digest
+        if not root.selected_tags and root.parent_indexes:
+            anchor = root.parent_indexes[0]
         tag = first_tag.get((item.repository, anchor), "")
-        return (item.repository, sort_key(tag), anchor, bool(item.parent_indexes), item.digest)
+        parented = bool(root.parent_indexes)
+        return (item.repository, sort_key(tag), anchor, parented, hops, item.digest)
 
     items.sort(key=order)
     return Plan(inventory.registry, mode, items)

@@ -17,6 +17,8 @@ repository that points at the digest with it. So a plan has one :class:`PlanItem
   stay in the repository after the index goes (:func:`children_note` says which, in words);
 - ``orphaned_signatures``: ``sha256-<hex>.sig/.att/.sbom`` tags for this digest that would be
   left pointing at nothing;
+- ``referrer_of`` / ``referrer_kind``: for a referrer taken along (a signature, an SBOM, a
+  fallback tag's index), the manifest it refers to (deleted by this same plan) and its kind;
 - ``action`` (:class:`Action`) and a human ``reason``.
 
 Modes (:class:`PlanMode`):
@@ -60,12 +62,15 @@ class PlanMode:
     match_all_tags: bool = True
     raise_intersecting_tag: bool = False
     untag: bool = False
+    # take the referrers of every deleted manifest along (--keep-referrers: False)
+    referrers: bool = True
 
     def to_json(self) -> dict[str, bool]:
         return {
             "match_all_tags": self.match_all_tags,
             "raise_intersecting_tag": self.raise_intersecting_tag,
             "untag": self.untag,
+            "referrers": self.referrers,
         }
 
 
@@ -112,6 +117,11 @@ class Why(StrEnum):
     # delete: an untagged manifest that nothing kept needs, linked before the grace period
     # (remove-untagged; dregtui/core/collect.py)
     UNTAGGED = "untagged"
+    # delete: a referrer (signature, SBOM, attestation...) or the fallback index of a manifest
+    # this plan deletes (``referrer_of``; dregtui/core/plan_referrers.py)
+    REFERRER_OF = "referrer_of"
+    # skip: a referrer whose subject or fallback index this plan does not delete (it stays)
+    REFERRER_SUBJECT_STAYS = "referrer_subject_stays"
 
 
 @dataclass(slots=True)
@@ -126,6 +136,10 @@ class PlanItem:
     children: list[str] = field(default_factory=list)
     children_deleted: list[str] = field(default_factory=list)
     orphaned_signatures: list[str] = field(default_factory=list)
+    # a referrer taken along: the digest of its subject, and its kind (signature, sbom,
+    # attestation, other, or "fallback index" for the index of a fallback tag)
+    referrer_of: str = ""
+    referrer_kind: str = ""
     action: Action = Action.DELETE
     why: Why = Why.ALL_SELECTED
 
@@ -158,6 +172,13 @@ class PlanItem:
                     parents = ", ".join(_short(p) for p in self.parent_indexes)
                     return f"untagged, named only by the untagged index {parents} (goes too)"
                 return "untagged, and nothing kept needs it"
+            case Why.REFERRER_OF:
+                return f"{self.referrer_kind} of {_short(self.referrer_of)}, which goes: goes too"
+            case Why.REFERRER_SUBJECT_STAYS:
+                return (
+                    f"{self.referrer_kind} of {_short(self.referrer_of)}: stays with what it "
+                    "refers to"
+                )
             case Why.TAGGED_PARENT:
                 parent = self.parent_indexes[0] if self.parent_indexes else "?"
                 return (
@@ -209,6 +230,8 @@ class PlanItem:
             "children_deleted": self.children_deleted,
             "children_kept": self.children_kept,
             "orphaned_signatures": self.orphaned_signatures,
+            "referrer_of": self.referrer_of or None,
+            "referrer_kind": self.referrer_kind or None,
             "tags_removed": self.tags_removed,
         }
 

@@ -116,7 +116,15 @@ class ReferrerGraph:
     edges: dict[tuple[str, str], list[Referrer]] = field(default_factory=dict)
     # (repository, subject) -> its fallback tag, when the repository has one
     fallback_tags: dict[tuple[str, str], str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    # repository -> one sentence per broken edge in it
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for repo in sorted(self.problems) for w in self.problems[repo]]
+
+    def warn(self, repository: str, text: str) -> None:
+        self.problems.setdefault(repository, []).append(text)
 
     def referrers(self, repository: str, digest: str) -> list[Referrer]:
         return list(self.edges.get((repository, digest), ()))
@@ -180,14 +188,15 @@ def build_graph(inventory: Inventory) -> ReferrerGraph:
                 for entry in inventory.children.get(digest, ()):
                     info = artifacts.get(entry)
                     if info is None or info.subject != subject:
-                        graph.warnings.append(
+                        graph.warn(
+                            repo,
                             f"{clean(repo)}:{tag} lists {entry}, which "
                             + (
                                 "the registry does not have (or was not read)"
                                 if info is None
                                 else "names another subject"
                             )
-                            + ": not taken as a referrer."
+                            + ": not taken as a referrer.",
                         )
                         continue
                     found.append(_referrer(repo, entry, info, Source.FALLBACK))
@@ -198,9 +207,10 @@ def build_graph(inventory: Inventory) -> ReferrerGraph:
         held |= {ref.digest for ref in found}
         for ref in found:
             if ref.subject not in held:
-                graph.warnings.append(
+                graph.warn(
+                    repo,
                     f"{clean(repo)}@{ref.digest} refers to {ref.subject}, which the repository "
-                    "does not hold: left alone."
+                    "does not hold: left alone.",
                 )
                 continue
             graph.add(ref)
@@ -241,9 +251,10 @@ def _break_loops(graph: ReferrerGraph) -> None:
         if at in chain:
             members = frozenset(chain[chain.index(at) :])
             if not any((repo, m) in looped for m in members):
-                graph.warnings.append(
+                graph.warn(
+                    repo,
                     f"{clean(repo)}: a loop of subjects ({', '.join(sorted(members))}): "
-                    "none of them taken as a referrer."
+                    "none of them taken as a referrer.",
                 )
             looped |= {(repo, m) for m in members}
     for key in list(graph.edges):

@@ -368,7 +368,10 @@ def execute_plan(
         for item in phase:
             named = parents.get((item.repository, item.digest), [])
             stays = [p for p in named if (item.repository, p) not in gone]
-            if stays:
+            if item.referrer_of in stays:
+                why = _subject_stays(item)
+                result.results.append(ItemResult(item, Status.SKIPPED, why))
+            elif stays:
                 result.results.append(ItemResult(item, Status.SKIPPED, _parent_stays(stays)))
             else:
                 ready.append(item)
@@ -390,11 +393,12 @@ def execute_plan(
 
 def _planned_parents(plan: Plan) -> dict[tuple[str, str], list[str]]:
     """(repository, digest) of each DELETE item -> the indexes of its ``parent_indexes`` this
-    plan deletes too."""
+    plan deletes too, and the subject of a referrer taken along (it goes only after them)."""
     deleting = {(i.repository, i.digest) for i in plan.actionable if i.action is Action.DELETE}
     out: dict[tuple[str, str], list[str]] = {}
     for item in plan.actionable:
-        named = [p for p in item.parent_indexes if (item.repository, p) in deleting]
+        above = [*item.parent_indexes, *([item.referrer_of] if item.referrer_of else [])]
+        named = [p for p in above if (item.repository, p) in deleting]
         if named and item.action is Action.DELETE:
             out[(item.repository, item.digest)] = named
     return out
@@ -403,7 +407,8 @@ def _planned_parents(plan: Plan) -> dict[tuple[str, str], list[str]]:
 def _phases(plan: Plan, parents: dict[tuple[str, str], list[str]]) -> list[list[PlanItem]]:
     """Indexes first, and an item only after the indexes of this plan that name it: a child
     is never deleted while an index in the plan still references it (nor after that index
-    was skipped and stays)."""
+    was skipped and stays). Referrers taken along come after everything else, each after its
+    subject (a signature of an SBOM after the SBOM), a fallback index before its entries."""
     by_key = {(i.repository, i.digest): i for i in plan.actionable}
     depth: dict[tuple[str, str], int] = {}
 
@@ -415,9 +420,19 @@ def _phases(plan: Plan, parents: dict[tuple[str, str], list[str]]) -> list[list[
             depth[key] = 1 + max((depth_of(a, seen | {key}) for a in above), default=-1)
         return depth[key]
 
-    phases: dict[tuple[bool, int], list[PlanItem]] = {}
+    hops: dict[tuple[str, str], int] = {}
+
+    def hops_of(item: PlanItem) -> int:  # how many subjects above it (0: not a referrer)
+        key = (item.repository, item.digest)
+        if key not in hops:
+            hops[key] = len(by_key)  # a loop (never built by a plan) ends here
+            above = by_key.get((item.repository, item.referrer_of))
+            hops[key] = (hops_of(above) if above is not None else 0) + bool(item.referrer_of)
+        return hops[key]
+
+    phases: dict[tuple[int, bool, int], list[PlanItem]] = {}
     for item in plan.actionable:
-        phases.setdefault((not item.is_index, depth_of(item)), []).append(item)
+        phases.setdefault((hops_of(item), not item.is_index, depth_of(item)), []).append(item)
     return [phases[k] for k in sorted(phases)]
 
 
@@ -426,4 +441,11 @@ def _parent_stays(indexes: list[str]) -> str:
     return (
         f"the index {named} that names this manifest was not deleted (it stays): deleting "
         "this manifest would break it"
+    )
+
+
+def _subject_stays(item: PlanItem) -> str:
+    return (
+        f"the manifest {item.referrer_of[:19]} it refers to was not deleted (it stays): its "
+        f"{item.referrer_kind} stays with it"
     )

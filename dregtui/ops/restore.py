@@ -12,13 +12,15 @@
 
 Only records not restored yet (``batch.pending``) are restored.
 
-Image manifests are restored before indexes (children before the index). ``inventory``, when
+Subjects are restored before their referrers, and image manifests before indexes (children
+before the index): :func:`restore_order`. ``inventory``, when
 given, is updated with the tags that resolve again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -183,11 +185,11 @@ def restore_batch(
     inventory: Inventory | None = None,
     journal: Journal | None = None,
 ) -> RestoreResult:
-    """Restore every record of ``batch`` (images first, then indexes). With ``journal``, the
+    """Restore every record of ``batch`` (:func:`restore_order`). With ``journal``, the
     records put back are noted there, so ``--last`` and a second restore pass over them."""
     result = RestoreResult(batch.id)
     restored: set[tuple[str, str]] = set()
-    ordered = sorted(batch.pending, key=lambda r: mediatypes.is_index(r.media_type))
+    ordered = restore_order(batch.pending)
     with client.checking():
         for record in ordered:
             result.items.append(restore_record(client, record, inventory, restored))
@@ -201,3 +203,44 @@ def restore_batch(
                 f"({exc.strerror or exc})."
             )
     return result
+
+
+def restore_order(records: Iterable[JournalRecord]) -> list[JournalRecord]:
+    """Subjects before their referrers (a signature of an SBOM after the SBOM), and at each
+    level images before indexes; an index waits for the children of the batch it lists (a
+    fallback tag's index comes after the referrers it names)."""
+    records = list(records)
+    by_key = {(r.repository, r.digest): r for r in records}
+    subject: dict[tuple[str, str], str] = {}
+    listed: dict[tuple[str, str], tuple[str, ...]] = {}
+    for record in records:
+        try:
+            manifest = Manifest.parse(record.manifest, record.digest, record.media_type)
+        except ProtocolError:
+            continue
+        key = (record.repository, record.digest)
+        if manifest.subject is not None:
+            subject[key] = manifest.subject.digest
+        listed[key] = tuple(d.digest for d in manifest.manifests)
+    levels: dict[tuple[str, str], int] = {}
+
+    def level(key: tuple[str, str], seen: frozenset[tuple[str, str]]) -> int:
+        if key in levels or key in seen:
+            return levels.get(key, 0)
+        seen = seen | {key}
+        repo = key[0]
+        above = (repo, subject.get(key, ""))
+        found = level(above, seen) + 1 if above in by_key else 0
+        for child in listed.get(key, ()):
+            if (repo, child) in by_key:
+                found = max(found, level((repo, child), seen))
+        levels[key] = found
+        return found
+
+    return sorted(
+        records,
+        key=lambda r: (
+            level((r.repository, r.digest), frozenset()),
+            mediatypes.is_index(r.media_type),
+        ),
+    )

@@ -22,6 +22,7 @@ from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
 from dregtui.core.inventory import Inventory
 from dregtui.core.plan import Plan, PlanError, PlanMode, build_plan
+from dregtui.core.referrers import build_graph
 from dregtui.core.selection import Selection
 from dregtui.core.selectors import SelectorError
 from dregtui.core.textsafe import clean
@@ -65,7 +66,17 @@ def add_repository_options(p: argparse.ArgumentParser) -> None:
         help="accepted for compatibility: digests other repositories also hold are always "
         "deleted from the selected repositories only (theirs stay)",
     )
+    add_referrer_option(p)
     add_output_options(p)
+
+
+def add_referrer_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--keep-referrers",
+        action="store_true",
+        help="leave the signatures, SBOMs and attestations of deleted manifests (and their "
+        "fallback tags) in the registry; by default they go with what they refer to",
+    )
 
 
 def add_tag_options(p: argparse.ArgumentParser) -> None:
@@ -217,6 +228,7 @@ def make_mode(args: argparse.Namespace) -> PlanMode:
         match_all_tags=getattr(args, "match_all_tags", True),
         raise_intersecting_tag=getattr(args, "raise_intersecting_tag", False),
         untag=getattr(args, "untag", False),
+        referrers=not getattr(args, "keep_referrers", False),
     )
 
 
@@ -255,8 +267,12 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     chosen = selection.select(inventory, created=created)
     if created is not None and ctx.settings.use_cache:
         save_known(inventory.registry, created.known)
+    graph = build_graph(inventory) if mode.referrers else None
+    for repo in sorted(chosen) if graph is not None else ():
+        for problem in graph.problems.get(repo, ()) if graph is not None else ():
+            ctx.warn(problem)
     try:
-        plan = build_plan(inventory, chosen, mode)
+        plan = build_plan(inventory, chosen, mode, graph)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
     set_reclaimable(plan, inventory, ctx)

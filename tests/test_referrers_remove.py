@@ -1,0 +1,120 @@
+"""Deleting a signed release takes its referrers along (issue 24), on the real 2.8 registry,
+pushed the way oras and cosign push there: what the registry holds afterwards, the figure
+garbage-collect frees, and `restore --last` giving back exactly what was there."""
+
+from __future__ import annotations
+
+import json
+
+from support.registry import blob_sizes, gc_eligible
+
+from dregtui.core.referrers import COSIGN_SIGNATURE
+
+SPDX = "application/spdx+json"
+INTOTO = "application/vnd.in-toto+json"
+
+
+def _release(pusher):
+    image = pusher.image("team/app", "1.0", oci=True, layer_size=4096)
+    stays = pusher.image("team/app", "2.0", oci=True, layer_size=4096)
+    parts = {
+        "signature": pusher.referrer(image, COSIGN_SIGNATURE, size=512),
+        "sbom": pusher.referrer(image, SPDX, size=2048),
+        "cosign": pusher.signature("team/app", image.digest),
+    }
+    parts["sbom signature"] = pusher.referrer(parts["sbom"], COSIGN_SIGNATURE, size=300)
+    kept = pusher.referrer(stays, INTOTO, size=700)  # the image that stays keeps its own
+    pusher.tag("mirror/app", "1.0", image)
+    foreign = pusher.referrer(image, SPDX, repository="mirror/app", seed="mirror", size=900)
+    return image, stays, parts, kept, foreign
+
+
+def _held(client, repository):
+    tags = sorted(client.list_tags(repository))
+    return {t: client.head_manifest(repository, t).digest for t in tags}
+
+
+def test_a_signed_release_goes_with_its_referrers_and_comes_back(registry, client, pusher, run_cli):
+    image, stays, parts, kept, foreign = _release(pusher)
+    fallback = image.digest.replace(":", "-")
+    sbom_fallback = parts["sbom"].digest.replace(":", "-")
+    before = {r: _held(client, r) for r in ("team/app", "mirror/app")}
+    sizes = blob_sizes(registry.storage)
+    eligible = gc_eligible(registry)
+    argv = ("-reg", registry.url, "-c", "None", "remove-tags", "-r", "team/app", "-t", "1.0")
+    dry = run_cli(*argv[:4], "--json", *argv[4:], "--dry-run")
+    assert dry.code == 0, dry
+    plan = json.loads(dry.out)["plan"]
+    storage = ("--storage", str(registry.storage))
+    counted = run_cli(*argv[:4], *storage, "--json", *argv[4:], "--dry-run")
+    assert counted.code == 0, counted
+    exact = json.loads(counted.out)["plan"]["totals"]["reclaimable_bytes"]
+    got = {(i["digest"], i["why"], i["referrer_of"], i["referrer_kind"]) for i in plan["items"]}
+    assert got == {
+        (image.digest, "all_selected", None, None),
+        (before["team/app"][fallback], "referrer_of", image.digest, "fallback index"),
+        (parts["signature"].digest, "referrer_of", image.digest, "signature"),
+        (parts["sbom"].digest, "referrer_of", image.digest, "sbom"),
+        (parts["cosign"].digest, "referrer_of", image.digest, "signature"),
+        (before["team/app"][sbom_fallback], "referrer_of", parts["sbom"].digest, "fallback index"),
+        (parts["sbom signature"].digest, "referrer_of", parts["sbom"].digest, "signature"),
+    }
+    assert all(i["orphaned_signatures"] == [] for i in plan["items"])
+    text = run_cli(*argv, "--dry-run")
+    assert "signature of sha256:" in text.out and "fallback index of" in text.out, text
+
+    done = run_cli(*argv, "--yes")
+    assert done.code == 0, done
+    assert _held(client, "team/app") == {
+        "2.0": stays.digest,
+        stays.digest.replace(":", "-"): before["team/app"][stays.digest.replace(":", "-")],
+    }
+    for part in parts.values():
+        assert client.head_manifest("team/app", part.digest) is None
+    assert client.head_manifest("team/app", kept.digest).digest == kept.digest
+    assert _held(client, "mirror/app") == before["mirror/app"]  # another repository's business
+    assert client.head_manifest("mirror/app", foreign.digest).digest == foreign.digest
+    freed = gc_eligible(registry) - eligible
+    figure = plan["totals"]["reclaimable_bytes"]
+    # mirror/app still links the image's blobs: what goes is the referrers' own and the
+    # manifests' JSON
+    # oras rewrote the fallback index when the SBOM came: its first version (naming the
+    # signature alone) stays linked, untagged, invisible to the API, and keeps the signature's
+    # JSON: the API's figure is an upper bound by exactly that; the storage's is exact
+    assert figure == sum(sizes[b] for b in freed) + len(parts["signature"].raw)
+    assert exact == sum(sizes[b] for b in freed) > 0
+    for part in ("sbom", "sbom signature"):
+        assert parts[part].digest in freed
+
+    back = run_cli("-reg", registry.url, "-c", "None", "restore", "--last")
+    assert back.code == 0, back
+    assert {r: _held(client, r) for r in ("team/app", "mirror/app")} == before
+    for part in parts.values():
+        assert client.head_manifest("team/app", part.digest).digest == part.digest
+    assert gc_eligible(registry) == eligible
+    restored = [line.split()[1] for line in back.lines if line.startswith("restored")]
+    assert (
+        restored.index(f"team/app@{image.digest}")
+        < restored.index(f"team/app@{parts['sbom'].digest}")
+        < restored.index(f"team/app@{parts['sbom signature'].digest}")
+    )
+
+
+def test_keep_referrers_and_untag_leave_them(registry, client, pusher, run_cli):
+    image, _stays, parts, _kept, _foreign = _release(pusher)
+    pusher.tag("team/app", "latest", image)
+    untag = run_cli(
+        "-reg", registry.url, "-c", "None", "remove-tags", "-r", "team/app", "-t", "1.0",
+        "--untag", "--yes",
+    )  # fmt: skip
+    assert untag.code == 0, untag
+    for part in parts.values():
+        assert client.head_manifest("team/app", part.digest).digest == part.digest
+    kept = run_cli(
+        "-reg", registry.url, "-c", "None", "--json", "remove-tags", "-r", "team/app",
+        "-t", "latest", "--keep-referrers", "--yes",
+    )  # fmt: skip
+    assert kept.code == 0, kept
+    assert client.head_manifest("team/app", image.digest) is None
+    for part in parts.values():
+        assert client.head_manifest("team/app", part.digest).digest == part.digest
