@@ -118,3 +118,49 @@ def test_keep_referrers_and_untag_leave_them(registry, client, pusher, run_cli):
     assert client.head_manifest("team/app", image.digest) is None
     for part in parts.values():
         assert client.head_manifest("team/app", part.digest).digest == part.digest
+
+
+def _signed_releases(pusher):
+    """1.0, 2.0, 3.0, each with a signature (fallback tag) and a cosign .sig tag."""
+    images = {}
+    for version in ("1.0", "2.0", "3.0"):
+        image = pusher.image("team/app", version, oci=True)
+        pusher.referrer(image, COSIGN_SIGNATURE)
+        pusher.signature("team/app", image.digest)
+        images[version] = image
+    return images
+
+
+def test_selectors_never_judge_plumbing_tags_as_images(registry, client, pusher, run_cli):
+    images = _signed_releases(pusher)
+    base = ("-reg", registry.url, "-c", "None")
+    # a pattern never selects a plumbing tag: nothing here is an image
+    r = run_cli(*base, "--json", "query-tags", "-r", "team/app", "-re", "sha256-.*")
+    assert json.loads(r.out)["items"] == [], r
+    # --keep-last counts images only: 3.0 stays with its referrers, 1.0 and 2.0 go with theirs
+    before = _held(client, "team/app")
+    argv = ("remove-tags", "-r", "team/app", "-re", ".*", "--keep-last", "1", "--yes")
+    done = run_cli(*base, *argv)
+    assert done.code == 0, done
+    three = images["3.0"].digest.replace(":", "-")
+    assert _held(client, "team/app") == {
+        t: d for t, d in before.items() if t == "3.0" or t.startswith(three)
+    }
+
+
+def test_a_policy_lets_referrers_follow_their_subject(registry, client, pusher, run_cli, tmp_path):
+    images = _signed_releases(pusher)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[[rule]]\nname = "all"\nrepositories = ["team/*"]\nconsider = [".*"]\nkeep_last = 1\n'
+    )
+    base = ("-reg", registry.url, "-c", "None")
+    before = _held(client, "team/app")
+    dry = run_cli(*base, "--json", "prune", "--policy", str(policy), "--dry-run")
+    assert dry.code == 0, dry
+    done = run_cli(*base, "prune", "--policy", str(policy), "--yes")
+    assert done.code == 0, done
+    three = images["3.0"].digest.replace(":", "-")
+    assert _held(client, "team/app") == {
+        t: d for t, d in before.items() if t == "3.0" or t.startswith(three)
+    }

@@ -17,6 +17,10 @@ The selectors themselves (``-t``, ``-re``, ``-x``, ``--variant``) are in
   config (looked up lazily, cached by digest); an unknown date is never "older".
 - ``latest`` is never selected unless named exactly (``-t latest``) or the whole repository is
   selected (``remove-repos``, :attr:`Selection.all_tags`).
+- Plumbing tags (a fallback tag ``sha256-<hex>``, cosign's ``sha256-<hex>.sig/.att/.sbom``)
+  are never images: a pattern (``-re '.*'``, a glob) never selects them and ``--keep-last``
+  never counts them; they go with their subject (``dregtui/core/plan_referrers.py``). Named
+  exactly, or with the whole repository, they are selected.
 - Retention alone (``--keep-last`` / ``--older-than`` with no ``-t``/``-re``) selects *version*
   tags only: they are what it ranks. Another tag on an image it removes (``lts``, ``stable``, a
   commit id) was not selected, so the plan treats it as it treats any tag ``-t`` did not select
@@ -36,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dregtui.core.inventory import Inventory, TagRef
+from dregtui.core.referrers import is_plumbing_tag
 from dregtui.core.selectors import (
     LATEST,
     SelectorError,
@@ -160,7 +165,12 @@ class Selection:
         retention = self.keep_last is not None or self.older_than is not None
         if self.tags:
             named = {s.text for s in self.tags if s.kind == "exact"}
-            return [t for t in tags if t in named or (t != LATEST and _matches_any(self.tags, t))]
+            return [
+                t
+                for t in tags
+                if t in named
+                or (t != LATEST and not is_plumbing_tag(t) and _matches_any(self.tags, t))
+            ]
         if self.retention_only:
             # what retention ranks; other tags on a removed image are intersecting (plan.py)
             return [
@@ -168,8 +178,8 @@ class Selection:
                 for t in tags
                 if parse_version(t) is not None and variant_matches(self.variants, t)
             ]
-        if self.all_tags:
-            return [t for t in tags if t != LATEST or not retention]
+        if self.all_tags:  # the whole repository goes: its plumbing tags too
+            return [t for t in tags if (t != LATEST and not is_plumbing_tag(t)) or not retention]
         return []
 
     def images_without_versions(self, inventory: Inventory) -> int:

@@ -9,7 +9,9 @@ deleted only when some rule selects it and no rule keeps it (the first rule that
 named: ``kept_by`` / ``deleted_by``). A deleted tag on the same image (digest) as a kept tag
 cannot be deleted without the kept one: with ``intersecting = "skip"`` it is kept too (so a
 second run is a no-op), with ``"untag"`` only the tag goes. A rule that would leave a repository
-with no tag is refused unless it says ``allow_empty = true``.
+with no tag is refused unless it says ``allow_empty = true``. Plumbing tags (fallback and cosign
+tags) are never judged as images: whatever a rule's patterns say, a referrer follows its subject
+(the plan takes it along when the subject goes).
 
 :func:`evaluate` decides this from an inventory and (when a rule judges dates) a created-date
 lookup. No I/O; no registry, no front end.
@@ -24,6 +26,7 @@ from typing import Any
 
 from dregtui.core.inventory import Inventory
 from dregtui.core.policy.rules import Policy, PolicyError, Rule, duration_text
+from dregtui.core.referrers import is_plumbing_tag, plumbing_subject
 from dregtui.core.selection import CreatedLookup, rank_images
 from dregtui.core.selectors import NO_VARIANT, variant_matches
 from dregtui.core.tags import parse_tag, sort_tags
@@ -146,7 +149,11 @@ def evaluate(
                 variants_seen[key] = variants_seen.get(key, False) or any(
                     variant_matches((v,), t) for t in tags
                 )
-            considered = [t for t in tags if rule.considers(t) and not policy.protected(t)]
+            considered = [
+                t
+                for t in tags
+                if rule.considers(t) and not policy.protected(t) and not is_plumbing_tag(t)
+            ]
             own_keep: dict[str, str] = {}
             for tag in considered:
                 pattern = next((p for p in rule.keep if p.search(tag)), None)
@@ -202,6 +209,10 @@ def evaluate(
             if tag in deleted:
                 rule_name, why = chosen[tag]
                 result.decisions.append(Decision(tag, digests[tag], True, rule_name, why))
+            elif is_plumbing_tag(tag):
+                subject = plumbing_subject(tag)
+                why = f"a referrer's tag: follows {subject} (kept with it, deleted with it)"
+                result.decisions.append(Decision(tag, digests[tag], False, "", why))
             elif policy.protected(tag):
                 result.decisions.append(Decision(tag, digests[tag], False, "", "protected"))
             elif tag in kept:
@@ -211,7 +222,7 @@ def evaluate(
                 result.decisions.append(
                     Decision(tag, digests[tag], False, "", "no rule selects it")
                 )
-        if deleted and len(deleted) == len(tags):
+        if deleted and len(deleted) == sum(not is_plumbing_tag(t) for t in tags):
             deciding = {chosen[t][0] for t in deleted}
             if not all(r.allow_empty for r in rules if r.name in deciding):
                 names = ", ".join(sorted(deciding))
