@@ -245,7 +245,8 @@ async def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) ->
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         tree = app.repo_tree
-        [team] = tree.root.children
+        [team, unknown] = tree.root.children  # no --storage: the last line says so
+        assert str(unknown.label) == "untagged: unknown" and not unknown.data
         assert unsized(team.label) == "team/ 3" and not team.children  # lazy
         tree.focus()
         await settle(pilot)

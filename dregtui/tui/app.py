@@ -39,6 +39,7 @@ FAILED = {
     "dates": "Loading created dates failed",
     "delete": "Deleting failed",
     "restore": "Restoring failed",
+    "storage": "Reading the registry's storage failed",
 }
 
 
@@ -85,6 +86,8 @@ class DregApp(App[None]):
             inventory if inventory is not None else Inventory(url),
             details=DetailsCache({d.digest: d for d in details}),
         )
+        if settings is not None and (settings.storage or settings.registry_config):
+            self.session.storage.given = True  # read once the inventory is in
         self.dry_run = dry_run
         self.jobs = jobs  # detail lookups in parallel
         # the scan's cap on requests in flight: ``jobs`` unless told (the CLI passes -j, or

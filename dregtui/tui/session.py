@@ -30,6 +30,7 @@ from dregtui.tui.filter_text import (
     term_cost,
 )
 from dregtui.tui.marks import Marks
+from dregtui.tui.untagged import StorageState
 
 SORTS = ("version", "name", "date", "variant")
 HEAVY = 50_000  # tags from which a repository's filter may be worked out in a worker
@@ -63,6 +64,8 @@ class Session:
     from_cache: bool = False  # the inventory came from the cache, not from a scan of this run
     scans_on_start: bool = False  # the App scans the registry as it starts
     status_message: str = ""  # in the status bar from the start (the demo's fill says so)
+    # The registry's storage when given: untagged manifests, their marks, the tags' histories.
+    storage: StorageState = field(default_factory=StorageState)
     # (repository, sort) -> (inventory revision, ordered tags); the last filter and its rows
     _orders: dict[tuple[str, str], tuple[tuple[int, int, int], list[str]]] = field(
         default_factory=dict, repr=False
@@ -129,6 +132,7 @@ class Session:
         if space is not None:
             plan.reclaimable_bytes = space.reclaimable(plan)
             plan.reclaimable_known = space.complete
+        self.storage.add_to(plan)  # marked untagged manifests; exact frees from the storage
         return plan
 
     # -- tags of one repository, as the tags pane shows them --------------------------

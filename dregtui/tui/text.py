@@ -45,9 +45,15 @@ def tag_lines(tags: list[str], width: int, indent: int, first: int) -> list[str]
     return [lines[0].lstrip("\0"), *lines[1:]]
 
 
-def frees_text(n: int, *, known: bool = True) -> str:
-    """What garbage-collect frees afterwards, with the caveat the HTTP API cannot remove (and
-    that it is at least this when some manifests' sizes are unknown)."""
+def frees_text(n: int, *, known: bool = True, exact: bool = False) -> str:
+    """What garbage-collect frees afterwards: exact when counted in the registry's storage,
+    else with the caveat the HTTP API cannot remove (and that it is at least this when some
+    manifests' sizes are unknown)."""
+    if exact:
+        return (
+            f"garbage-collect then frees {space.human_size(n)} (exact: counted in the "
+            "registry's storage)"
+        )
     if not known:
         return (
             f"garbage-collect then frees at least {space.human_size(n)} (some manifests' "

@@ -79,6 +79,8 @@ def _item_text(text: Text, item: PlanItem, width: int) -> None:
     text.append("  " + lines[0] if lines[0] else "")
     for line in lines[1:]:
         text.append("\n" + line)
+    if item.why is Why.UNTAGGED:
+        text.append("  untagged", style="dim")
     if _is_plain(item):
         text.append("\n")
         return
@@ -146,7 +148,13 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
         text.append(f" · {shared} stay in other repositories")
     if plan.reclaimable_bytes is not None and t["manifests_deleted"]:
         text.append(
-            f"\n{frees_text(plan.reclaimable_bytes, known=plan.reclaimable_known)}", style="bold"
+            "\n"
+            + frees_text(
+                plan.reclaimable_bytes,
+                known=plan.reclaimable_known,
+                exact=plan.reclaimable_exact,
+            ),
+            style="bold",
         )
     if dry_run:
         text.append("\nDry run: nothing will be deleted.", style="bold")
@@ -212,7 +220,9 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
 
     def _render_plan(self) -> None:
         t = self.plan.totals()
-        title = Text("Dry run: deletion plan" if self.dry_run else "Delete these tags?", "bold")
+        untagged = any(i.why is Why.UNTAGGED for i in self.plan.items)
+        question = "Delete these tags and manifests?" if untagged else "Delete these tags?"
+        title = Text("Dry run: deletion plan" if self.dry_run else question, "bold")
         repos = {i.repository for i in self.plan.items}
         title.append(
             f"  {plural(t['items'], 'digest')} in {plural(len(repos), 'repository')}",

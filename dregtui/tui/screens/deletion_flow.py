@@ -48,7 +48,7 @@ class DeletionFlow:
         """Plan the marks, confirm them, then delete (nothing without a confirmation)."""
         session = self.session
         session.prune_marks()
-        if not session.marks:
+        if not session.marks and not session.storage.marks:
             self.screen.notify(
                 "Nothing marked: mark tags with space (or m for the filter's matches)."
             )
@@ -83,6 +83,7 @@ class DeletionFlow:
             batch=result.batch,
             cancelled=result.cancelled,
             frees=plan.reclaimable_bytes if complete and plan.reclaimable_known else None,
+            exact=plan.reclaimable_exact,
         )
         screen.restore = partial(self._run_restore, screen)
         self.screen.app.push_screen(screen)

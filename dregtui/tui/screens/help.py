@@ -24,6 +24,10 @@ MOVING = (
     "/ shared-by area is a small preview until tab or enter gives it focus.\n"
     "In the tree a namespace shows how many repositories are below it, a repository its tags "
     "(… while it is scanned); ●N counts the marked tags below.\n"
+    "Untagged manifests (an overwritten tag's earlier images) are known only from the "
+    "registry's storage: start with --storage PATH|s3://BUCKET[/PREFIX] or --registry-config "
+    'FILE, and each repository gets an "untagged" node (enter lists them, space marks '
+    'those nothing kept needs); without it the tree\'s last line says "untagged: unknown".\n'
 )
 
 
@@ -35,11 +39,13 @@ def bindings_text(app: App[object]) -> Group:
     from dregtui.tui.widgets.filter_input import FilterInput
     from dregtui.tui.widgets.repo_tree import RepoTree
     from dregtui.tui.widgets.tag_list import TagList
+    from dregtui.tui.widgets.untagged_list import UntaggedList
 
     sections = [
         ("Everywhere on the main screen", getattr(getattr(app, "main", None), "BINDINGS", [])),
         ("Repository tree", RepoTree.BINDINGS),
         ("Tags", TagList.BINDINGS),
+        ("Untagged manifests", UntaggedList.BINDINGS),
         ("Filter field", FilterInput.BINDINGS),
         ("Confirmation (d)", ConfirmScreen.BINDINGS),
         ("While deleting", ProgressScreen.BINDINGS),

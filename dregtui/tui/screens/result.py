@@ -73,9 +73,11 @@ class ResultScreen(ModalScreen[None]):
         cancelled: bool = False,
         restore: Callable[[str], None] | None = None,
         frees: int | None = None,
+        exact: bool = False,
     ) -> None:
         super().__init__()
         self.frees = frees  # what the plan said garbage-collect frees (all of it went)
+        self.exact = exact  # counted in the registry's storage
         self.outcomes = outcomes
         self.batch_id = batch
         self.cancelled = cancelled
@@ -103,7 +105,7 @@ class ResultScreen(ModalScreen[None]):
         self.query_one("#result-list", Static).update(outcomes_text(outcomes, width))
         advice = Text()
         if self.frees and counts["deleted"]:
-            advice.append(frees_text(self.frees) + "\n", style="bold")
+            advice.append(frees_text(self.frees, exact=self.exact) + "\n", style="bold")
         advice.append_text(Text.assemble(*RECLAIM, style="dim"))
         if self.batch_id and counts["deleted"] + counts["untagged"]:
             advice.append(f"\nPress u to restore this batch ({self.batch_id}).", style="bold")

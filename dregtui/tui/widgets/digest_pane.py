@@ -13,6 +13,7 @@ from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts
 from dregtui.tui.session import Session
 from dregtui.tui.text import human_size, short_digest
+from dregtui.tui.untagged import when
 
 LABEL_W = 10
 EMPTY = "Pick a tag: its manifest (size, created, labels, layers) shows here."
@@ -107,7 +108,8 @@ class DigestPane(VerticalScroll, can_focus=True):
         decision = session.policy.decision(repository, tag) if session.policy and tag else None
         space = session.space if info else None
         total = space.manifest_size(info.digest) if space and info else None
-        self.show(repository, tag, info, details, decision, total)
+        history = session.storage.history(repository, tag) if tag else []
+        self.show(repository, tag, info, details, decision, total, history)
 
     def show(
         self,
@@ -117,7 +119,10 @@ class DigestPane(VerticalScroll, can_focus=True):
         details: ImageFacts | None,
         decision: Decision | None = None,
         total: int | None = None,
+        history: list[tuple[str, float]] | None = None,
     ) -> None:
+        """``history``: every digest the tag pointed at, with when, oldest first (from the
+        registry's storage; none without it)."""
         if tag is None or info is None:
             self._update(Text(EMPTY, style="dim"))
             return
@@ -130,4 +135,23 @@ class DigestPane(VerticalScroll, can_focus=True):
             by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
             text.append(clean(by) + "\n")
         text.append_text(describe(repository, tag, info, details, width, total))
+        if history:
+            text.append("\n")
+            text.append_text(history_text(history, width))
         self._update(text)
+
+
+def history_text(history: list[tuple[str, float]], width: int) -> Text:
+    """The tag's earlier digests, newest first, each with when the tag pointed there and when
+    it moved on; or that it never moved."""
+    rows = _Rows(width)
+    spans = list(zip(history, history[1:], strict=False))
+    if not spans:
+        rows("history", f"pointed here since {when(history[-1][1])}", "dim")
+    for number, ((digest, since), (_, moved)) in enumerate(reversed(spans)):
+        rows(
+            "history" if number == 0 else "",
+            f"{short_digest(digest)} {when(since)} → {when(moved)}",
+        )
+    rows.text.rstrip()
+    return rows.text

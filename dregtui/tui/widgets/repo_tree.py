@@ -14,6 +14,13 @@ from dregtui.core.space import human_size
 from dregtui.core.textsafe import clean
 from dregtui.tui.session import Session
 
+UNTAGGED = "\0untagged\0"  # node data of a repository's untagged node: this + the repository
+
+
+def untagged_of(data: str | None) -> str | None:
+    """The repository of an "untagged" node's data, else None."""
+    return data[len(UNTAGGED) :] if data and data.startswith(UNTAGGED) else None
+
 
 def namespace_of(repository: str) -> str:
     return repository.rsplit("/", 1)[0] if "/" in repository else ""
@@ -75,6 +82,14 @@ class RepoTree(Tree[str]):
     class MarksChanged(Message):
         pass
 
+    class UntaggedChosen(Message):
+        """The cursor is on a repository's "untagged" node (``opened``: enter was pressed)."""
+
+        def __init__(self, repository: str, opened: bool) -> None:
+            super().__init__()
+            self.repository = repository
+            self.opened = opened
+
     def __init__(self, session: Session, **kwargs: object) -> None:
         super().__init__("repositories", **kwargs)  # type: ignore[arg-type]
         self.session = session
@@ -86,6 +101,7 @@ class RepoTree(Tree[str]):
         self._ns_nodes: dict[str, TreeNode[str]] = {}  # namespace -> its node
         self._namespaces: dict[int, str] = {}  # namespace node id -> namespace
         self._pending: set[int] = set()  # namespace node ids whose children are not built yet
+        self._open_repos: set[str] = set()  # repositories whose "untagged" node was shown
         self.by_size = False  # largest first (repositories and namespaces), else by name
 
     # -- building -------------------------------------------------------------------
@@ -94,6 +110,7 @@ class RepoTree(Tree[str]):
         """Rebuild from the session (filter applied), keeping expansion and the cursor."""
         names = self.session.visible_repositories()
         expanded = {ns for ns, node in self._ns_nodes.items() if node.is_expanded}
+        self._open_repos = {n for n, node in self._repo_nodes.items() if node.is_expanded}
         current = self.current_repository
         node_now = self.cursor_node
         current_ns = self._namespaces.get(node_now.id) if node_now is not None else None
@@ -107,6 +124,8 @@ class RepoTree(Tree[str]):
             self.root.add_leaf(Text(self._empty_note(), style="dim italic"), data="")
         open_too = set(ancestors(namespace_of(current))) if current in names else set()
         self._add_entries(self.root, "", expanded | open_too)
+        if names and self.session.storage.note:  # never a zero: nothing is known
+            self.root.add_leaf(Text(self.session.storage.note, style="dim italic"), data="")
         if current in self._repo_nodes:
             self._move_to(self._repo_nodes[current])
         elif current_ns in self._ns_nodes:
@@ -125,7 +144,14 @@ class RepoTree(Tree[str]):
         marks = self._mark_counts()
         for name, is_namespace in self._ordered(self._groups.entries(namespace)):
             if not is_namespace:
-                node = parent.add_leaf(self._repo_label(name, marks), data=name)
+                untagged = self.session.storage.untagged.get(name)
+                if untagged is not None and untagged.manifests:
+                    node = parent.add(self._repo_label(name, marks), data=name)
+                    node.add_leaf(self._untagged_label(name), data=UNTAGGED + name)
+                    if name in self._open_repos:
+                        node.expand()
+                else:
+                    node = parent.add_leaf(self._repo_label(name, marks), data=name)
                 self._repo_nodes[name] = node
                 continue
             node = parent.add(self._namespace_label(name, marks), data=None)
@@ -184,6 +210,7 @@ class RepoTree(Tree[str]):
         label.append(f" {len(below)}", style="dim")
         size = self.session.sizes.get(namespace + "/")
         if size is not None and below:
+            size += self._untagged_size(below)
             label.append(f" {human_size(size)}", style="dim")
         marked = sum(marks[n] for n in below)
         if marked:
@@ -198,6 +225,7 @@ class RepoTree(Tree[str]):
             label.append(f" {len(inv.repositories.get(name, {}))}", style="dim")
             size = self.session.sizes.get(name)
             if size is not None:
+                size += self._untagged_size([name])
                 label.append(f" {human_size(size)}", style="dim")
         else:
             label.append(" …", style="dim")
@@ -206,6 +234,32 @@ class RepoTree(Tree[str]):
             label.append(f" ●{marked}", style="bold")
         return label
 
+    def _untagged_size(self, repositories: list[str]) -> int:
+        """Bytes only the repositories' untagged manifests hold (0 without the storage)."""
+        untagged = self.session.storage.untagged
+        return sum(untagged[n].size for n in repositories if n in untagged)
+
+    def _untagged_label(self, repository: str) -> Text:
+        found = self.session.storage.untagged[repository]
+        label = Text("untagged", style="italic", no_wrap=True)
+        label.append(f" {len(found.manifests)} {human_size(found.size)}", style="dim")
+        marked = self.session.storage.marked_in(repository)
+        if marked:
+            label.append(f" ●{marked}", style="bold")
+        return label
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        repository = untagged_of(event.node.data)
+        if repository is not None:  # the screen hears of it as this, not as a repository
+            event.stop()
+            self.post_message(self.UntaggedChosen(repository, opened=False))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        repository = untagged_of(event.node.data)
+        if repository is not None:
+            event.stop()
+            self.post_message(self.UntaggedChosen(repository, opened=True))
+
     def refresh_labels(self, repositories: list[str] | None = None) -> None:
         """Relabel these repositories (default: all) and every namespace (marks, counts)."""
         marks = self._mark_counts()  # once: per label it would be O(marks) each
@@ -213,6 +267,8 @@ class RepoTree(Tree[str]):
             node = self._repo_nodes.get(name)
             if node is not None:
                 node.set_label(self._repo_label(name, marks))
+                for child in node.children:  # its "untagged" node
+                    child.set_label(self._untagged_label(name))
         for ns, node in self._ns_nodes.items():
             node.set_label(self._namespace_label(ns, marks))
 
@@ -221,7 +277,9 @@ class RepoTree(Tree[str]):
     @property
     def current_repository(self) -> str | None:
         node = self.cursor_node
-        return node.data if node is not None else None
+        if node is None:
+            return None
+        return untagged_of(node.data) or node.data
 
     def action_open(self) -> None:
         node = self.cursor_node
@@ -248,6 +306,9 @@ class RepoTree(Tree[str]):
     def action_toggle_mark(self) -> None:
         node = self.cursor_node
         if node is None:
+            return
+        if untagged_of(node.data) is not None:
+            self.notify("Mark untagged manifests in their list (enter opens it).")
             return
         if node.data is None:
             names = self._groups.below.get(self._namespaces.get(node.id, ""), [])

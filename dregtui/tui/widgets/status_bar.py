@@ -82,14 +82,18 @@ class StatusBar(Static):
         if self.scan is None and not self.session.loading_cache:
             out.append((1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
         marks = len(self.session.marks)
-        if marks:
+        untagged = len(self.session.storage.marks)
+        if marks or untagged:
             digests = self.session.marked_digest_count()  # None: the frees worker is on it
-            what = f"● {plural(marks, 'tag')}"
-            what += f" / {plural(digests, 'digest')} marked" if digests is not None else " marked"
-            out.append((8, Text(what, style="bold")))
+            what = f"● {plural(marks, 'tag')}" if marks else f"● {untagged} untagged"
+            what += f" / {plural(digests, 'digest')}" if marks and digests is not None else ""
+            what += f" + {untagged} untagged" if marks and untagged else ""
+            out.append((8, Text(what + " marked", style="bold")))
             if self.frees is not None:
                 at_least = "" if self.frees_known else ">="
-                out.append((4, Text(f"frees {at_least}{human_size(self.frees)}", style="bold")))
+                exact = " exact" if self.session.storage.collect is not None else ""
+                frees = f"frees {at_least}{human_size(self.frees)}{exact}"
+                out.append((4, Text(frees, style="bold")))
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
@@ -112,11 +116,17 @@ class StatusBar(Static):
     def update_frees(self) -> None:
         """What the marks free: worked out in a worker when the marks or the accounting
         changed (a plan of 100,000 marks is too slow for the UI thread)."""
-        if not self.session.marks:
+        storage = self.session.storage
+        if not self.session.marks and not storage.marks:
             self._frees_key = None
             self.frees = None
             return
-        key = (*self.session.marks_key(), id(self.session._space))
+        key = (
+            *self.session.marks_key(),
+            id(self.session._space),
+            storage.marks.version,
+            id(storage.collect),
+        )
         if key != self._frees_key:
             self._frees_key = key
             # once the marks are painted: the worker would take the interpreter from the paint

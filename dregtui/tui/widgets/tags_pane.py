@@ -23,6 +23,7 @@ from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
 from dregtui.tui.session import Session
 from dregtui.tui.widgets.tag_list import TagList
+from dregtui.tui.widgets.untagged_list import UntaggedList, header
 
 FILTERING_NOTE = 0.15  # seconds a big repository's filter runs before the title says so
 RESORT_EVERY = 1.0  # seconds: a huge list is re-sorted by date at most this often as dates arrive
@@ -63,15 +64,40 @@ class TagsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="tags-header")
         yield TagList(self.session, client=self.client, jobs=self.jobs, id="tags")
+        yield UntaggedList(self.session, id="untagged")
+
+    def on_mount(self) -> None:
+        self.untagged_list.display = False
 
     @property
     def tag_list(self) -> TagList:
         return self.query_one("#tags", TagList)
 
+    @property
+    def untagged_list(self) -> UntaggedList:
+        return self.query_one("#untagged", UntaggedList)
+
+    @property
+    def showing_untagged(self) -> bool:
+        return bool(self.untagged_list.display)
+
+    def show_untagged(self, repository: str) -> None:
+        """The untagged manifests of ``repository`` in place of its tags."""
+        untagged = self.untagged_list
+        untagged.show(repository)
+        self.tag_list.display = False
+        untagged.display = True
+        self._shown = None
+        self.update_header()
+
     def show(self, repository: str, *, keep_cursor: bool = True) -> None:
         """Show the rows of ``repository`` (filter and order applied); the date order loads
         the created dates it needs."""
         tag_list = self.tag_list
+        if self.showing_untagged:
+            self.untagged_list.display = False
+            tag_list.display = True
+            self._shown = None
         if repository != tag_list.repository:
             tag_list.dates.cancel()
             if self.session.sort == "date":
@@ -128,6 +154,9 @@ class TagsPane(Vertical):
     def update_header(self) -> None:
         """The title, the subtitle (the order) and the column header, for the rows shown."""
         tag_list = self.tag_list
+        if self.showing_untagged:
+            self._untagged_header()
+            return
         repo = tag_list.repository
         total = len(self.session.inventory.repositories.get(repo, {}))
         title = Text(clean(repo) if repo else "tags", no_wrap=True)
@@ -154,6 +183,17 @@ class TagsPane(Vertical):
         self.border_subtitle = subtitle
         header_line = Text(TagList.header(width), style="bold")
         self.query_one("#tags-header", Static).update(header_line, layout=False)  # one line
+
+    def _untagged_header(self) -> None:
+        untagged = self.untagged_list
+        title = Text(clean(untagged.repository), no_wrap=True)
+        title.append(f"  untagged {len(untagged.manifests)}", style="dim")
+        width = untagged.scrollable_content_region.width or max(self.app.size.width - 30, 40)
+        self.border_title = title
+        self.border_subtitle = "space: mark"
+        self.query_one("#tags-header", Static).update(
+            Text(header(width), style="bold"), layout=False
+        )
 
     def _note_filtering(self) -> None:
         self._filtering_note = True
