@@ -18,7 +18,7 @@ from dregtui.state.config import Settings
 from dregtui.tui.app import DregApp
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
-from dregtui.tui.untagged import UNKNOWN, when
+from dregtui.tui.untagged import KEPT_NEEDED, UNKNOWN, when
 from dregtui.tui.widgets.repo_tree import UNTAGGED
 
 pytestmark = pytest.mark.timeout(90)
@@ -160,3 +160,25 @@ async def test_an_unreadable_storage_is_one_notification(
         notes = [n.message for n in app._notifications]
         assert len(notes) == 1 and notes[0].startswith("The storage could not be read")
         assert _node_labels(app)[-1] == "untagged: unreadable"
+
+
+async def test_children_of_a_tagged_index_are_listed_as_kept_and_cannot_be_marked(
+    registry: Any, client: Any, pusher: Any
+) -> None:
+    _, children = pusher.index("multi/tool", "latest", seed="tool")
+    _age_revisions(registry.storage, HOURS_AGO)
+    app = DregApp(client, settings=_settings(registry))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        found = app.session.storage.untagged["multi/tool"]
+        assert {m.digest for m in found.manifests} == {c.digest for c in children}
+        assert all(m.kept == KEPT_NEEDED and m.candidate is None for m in found.manifests)
+        assert found.size == 0  # nothing only they hold would go
+        app.main.tags_pane.show_untagged("multi/tool")
+        app.main.tags_pane.untagged_list.focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert not app.session.storage.marks
+        await pilot.press("d")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)  # nothing marked

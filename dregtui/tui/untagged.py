@@ -82,6 +82,9 @@ def summarise(marks: Marks, now: float) -> dict[str, RepositoryUntagged]:
     every = {
         (c.repository, c.digest) for c in untagged_candidates(marks, names, older_than=0, now=now)
     }
+    by_repository: dict[str, list[tuple[str, str]]] = {}
+    for key in every:
+        by_repository.setdefault(key[0], []).append(key)
     out: dict[str, RepositoryUntagged] = {}
     for name, repository in view.repositories.items():
         rows = []
@@ -100,7 +103,7 @@ def summarise(marks: Marks, now: float) -> dict[str, RepositoryUntagged]:
                 )
             )
         rows.sort(key=lambda r: (-r.linked, r.digest))
-        size = marks.frees(k for k in every if k[0] == name)
+        size = marks.frees(by_repository.get(name, []))
         out[name] = RepositoryUntagged(tuple(rows), size)
     return out
 
