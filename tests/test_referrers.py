@@ -127,3 +127,33 @@ def test_broken_edges_are_one_warning_each_and_no_edge() -> None:
     assert sum(d(13) in w for w in graph.warnings) == 1
     assert sum(d(99) in w for w in graph.warnings) == 1
     assert sum("loop" in w for w in graph.warnings) == 1
+
+
+def test_list_tag_names_json_carries_each_images_referrers(registry, pusher, run_cli) -> None:
+    import json
+
+    image = pusher.image("team/app", "1.0", oci=True)
+    sbom = pusher.referrer(image, SPDX)
+    sbom_signature = pusher.referrer(sbom, COSIGN_SIGNATURE)
+    cosign = pusher.signature("team/app", image.digest)
+    r = run_cli("-reg", registry.url, "-c", "None", "--json", "list-tag-names", "team/app")
+    assert r.code == 0 and r.err == "", r
+    rows = {row["tag"]: row for row in json.loads(r.out)}
+    fallback = image.digest.replace(":", "-")
+    assert {(x["digest"], x["kind"], x["source"]) for x in rows["1.0"]["referrers"]} == {
+        (sbom.digest, "sbom", "fallback"),
+        (cosign.digest, "signature", "cosign"),
+        (sbom_signature.digest, "signature", "fallback"),
+    }
+    assert rows["1.0"]["referrers"][-1]["subject"] == sbom.digest  # after its subject
+    sbom_row = next(x for x in rows["1.0"]["referrers"] if x["digest"] == sbom.digest)
+    assert sbom_row == {
+        "digest": sbom.digest,
+        "subject": image.digest,
+        "kind": "sbom",
+        "artifact_type": SPDX,
+        "source": "fallback",
+    }
+    assert rows[fallback]["referrer_of"] == image.digest
+    assert rows[fallback + ".sig"]["referrer_of"] == image.digest
+    assert "referrers" not in rows[fallback]

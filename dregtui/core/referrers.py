@@ -156,11 +156,13 @@ class ReferrerGraph:
             refs.sort(key=lambda r: r.digest)
 
 
-def build_graph(inventory: Inventory) -> ReferrerGraph:
-    """The referrer edges of every scanned repository, with a warning per broken edge."""
+def build_graph(inventory: Inventory, repositories: Iterable[str] | None = None) -> ReferrerGraph:
+    """The referrer edges of every scanned repository (or of ``repositories``), with a
+    warning per broken edge."""
     graph = ReferrerGraph()
     artifacts = inventory.artifacts
-    for repo in sorted(inventory.scanned):
+    wanted = inventory.scanned if repositories is None else inventory.scanned & set(repositories)
+    for repo in sorted(wanted):
         tags = inventory.repositories.get(repo, {})
         held = _held(inventory, (info.digest for info in tags.values()))
         found: list[Referrer] = []

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
+from dregtui.core.referrers import build_graph, plumbing_subject
 from dregtui.core.textsafe import clean
 
 ORDER = 10
@@ -84,16 +85,25 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
             for tag in inventory.tags(repo, reverse=args.reverse_sort):
                 yield repo, tag
 
-    def item(repo: str, tag: str) -> dict[str, str | None]:
+    def item(repo: str, tag: str) -> dict[str, Any]:
         info = inventory.tag_info(repo, tag)
-        return {
+        doc: dict[str, Any] = {
             "repository": repo,
             "tag": tag,
             "digest": info.digest if info else None,
             "media_type": info.media_type if info else None,
         }
+        subject = plumbing_subject(tag)
+        if subject is not None:  # a referrer's tag: it follows its subject
+            doc["referrer_of"] = subject
+        elif info is not None and (found := graph.closure(repo, [info.digest])):
+            doc["referrers"] = [r.to_json() for r in found]  # recursively, subjects first
+        return doc
 
     if ctx.settings.json:
+        graph = build_graph(inventory, repos)
+        for problem in graph.warnings:
+            ctx.warn(problem)
         ctx.out_json_list(item(repo, tag) for repo, tag in rows())
         return 0
     count = 0

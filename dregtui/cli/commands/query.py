@@ -267,7 +267,7 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     chosen = selection.select(inventory, created=created)
     if created is not None and ctx.settings.use_cache:
         save_known(inventory.registry, created.known)
-    graph = build_graph(inventory) if mode.referrers else None
+    graph = build_graph(inventory, chosen) if mode.referrers else None
     for repo in sorted(chosen) if graph is not None else ():
         for problem in graph.problems.get(repo, ()) if graph is not None else ():
             ctx.warn(problem)
