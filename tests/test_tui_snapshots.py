@@ -26,3 +26,18 @@ def test_confirm_screen(snap_compare, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
 def test_result_screen(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(sample_app(), terminal_size=size, run_before=show_result)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_untagged_list(snap_compare, size: tuple[int, int]) -> None:
+    """With the storage: team/api's untagged node open, one untagged manifest marked."""
+    from dregtui.tui.sample_storage import show_untagged
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_untagged)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_untagged_confirm(snap_compare, size: tuple[int, int]) -> None:
+    from dregtui.tui.sample_storage import show_untagged_confirm
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_untagged_confirm)
