@@ -164,3 +164,26 @@ def test_a_policy_lets_referrers_follow_their_subject(registry, client, pusher, 
     assert _held(client, "team/app") == {
         t: d for t, d in before.items() if t == "3.0" or t.startswith(three)
     }
+
+
+def test_broken_edges_are_one_warning_each_and_delete_nothing(registry, client, pusher, run_cli):
+    from dregtui.demo.images import Pushed
+
+    image = pusher.image("team/app", "1.0", oci=True)
+    gone = pusher.referrer(image, COSIGN_SIGNATURE)
+    sbom = pusher.referrer(image, SPDX)
+    assert client.delete_manifest("team/app", gone.digest) == "deleted"  # a cleanup half done
+    nowhere = Pushed("team/app", None, "sha256:" + "e" * 64, image.media_type, b"{}")
+    stray = pusher.referrer(nowhere, SPDX)  # names a digest no repository holds
+    base = ("-reg", registry.url, "-c", "None")
+    before = _held(client, "team/app")
+    done = run_cli(*base, "remove-tags", "-r", "team/app", "-t", "1.0", "--yes")
+    assert done.code == 0, done
+    warnings = [line for line in done.err.splitlines() if "warning" in line]
+    assert len(warnings) == 2, done.err
+    assert sum(gone.digest in w for w in warnings) == 1
+    assert sum(stray.digest in w for w in warnings) == 1
+    assert client.head_manifest("team/app", sbom.digest) is None  # the sound edge held
+    left = _held(client, "team/app")
+    assert left == {t: d for t, d in before.items() if t == "sha256-" + "e" * 64}
+    assert client.head_manifest("team/app", stray.digest).digest == stray.digest

@@ -164,6 +164,9 @@ class Scanner(ScanSchedule):
         self._seen: set[str] = set()
         self._error: BaseException | None = None
         self._body_seen: set[str] = set()
+        # entries of fallback indexes (with an artifactType): the referrer graph warns of a
+        # missing one (dregtui/core/referrers.py), the scan does not say it twice
+        self._listed_referrers: set[str] = set()
         self._repos_done = 0
         self._repos_listed = 0
         self._tags_total = 0
@@ -368,6 +371,8 @@ class Scanner(ScanSchedule):
         elapsed = time.monotonic() - started
         for digest, result in zip(wanted, results, strict=True):
             if isinstance(result, NotFoundError):
+                if digest in self._listed_referrers:
+                    continue
                 # an index's child the registry does not have (a tag's vanished body is a
                 # race the scan of the tag already reported as gone)
                 self.warn(
@@ -408,6 +413,7 @@ class Scanner(ScanSchedule):
             footprint = Footprint.of(len(manifest.raw), ((intern(d.digest), d.size) for d in refs))
             self._inventory.set_footprint(digest, footprint)
         if manifest.is_index:  # children (images, or inner indexes): their bodies too
+            self._listed_referrers.update(d.digest for d in manifest.manifests if d.artifact_type)
             wanted = [  # and a fallback index's referrers (their subject proves the edge)
                 (FETCH_BODIES, child.digest)
                 for child in manifest.manifests
