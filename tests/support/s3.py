@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from dregtui.demo.server import LocalRegistry, free_port
+from dregtui.demo.server import LocalRegistry, _die_with_parent, free_port
 
 ACCESS_KEY = "dregtui-test"
 SECRET_KEY = "dregtui-test-secret"
@@ -136,6 +137,10 @@ def start_s3_server(workdir: Path) -> Iterator[S3Server]:
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
+            # as the registry's: SIGTERM when this process dies (only from the main thread)
+            preexec_fn=_die_with_parent
+            if threading.current_thread() is threading.main_thread()
+            else None,
         )
     server = S3Server(f"http://127.0.0.1:{port}", process)
     try:
