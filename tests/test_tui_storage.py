@@ -113,10 +113,13 @@ async def test_untagged_node_list_mark_and_delete(
         assert isinstance(app.screen, ResultScreen)
         await pilot.press("escape")
         await settle(pilot)
-        # the storage is read again: one untagged manifest left
+        # the storage is read again: one untagged manifest left, the list still shown
         assert [m.digest for m in app.session.storage.untagged["app"].manifests] == [
             overwritten["old1"]
         ]
+        assert app.main.tags_pane.showing_untagged
+        assert [m.digest for m in listed.manifests] == [overwritten["old1"]]
+        assert str(app.repo_tree.cursor_node.label).startswith("untagged 1 ")
     assert client.head_manifest("app", overwritten["old0"]) is None
     assert client.head_manifest("app", overwritten["old1"]) is not None
     assert client.head_manifest("app", "latest").digest == overwritten["latest"]

@@ -136,17 +136,20 @@ class StorageState:
     untagged: dict[str, RepositoryUntagged] = field(default_factory=dict)
     note: str = UNKNOWN  # the tree's one line while nothing is known about untagged manifests
     marks: MarkSet = field(default_factory=MarkSet)  # (repository, digest)
+    error: str = ""  # why the last read failed
 
     def read(self, collect: Marks, untagged: dict[str, RepositoryUntagged]) -> None:
         self.view, self.collect, self.untagged, self.note = collect.view, collect, untagged, ""
+        self.error = ""
         markable = {
             (m.repository, m.digest) for r in untagged.values() for m in r.manifests if not m.kept
         }
         if not self.marks <= markable:  # gone, or needed now: unmarked
             self.marks = MarkSet(self.marks & markable)
 
-    def failed(self) -> None:
+    def failed(self, error: str) -> None:
         self.view, self.collect, self.untagged, self.note = None, None, {}, UNREADABLE
+        self.error = error
 
     def toggle(self, repository: str, digest: str) -> bool:
         key = (repository, digest)

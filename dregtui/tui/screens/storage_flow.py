@@ -22,7 +22,7 @@ from dregtui.core.errors import RegistryError, StorageError
 from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
 from dregtui.tui.untagged import READING, RepositoryUntagged, summarise
-from dregtui.tui.widgets.repo_tree import RepoTree
+from dregtui.tui.widgets.repo_tree import RepoTree, untagged_of
 
 if TYPE_CHECKING:
     from dregtui.tui.screens.main import MainScreen
@@ -84,22 +84,26 @@ class StorageHandlers:
         screen = cast("MainScreen", self)
         storage = screen.session.storage
         if message.collect is None or message.untagged is None:
-            storage.failed()
-            screen.notify(
-                clean(f"The storage could not be read: {message.error}"),
-                title="Storage",
-                severity="warning",
-                timeout=10,
-                markup=False,
-            )
+            if storage.error != message.error:  # said once, not at every read again
+                screen.notify(
+                    clean(f"The storage could not be read: {message.error}"),
+                    title="Storage",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
+            storage.failed(message.error)
         else:
+            first = storage.view is None
             storage.read(message.collect, message.untagged)
-            for warning in message.collect.view.warnings[:1]:
+            for warning in message.collect.view.warnings[:1] if first else ():
                 screen.notify(clean(warning), severity="warning", markup=False)
         screen.refresh_tree()
         pane = screen.tags_pane
-        if pane.showing_untagged:
-            pane.show_untagged(pane.untagged_list.repository)
+        node = screen.repo_tree.cursor_node
+        on_node = untagged_of(node.data) if node is not None else None
+        if on_node is not None or pane.showing_untagged:  # the list as the storage is now
+            pane.show_untagged(on_node or pane.untagged_list.repository)
         screen.show_tag(screen.tag_list.repository, screen.tag_list.current_tag)
         screen.update_status()
 

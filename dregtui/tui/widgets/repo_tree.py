@@ -126,8 +126,11 @@ class RepoTree(Tree[str]):
         self._add_entries(self.root, "", expanded | open_too)
         if names and self.session.storage.note:  # never a zero: nothing is known
             self.root.add_leaf(Text(self.session.storage.note, style="dim italic"), data="")
+        on_untagged = node_now is not None and untagged_of(node_now.data) is not None
         if current in self._repo_nodes:
-            self._move_to(self._repo_nodes[current])
+            node = self._repo_nodes[current]
+            stay = on_untagged and node.children and node.is_expanded
+            self._move_to(node.children[0] if stay else node)  # on its "untagged" node still
         elif current_ns in self._ns_nodes:
             self._move_to(self._ns_nodes[current_ns])
         elif self.root.children:
