@@ -157,3 +157,72 @@ def test_list_tag_names_json_carries_each_images_referrers(registry, pusher, run
     assert rows[fallback]["referrer_of"] == image.digest
     assert rows[fallback + ".sig"]["referrer_of"] == image.digest
     assert "referrers" not in rows[fallback]
+
+
+def _manifest_doc(seed: str, **extra: object) -> dict[str, object]:
+    return {
+        "schemaVersion": 2,
+        "mediaType": mediatypes.OCI_MANIFEST,
+        "config": {"mediaType": mediatypes.OCI_EMPTY, "size": 2, "digest": "sha256:" + "4" * 64},
+        "layers": [],
+        "annotations": {"seed": seed},
+        **extra,
+    }
+
+
+def test_the_referrers_api_where_a_registry_serves_it(fake_registry, run_cli) -> None:
+    """A fake registry with the referrers API: an image's SBOM (pushed by digest, no fallback
+    tag) is listed there; another image's answer is garbage: one warning, the rest shown."""
+    import json
+
+    from support.fake_server import json_reply, manifest_reply, serve_manifest
+
+    fake = fake_registry
+    image = manifest_reply(mediatypes.OCI_MANIFEST, _manifest_doc("image"))
+    other = manifest_reply(mediatypes.OCI_MANIFEST, _manifest_doc("other"))
+    image_digest = image.headers["Docker-Content-Digest"]
+    other_digest = other.headers["Docker-Content-Digest"]
+    sbom = "sha256:" + "5" * 64
+    fake.route("GET", "/v2/_catalog", json_reply({"repositories": ["app"]}))
+    fake.route("GET", "/v2/app/tags/list", json_reply({"tags": ["1.0", "2.0"]}))
+    serve_manifest(fake, "/v2/app/manifests/1.0", image)
+    serve_manifest(fake, "/v2/app/manifests/2.0", other)
+    entry = {"mediaType": mediatypes.OCI_MANIFEST, "size": 9, "digest": sbom, "artifactType": SPDX}
+    index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [entry]}
+    fake.route("GET", f"/v2/app/referrers/{image_digest}", json_reply(index))
+    fake.route("GET", f"/v2/app/referrers/{other_digest}", json_reply(["not", "an", "index"]))
+    empty = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []}
+    fake.route("GET", f"/v2/app/referrers/{sbom}", json_reply(empty))
+    r = run_cli("-reg", fake.url, "-c", "None", "--json", "list-tag-names")
+    assert r.code == 0, r
+    rows = {row["tag"]: row for row in json.loads(r.out)}
+    assert rows["1.0"]["referrers"] == [
+        {
+            "digest": sbom,
+            "subject": image_digest,
+            "kind": "sbom",
+            "artifact_type": SPDX,
+            "source": "api",
+        }
+    ]
+    assert "referrers" not in rows["2.0"]
+    warnings = r.err.strip().splitlines()
+    assert len(warnings) == 1 and other_digest in warnings[0] and "referrers API" in warnings[0]
+
+
+def test_a_registry_without_the_api_is_asked_once(fake_registry, run_cli) -> None:
+    """404 on the referrers API (distribution 2.8): one request, nothing said."""
+    from support.fake_server import json_reply, manifest_reply, serve_manifest
+
+    fake = fake_registry
+    fake.route("GET", "/v2/_catalog", json_reply({"repositories": ["app"]}))
+    fake.route("GET", "/v2/app/tags/list", json_reply({"tags": ["1.0", "2.0", "3.0"]}))
+    for version in ("1.0", "2.0", "3.0"):
+        doc = _manifest_doc(version)
+        serve_manifest(
+            fake, f"/v2/app/manifests/{version}", manifest_reply(mediatypes.OCI_MANIFEST, doc)
+        )
+    r = run_cli("-reg", fake.url, "-c", "None", "--json", "list-tag-names")
+    assert r.code == 0 and r.err == "", r
+    asked = [p for m, p, _ in fake.requests if "/referrers/" in p]
+    assert len(asked) == 1, asked

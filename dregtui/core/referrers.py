@@ -20,13 +20,13 @@ one warning and no edge, so nothing is deleted on the strength of a broken edge.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dregtui.core.inventory import ArtifactInfo, Inventory
 from dregtui.core.oci import mediatypes
-from dregtui.core.oci.models import Manifest
+from dregtui.core.oci.models import Descriptor, Manifest
 from dregtui.core.textsafe import clean
 
 FALLBACK_TAG = re.compile(r"sha256-([0-9a-f]{64})")
@@ -156,9 +156,14 @@ class ReferrerGraph:
             refs.sort(key=lambda r: r.digest)
 
 
-def build_graph(inventory: Inventory, repositories: Iterable[str] | None = None) -> ReferrerGraph:
+def build_graph(
+    inventory: Inventory,
+    repositories: Iterable[str] | None = None,
+    api: Mapping[tuple[str, str], Sequence[Descriptor]] | None = None,
+) -> ReferrerGraph:
     """The referrer edges of every scanned repository (or of ``repositories``), with a
-    warning per broken edge."""
+    warning per broken edge. ``api``: (repository, subject) -> the referrers the registry's
+    referrers API lists (``dregtui/ops/referrers_api.py``)."""
     graph = ReferrerGraph()
     artifacts = inventory.artifacts
     wanted = inventory.scanned if repositories is None else inventory.scanned & set(repositories)
@@ -206,6 +211,19 @@ def build_graph(inventory: Inventory, repositories: Iterable[str] | None = None)
             info = artifacts.get(digest)
             if info is not None and info.subject:
                 found.append(_referrer(repo, digest, info, Source.SUBJECT))
+        for (where, subject), listed in sorted((api or {}).items()):
+            if where == repo:
+                found += [
+                    Referrer(
+                        repo,
+                        d.digest,
+                        subject,
+                        kind_of(d.artifact_type or ""),
+                        d.artifact_type or "",
+                        Source.API,
+                    )
+                    for d in listed
+                ]
         held |= {ref.digest for ref in found}
         for ref in found:
             if ref.subject not in held:

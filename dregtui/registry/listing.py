@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 from dregtui.core.errors import (
     CATALOG_HINT,
@@ -21,6 +21,8 @@ from dregtui.core.errors import (
     RegistryError,
     ResponseTooLargeError,
 )
+from dregtui.core.oci import mediatypes
+from dregtui.core.oci.models import Descriptor, Manifest
 from dregtui.registry.errors import parse_error_body
 from dregtui.registry.wire import megabytes, with_query
 
@@ -39,6 +41,7 @@ TAG_PAGE = 1000  # tags asked for per page (n=); distribution 2.8 ignores it and
 MAX_TAG_PAGE_BYTES = 64 * 1024 * 1024
 MAX_TAG_PAGE_NAMES = 2_000_000
 MAX_PAGES = 100_000
+MAX_REFERRERS_BYTES = 4 * 1024 * 1024  # an index of referrers, as a manifest at most
 
 
 class Listing:
@@ -188,6 +191,29 @@ class Listing:
                 found = dict.fromkeys(names)
             del names
         return list(found)
+
+    def list_referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
+        """``GET /v2/<name>/referrers/<digest>`` (OCI 1.1): the referrers of ``digest`` the
+        registry lists, or None when it does not serve the API (distribution 2.8: 404).
+        ProtocolError when the answer is not an OCI index."""
+        action = f"listing the referrers of {repository}@{digest}"
+        path = f"/v2/{self._repo_path(repository)}/referrers/{quote(digest, safe=':')}"
+        resp = self._request(
+            "GET",
+            path,
+            action=action,
+            headers={"Accept": mediatypes.OCI_INDEX},
+            max_body=MAX_REFERRERS_BYTES,
+            body_what=f"the referrers of {repository}@{digest}",
+        )
+        if resp.status_code in (400, 404, 405, 501):
+            return None
+        if resp.status_code != 200:
+            raise self._error(resp, action)
+        index = Manifest.parse(resp.content, digest, mediatypes.OCI_INDEX)
+        if not index.is_index:
+            raise ProtocolError(f"The referrers of {repository}@{digest} are not an OCI index.")
+        return list(index.manifests)
 
     def _tag_page(self, url: str, repository: str, action: str) -> requests.Response:
         try:

@@ -12,6 +12,7 @@ from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
 from dregtui.core.referrers import build_graph, plumbing_subject
 from dregtui.core.textsafe import clean
+from dregtui.ops.referrers_api import ask_referrers
 
 ORDER = 10
 
@@ -101,7 +102,9 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
         return doc
 
     if ctx.settings.json:
-        graph = build_graph(inventory, repos)
+        graph = build_graph(
+            inventory, repos, ask_referrers(ctx.client(), inventory, repos, ctx.warn)
+        )
         for problem in graph.warnings:
             ctx.warn(problem)
         ctx.out_json_list(item(repo, tag) for repo, tag in rows())

@@ -27,6 +27,7 @@ from dregtui.core.selection import Selection
 from dregtui.core.selectors import SelectorError
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
+from dregtui.ops.referrers_api import ask_referrers
 
 ORDER = 20
 EXIT_SKIPPED = 3  # something selected is skipped for safety (query-*, remove-*, --dry-run)
@@ -267,7 +268,10 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     chosen = selection.select(inventory, created=created)
     if created is not None and ctx.settings.use_cache:
         save_known(inventory.registry, created.known)
-    graph = build_graph(inventory, chosen) if mode.referrers else None
+    graph = None
+    if mode.referrers and chosen:
+        api = ask_referrers(ctx.client(), inventory, chosen, ctx.warn)
+        graph = build_graph(inventory, chosen, api)
     for repo in sorted(chosen) if graph is not None else ():
         for problem in graph.problems.get(repo, ()) if graph is not None else ():
             ctx.warn(problem)
