@@ -187,3 +187,42 @@ def test_broken_edges_are_one_warning_each_and_delete_nothing(registry, client, 
     left = _held(client, "team/app")
     assert left == {t: d for t, d in before.items() if t == "sha256-" + "e" * 64}
     assert client.head_manifest("team/app", stray.digest).digest == stray.digest
+
+
+def test_the_storage_view_finds_untagged_referrers_no_tag_names(registry, client, pusher, run_cli):
+    """A referrer pushed by digest with no fallback tag (as on a registry with the referrers
+    API): invisible to the API of 2.8, found by its subject in the storage, deleted with its
+    image and given back by restore."""
+    from dregtui.core.oci import mediatypes
+
+    image = pusher.image("app", "1.0", oci=True)
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": mediatypes.OCI_MANIFEST,
+        "artifactType": SPDX,
+        "config": pusher._blob("app", b"{}", mediatypes.OCI_EMPTY),
+        "layers": [pusher._blob("app", b"an sbom " * 64, "application/octet-stream")],
+        "subject": {"mediaType": image.media_type, "size": len(image.raw), "digest": image.digest},
+    }
+    raw = json.dumps(doc).encode()
+    sbom = client.put_manifest("app", "sha256:" + __import__("hashlib").sha256(raw).hexdigest(),
+                               raw, mediatypes.OCI_MANIFEST)  # fmt: skip
+    base = ("-reg", registry.url, "-c", "None", "--storage", str(registry.storage))
+    argv = ("remove-tags", "-r", "app", "-t", "1.0")
+    plan = json.loads(run_cli(*base, "--json", *argv, "--dry-run").out)["plan"]
+    assert [(i["digest"], i["referrer_of"], i["referrer_kind"]) for i in plan["items"]] == [
+        (image.digest, None, None),
+        (sbom, image.digest, "sbom"),
+    ]
+    eligible = gc_eligible(registry)
+    sizes = blob_sizes(registry.storage)
+    done = run_cli(*base, *argv, "--yes")
+    assert done.code == 0, done
+    assert client.head_manifest("app", sbom) is None
+    freed = gc_eligible(registry) - eligible
+    assert plan["totals"]["reclaimable_bytes"] == sum(sizes[b] for b in freed) > 0
+    assert sbom in freed
+    back = run_cli("-reg", registry.url, "-c", "None", "restore", "--last")
+    assert back.code == 0, back
+    assert client.head_manifest("app", sbom).digest == sbom
+    assert gc_eligible(registry) == eligible

@@ -160,10 +160,12 @@ def build_graph(
     inventory: Inventory,
     repositories: Iterable[str] | None = None,
     api: Mapping[tuple[str, str], Sequence[Descriptor]] | None = None,
+    stored: Mapping[tuple[str, str], Sequence[Descriptor]] | None = None,
 ) -> ReferrerGraph:
     """The referrer edges of every scanned repository (or of ``repositories``), with a
     warning per broken edge. ``api``: (repository, subject) -> the referrers the registry's
-    referrers API lists (``dregtui/ops/referrers_api.py``)."""
+    referrers API lists; ``stored``: the same for the untagged revisions with a subject a
+    registry's storage holds (both from ``dregtui/ops/referrers_api.py``)."""
     graph = ReferrerGraph()
     artifacts = inventory.artifacts
     wanted = inventory.scanned if repositories is None else inventory.scanned & set(repositories)
@@ -211,19 +213,20 @@ def build_graph(
             info = artifacts.get(digest)
             if info is not None and info.subject:
                 found.append(_referrer(repo, digest, info, Source.SUBJECT))
-        for (where, subject), listed in sorted((api or {}).items()):
-            if where == repo:
-                found += [
-                    Referrer(
-                        repo,
-                        d.digest,
-                        subject,
-                        kind_of(d.artifact_type or ""),
-                        d.artifact_type or "",
-                        Source.API,
-                    )
-                    for d in listed
-                ]
+        for source, listing in ((Source.API, api), (Source.SUBJECT, stored)):
+            for (where, subject), listed in sorted((listing or {}).items()):
+                if where == repo:
+                    found += [
+                        Referrer(
+                            repo,
+                            d.digest,
+                            subject,
+                            kind_of(d.artifact_type or ""),
+                            d.artifact_type or "",
+                            source,
+                        )
+                        for d in listed
+                    ]
         held |= {ref.digest for ref in found}
         for ref in found:
             if ref.subject not in held:

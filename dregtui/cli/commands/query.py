@@ -27,7 +27,7 @@ from dregtui.core.selection import Selection
 from dregtui.core.selectors import SelectorError
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
-from dregtui.ops.referrers_api import ask_referrers
+from dregtui.ops.referrers_api import ask_referrers, stored_referrers
 
 ORDER = 20
 EXIT_SKIPPED = 3  # something selected is skipped for safety (query-*, remove-*, --dry-run)
@@ -271,7 +271,9 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     graph = None
     if mode.referrers and chosen:
         api = ask_referrers(ctx.client(), inventory, chosen, ctx.warn)
-        graph = build_graph(inventory, chosen, api)
+        view = ctx.storage_view()  # its untagged referrers, which no tag names
+        stored = stored_referrers(view) if view is not None else None
+        graph = build_graph(inventory, chosen, api, stored)
     for repo in sorted(chosen) if graph is not None else ():
         for problem in graph.problems.get(repo, ()) if graph is not None else ():
             ctx.warn(problem)
