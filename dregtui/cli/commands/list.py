@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
-from dregtui.core.referrers import build_graph, plumbing_subject
+from dregtui.core.referrers import plumbing_subject
 from dregtui.core.textsafe import clean
-from dregtui.ops.referrers_api import ask_referrers
 
 ORDER = 10
 
@@ -102,11 +101,9 @@ def run_list_tag_names(args: argparse.Namespace, ctx: Context) -> int:
         return doc
 
     if ctx.settings.json:
-        graph = build_graph(
-            inventory, repos, ask_referrers(ctx.client(), inventory, repos, ctx.warn)
-        )
-        for problem in graph.warnings:
-            ctx.warn(problem)
+        from dregtui.cli.commands.query import referrer_graph
+
+        graph = referrer_graph(ctx, inventory, repos)
         ctx.out_json_list(item(repo, tag) for repo, tag in rows())
         return 0
     count = 0

@@ -14,7 +14,7 @@ import argparse
 from typing import Any
 
 from dregtui.cli.commands._context import Context, UsageError
-from dregtui.cli.commands.query import EXIT_CODES, set_reclaimable
+from dregtui.cli.commands.query import EXIT_CODES, referrer_graph, set_reclaimable
 from dregtui.cli.commands.remove import add_run_options, carry_out
 from dregtui.core.plan import PlanMode, build_plan
 from dregtui.core.policy.decisions import Outcome, evaluate
@@ -129,7 +129,9 @@ def run_prune(args: argparse.Namespace, ctx: Context) -> int:
     for warning in outcome.warnings:
         ctx.warn(clean(warning))
     mode = PlanMode(untag=policy.intersecting == "untag")
-    plan = build_plan(inventory, outcome.selected(), mode)
+    selected = outcome.selected()
+    graph = referrer_graph(ctx, inventory, selected) if selected else None
+    plan = build_plan(inventory, selected, mode, graph)
     set_reclaimable(plan, inventory, ctx)
     if not ctx.settings.json:  # a dry run prints them; a real run says them beside the prompt
         for line in render_decisions(outcome):

@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
 from dregtui.core.inventory import Inventory
 from dregtui.core.plan import Plan, PlanError, PlanMode, build_plan
-from dregtui.core.referrers import build_graph
+from dregtui.core.referrers import ReferrerGraph, build_graph
 from dregtui.core.selection import Selection
 from dregtui.core.selectors import SelectorError
 from dregtui.core.textsafe import clean
@@ -268,21 +269,28 @@ def plan_from_args(args: argparse.Namespace, ctx: Context) -> tuple[Plan, Invent
     chosen = selection.select(inventory, created=created)
     if created is not None and ctx.settings.use_cache:
         save_known(inventory.registry, created.known)
-    graph = None
-    if mode.referrers and chosen:
-        api = ask_referrers(ctx.client(), inventory, chosen, ctx.warn)
-        view = ctx.storage_view()  # its untagged referrers, which no tag names
-        stored = stored_referrers(view) if view is not None else None
-        graph = build_graph(inventory, chosen, api, stored)
-    for repo in sorted(chosen) if graph is not None else ():
-        for problem in graph.problems.get(repo, ()) if graph is not None else ():
-            ctx.warn(problem)
+    graph = referrer_graph(ctx, inventory, chosen) if mode.referrers and chosen else None
     try:
         plan = build_plan(inventory, chosen, mode, graph)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
     set_reclaimable(plan, inventory, ctx)
     return plan, inventory
+
+
+def referrer_graph(
+    ctx: Context, inventory: Inventory, repositories: Iterable[str]
+) -> ReferrerGraph:
+    """The referrers of the ``repositories`` (the tags', the referrers API's where the registry
+    serves it, the storage's untagged ones with --storage); each broken edge one warning."""
+    names = sorted(set(repositories))
+    api = ask_referrers(ctx.client(), inventory, names, ctx.warn)
+    view = ctx.storage_view()  # its untagged referrers, which no tag names
+    stored = stored_referrers(view) if view is not None else None
+    graph = build_graph(inventory, names, api, stored)
+    for problem in graph.warnings:
+        ctx.warn(problem)
+    return graph
 
 
 def set_reclaimable(plan: Plan, inventory: Inventory, ctx: Context) -> None:
