@@ -226,3 +226,17 @@ def test_the_storage_view_finds_untagged_referrers_no_tag_names(registry, client
     assert back.code == 0, back
     assert client.head_manifest("app", sbom).digest == sbom
     assert gc_eligible(registry) == eligible
+
+
+def test_remove_repos_takes_every_referrer_and_leaves_other_repositories(
+    registry, client, pusher, run_cli
+):
+    image, stays, parts, kept, foreign = _release(pusher)
+    before = _held(client, "mirror/app")
+    done = run_cli("-reg", registry.url, "-c", "None", "remove-repos", "-r", "team/app", "--yes")
+    assert done.code == 0, done
+    assert _held(client, "team/app") == {}
+    for digest in [image.digest, stays.digest, kept.digest, *(p.digest for p in parts.values())]:
+        assert client.head_manifest("team/app", digest) is None
+    assert _held(client, "mirror/app") == before
+    assert client.head_manifest("mirror/app", foreign.digest).digest == foreign.digest

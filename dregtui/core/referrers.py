@@ -201,7 +201,7 @@ def build_graph(
                             repo,
                             f"{clean(repo)}:{tag} lists {entry}, which "
                             + (
-                                "the registry does not have (or was not read)"
+                                "the registry does not have (or was not read: --refresh reads it)"
                                 if info is None
                                 else "names another subject"
                             )
