@@ -33,7 +33,8 @@ def referrers_taken_along(
         deleting = sorted(i.digest for i in repo_items if i.action is Action.DELETE)
         if not deleting:
             continue
-        graph = graph if graph is not None else build_graph(inventory)
+        if graph is None:  # only the repositories the plan deletes in (a registry may be big)
+            graph = build_graph(inventory, by_repo)
         tags = inventory.repositories.get(repo, {})
         tags_on: dict[str, list[str]] = {}
         for name, tag_info in tags.items():
