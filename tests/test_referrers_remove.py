@@ -139,13 +139,23 @@ def test_selectors_never_judge_plumbing_tags_as_images(registry, client, pusher,
     assert json.loads(r.out)["items"] == [], r
     # --keep-last counts images only: 3.0 stays with its referrers, 1.0 and 2.0 go with theirs
     before = _held(client, "team/app")
-    argv = ("remove-tags", "-r", "team/app", "-re", ".*", "--keep-last", "1", "--yes")
-    done = run_cli(*base, *argv)
+    sizes = blob_sizes(registry.storage)
+    eligible = gc_eligible(registry)
+    argv = ("remove-tags", "-r", "team/app", "-re", ".*", "--keep-last", "1")
+    plan = json.loads(run_cli(*base, "--json", *argv, "--dry-run").out)["plan"]
+    done = run_cli(*base, *argv, "--yes")
     assert done.code == 0, done
     three = images["3.0"].digest.replace(":", "-")
     assert _held(client, "team/app") == {
         t: d for t, d in before.items() if t == "3.0" or t.startswith(three)
     }
+    freed = gc_eligible(registry) - eligible
+    # each fallback index written once: no untagged revision, the API's figure is exact
+    assert plan["totals"]["reclaimable_bytes"] == sum(sizes[b] for b in freed) > 0
+    back = run_cli(*base, "restore", "--last")
+    assert back.code == 0, back
+    assert _held(client, "team/app") == before
+    assert gc_eligible(registry) == eligible
 
 
 def test_a_policy_lets_referrers_follow_their_subject(registry, client, pusher, run_cli, tmp_path):
