@@ -182,6 +182,12 @@ async def test_children_of_a_tagged_index_are_listed_as_kept_and_cannot_be_marke
         await pilot.press("space")
         await settle(pilot)
         assert not app.session.storage.marks
+        # tab walks on to the digest pane, shift+tab comes back to the list (not the hidden tags)
+        listed = app.main.tags_pane.untagged_list
+        await pilot.press("tab")
+        assert app.focused is app.main.query_one("#digest")
+        await pilot.press("shift+tab")
+        assert app.focused is listed
         await pilot.press("d")
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)  # nothing marked

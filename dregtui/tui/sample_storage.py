@@ -80,7 +80,11 @@ async def show_untagged(pilot: Any) -> None:
     await pilot.press("enter")
     await pilot.pause()
     await pilot.press("space")
-    await app.workers.wait_for_complete()  # what the marks free (a worker)
+    for _ in range(200):  # what the marks free: a worker, started once the marks are painted
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.main.status_bar.frees is not None:
+            break
     await pilot.pause()
 
 

@@ -230,6 +230,16 @@ class TagList(ScrollView, can_focus=True):
     def action_open(self) -> None:
         self.post_message(self.Opened())
 
+    def focus(self, scroll_visible: bool = True) -> TagList:
+        """While the pane lists untagged manifests in place of the tags, they take it."""
+        if not self.display and self.parent is not None:
+            for other in self.parent.query("#untagged"):
+                if other.display:
+                    other.focus(scroll_visible)
+                    return self
+        super().focus(scroll_visible)
+        return self
+
     def on_click(self, event: object) -> None:
         offset = getattr(event, "y", None)
         if isinstance(offset, int):

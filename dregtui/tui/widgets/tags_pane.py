@@ -89,6 +89,7 @@ class TagsPane(Vertical):
         untagged.display = True
         self._shown = None
         self.update_header()
+        self.call_after_refresh(self.update_header)  # once the list has its width
 
     def show(self, repository: str, *, keep_cursor: bool = True) -> None:
         """Show the rows of ``repository`` (filter and order applied); the date order loads

@@ -64,6 +64,8 @@ class UntaggedList(OptionList):
             tooltip="Mark / unmark the untagged manifest for deletion",
             id="untagged.mark",
         ),
+        Binding("tab", "leave(1)", "Next pane", show=False, id="untagged.next_pane"),
+        Binding("shift+tab", "leave(-1)", "Previous pane", show=False, id="untagged.previous"),
         Binding("j", "cursor_down", "Down", show=False, id="untagged.down"),
         Binding("k", "cursor_up", "Up", show=False, id="untagged.up"),
     ]
@@ -100,6 +102,16 @@ class UntaggedList(OptionList):
     def current(self) -> UntaggedManifest | None:
         index = self.highlighted
         return self.manifests[index] if index is not None and index < len(self.manifests) else None
+
+    def action_leave(self, step: int) -> None:
+        """Tab on: the digest pane (the shared-by panel where it takes the digest's place on
+        a narrow screen), or back to the tree."""
+        targets = ["#repos"] if step < 0 else ["#digest", "#reverse"]
+        for target in targets:
+            pane = self.screen.query_one(target)
+            if pane.display:
+                pane.focus()
+                return
 
     def action_toggle_mark(self) -> None:
         manifest = self.current
