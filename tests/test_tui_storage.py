@@ -140,6 +140,16 @@ async def test_digest_pane_shows_the_tags_history(
         assert overwritten["old1"][7:19] in history and overwritten["old0"][7:19] in history
         assert history.index(overwritten["old1"][7:19]) < history.index(overwritten["old0"][7:19])
         assert overwritten["latest"][7:19] not in history
+        # c clears the untagged manifests' marks too
+        app.main.tags_pane.show_untagged("app")
+        app.main.tags_pane.untagged_list.focus()
+        await pilot.press("space")
+        assert len(app.session.storage.marks) == 1
+        await pilot.press("c")
+        await settle(pilot)
+        assert not app.session.storage.marks
+        rows = app.main.tags_pane.untagged_list
+        assert not any(str(rows.get_option_at_index(n).prompt).startswith("●") for n in range(2))
 
 
 async def test_without_storage_nothing_is_known_about_untagged(

@@ -322,6 +322,7 @@ class Session:
 
     def clear_marks(self) -> None:
         self.marks.clear()
+        self.storage.marks.clear()  # the untagged manifests' too
 
     def marked_in(self, repository: str) -> int:
         return self.mark_counts()[repository]

@@ -194,7 +194,7 @@ class MainScreen(StorageHandlers, Screen[None]):
 
     def refresh_marks(self, repositories: list[str] | None = None) -> None:
         self.repo_tree.refresh_labels(repositories)
-        self.tag_list.redraw()
+        self.tags_pane.redraw_marks()
         self.update_status()
 
     def jump_to(self, repository: str, tag: str) -> None:

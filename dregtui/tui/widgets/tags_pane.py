@@ -91,6 +91,12 @@ class TagsPane(Vertical):
         self.update_header()
         self.call_after_refresh(self.update_header)  # once the list has its width
 
+    def redraw_marks(self) -> None:
+        """The marks changed: both lists show them."""
+        self.tag_list.redraw()
+        if self.showing_untagged:
+            self.untagged_list.redraw()
+
     def show(self, repository: str, *, keep_cursor: bool = True) -> None:
         """Show the rows of ``repository`` (filter and order applied); the date order loads
         the created dates it needs."""
