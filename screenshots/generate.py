@@ -1,5 +1,6 @@
-"""Regenerate the SVG screenshots in this folder (main, confirmation and result screens at
-120x36 and 80x24) from the fixed sample inventory: no registry needed, deterministic.
+"""Regenerate the SVG screenshots in this folder (main, confirmation and result screens, and
+with a storage the untagged list, at 120x36 and 80x24) from the fixed sample inventory: no
+registry needed, deterministic.
 
     python screenshots/generate.py
 """
@@ -10,9 +11,15 @@ import asyncio
 from pathlib import Path
 
 from dregtui.tui.sample_data import sample_app, show_confirm, show_main, show_result
+from dregtui.tui.sample_storage import show_untagged
 
 HERE = Path(__file__).resolve().parent
-SCREENS = {"main": show_main, "confirm": show_confirm, "result": show_result}
+SCREENS = {
+    "main": show_main,
+    "confirm": show_confirm,
+    "result": show_result,
+    "untagged": show_untagged,
+}
 SIZES = ((120, 36), (80, 24))
 
 
