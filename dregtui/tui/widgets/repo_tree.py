@@ -171,9 +171,10 @@ class RepoTree(Tree[str]):
         if not (self.by_size and sizes):
             return entries
 
-        def size(entry: tuple[str, bool]) -> int:
+        def size(entry: tuple[str, bool]) -> int:  # as the labels say it: untagged included
             name, is_namespace = entry
-            return sizes.get(name + "/" if is_namespace else name, 0)
+            below = self._groups.below.get(name, []) if is_namespace else [name]
+            return sizes.get(name + "/" if is_namespace else name, 0) + self._untagged_size(below)
 
         return sorted(entries, key=lambda e: (-size(e), e[0]))
 
