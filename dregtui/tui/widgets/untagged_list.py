@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from dregtui.core.textsafe import clean
 from dregtui.tui.session import Session
 from dregtui.tui.text import human_size, short_digest
 from dregtui.tui.untagged import UntaggedManifest, when
@@ -30,8 +31,8 @@ def row_text(manifest: UntaggedManifest, marked: bool) -> Text:
     text.append(short_digest(manifest.digest).ljust(DIGEST_W), style="" if marked else "dim")
     text.append(f" {human_size(manifest.size):>{SIZE_W}}")
     text.append(f" {when(manifest.linked):<{DATE_W}}", style="dim")
-    if manifest.was:
-        text.append(f" {manifest.was}")
+    if manifest.was:  # a tag's name as the storage holds it: data, cleaned
+        text.append(f" {clean(manifest.was)}")
     if manifest.kept:
         text.append(f" {manifest.kept}", style="italic dim")
     return text
