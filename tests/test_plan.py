@@ -10,14 +10,8 @@ from hypothesis import strategies as st
 
 from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
-from dregtui.core.plan import (
-    Action,
-    IntersectingTagsError,
-    PlanMode,
-    Why,
-    build_plan,
-    signature_target,
-)
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import Action, IntersectingTagsError, PlanMode, Why, signature_target
 from dregtui.core.selection import Selection
 
 IMG = mediatypes.OCI_MANIFEST

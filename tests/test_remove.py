@@ -7,7 +7,8 @@ import threading
 import pytest
 from support.registry import resolve
 
-from dregtui.core.plan import Action, PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import Action, PlanMode
 from dregtui.core.selection import Selection
 from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import RECLAIM_SPACE, Status

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import random
 
-from dregtui.core.plan import PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import PlanMode
 from dregtui.core.selection import Selection
 from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import Status

@@ -6,7 +6,8 @@ import subprocess
 
 from support.registry import resolve
 
-from dregtui.core.plan import PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import PlanMode
 from dregtui.core.selection import Selection
 from dregtui.demo.server import find_registry_binary
 from dregtui.ops.execute import execute_plan

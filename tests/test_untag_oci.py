@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 from support.oci_fake import OciRegistry
 
-from dregtui.core.plan import Action, PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import Action, PlanMode
 from dregtui.core.selection import Selection
 from dregtui.demo.images import ImagePusher
 from dregtui.ops.execute import execute_plan

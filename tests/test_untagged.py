@@ -206,7 +206,7 @@ def test_a_child_stays_when_its_index_is_tagged_before_its_delete(registry, clie
     """The plan takes an untagged index and its children; a tag appears on the index before
     the run: the index is skipped (the re-check) and so are its children, never left dangling."""
     from dregtui.core.inventory import Inventory
-    from dregtui.core.plan import Action, Plan, PlanItem, PlanMode, Why
+    from dregtui.core.plan_model import Action, Plan, PlanItem, PlanMode, Why
     from dregtui.ops.execute import execute_plan
     from dregtui.ops.execution_result import Status
 

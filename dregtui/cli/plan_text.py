@@ -4,7 +4,7 @@ of ``remove-*`` and ``prune``). Text from the registry goes through :func:`clean
 
 from __future__ import annotations
 
-from dregtui.core.plan import Action, Plan, Why, children_note
+from dregtui.core.plan_model import Action, Plan, Why, children_note
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 

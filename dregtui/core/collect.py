@@ -26,6 +26,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from dregtui.core.oci import mediatypes
+from dregtui.core.plan_model import Action, PlanItem, Why
 from dregtui.core.stored import StorageView, StoredRepository
 
 Revision = tuple[str, str]  # (repository, manifest digest)
@@ -234,3 +236,20 @@ def untagged_bytes(marks: Marks, repositories: Iterable[str]) -> int:
     """The bytes only the repositories' untagged manifests hold, together (each blob once)."""
     taken = untagged_candidates(marks, repositories, older_than=0, now=0)
     return marks.frees((c.repository, c.digest) for c in taken)
+
+
+def plan_item(candidate: Candidate) -> PlanItem:
+    """A DELETE with no tags, as ``remove-untagged`` plans it."""
+    media_type = candidate.media_type or (
+        mediatypes.OCI_INDEX if candidate.children else mediatypes.OCI_MANIFEST
+    )
+    return PlanItem(
+        repository=candidate.repository,
+        digest=candidate.digest,
+        media_type=media_type,
+        selected_tags=[],
+        children=list(candidate.children),
+        parent_indexes=list(candidate.parents),
+        action=Action.DELETE,
+        why=Why.UNTAGGED,
+    )

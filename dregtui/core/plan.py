@@ -14,36 +14,17 @@ from typing import Any
 from dregtui.core.inventory import Inventory
 from dregtui.core.oci import mediatypes
 from dregtui.core.plan_model import (
-    SIGNATURE_SUFFIXES,
     Action,
     IntersectingTagsError,
     Plan,
-    PlanError,
     PlanItem,
     PlanMode,
     Why,
-    children_note,
     signature_tags_for,
-    signature_target,
 )
 from dregtui.core.plan_referrers import referrers_taken_along
 from dregtui.core.referrers import ReferrerGraph
 from dregtui.core.tags import sort_key, sort_tags
-
-__all__ = [
-    "SIGNATURE_SUFFIXES",
-    "Action",
-    "IntersectingTagsError",
-    "Plan",
-    "PlanError",
-    "PlanItem",
-    "PlanMode",
-    "Why",
-    "build_plan",
-    "children_note",
-    "signature_tags_for",
-    "signature_target",
-]
 
 
 def build_plan(

@@ -36,7 +36,7 @@ from dregtui.core.footprints import footprint_ids
 from dregtui.core.inventory import Inventory
 
 if TYPE_CHECKING:
-    from dregtui.core.plan import Plan
+    from dregtui.core.plan_model import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +262,7 @@ class Space:
         return sum(sizes[blob] for blob, n in drop.items() if count[blob] <= n)
 
     def reclaimable(self, plan: Plan) -> int:
-        from dregtui.core.plan import Action
+        from dregtui.core.plan_model import Action
 
         return self.reclaimable_links(
             (item.repository, item.digest) for item in plan.items if item.action is Action.DELETE

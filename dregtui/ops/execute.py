@@ -55,7 +55,7 @@ from dregtui.core.inventory import Inventory
 from dregtui.core.oci import mediatypes
 from dregtui.core.oci.mediatypes import PLACEHOLDER_ANNOTATION
 from dregtui.core.oci.models import DeleteOutcome
-from dregtui.core.plan import Action, Plan, PlanItem
+from dregtui.core.plan_model import Action, Plan, PlanItem
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.ops.execution_result import ExecutionResult, ItemResult, Status
 from dregtui.ops.rechecks import Gone, Rechecks, Skip

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from dregtui.core.plan import PlanItem
+from dregtui.core.plan_model import PlanItem
 
 RECLAIM_SPACE = (
     "Deleting only unlinks manifests; to free the disk space run the registry's garbage "

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
-from dregtui.core.plan import PlanItem
+from dregtui.core.plan_model import PlanItem
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tags import sort_tags
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dregtui.core.inventory import Inventory
-from dregtui.core.plan import Plan
+from dregtui.core.plan_model import Plan
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tags import sort_tags
 from dregtui.ops.execute import execute_plan

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dregtui.core.inventory import Inventory, TagRef
-from dregtui.core.plan import signature_tags_for
+from dregtui.core.plan_model import signature_tags_for
 
 
 @dataclass

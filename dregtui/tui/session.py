@@ -18,7 +18,8 @@ from operator import itemgetter
 
 from dregtui.core.filter_index import TagIndex
 from dregtui.core.inventory import Inventory
-from dregtui.core.plan import Plan, PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import Plan, PlanMode
 from dregtui.core.policy.decisions import Outcome
 from dregtui.core.space import Space
 from dregtui.core.tags import sort_tags, variant_sort_key

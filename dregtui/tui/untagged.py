@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from dregtui.core.collect import Candidate, Marks, untagged_candidates
-from dregtui.core.oci import mediatypes
-from dregtui.core.plan import Action, Plan, PlanItem, Why
+from dregtui.core.collect import Candidate, Marks, plan_item, untagged_candidates
+from dregtui.core.plan_model import Action, Plan
 from dregtui.core.stored import StorageView, StoredRepository
 from dregtui.tui.marks import Marks as MarkSet
 
@@ -106,23 +105,6 @@ def summarise(marks: Marks, now: float) -> dict[str, RepositoryUntagged]:
         size = marks.frees(by_repository.get(name, []))
         out[name] = RepositoryUntagged(tuple(rows), size)
     return out
-
-
-def plan_item(candidate: Candidate) -> PlanItem:
-    """A DELETE with no tags, as ``remove-untagged`` plans it."""
-    media_type = candidate.media_type or (
-        mediatypes.OCI_INDEX if candidate.children else mediatypes.OCI_MANIFEST
-    )
-    return PlanItem(
-        repository=candidate.repository,
-        digest=candidate.digest,
-        media_type=media_type,
-        selected_tags=[],
-        children=list(candidate.children),
-        parent_indexes=list(candidate.parents),
-        action=Action.DELETE,
-        why=Why.UNTAGGED,
-    )
 
 
 @dataclass

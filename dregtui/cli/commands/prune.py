@@ -16,7 +16,8 @@ from typing import Any
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.cli.commands.query import EXIT_CODES, referrer_graph, set_reclaimable
 from dregtui.cli.commands.remove import add_run_options, carry_out
-from dregtui.core.plan import PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import PlanMode
 from dregtui.core.policy.decisions import Outcome, evaluate
 from dregtui.core.policy.rules import Policy, PolicyError, Rule, duration_text
 from dregtui.core.textsafe import clean

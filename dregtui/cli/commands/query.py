@@ -22,7 +22,8 @@ from typing import Any
 from dregtui.cli.commands._context import Context, UsageError
 from dregtui.core.errors import CatalogUnavailableError
 from dregtui.core.inventory import Inventory
-from dregtui.core.plan import Plan, PlanError, PlanMode, build_plan
+from dregtui.core.plan import build_plan
+from dregtui.core.plan_model import Plan, PlanError, PlanMode
 from dregtui.core.referrers import ReferrerGraph, build_graph
 from dregtui.core.selection import Selection
 from dregtui.core.selectors import SelectorError
@@ -301,7 +302,7 @@ def set_reclaimable(plan: Plan, inventory: Inventory, ctx: Context) -> None:
     view = ctx.storage_view()
     if view is not None:
         from dregtui.core.collect import Marks
-        from dregtui.core.plan import Action
+        from dregtui.core.plan_model import Action
 
         plan.reclaimable_exact = True
         deleted = [(i.repository, i.digest) for i in plan.items if i.action is Action.DELETE]

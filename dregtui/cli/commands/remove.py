@@ -29,7 +29,7 @@ from dregtui.cli.commands.query import (
     plan_from_args,
 )
 from dregtui.cli.plan_text import frees_line, render_plan
-from dregtui.core.plan import Plan
+from dregtui.core.plan_model import Plan
 from dregtui.core.textsafe import clean
 from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import RECLAIM_SPACE, ExecutionResult, ItemResult

@@ -23,9 +23,8 @@ from dregtui.cli.commands._context import Context, UsageError
 from dregtui.cli.commands.query import EXIT_CODES, add_repository_options
 from dregtui.cli.commands.remove import add_run_options, carry_out
 from dregtui.cli.plan_text import frees_line
-from dregtui.core.collect import Candidate, Marks, untagged_candidates
-from dregtui.core.oci import mediatypes
-from dregtui.core.plan import Action, Plan, PlanItem, PlanMode, Why
+from dregtui.core.collect import Marks, plan_item, untagged_candidates
+from dregtui.core.plan_model import Plan, PlanMode
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 
@@ -102,7 +101,7 @@ def untagged_plan(args: argparse.Namespace, ctx: Context) -> tuple[Plan, int]:
     now = time.time()
     taken = untagged_candidates(marks, repositories, older_than=grace, now=now)
     every = untagged_candidates(marks, repositories, older_than=0, now=now)
-    items = [_item(c) for c in taken]
+    items = [plan_item(c) for c in taken]
     planned = {(c.repository, c.digest) for c in taken}
     for item in items:
         item.children_deleted = [c for c in item.children if (item.repository, c) in planned]
@@ -111,22 +110,6 @@ def untagged_plan(args: argparse.Namespace, ctx: Context) -> tuple[Plan, int]:
     plan.reclaimable_bytes = marks.frees((c.repository, c.digest) for c in taken)
     plan.reclaimable_exact = True
     return plan, len(every) - len(taken)
-
-
-def _item(candidate: Candidate) -> PlanItem:
-    media_type = candidate.media_type or (
-        mediatypes.OCI_INDEX if candidate.children else mediatypes.OCI_MANIFEST
-    )
-    return PlanItem(
-        repository=candidate.repository,
-        digest=candidate.digest,
-        media_type=media_type,
-        selected_tags=[],
-        children=list(candidate.children),
-        parent_indexes=list(candidate.parents),
-        action=Action.DELETE,
-        why=Why.UNTAGGED,
-    )
 
 
 def _kept_note(ctx: Context, args: argparse.Namespace, young: int) -> None:

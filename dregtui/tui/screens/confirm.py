@@ -12,14 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from dregtui.core.oci import mediatypes
-from dregtui.core.plan import (
-    Action,
-    Plan,
-    PlanItem,
-    PlanMode,
-    Why,
-    children_note,
-)
+from dregtui.core.plan_model import Action, Plan, PlanItem, PlanMode, Why, children_note
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 from dregtui.tui.screens.fit import fit_body

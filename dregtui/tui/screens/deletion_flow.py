@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from dregtui.core.plan import Plan, PlanMode
+from dregtui.core.plan_model import Plan, PlanMode
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.tui import deletion
 from dregtui.tui import messages as msg
