@@ -6,7 +6,9 @@ and reads: the bucket is the same, key for key and ETag for ETag, after it read 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import time
 from typing import Any
 
@@ -14,9 +16,10 @@ import pytest
 from support import s3 as s3_fixtures
 from support.s3 import ROOT, S3Registry, S3Server, new_bucket, start_s3_server
 
-from dregtui.core.errors import StorageError
+from dregtui.core.errors import NotFoundError, StorageError
 from dregtui.core.stored import StorageView
 from dregtui.demo.images import ImagePusher
+from dregtui.demo.server import find_registry_binary
 from dregtui.ops.scanner import Scanner
 from dregtui.ops.storage_inventory import check_registry_pairing, inventory_from_view
 from dregtui.registry.client import RegistryClient
@@ -81,8 +84,12 @@ def test_the_bucket_holds_what_the_api_scan_sees_and_more(
             assert stored.repository_names() == api.repository_names()
             assert set(api.repository_names()) == {"app", "mirror/app", "multi/tool"}
             for name in api.repository_names():
-                api_tags = {t: api.tag_info(name, t).digest for t in api.tags(name)}
-                storage_tags = {t: stored.tag_info(name, t).digest for t in stored.tags(name)}
+                api_tags = {
+                    t: getattr(api.tag_info(name, t), "digest", None) for t in api.tags(name)
+                }
+                storage_tags = {
+                    t: getattr(stored.tag_info(name, t), "digest", None) for t in stored.tags(name)
+                }
                 assert storage_tags == api_tags, name
             app = view.repositories["app"]
             assert len(app.untagged) == 2  # the two earlier pushes of latest
@@ -210,3 +217,113 @@ def test_a_denied_read_is_one_sentence(tmp_path: Any, s3_env: dict[str, str]) ->
 def _keys(server: S3Server, bucket: str) -> list[str]:
     answer = server.client().list_objects_v2(Bucket=bucket)
     return [item["Key"] for item in answer.get("Contents", ())]
+
+
+def _blob_data(registry: S3Registry) -> dict[str, int]:
+    """The bucket's blob data objects: key -> bytes."""
+    return {
+        key: size
+        for key, (size, _) in registry.objects().items()
+        if key.startswith(BLOBS) and key.endswith("/data")
+    }
+
+
+def _tags(client: RegistryClient) -> dict[tuple[str, str], str]:
+    """Every (repository, tag) -> digest, as the API answers now."""
+    api = Scanner(client).scan()
+    tags = {}
+    for name in api.repository_names():
+        for tag in api.tags(name):
+            info = api.tag_info(name, tag)
+            assert info is not None, (name, tag)
+            tags[name, tag] = info.digest
+    return tags
+
+
+def _revisions(registry: S3Registry) -> dict[str, set[str]]:
+    """Every repository's linked revisions (tagged or not), as the bucket holds them."""
+    view = _view(from_registry_config(str(registry.config), env={}))
+    return {name: set(repo.revisions) for name, repo in view.repositories.items()}
+
+
+def test_remove_untagged_on_s3_frees_what_garbage_collect_frees(
+    s3_registry: S3Registry, run_cli: Any
+) -> None:
+    """The S3 twin of test_untagged.py's: remove-untagged with --registry-config takes exactly
+    the overwritten revisions, keeps an index's children, a kept image's referrer and its
+    cosign-style signature, its
+    figure is what distribution's garbage-collect (registry stopped) then deletes from the
+    bucket, du counts the bucket's blob data, and restore --last gives every tag back."""
+    cli = ["-reg", s3_registry.url, "-c", "None", "--registry-config", str(s3_registry.config)]
+    with RegistryClient(s3_registry.url) as client:
+        pusher = ImagePusher(client)
+        old = [pusher.image("app", "latest", seed=f"app-{n}") for n in range(2)]
+        latest = pusher.image("app", "latest", seed="app-2")
+        pusher.image("app", "1.0", seed="app-1.0")
+        referrer = pusher.referrer(latest, "application/vnd.example.signature")
+        signature = pusher.signature("app", latest.digest)
+        _, children = pusher.index("multi/tool", "latest", seed="tool")
+        taken = {("app", p.digest) for p in old}
+        stays = {("app", latest.digest), ("app", referrer.digest), ("app", signature.digest)}
+        stays |= {("multi/tool", c.digest) for c in children}
+        snapshot, revisions = _tags(client), _revisions(s3_registry)
+        # three latest, 1.0, the referrer and its fallback tag's index, the signature
+        assert len(revisions["app"]) == 7
+
+        data = _blob_data(s3_registry)
+        du = json.loads(run_cli(*cli, "--json", "du").out)
+        assert du["exact"] is True and du["total_bytes"] == sum(data.values()) > 0
+
+        argv = (*cli, "--json", "remove-untagged", "--older-than", "0s", "--yes")
+        done = run_cli(*argv)
+        assert done.code == 0, done
+        doc = json.loads(done.out)
+        assert _planned(doc) == taken
+        figure = doc["plan"]["totals"]["reclaimable_bytes"]
+        assert doc["plan"]["totals"]["reclaimable_exact"] is True and figure > 0
+        for repository, digest in taken:
+            with pytest.raises(NotFoundError):
+                client.get_manifest(repository, digest)
+        for repository, digest in stays:  # platform manifests, the referrer, the signature
+            assert client.get_manifest(repository, digest).digest == digest
+        assert _tags(client) == snapshot
+        assert _revisions(s3_registry)["app"] == revisions["app"] - {d for _, d in taken}
+
+        restored = run_cli(*cli, "restore", "--last")
+        assert restored.code == 0, restored
+        for repository, digest in taken:
+            assert client.get_manifest(repository, digest).digest == digest
+        assert _tags(client) == snapshot and _revisions(s3_registry) == revisions
+
+        again = run_cli(*argv)  # once more, then garbage-collect with the registry stopped
+        assert again.code == 0, again
+        assert _planned(json.loads(again.out)) == taken
+        assert json.loads(again.out)["plan"]["totals"]["reclaimable_bytes"] == figure
+
+    before = _blob_data(s3_registry)
+    assert before == data  # deleting a manifest unlinks it; its blob stays until GC
+    s3_registry.registry.stop()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REGISTRY_"))}
+    gc = subprocess.run(
+        [find_registry_binary() or "docker-registry", "garbage-collect", str(s3_registry.config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert gc.returncode == 0, gc.stdout[-2000:] + gc.stderr[-2000:]
+    after = _blob_data(s3_registry)
+    assert set(after) < set(before)
+    assert sum(before[k] for k in set(before) - set(after)) == figure
+    s3_registry.registry.start()  # what stays still answers, its config and layers too
+    with RegistryClient(s3_registry.url) as client:
+        for repository, digest in stays:
+            manifest = client.get_manifest(repository, digest)
+            assert manifest.digest == digest
+            for blob in [manifest.config, *manifest.layers]:
+                assert blob is not None and client.blob_exists(repository, blob.digest)
+        assert _tags(client) == snapshot
+
+
+def _planned(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(i["repository"], i["digest"]) for i in doc["plan"]["items"]}

@@ -217,7 +217,7 @@ def s3_registry(s3_server: S3Server) -> Iterator[S3Registry]:
     bucket = new_bucket(s3_server)
     # distribution's s3 driver refuses an AWS_CA_BUNDLE it cannot use for plain HTTP
     # ("unable to load custom CA bundle"), and must not take AWS_* meant for dregtui
-    unset = {k: None for k in os.environ if k.startswith("AWS_")}
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AWS_")}
     registry = LocalRegistry(config=registry_config(s3_server, bucket), env=unset)
     registry.start()
     try:
