@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from dregtui.core.oci import mediatypes
 from dregtui.core.plan_model import Action, Plan, PlanItem, PlanMode, Why, children_note
+from dregtui.core.referrers import is_plumbing_tag
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 from dregtui.tui.screens.fit import fit_body
@@ -33,6 +34,42 @@ def _names(tags: list[str]) -> str:
     return ", ".join(clean(t) for t in tags)
 
 
+def _is_referrer(item: PlanItem) -> bool:
+    """Taken along (or left) as a referrer of another manifest: a signature, an SBOM, a
+    fallback index; its plumbing tags are the registry's bookkeeping, not the user's tags."""
+    return bool(item.referrer_of)
+
+
+def _subject_names(plan: Plan) -> dict[tuple[str, str], str]:
+    """(repository, digest) -> how the confirmation names that manifest as a subject."""
+    names: dict[tuple[str, str], str] = {}
+    for item in plan.items:
+        tags = [t for t in item.selected_tags + item.intersecting_tags if not is_plumbing_tag(t)]
+        if tags:
+            names[(item.repository, item.digest)] = f"{clean(item.repository)}:{clean(tags[0])}"
+        elif item.referrer_of:
+            names[(item.repository, item.digest)] = (
+                f"the {clean(item.referrer_kind)} {short_digest(item.digest)}"
+            )
+    return names
+
+
+def _referrer_text(text: Text, item: PlanItem, subjects: dict[tuple[str, str], str]) -> None:
+    subject = subjects.get(
+        (item.repository, item.referrer_of),
+        f"{clean(item.repository)}@{short_digest(item.referrer_of)}",
+    )
+    style = "bold cyan" if item.action is Action.SKIP else "magenta"
+    text.append(f"  {clean(item.referrer_kind)} of {subject}", style=style)
+    if item.action is Action.SKIP:
+        text.append("  (stays: what it refers to stays)\n", style="dim")
+    else:
+        text.append("  (goes with it)\n", style="dim")
+    if item.intersecting_tags:
+        text.append("  tags: ", style="dim")
+        text.append(_names(item.intersecting_tags) + "\n", style="dim")
+
+
 def _is_plain(item: PlanItem) -> bool:
     """Nothing to warn about: all its tags are marked, no other holder, no index involved."""
     return not (
@@ -41,6 +78,7 @@ def _is_plain(item: PlanItem) -> bool:
         or item.parent_indexes
         or item.children
         or item.orphaned_signatures
+        or item.referrer_of
         or item.action is not Action.DELETE
     )
 
@@ -62,7 +100,9 @@ def _tui_reason(item: PlanItem) -> str:
     return clean(item.reason)
 
 
-def _item_text(text: Text, item: PlanItem, width: int) -> None:
+def _item_text(
+    text: Text, item: PlanItem, width: int, subjects: dict[tuple[str, str], str]
+) -> None:
     start = len(text.plain)
     text.append(f"{item.action.value.upper():<7}", style=ACTION_STYLE[item.action])
     text.append(clean(item.repository), style="bold")
@@ -78,6 +118,9 @@ def _item_text(text: Text, item: PlanItem, width: int) -> None:
         text.append("\n")
         return
     text.append(f"  {clean(mediatypes.short_name(item.media_type))}\n", style="dim")
+    if _is_referrer(item):
+        _referrer_text(text, item, subjects)
+        return
     if item.intersecting_tags:
         text.append("  ! also tagged, not marked: ", style="bold yellow")
         text.append(_names(item.intersecting_tags), style="reverse yellow")
@@ -111,17 +154,28 @@ def plan_text(plan: Plan, width: int = 0) -> Text:
     """Every plan item, grouped by (repository, digest): the ones that need a decision or carry a
     warning first, then one line per plain deletion. Registry text is kept literal."""
     text = Text(no_wrap=False, overflow="fold")
-    detailed = [i for i in plan.items if not _is_plain(i)]
+    subjects = _subject_names(plan)
+    own = [i for i in plan.items if not _is_referrer(i)]
+    detailed = [i for i in own if not _is_plain(i)]
     detailed.sort(key=lambda i: not i.intersecting_tags)  # stable: plan order otherwise
-    plain = [i for i in plan.items if _is_plain(i)]
+    plain = [i for i in own if _is_plain(i)]
     for number, item in enumerate(detailed):
         if number:
             text.append("\n")
-        _item_text(text, item, width)
+        _item_text(text, item, width, subjects)
     if detailed and plain:
         text.append("\n")
     for item in plain:
-        _item_text(text, item, width)
+        _item_text(text, item, width, subjects)
+    referrers = [i for i in plan.items if _is_referrer(i)]
+    if referrers:
+        going = sum(1 for i in referrers if i.action is Action.DELETE)
+        text.append(
+            f"\nReferrers taken along: {going} of {len(referrers)} go with their image\n",
+            style="bold",
+        )
+    for item in referrers:
+        _item_text(text, item, width, subjects)
     text.rstrip()
     return text
 
@@ -190,7 +244,9 @@ class ConfirmScreen(ModalScreen[PlanMode | None]):
         self.mode = PlanMode()
         self.choice = 0
         self.plan = build(self.mode)
-        self.intersecting = sum(1 for i in self.plan.items if i.intersecting_tags)
+        self.intersecting = sum(
+            1 for i in self.plan.items if i.intersecting_tags and not _is_referrer(i)
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):

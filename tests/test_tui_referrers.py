@@ -1,0 +1,67 @@
+"""The image graph in the TUI (issue 24): the confirmation lists referrers as going with their
+image, the digest pane lists an image's referrers, the tags pane marks signed images and folds
+the plumbing tags."""
+
+from __future__ import annotations
+
+import pytest
+from support.tui import open_repository, settle
+
+from dregtui.core.referrers import COSIGN_SIGNATURE
+from dregtui.demo.images import ImagePusher
+from dregtui.registry.client import RegistryClient
+from dregtui.tui.app import DregApp
+from dregtui.tui.screens.confirm import ConfirmScreen
+from dregtui.tui.screens.result import ResultScreen
+
+pytestmark = pytest.mark.timeout(90)
+
+SPDX = "application/spdx+json"
+
+
+def signed_app(pusher: ImagePusher) -> dict[str, str]:
+    """team/app 1.0 with an oras signature and SBOM (fallback tag) and a cosign .sig; 2.0 plain."""
+    image = pusher.image("team/app", "1.0", seed="A", oci=True)
+    pusher.image("team/app", "2.0", seed="B", oci=True)
+    signature = pusher.referrer(image, COSIGN_SIGNATURE, size=300)
+    sbom = pusher.referrer(image, SPDX, size=500)
+    cosign = pusher.signature("team/app", image.digest)
+    return {
+        "image": image.digest,
+        "signature": signature.digest,
+        "sbom": sbom.digest,
+        "cosign": cosign.digest,
+        "fallback": "sha256-" + image.digest[7:],
+    }
+
+
+async def test_confirm_lists_referrers_and_deletes_them_with_the_image(
+    client: RegistryClient, pusher: ImagePusher
+) -> None:
+    d = signed_app(pusher)
+    app = DregApp(client)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.current_tag == "1.0"
+        await pilot.press("space", "d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = " ".join(str(app.screen.query_one("#confirm-plan").content).split())
+        assert "Referrers taken along: 4 of 4 go with their image" in shown
+        for digest, kind in (
+            (d["signature"], "signature"),
+            (d["sbom"], "sbom"),
+            (d["cosign"], "signature"),
+        ):
+            assert f"team/app @ {digest[7:19]} oci {kind} of team/app:1.0 (goes with it)" in shown
+        assert f"fallback index of team/app:1.0 (goes with it) tags: {d['fallback']}" in shown
+        assert "also tagged, not marked" not in shown
+        assert "referenced by index" not in shown
+        assert not app.screen.query("#confirm-choice")  # nothing to choose: no user tags shared
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ResultScreen)
+        assert {o.status for o in app.screen.outcomes} == {"deleted"}
+    assert sorted(client.list_tags("team/app")) == ["2.0"]
+    for key in ("image", "signature", "sbom", "cosign"):
+        assert client.head_manifest("team/app", d[key]) is None, key
