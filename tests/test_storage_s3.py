@@ -251,9 +251,9 @@ def test_remove_untagged_on_s3_frees_what_garbage_collect_frees(
 ) -> None:
     """The S3 twin of test_untagged.py's: remove-untagged with --registry-config takes exactly
     the overwritten revisions, keeps an index's children, a kept image's referrer and its
-    cosign-style signature, its
-    figure is what distribution's garbage-collect (registry stopped) then deletes from the
-    bucket, du counts the bucket's blob data, and restore --last gives every tag back."""
+    cosign-style signature; its figure is what distribution's garbage-collect (registry
+    stopped) then deletes from the bucket; du counts the bucket's blob data; restore --last
+    gives every tag and every revision back."""
     cli = ["-reg", s3_registry.url, "-c", "None", "--registry-config", str(s3_registry.config)]
     with RegistryClient(s3_registry.url) as client:
         pusher = ImagePusher(client)
