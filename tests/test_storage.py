@@ -184,3 +184,69 @@ def test_a_file_is_read_whole_up_to_the_limit_and_refused_past_it(tmp_path):
             storage.read(["f17"], 16)
     finally:
         storage.close()
+
+
+def test_the_filesystem_read_opens_few_folders_and_sees_what_a_full_walk_sees(tmp_path: Path):
+    """FileStorage.layout_files (a stat per link, a listing per folder of links) gives the
+    same view as the generic walk of every folder (files(), as S3 lists), strays, symbolic
+    links and deleted links included."""
+    from dregtui.storage.backends import FileStorage
+
+    v2 = tmp_path / "docker/registry/v2"
+
+    def write(key: str, text: str = "") -> Path:
+        path = v2 / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    digests = [f"{n:064x}" for n in range(1, 6)]
+    for hex_ in digests:
+        write(f"blobs/sha256/{hex_[:2]}/{hex_}/data", "{}")
+    repo = "repositories/team/app"
+    for hex_ in digests[:4]:
+        write(f"{repo}/_manifests/revisions/sha256/{hex_}/link", f"sha256:{hex_}")
+        write(f"{repo}/_layers/sha256/{hex_}/link", f"sha256:{hex_}")
+    (v2 / f"{repo}/_manifests/revisions/sha256/{digests[4]}").mkdir()  # deleted: no link
+    write(f"{repo}/_manifests/revisions/sha256/not-hex/link", "x")
+    write(f"{repo}/_manifests/revisions/sha256/stray", "x")
+    write(f"{repo}/_uploads/x/data", "x")
+    for tag, hexes in {"one": digests[:1], "two": digests[1:3], "gone": digests[3:4]}.items():
+        for n, hex_ in enumerate(hexes):
+            link = write(f"{repo}/_manifests/tags/{tag}/index/sha256/{hex_}/link", "sha256:" + hex_)
+            os.utime(link, (1000 + n, 1000 + n))
+        if tag != "gone":
+            write(f"{repo}/_manifests/tags/{tag}/current/link", f"sha256:{hexes[-1]}")
+    write(f"{repo}/_manifests/tags/one/index/sha256/{digests[2]}/link.tmp", "x")
+    # symbolic links are not followed: neither a link file nor a folder
+    (v2 / f"{repo}/_manifests/tags/two/index/sha256/{digests[3]}").mkdir()
+    os.symlink(
+        v2 / f"{repo}/_manifests/revisions/sha256/{digests[3]}/link",
+        v2 / f"{repo}/_manifests/tags/two/index/sha256/{digests[3]}/link",
+    )
+    os.symlink(v2 / f"{repo}/_manifests/tags/one", v2 / f"{repo}/_manifests/tags/linked")
+    (v2 / f"{repo}/_manifests/tags/odd/current").mkdir(parents=True)
+    os.symlink(
+        v2 / f"{repo}/_manifests/tags/one/current/link", v2 / f"{repo}/_manifests/tags/odd/cur"
+    )
+    write("repositories/empty/_manifests/tags/x", "x")
+
+    class Walked:  # the generic interface only, as S3Storage offers it
+        def __init__(self, inner: FileStorage) -> None:
+            self.description = inner.description
+            self.files, self.folders, self.read = inner.files, inner.folders, inner.read
+
+    storage = FileStorage(tmp_path)
+    try:
+        assert hasattr(storage, "layout_files")
+        fast, walked = read_storage(storage), read_storage(Walked(storage))  # type: ignore[arg-type]
+    finally:
+        storage.close()
+    assert fast == walked
+    app = fast.repositories["team/app"]
+    assert sorted(app.revisions) == ["sha256:" + h for h in digests[:4]]
+    assert app.tags == {"one": "sha256:" + digests[0], "two": "sha256:" + digests[2]}
+    assert app.history["two"] == [("sha256:" + digests[1], 1000), ("sha256:" + digests[2], 1001)]
+    assert app.history["gone"] == [("sha256:" + digests[3], 1000)]
+    assert len(app.layers) == 4
+    assert fast.repositories["empty"].revisions == {}

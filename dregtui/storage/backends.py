@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,9 @@ PERMISSION_HINT = (
     "a registry's files usually belong to root or to the container's user: run dregtui as "
     "that user (or with sudo), or give it read access"
 )
+
+
+Shape = Mapping[str, "Shape | None"]  # FileStorage.layout_files: the folders and files to see
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,51 @@ class FileStorage:
                 elif entry.is_file(follow_symlinks=False):
                     info = entry.stat(follow_symlinks=False)
                     yield StoredFile(entry.path[base:], info.st_size, info.st_mtime)
+
+    def layout_files(self, prefix: str, shape: Shape) -> Iterator[StoredFile]:
+        """The regular files below ``prefix`` (a folder) along ``shape``, opening only the
+        folders a ``*`` stands for: ``files()`` for a known layout, without opening each
+        folder on the way (a repository's link files sit one to a folder).
+
+        ``shape`` maps a name to what is below it: a further shape for a folder, ``None``
+        for a file; the name ``*`` stands for every folder there. A folder or file that is
+        a symbolic link is skipped, as ``files()`` skips it."""
+        base = len(str(self.root)) + 1
+        pending: list[tuple[str, Shape]] = [(str(self._path(prefix)).rstrip("/"), shape)]
+        while pending:
+            folder, below = pending.pop()
+            for name, inner in below.items():
+                if name == "*":
+                    if inner is not None:  # "*" names folders only
+                        pending.extend((p, inner) for p in self._subfolders(folder))
+                    continue
+                path = f"{folder}/{name}"
+                info = self._lstat(path)
+                if info is None:
+                    continue
+                if inner is None:
+                    if stat.S_ISREG(info.st_mode):
+                        yield StoredFile(path[base:], info.st_size, info.st_mtime)
+                elif stat.S_ISDIR(info.st_mode):
+                    pending.append((path, inner))
+
+    def _subfolders(self, folder: str) -> list[str]:
+        try:
+            with os.scandir(folder) as entries:
+                return [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except PermissionError as exc:
+            raise _denied(Path(folder)) from exc
+
+    @staticmethod
+    def _lstat(path: str) -> os.stat_result | None:
+        try:
+            return os.stat(path, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except PermissionError as exc:
+            raise _denied(Path(path)) from exc
 
     def read(self, keys: Sequence[str], limit: int) -> list[bytes | None]:
         # in batches: a file in the page cache reads in microseconds, less than handing it to

@@ -21,10 +21,11 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 from dregtui.core.errors import StorageError
 from dregtui.core.stored import StorageView, StoredRepository
-from dregtui.storage.backends import V2, Storage, StoredFile
+from dregtui.storage.backends import V2, Shape, Storage, StoredFile
 
 MAX_LINK = 1024  # bytes of a link file at most (a digest is 71)
 MAX_MANIFEST = 4 * 1024 * 1024  # bytes, as distribution refuses larger manifests
@@ -92,12 +93,31 @@ def _repository_names(storage: Storage) -> list[str]:
     return sorted(names)
 
 
+# the files of a repository that the layout names (FileStorage.layout_files): a revision's or
+# layer's link, each tag's current link and its index's links; "*" is every folder there
+_LINKED: Shape = {"*": {"link": None}}
+_MANIFESTS: Shape = {
+    "revisions": {"sha256": _LINKED},
+    "tags": {"*": {"current": {"link": None}, "index": {"sha256": _LINKED}}},
+}
+
+
+def _files(storage: Storage, prefix: str, shape: Shape) -> Iterable[StoredFile]:
+    """The files below ``prefix`` the layout reads: on a filesystem only those along
+    ``shape`` (opening a folder costs more than looking up a file: one folder per link file),
+    on S3 all of them (one listing)."""
+    layout_files = getattr(storage, "layout_files", None)
+    if layout_files is not None:
+        return cast("Iterable[StoredFile]", layout_files(prefix, shape))
+    return storage.files(prefix)
+
+
 def _repository(storage: Storage, name: str) -> StoredRepository:
     repository = StoredRepository(name)
     base = f"{V2}/repositories/{name}/"
-    for stored in storage.files(base + "_manifests/"):
+    for stored in _files(storage, base + "_manifests/", _MANIFESTS):
         _place(repository, stored, stored.key[len(base) + len("_manifests/") :])
-    for stored in storage.files(base + "_layers/sha256/"):
+    for stored in _files(storage, base + "_layers/sha256/", _LINKED):
         parts = stored.key[len(base) :].split("/")
         if len(parts) == 4 and parts[3] == "link" and _HEX.fullmatch(parts[2]):
             repository.layers.add("sha256:" + parts[2])
