@@ -84,13 +84,7 @@ def test_the_bucket_holds_what_the_api_scan_sees_and_more(
             assert stored.repository_names() == api.repository_names()
             assert set(api.repository_names()) == {"app", "mirror/app", "multi/tool"}
             for name in api.repository_names():
-                api_tags = {
-                    t: getattr(api.tag_info(name, t), "digest", None) for t in api.tags(name)
-                }
-                storage_tags = {
-                    t: getattr(stored.tag_info(name, t), "digest", None) for t in stored.tags(name)
-                }
-                assert storage_tags == api_tags, name
+                assert _digests(stored, name) == _digests(api, name), name
             app = view.repositories["app"]
             assert len(app.untagged) == 2  # the two earlier pushes of latest
             history = app.history["latest"]
@@ -327,3 +321,10 @@ def test_remove_untagged_on_s3_frees_what_garbage_collect_frees(
 
 def _planned(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {(i["repository"], i["digest"]) for i in doc["plan"]["items"]}
+
+
+def _digests(inventory, name):  # type: ignore[no-untyped-def]
+    """Tag -> digest of one repository; every listed tag has its info."""
+    infos = {t: inventory.tag_info(name, t) for t in inventory.tags(name)}
+    assert all(info is not None for info in infos.values()), name
+    return {t: info.digest for t, info in infos.items()}
