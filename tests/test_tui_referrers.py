@@ -8,9 +8,11 @@ import pytest
 from support.tui import open_repository, settle
 
 from dregtui.core.referrers import COSIGN_SIGNATURE
+from dregtui.core.space import human_size
 from dregtui.demo.images import ImagePusher
 from dregtui.registry.client import RegistryClient
 from dregtui.tui.app import DregApp
+from dregtui.tui.referrer_view import referrer_size
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
 
@@ -65,3 +67,30 @@ async def test_confirm_lists_referrers_and_deletes_them_with_the_image(
     assert sorted(client.list_tags("team/app")) == ["2.0"]
     for key in ("image", "signature", "sbom", "cosign"):
         assert client.head_manifest("team/app", d[key]) is None, key
+
+
+async def test_digest_pane_lists_an_images_referrers(
+    client: RegistryClient, pusher: ImagePusher
+) -> None:
+    d = signed_app(pusher)
+    app = DregApp(client)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.current_tag == "1.0"
+        await settle(pilot)
+        body = str(app.query_one("#digest-body").content)
+        lines = [" ".join(line.split()) for line in body.splitlines()]
+        start = next(i for i, line in enumerate(lines) if line.startswith("referrers"))
+        shown = "\n".join(lines[start:])
+        inventory = app.session.inventory
+        for key, kind, artifact_type in (
+            ("signature", "signature", COSIGN_SIGNATURE),
+            ("sbom", "sbom", SPDX),
+            ("cosign", "signature", "(cosign tag)"),
+        ):
+            size = referrer_size(inventory, d[key])
+            assert size is not None and size > 0
+            assert f"{kind} {human_size(size)} {d[key][7:19]}\n{artifact_type}" in shown
+        await pilot.press("j")  # 2.0: no referrers
+        await settle(pilot)
+        assert "referrers" not in str(app.query_one("#digest-body").content)

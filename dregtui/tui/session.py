@@ -31,6 +31,7 @@ from dregtui.tui.filter_text import (
     term_cost,
 )
 from dregtui.tui.marks import Marks
+from dregtui.tui.referrer_view import ReferrerView
 from dregtui.tui.untagged import StorageState
 
 SORTS = ("version", "name", "date", "variant")
@@ -67,6 +68,8 @@ class Session:
     status_message: str = ""  # in the status bar from the start (the demo's fill says so)
     # The registry's storage when given: untagged manifests, their marks, the tags' histories.
     storage: StorageState = field(default_factory=StorageState)
+    # The image graph (signatures, SBOMs...) per repository, built when first shown.
+    referrers: ReferrerView = field(default_factory=ReferrerView)
     # (repository, sort) -> (inventory revision, ordered tags); the last filter and its rows
     _orders: dict[tuple[str, str], tuple[tuple[int, int, int], list[str]]] = field(
         default_factory=dict, repr=False

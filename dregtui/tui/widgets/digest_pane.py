@@ -9,13 +9,16 @@ from textual.widgets import Static
 from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.policy.decisions import Decision
+from dregtui.core.referrers import Referrer
 from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts
+from dregtui.tui.referrer_view import referrer_size
 from dregtui.tui.session import Session
 from dregtui.tui.text import human_size, short_digest
 from dregtui.tui.untagged import when
 
 LABEL_W = 10
+KIND_STYLE = {"signature": "green", "sbom": "cyan", "attestation": "magenta"}
 EMPTY = "Pick a tag: its manifest (size, created, labels, layers) shows here."
 
 
@@ -109,7 +112,11 @@ class DigestPane(VerticalScroll, can_focus=True):
         space = session.space if info else None
         total = space.manifest_size(info.digest) if space and info else None
         history = session.storage.history(repository, tag) if tag else []
-        self.show(repository, tag, info, details, decision, total, history)
+        refs = (
+            session.referrers.referrers(session.inventory, repository, info.digest) if info else []
+        )
+        sized = [(r, referrer_size(session.inventory, r.digest)) for r in refs]
+        self.show(repository, tag, info, details, decision, total, history, sized)
 
     def show(
         self,
@@ -120,6 +127,7 @@ class DigestPane(VerticalScroll, can_focus=True):
         decision: Decision | None = None,
         total: int | None = None,
         history: list[tuple[str, float]] | None = None,
+        referrers: list[tuple[Referrer, int | None]] | None = None,
     ) -> None:
         """``history``: every digest the tag pointed at, with when, oldest first (from the
         registry's storage; none without it)."""
@@ -135,10 +143,30 @@ class DigestPane(VerticalScroll, can_focus=True):
             by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
             text.append(clean(by) + "\n")
         text.append_text(describe(repository, tag, info, details, width, total))
+        if referrers:
+            text.append("\n")
+            text.append_text(referrers_text(info.digest, referrers, width))
         if history:
             text.append("\n")
             text.append_text(history_text(history, width))
         self._update(text)
+
+
+def referrers_text(digest: str, referrers: list[tuple[Referrer, int | None]], width: int) -> Text:
+    """The image's referrers (signatures, SBOMs, attestations; a referrer's own below it):
+    kind, artifact type, size, digest. They go with the image when it is deleted."""
+    rows = _Rows(width)
+    for number, (ref, size) in enumerate(referrers):
+        of = "" if ref.subject == digest else f" (of {short_digest(ref.subject)})"
+        rows(
+            "referrers" if number == 0 else "",
+            f"{ref.kind.value:<11} {human_size(size) if size is not None else '?':>9}  "
+            f"{short_digest(ref.digest)}{of}",
+            KIND_STYLE.get(ref.kind.value, ""),
+        )
+        rows("", f"  {ref.artifact_type or f'({ref.source.value} tag)'}", "dim")
+    rows.text.rstrip()
+    return rows.text
 
 
 def history_text(history: list[tuple[str, float]], width: int) -> Text:
