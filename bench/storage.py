@@ -10,7 +10,7 @@ carries the other's objects):
   - ``read_storage`` + ``inventory_from_view`` on the storage directory;
   - dregtui's Scanner over the whole registry, as bench/scan.py's ``time_dregtui`` runs it;
   - ``read_storage`` + ``inventory_from_view`` again: the storage's figure is the mean of the
-    runs before and after the scan (here the one after ran 1.5-2x slower, unexplained).
+    runs before and after the scan (here the one after ran 1.2-2x slower, unexplained).
 Prints both times, the ratio, and checks that both give the same repositories and
 tags -> digests (a SHA-256 of the sorted lines). Target: the storage at least 5x faster.
 Usage: python bench/storage.py [N]   (default 100000)
