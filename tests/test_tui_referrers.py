@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pytest
 from support.tui import open_repository, settle
+from textual.content import Content
+from textual.widget import Widget
 
 from dregtui.core.referrers import COSIGN_SIGNATURE
 from dregtui.core.space import human_size
 from dregtui.demo.images import ImagePusher
 from dregtui.registry.client import RegistryClient
 from dregtui.tui.app import DregApp
+from dregtui.tui.commands import ACTIONS
 from dregtui.tui.referrer_view import referrer_size
 from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
@@ -19,6 +22,10 @@ from dregtui.tui.screens.result import ResultScreen
 pytestmark = pytest.mark.timeout(90)
 
 SPDX = "application/spdx+json"
+
+
+def title(widget: Widget) -> str:
+    return Content.from_markup(str(widget.border_title)).plain
 
 
 def signed_app(pusher: ImagePusher) -> dict[str, str]:
@@ -94,3 +101,28 @@ async def test_digest_pane_lists_an_images_referrers(
         await pilot.press("j")  # 2.0: no referrers
         await settle(pilot)
         assert "referrers" not in str(app.query_one("#digest-body").content)
+
+
+async def test_tags_pane_marks_signed_images_and_folds_plumbing_tags(
+    client: RegistryClient, pusher: ImagePusher
+) -> None:
+    d = signed_app(pusher)
+    plumbing = sorted([d["fallback"], d["fallback"] + ".sig"])
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_repository(pilot, "team/app")
+        assert app.tag_list.rows == ["1.0", "2.0"]  # folded by default
+        pane = app.main.tags_pane
+        assert title(pane) == "team/app  2 (+2 hidden)"
+        lines = [app.tag_list.render_line(y).text for y in range(2)]
+        assert lines[0].split()[:2] == ["1.0", "✓"]  # signed
+        assert "✓" not in lines[1]
+        # in the palette (and, as every main-screen binding, in the help: tests/test_tui_keys.py)
+        assert ("Plumbing tags", "toggle_plumbing") in [(t, a) for t, _, a in ACTIONS]
+        await pilot.press("z")
+        await settle(pilot)
+        assert sorted(app.tag_list.rows) == sorted(["1.0", "2.0", *plumbing])
+        assert title(pane) == "team/app  4"
+        await pilot.press("z")
+        await settle(pilot)
+        assert app.tag_list.rows == ["1.0", "2.0"]

@@ -70,6 +70,7 @@ class Session:
     storage: StorageState = field(default_factory=StorageState)
     # The image graph (signatures, SBOMs...) per repository, built when first shown.
     referrers: ReferrerView = field(default_factory=ReferrerView)
+    show_plumbing: bool = False  # the referrers' plumbing tags in the tags pane (else folded)
     # (repository, sort) -> (inventory revision, ordered tags); the last filter and its rows
     _orders: dict[tuple[str, str], tuple[tuple[int, int, int], list[str]]] = field(
         default_factory=dict, repr=False

@@ -31,6 +31,7 @@ from dregtui.tui.screens.help import HelpScreen
 from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
 from dregtui.tui.screens.policy_flow import PolicyFlow
 from dregtui.tui.screens.profile import ProfileScreen
+from dregtui.tui.screens.referrer_flow import ReferrerHandlers
 from dregtui.tui.screens.storage_flow import StorageHandlers
 from dregtui.tui.session import Session
 from dregtui.tui.widgets.digest_pane import DigestPane
@@ -47,7 +48,7 @@ PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
 SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
 
 
-class MainScreen(StorageHandlers, Screen[None]):
+class MainScreen(ReferrerHandlers, StorageHandlers, Screen[None]):
     """Browse, filter, mark, delete. Binding ids stay ``app.*``: user keymaps name them."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]

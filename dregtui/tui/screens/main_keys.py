@@ -100,6 +100,14 @@ MAIN_SCREEN_BINDINGS: list[BindingType] = [
         tooltip="Back: close or clear the filter, stop loading dates, back to the tags",
         id="app.escape",
     ),
+    Binding(
+        "z",
+        "toggle_plumbing",
+        "Plumbing tags",
+        show=False,
+        tooltip="Show or fold the referrers' plumbing tags (sha256-<hex>, .sig, .att, .sbom)",
+        id="app.toggle_plumbing",
+    ),
     Binding("tab", "cycle_panes(1)", "Next pane", show=False, id="app.next_pane"),
     Binding("shift+tab", "cycle_panes(-1)", "Previous pane", show=False, id="app.previous_pane"),
 ]

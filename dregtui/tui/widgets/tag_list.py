@@ -25,6 +25,7 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from dregtui.core.inventory import TagInfo
+from dregtui.core.referrers import is_plumbing_tag
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tag_filter import FilterStopped
 from dregtui.core.textsafe import clean
@@ -42,7 +43,17 @@ LINE_CACHE = 1000  # drawn lines kept (a few screens of a tall terminal)
 Styles = tuple[Style, Style, Style, Style]  # base, cursor, dim, mark
 # what a tag's line depends on: tag, digest, size, created day, marked, on the cursor, width,
 # styles
-LineKey = tuple[str, str, int | None, str, bool, bool, int, Styles]
+LineKey = tuple[str, str, int | None, str, bool, bool, bool, int, Styles]
+SIGNED = " ✓"  # after the tag of an image that has a signature
+SIGNED_STYLE = Style(color="green", bold=True)
+
+
+def fold(rows: list[str], hide: bool) -> tuple[list[str], int]:
+    """The rows without the referrers' plumbing tags (when ``hide``), and how many went."""
+    if not hide:
+        return rows, 0
+    kept = [t for t in rows if not (t.startswith("sha256-") and is_plumbing_tag(t))]
+    return kept, len(rows) - len(kept)
 
 
 class TagList(ScrollView, can_focus=True):
@@ -128,6 +139,7 @@ class TagList(ScrollView, can_focus=True):
         self.dates = CreatedDatesLoader(self, session, client, jobs=jobs)  # for the date order
         self.repository = ""
         self.rows: list[str] = []
+        self.folded = 0  # plumbing tags (sha256-<hex>, .sig...) left out of the rows
         self.pending = False  # the rows shown are the last ones; the filter's are on their way
         self._requested: set[str] = set()
         self._queue: list[tuple[str, str]] = []  # (repository, digest) to load, newest last
@@ -164,6 +176,7 @@ class TagList(ScrollView, can_focus=True):
             self.rows = rows
         else:
             self.rows = self.session.visible_tags(repository)
+        self.rows, self.folded = fold(self.rows, not self.session.show_plumbing)
         self.virtual_size = Size(1, len(self.rows))
         self._forget_lines()
         try:
@@ -388,7 +401,10 @@ class TagList(ScrollView, can_focus=True):
         created = details.created_day if details else ""
         marked = (self.repository, tag) in self.session.marks
         on_cursor = index == self.cursor
-        key = (tag, digest, size, created, marked, on_cursor, width, styles)
+        signed = bool(digest) and self.session.referrers.signed(
+            self.session.inventory, self.repository, digest
+        )
+        key = (tag, digest, size, created, marked, on_cursor, signed, width, styles)
         line = self._lines.get(key)
         if line is None:
             line = self._line_cache_miss(key)
@@ -397,7 +413,7 @@ class TagList(ScrollView, can_focus=True):
 
     def _line_cache_miss(self, key: LineKey) -> Strip:
         """Draw one tag's line from what it depends on (the line cache's key)."""
-        tag, digest, size, created, marked, on_cursor, width, styles = key
+        tag, digest, size, created, marked, on_cursor, signed, width, styles = key
         base, cursor, base_dim, mark = styles
         style = cursor if on_cursor else base
         dim = style if on_cursor else base_dim
@@ -405,7 +421,11 @@ class TagList(ScrollView, can_focus=True):
         tag_w = max(width - (2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1), 8)
         segments = [
             Segment("● " if marked else "  ", mark_style),
-            Segment(fit_cells(clean(tag), tag_w), mark_style if marked else style),
+            Segment(
+                fit_cells(clean(tag), tag_w - len(SIGNED) if signed else tag_w),
+                mark_style if marked else style,
+            ),
+            *([Segment(SIGNED, style + SIGNED_STYLE)] if signed else []),
             Segment(" " + (short_digest(digest) if digest else "").ljust(DIGEST_W), dim),
             Segment(" " + human_size(size).rjust(SIZE_W), style),
             Segment(" " + set_cell_size(clean(created), DATE_W), dim),

@@ -168,7 +168,9 @@ class TagsPane(Vertical):
         total = len(self.session.inventory.repositories.get(repo, {}))
         title = Text(clean(repo) if repo else "tags", no_wrap=True)
         shown = len(tag_list.rows)
-        title.append(f"  {shown}/{total}" if self.session.tag_filter else f"  {total}", style="dim")
+        folded = tag_list.folded
+        count = f"  {shown}/{total}" if self.session.tag_filter else f"  {total - folded}"
+        title.append(count + (f" (+{folded} hidden)" if folded else ""), style="dim")
         if repo and repo not in self.session.inventory.scanned:
             title.append(
                 "  loading…" if self.session.loading_cache else "  scanning…", style="italic"
