@@ -98,6 +98,11 @@ async def test_digest_pane_lists_an_images_referrers(
             size = referrer_size(inventory, d[key])
             assert size is not None and size > 0
             assert f"{kind} {human_size(size)} {d[key][7:19]}\n{artifact_type}" in shown
+        assert "(they go with the image when it is deleted)" in shown
+        await pilot.press("space", "k")  # marked (the cursor moves on): back on it
+        await settle(pilot)
+        body = " ".join(str(app.query_one("#digest-body").content).split())
+        assert "marked: these 3 go with the image" in body
         await pilot.press("j")  # 2.0: no referrers
         await settle(pilot)
         assert "referrers" not in str(app.query_one("#digest-body").content)

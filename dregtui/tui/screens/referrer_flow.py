@@ -12,6 +12,11 @@ if TYPE_CHECKING:
 class ReferrerHandlers:
     """Mixed into :class:`~dregtui.tui.screens.main.MainScreen`."""
 
+    def on_tag_list_marks_changed(self) -> None:
+        """A mark changed: the digest pane says whether the image's referrers go with it."""
+        screen = cast("MainScreen", self)
+        screen.show_tag(screen.tag_list.repository, screen.tag_list.current_tag)
+
     def action_toggle_plumbing(self) -> None:
         screen = cast("MainScreen", self)
         session = screen.session

@@ -116,7 +116,8 @@ class DigestPane(VerticalScroll, can_focus=True):
             session.referrers.referrers(session.inventory, repository, info.digest) if info else []
         )
         sized = [(r, referrer_size(session.inventory, r.digest)) for r in refs]
-        self.show(repository, tag, info, details, decision, total, history, sized)
+        marked = tag is not None and (repository, tag) in session.marks
+        self.show(repository, tag, info, details, decision, total, history, sized, marked)
 
     def show(
         self,
@@ -128,6 +129,7 @@ class DigestPane(VerticalScroll, can_focus=True):
         total: int | None = None,
         history: list[tuple[str, float]] | None = None,
         referrers: list[tuple[Referrer, int | None]] | None = None,
+        marked: bool = False,
     ) -> None:
         """``history``: every digest the tag pointed at, with when, oldest first (from the
         registry's storage; none without it)."""
@@ -145,14 +147,16 @@ class DigestPane(VerticalScroll, can_focus=True):
         text.append_text(describe(repository, tag, info, details, width, total))
         if referrers:
             text.append("\n")
-            text.append_text(referrers_text(info.digest, referrers, width))
+            text.append_text(referrers_text(info.digest, referrers, width, marked))
         if history:
             text.append("\n")
             text.append_text(history_text(history, width))
         self._update(text)
 
 
-def referrers_text(digest: str, referrers: list[tuple[Referrer, int | None]], width: int) -> Text:
+def referrers_text(
+    digest: str, referrers: list[tuple[Referrer, int | None]], width: int, marked: bool = False
+) -> Text:
     """The image's referrers (signatures, SBOMs, attestations; a referrer's own below it):
     kind, artifact type, size, digest. They go with the image when it is deleted."""
     rows = _Rows(width)
@@ -165,6 +169,10 @@ def referrers_text(digest: str, referrers: list[tuple[Referrer, int | None]], wi
             KIND_STYLE.get(ref.kind.value, ""),
         )
         rows("", f"  {ref.artifact_type or f'({ref.source.value} tag)'}", "dim")
+    if marked:
+        rows("", f"marked: these {len(referrers)} go with the image", "bold magenta")
+    else:
+        rows("", "(they go with the image when it is deleted)", "dim")
     rows.text.rstrip()
     return rows.text
 
