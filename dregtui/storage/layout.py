@@ -17,7 +17,6 @@ read once per digest, from the blob store. Nothing is written.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -182,28 +181,6 @@ def _order_histories(repository: StoredRepository) -> None:
     for tag, history in repository.history.items():
         current = repository.tags.get(tag)
         history.sort(key=lambda entry: (entry[1], entry[0] == current))
-
-
-def manifest_references(body: bytes) -> list[tuple[str, int]]:
-    """The digests (with sizes) a manifest body names: config and layers, or an index's
-    children, plus its ``subject`` (a referrer's image). Empty for what is not JSON."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return []
-    if not isinstance(doc, dict):
-        return []
-    found: list[tuple[str, int]] = []
-    entries = [doc.get("config"), *(doc.get("layers") or []), *(doc.get("manifests") or [])]
-    if isinstance(doc.get("fsLayers"), list):  # schema 1
-        entries += [
-            {"digest": e.get("blobSum"), "size": 0} for e in doc["fsLayers"] if isinstance(e, dict)
-        ]
-    for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
-            size = entry.get("size")
-            found.append((entry["digest"], size if isinstance(size, int) else 0))
-    return found
 
 
 def check_pairing(view: StorageView, api_tags: dict[str, dict[str, str]]) -> None:
