@@ -85,6 +85,7 @@ def build_plan(
     if mode.referrers:
         items += referrers_taken_along(inventory, items, graph)
     deleted = {(i.repository, i.digest) for i in items if i.action is Action.DELETE}
+    removed = {(i.repository, t) for i in items for t in i.tags_removed}
     for item in items:
         if item.action is not Action.DELETE:
             item.orphaned_signatures = []
@@ -94,7 +95,9 @@ def build_plan(
             item.orphaned_signatures = [
                 t
                 for t in item.orphaned_signatures
-                if t in tags and (item.repository, tags[t].digest) not in deleted
+                if t in tags
+                and (item.repository, tags[t].digest) not in deleted
+                and (item.repository, t) not in removed  # only those left behind
             ]
     first_tag = {(i.repository, i.digest): i.selected_tags[0] for i in items if i.selected_tags}
     by_key = {(i.repository, i.digest): i for i in items}
@@ -115,7 +118,13 @@ def build_plan(
         return (item.repository, sort_key(tag), anchor, parented, hops, item.digest)
 
     items.sort(key=order)
-    return Plan(inventory.registry, mode, items)
+    emptied = [
+        repo
+        for repo in sorted(chosen)
+        if (tags := inventory.repositories.get(repo, {}))
+        and all((repo, t) in removed for t in tags)
+    ]
+    return Plan(inventory.registry, mode, items, emptied=emptied)
 
 
 def _decide(item: PlanItem, mode: PlanMode) -> None:

@@ -249,6 +249,8 @@ class Plan:
     # True when the figure was counted in the registry's storage (every revision, tagged or
     # not, and every blob's size): exact, not an upper bound
     reclaimable_exact: bool = False
+    # The repositories this plan leaves without a tag (every tag they hold is removed)
+    emptied: list[str] = field(default_factory=list)
 
     @property
     def actionable(self) -> list[PlanItem]:

@@ -2,7 +2,7 @@
 
 It is what the shared-by panel lists: the tags of the same repository (deleted with the
 digest), of other repositories (they keep its blobs), of indexes that use it, and its
-signatures (orphaned by a deletion).
+signatures (a deletion takes them along: the plan deletes a manifest's referrers with it).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from dregtui.core.oci import mediatypes
 from dregtui.core.plan_model import Action, Plan, PlanItem, PlanMode, Why, children_note
+from dregtui.core.protected import protected_kind
 from dregtui.core.referrers import is_plumbing_tag
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
@@ -83,21 +84,29 @@ def _is_plain(item: PlanItem) -> bool:
     )
 
 
-def _tui_reason(item: PlanItem) -> str:
-    """The plan's reason in the TUI's words (its keys, not the CLI's options), or ''."""
-    if item.action is Action.DELETE:
-        return ""  # the lines above already say what goes
-    if item.action is Action.SKIP and item.intersecting_tags:
-        return "skipped: press 2 to delete them too, or 3 to untag only"
-    if item.action is Action.UNTAG and item.intersecting_tags:
-        return ""  # "(they stay)" above says it
-    if item.why is Why.TAGGED_PARENT:
-        parent = item.parent_indexes[0] if item.parent_indexes else "?"
-        return (
-            f"the tagged index {clean(parent)} still references this manifest: mark the index "
-            "too, or press 3 (untag only)"
-        )
-    return clean(item.reason)
+def _choice(number: int) -> str:
+    """How the confirmation names its choice ``number`` (1-3): the key and the label."""
+    return f"{number} ({CHOICES[number - 1][1].split(':')[0].lower()})"
+
+
+def tui_reason(item: PlanItem) -> str:
+    """Why an item is skipped or changed, in the confirmation's words (its choices 1-3,
+    never the command line's options), from the plan's ``why``; '' when the lines above the
+    reason already say it."""
+    match item.why:
+        case Why.ALL_SELECTED | Why.DELETE_INTERSECTING | Why.UNTAG_INTERSECTING:
+            return ""  # the tags line and "(they go too)" / "(they stay)" say it
+        case Why.INTERSECTING:
+            return f"skipped: press {_choice(2)} or {_choice(3)}"
+        case Why.TAGGED_PARENT:
+            parent = short_digest(item.parent_indexes[0]) if item.parent_indexes else "?"
+            return (
+                f"skipped: the tagged index {parent} still references this manifest; mark the "
+                f"index too, or press {_choice(3)}"
+            )
+        case Why.TAGGED_PARENT_UNTAG:
+            return "a tagged index still references this manifest: only its tags go"
+    return "" if item.action is Action.DELETE else clean(item.reason)
 
 
 def _item_text(
@@ -145,15 +154,46 @@ def _item_text(
     if item.orphaned_signatures:
         text.append("  ! orphaned signatures: ", style="bold yellow")
         text.append(_names(item.orphaned_signatures) + "\n")
-    reason = _tui_reason(item)
+    reason = tui_reason(item)
     if reason:
         text.append("  " + reason + "\n", style="italic dim")
+
+
+def warnings_text(plan: Plan) -> Text:
+    """What deserves a second look before ``y``: tags that look protected (latest, stable,
+    release..., core/protected.py), signature and SBOM tags, repositories left with no tag."""
+    text = Text()
+    names: dict[str, list[str]] = {}
+    plumbing: dict[str, int] = {}
+    for item in plan.items:
+        for tag in item.tags_removed:
+            kind = protected_kind(tag)
+            if kind == "name":
+                names.setdefault(item.repository, []).append(clean(tag))
+            elif kind == "plumbing":
+                plumbing[item.repository] = plumbing.get(item.repository, 0) + 1
+    if names:
+        text.append("! protected-looking tags go: ", style="bold yellow")
+        where = [f"{', '.join(sorted(tags))} in {clean(r)}" for r, tags in sorted(names.items())]
+        text.append("; ".join(where) + "\n")
+    if plumbing:
+        text.append("! signature/SBOM tags go: ", style="bold yellow")
+        counts = [f"{n} in {clean(repo)}" for repo, n in sorted(plumbing.items())]
+        text.append(", ".join(counts) + "\n")
+    for repo in plan.emptied:
+        text.append(f"! empties {clean(repo)}", style="bold yellow")
+        text.append(": no tag left\n")
+    return text
 
 
 def plan_text(plan: Plan, width: int = 0) -> Text:
     """Every plan item, grouped by (repository, digest): the ones that need a decision or carry a
     warning first, then one line per plain deletion. Registry text is kept literal."""
-    text = Text(no_wrap=False, overflow="fold")
+    text = Text(no_wrap=False, overflow="fold")  # wraps on words; folds only a long name
+    warnings = warnings_text(plan)
+    if warnings:
+        text.append_text(warnings)
+        text.append("\n")
     subjects = _subject_names(plan)
     own = [i for i in plan.items if not _is_referrer(i)]
     detailed = [i for i in own if not _is_plain(i)]
@@ -192,7 +232,8 @@ def totals_text(plan: Plan, dry_run: bool) -> Text:
     text.append(f" · {plural(t['tags_removed'], 'tag')} removed in {repos}")
     if t["shared_with_other_repositories"]:
         shared = plural(t["shared_with_other_repositories"], "digest")
-        text.append(f" · {shared} stay in other repositories")
+        stay = "stays" if t["shared_with_other_repositories"] == 1 else "stay"
+        text.append(f" · {shared} {stay} in other repositories")
     if plan.reclaimable_bytes is not None and t["manifests_deleted"]:
         text.append(
             "\n"

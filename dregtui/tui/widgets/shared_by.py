@@ -113,7 +113,7 @@ class SharedByPanel(OptionList):
             ("same repository", "deleted too", lookup.same_repository),
             ("other repositories", "keep blobs", lookup.other_repositories),
             ("indexes using it", "need it", lookup.parent_tags),
-            ("signatures", "orphaned", lookup.signatures),
+            ("signatures", "go with it", lookup.signatures),
         ]
         for title, note, refs in groups:
             if not refs and title.startswith(("indexes", "signatures")):
