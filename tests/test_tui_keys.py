@@ -190,7 +190,7 @@ async def test_status_bar_keeps_what_matters_when_narrow() -> None:
         assert "● 100 tags / 17 digests marked" in status and "filter: <0.1" in status
         assert "267 tags" not in status  # the least important part made room
         assert len(status.rstrip()) <= 80
-        app.main.action_clear_marks()
+        await pilot.press("c", "y")  # 100 marks: c asks first
         await pilot.pause()
         assert "267 tags" in str(app.query_one("#status").render())
 
@@ -232,7 +232,7 @@ async def test_q_on_the_confirmation_goes_back_and_never_quits_mid_restore() -> 
         assert app.is_running
         assert any("Still restoring" in n.message for n in app._notifications)
         await app.workers.wait_for_complete()
-        await pilot.press("q")
+        await pilot.press("q", "y")  # y: drop the 2 marks and quit
         await pilot.pause()
         assert not app.is_running
 

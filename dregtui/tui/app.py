@@ -28,8 +28,10 @@ from dregtui.registry.client import RegistryClient
 from dregtui.state.cache_format import CacheHeader
 from dregtui.tui import messages as msg
 from dregtui.tui.details import DetailsCache
+from dregtui.tui.screens.ask import AskScreen
 from dregtui.tui.screens.main import MainScreen
 from dregtui.tui.session import Session
+from dregtui.tui.text import counted
 
 # What a failed worker was doing, by worker group (one place for every worker's failure).
 FAILED = {
@@ -289,11 +291,27 @@ class DregApp(App[None]):
         return ""
 
     async def action_quit(self) -> None:
-        """Never in the middle of a deletion or restore; stop the scanners first: their threads
-        would otherwise hold the exit up."""
+        """Never in the middle of a deletion or restore; marks are not dropped without a
+        yes (q, ctrl+q and the palette's quit all come here)."""
         if busy := self.registry_work_running():
             self.notify(f"Still {busy}: q quits once it is done.", severity="warning")
             return
+        marks = self.session.mark_total()
+        if not marks:
+            await self.quit_now()
+            return
+        if isinstance(self.screen, AskScreen):
+            return  # already asking
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await self.quit_now()
+
+        question = f"Quit and drop {counted(marks, 'mark')}? y/n"
+        self.push_screen(AskScreen(question, "n keeps them: d deletes, c clears."), answered)
+
+    async def quit_now(self) -> None:
+        """Stop the scanners first: their threads would otherwise hold the exit up."""
         for scanner in (self.scanner, self.rescanner):
             if scanner is not None:
                 scanner.cancel()

@@ -201,3 +201,29 @@ async def show_result(pilot) -> None:  # type: ignore[no-untyped-def]
         ResultScreen(sample_outcomes(), batch="3f2a9c1d7e8b", restore=lambda batch: None)
     )
     await pilot.pause()
+
+
+async def show_quit(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Two tags marked, then q: the question before the marks are dropped."""
+    await show_main(pilot)
+    await pilot.press("space", "down", "space")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("q")
+    await pilot.pause()
+
+
+async def show_protected_confirm(pilot) -> None:  # type: ignore[no-untyped-def]
+    """library/nginx marked whole from the tree (latest and stable among its tags), then d:
+    the confirmation names the protected-looking tags and the repository it empties."""
+    app = pilot.app
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.repo_tree.reveal("library/nginx")
+    app.repo_tree.focus()
+    await pilot.pause()
+    await pilot.press("space")
+    await app.workers.wait_for_complete()  # what the marks free (a worker)
+    await pilot.pause()
+    await pilot.press("d")
+    await pilot.pause()

@@ -21,6 +21,7 @@ from dregtui.core.inventory import Inventory
 from dregtui.core.plan import build_plan
 from dregtui.core.plan_model import Plan, PlanMode
 from dregtui.core.policy.decisions import Outcome
+from dregtui.core.referrers import is_plumbing_tag
 from dregtui.core.space import Space
 from dregtui.core.tags import sort_tags, variant_sort_key
 from dregtui.tui.details import DetailsCache
@@ -30,7 +31,7 @@ from dregtui.tui.filter_text import (
     repository_matcher,
     term_cost,
 )
-from dregtui.tui.marks import Marks
+from dregtui.tui.marks import GroupMark, Marks
 from dregtui.tui.referrer_view import ReferrerView
 from dregtui.tui.untagged import StorageState
 
@@ -309,15 +310,38 @@ class Session:
             cached[1][repository] += len(self.marks) - before
             self._mark_counts = (self.marks.version, cached[1])
 
-    def toggle_repository(self, repository: str) -> bool:
-        """Mark every tag of the repository, or unmark them all if all were marked."""
-        keys = set(zip(repeat(repository), self.inventory.repositories.get(repository, {})))
-        with self._counting(repository):
-            if keys and keys <= self.marks:
-                self.marks -= keys
-                return False
+    def tags_to_mark(self, repository: str) -> list[str]:
+        """What marking a whole repository takes (space on the tree, m): the tags the pane
+        shows for the tag filter (folded plumbing tags stay out, as in the pane), or every
+        tag when there is no filter. ValueError (one sentence) when the filter is not one."""
+        if not self.tag_filter.strip():
+            return list(self.inventory.repositories.get(repository, {}))
+        shown = self.visible_tags(repository)
+        if self.show_plumbing:
+            return list(shown)
+        return [t for t in shown if not (t.startswith("sha256-") and is_plumbing_tag(t))]
+
+    def toggle_repositories(self, repositories: Iterable[str]) -> GroupMark:
+        """Space on a repository or namespace: mark what :meth:`tags_to_mark` takes in each,
+        or unmark it all when all of it was marked already."""
+        keys = {(repo, tag) for repo in repositories for tag in self.tags_to_mark(repo)}
+        marking = not keys <= self.marks
+        before = len(self.marks)
+        if marking:
             self.marks |= keys
-        return True
+        else:
+            self.marks -= keys
+        return GroupMark(
+            tags=sorted(tag for _, tag in keys),
+            repositories=sorted({repo for repo, _ in keys}),
+            changed=abs(len(self.marks) - before),
+            marked=marking,
+            tag_filter=self.tag_filter.strip(),
+        )
+
+    def mark_total(self) -> int:
+        """Every mark: tags and untagged manifests."""
+        return len(self.marks) + len(self.storage.marks)
 
     def mark_tags(self, repository: str, tags: list[str]) -> int:
         before = len(self.marks)

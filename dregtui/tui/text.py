@@ -22,6 +22,13 @@ def human_size(size: int | None) -> str:
     return "" if size is None else space.human_size(size)
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 mark``, ``2,772 marks``, ``3 repositories``: a count in the TUI's words."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count:,} {noun[:-1]}ies" if noun.endswith("y") else f"{count:,} {noun}s"
+
+
 def short_digest(digest: str, length: int = 12) -> str:
     _, _, hexpart = digest.partition(":")
     return clean((hexpart or digest)[:length])

@@ -33,6 +33,7 @@ MOVING = (
 
 def bindings_text(app: App[object]) -> Group:
     """Every binding by section (keymap overrides applied) in aligned columns, then notes."""
+    from dregtui.tui.screens.ask import AskScreen
     from dregtui.tui.screens.confirm import ConfirmScreen
     from dregtui.tui.screens.progress import ProgressScreen
     from dregtui.tui.screens.result import ResultScreen
@@ -48,6 +49,7 @@ def bindings_text(app: App[object]) -> Group:
         ("Untagged manifests", UntaggedList.BINDINGS),
         ("Filter field", FilterInput.BINDINGS),
         ("Confirmation (d)", ConfirmScreen.BINDINGS),
+        ("Questions (quit with marks, clear many marks)", AskScreen.BINDINGS),
         ("While deleting", ProgressScreen.BINDINGS),
         ("Result", ResultScreen.BINDINGS),
     ]

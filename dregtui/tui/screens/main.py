@@ -29,6 +29,7 @@ from dregtui.tui.memory import freeze_loaded_objects
 from dregtui.tui.screens.deletion_flow import DeletionFlow
 from dregtui.tui.screens.help import HelpScreen
 from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
+from dregtui.tui.screens.marks_flow import MarkHandlers
 from dregtui.tui.screens.policy_flow import PolicyFlow
 from dregtui.tui.screens.profile import ProfileScreen
 from dregtui.tui.screens.referrer_flow import ReferrerHandlers
@@ -48,7 +49,7 @@ PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
 SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
 
 
-class MainScreen(ReferrerHandlers, StorageHandlers, Screen[None]):
+class MainScreen(MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]):
     """Browse, filter, mark, delete. Binding ids stay ``app.*``: user keymaps name them."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
@@ -409,29 +410,6 @@ class MainScreen(ReferrerHandlers, StorageHandlers, Screen[None]):
             if self.has_class("-show-reverse"):
                 self.action_toggle_reverse()
             self.tag_list.focus()
-
-    # -- marks ----------------------------------------------------------------------
-
-    def action_mark_matching(self) -> None:
-        """Mark every tag the filter shows (in every filtered repository from the tree)."""
-        if isinstance(self.focused, RepoTree) and self.session.repo_filter:
-            repositories = self.session.visible_repositories()
-        elif self.tag_list.repository:
-            repositories = [self.tag_list.repository]
-        else:
-            self.notify("Open a repository first.", severity="warning")
-            return
-        if self.tag_list.pending and self.tag_list.repository in repositories:
-            self.notify("Still filtering: m marks what matches once the rows are in.")
-            return
-        visible = self.session.visible_tags
-        added = sum(self.session.mark_tags(repo, visible(repo)) for repo in repositories)
-        self.refresh_marks(repositories)
-        self.notify(f"Marked {added} more tags.", markup=False)
-
-    def action_clear_marks(self) -> None:
-        self.session.clear_marks()
-        self.refresh_marks()
 
     # -- view -----------------------------------------------------------------------
 

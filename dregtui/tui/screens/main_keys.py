@@ -20,7 +20,7 @@ MAIN_SCREEN_BINDINGS: list[BindingType] = [
         "m",
         "mark_matching",
         "Mark matching",
-        tooltip="Mark every tag the filter shows",
+        tooltip="Mark every tag the filter shows (all of the repository without a filter)",
         id="app.mark_matching",
     ),
     Binding(
@@ -33,7 +33,7 @@ MAIN_SCREEN_BINDINGS: list[BindingType] = [
         "clear_marks",
         "Clear marks",
         show=False,
-        tooltip="Unmark every tag",
+        tooltip="Unmark every tag, saying how many (asks first when more than 20)",
         id="app.clear_marks",
     ),
     Binding(

@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 from dregtui.core.policy.rules import Policy, PolicyError
 from dregtui.core.textsafe import clean
 from dregtui.state.policy_file import load_policy
+from dregtui.tui.widgets.footer import DregFooter
 
 
 class PolicyScreen(ModalScreen[Policy | None]):
@@ -36,6 +37,7 @@ class PolicyScreen(ModalScreen[Policy | None]):
                 Text("Nothing is deleted here: d shows the plan first.", style="dim"),
                 id="policy-error",
             )
+        yield DregFooter()  # its own keys, not the main screen's behind it
 
     def on_mount(self) -> None:
         self.query_one("#policy-path", Input).focus()

@@ -71,7 +71,10 @@ class RepoTree(Tree[str]):
             "space",
             "toggle_mark",
             "Mark all",
-            tooltip="Mark / unmark every tag of the repository or namespace",
+            tooltip=(
+                "Mark / unmark the tags the filter shows (all without one) in the repository "
+                "or namespace"
+            ),
             id="repos.mark",
         ),
         Binding("right,l", "open", "Expand / open", show=False, id="repos.open"),
@@ -315,14 +318,17 @@ class RepoTree(Tree[str]):
             self.notify("Mark untagged manifests in their list (enter opens it).")
             return
         if node.data is None:
-            names = self._groups.below.get(self._namespaces.get(node.id, ""), [])
-            keys = {(n, t) for n in names for t in self.session.inventory.repositories.get(n, {})}
-            if keys and keys <= self.session.marks:
-                self.session.marks -= keys
-            else:
-                self.session.marks |= keys
-            self.refresh_labels(names)
+            if node.id not in self._namespaces:
+                return  # a line of its own ("untagged: unknown"): nothing to mark
+            namespace = self._namespaces[node.id]
+            names, where = self._groups.below.get(namespace, []), namespace + "/"
         else:
-            self.session.toggle_repository(node.data)
-            self.refresh_labels([node.data])
+            names, where = [node.data], node.data
+        try:  # the tag filter chooses, as in the tags pane
+            done = self.session.toggle_repositories(names)
+        except ValueError as exc:
+            self.notify(f"{clean(exc)} Nothing marked.", severity="error", markup=False)
+            return
+        self.refresh_labels(names)
+        self.notify(done.sentence(where, group=node.data is None), markup=False)
         self.post_message(self.MarksChanged())
