@@ -41,3 +41,19 @@ def test_untagged_confirm(snap_compare, size: tuple[int, int]) -> None:
     from dregtui.tui.sample_storage import show_untagged_confirm
 
     assert snap_compare(sample_app(), terminal_size=size, run_before=show_untagged_confirm)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_quit_with_marks(snap_compare, size: tuple[int, int]) -> None:
+    """Two tags marked, then q: 'Quit and drop 2 marks? y/n'."""
+    from dregtui.tui.sample_data import show_quit
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_quit)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_confirm_protected_and_emptied(snap_compare, size: tuple[int, int]) -> None:
+    """library/nginx marked whole: latest and stable named, 'empties library/nginx'."""
+    from dregtui.tui.sample_data import show_protected_confirm
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_protected_confirm)
