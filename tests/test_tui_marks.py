@@ -67,16 +67,7 @@ async def test_quit_with_marks_asks_and_n_keeps_them(
         assert not app.is_running
 
 
-async def test_quit_without_marks_quits_at_once(client: RegistryClient, populated: None) -> None:
-    app = DregApp(client)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await open_repository(pilot, "team/app")
-        await pilot.press("q")
-        await pilot.pause()
-        assert not app.is_running
-
-
-async def test_clear_says_how_many_and_asks_when_many(
+async def test_clear_says_how_many_and_asks_when_many_then_q_quits_at_once(
     client: RegistryClient, pusher: ImagePusher
 ) -> None:
     image = pusher.image("ci/builds", "0", seed="C")
@@ -98,6 +89,9 @@ async def test_clear_says_how_many_and_asks_when_many(
         await pilot.press("c", "y")
         assert app.session.marks == set()
         assert "Cleared 25 marks." in notes(app)
+        await pilot.press("q")  # no marks left: quits at once
+        await pilot.pause()
+        assert not app.is_running
 
 
 async def test_marking_a_repository_takes_what_the_filter_shows(
