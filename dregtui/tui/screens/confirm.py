@@ -17,14 +17,19 @@ from dregtui.core.protected import protected_kind
 from dregtui.core.referrers import is_plumbing_tag
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
+from dregtui.tui.plan_words import DELETE_TOO, UNTAG_ONLY, tui_reason
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
 
 CHOICES = (
     ("skip", "Skip these digests (default, safe)", PlanMode()),
-    ("delete", "Delete them too: the unmarked tags go as well", PlanMode(match_all_tags=False)),
-    ("untag", "Untag only: remove just the marked tags", PlanMode(untag=True)),
+    (
+        "delete",
+        f"{DELETE_TOO.capitalize()}: the unmarked tags go as well",
+        PlanMode(match_all_tags=False),
+    ),
+    ("untag", f"{UNTAG_ONLY.capitalize()}: remove just the marked tags", PlanMode(untag=True)),
 )
 
 CHOOSE = Binding.Group("Choose")
@@ -82,31 +87,6 @@ def _is_plain(item: PlanItem) -> bool:
         or item.referrer_of
         or item.action is not Action.DELETE
     )
-
-
-def _choice(number: int) -> str:
-    """How the confirmation names its choice ``number`` (1-3): the key and the label."""
-    return f"{number} ({CHOICES[number - 1][1].split(':')[0].lower()})"
-
-
-def tui_reason(item: PlanItem) -> str:
-    """Why an item is skipped or changed, in the confirmation's words (its choices 1-3,
-    never the command line's options), from the plan's ``why``; '' when the lines above the
-    reason already say it."""
-    match item.why:
-        case Why.ALL_SELECTED | Why.DELETE_INTERSECTING | Why.UNTAG_INTERSECTING:
-            return ""  # the tags line and "(they go too)" / "(they stay)" say it
-        case Why.INTERSECTING:
-            return f"skipped: press {_choice(2)} or {_choice(3)}"
-        case Why.TAGGED_PARENT:
-            parent = short_digest(item.parent_indexes[0]) if item.parent_indexes else "?"
-            return (
-                f"skipped: the tagged index {parent} still references this manifest; mark the "
-                f"index too, or press {_choice(3)}"
-            )
-        case Why.TAGGED_PARENT_UNTAG:
-            return "a tagged index still references this manifest: only its tags go"
-    return "" if item.action is Action.DELETE else clean(item.reason)
 
 
 def _item_text(
