@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
+from textual import work
 from textual.containers import VerticalScroll
+from textual.events import Resize
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.policy.decisions import Decision
 from dregtui.core.referrers import Referrer
+from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.textsafe import clean
-from dregtui.ops.imagefacts import ImageFacts
+from dregtui.ops.imagefacts import ImageFacts, image_history
+from dregtui.tui.build_view import build_text
 from dregtui.tui.referrer_view import referrer_size
 from dregtui.tui.session import Session
 from dregtui.tui.text import human_size, short_digest
@@ -23,15 +31,15 @@ EMPTY = "Pick a tag: its manifest (size, created, labels, layers) shows here."
 
 
 class _Rows:
-    """Label/value rows; long values are cut into chunks aligned under the value column."""
+    """Label/value rows; long values go on in lines aligned under the value column."""
 
     def __init__(self, width: int) -> None:
         self.text = Text(no_wrap=True, overflow="crop")
         self.room = max(width - LABEL_W, 12)
 
     def __call__(self, label: str, value: str, style: str = "") -> None:
-        value = clean(value)
-        chunks = [value[i : i + self.room] for i in range(0, len(value), self.room)] or [""]
+        value = clean(value)  # broken between words where it can be (a digest has none)
+        chunks = textwrap.wrap(value, self.room, break_on_hyphens=False) or [""]
         for number, chunk in enumerate(chunks):
             self.text.append((label if number == 0 else "").ljust(LABEL_W), style="bold")
             self.text.append(chunk + "\n", style=style)
@@ -44,8 +52,11 @@ def describe(
     details: ImageFacts | None,
     width: int = 80,
     total: int | None = None,
+    build_pending: bool = False,
 ) -> Text:
-    """The pane's content as a Text (registry values kept literal)."""
+    """The pane's content as a Text (registry values kept literal). An image's history, once
+    loaded, takes the place of its list of layers (each step with its layer's size), unless
+    the two do not match; ``build_pending``: it is being loaded."""
     rows = _Rows(width)
     text = rows.text
     rows("tag", f"{repository}:{tag}")
@@ -73,12 +84,18 @@ def describe(
         rows(label, f"{human_size(details.size)} in {len(details.layers)} layer(s)")
     for number, (key, value) in enumerate(sorted(details.labels.items())):
         rows("labels" if number == 0 else "", f"{key}={value}")
-    for number, layer in enumerate(details.layers):
+    history = details.history
+    sized = history is not None and history.steps and not history.note
+    for number, layer in enumerate(() if sized else details.layers):
         rows(
             "layers" if number == 0 else "",
             f"{short_digest(layer.digest)} {human_size(layer.size):>9}",
             "dim",
         )
+    if history is not None:
+        text.append_text(build_text(history, width))
+    elif build_pending:
+        rows("build", "loading the image's history…", "dim italic")
     text.rstrip()
     return text
 
@@ -91,9 +108,19 @@ class DigestPane(VerticalScroll, can_focus=True):
     }
     """
 
-    def __init__(self, session: Session, **kwargs: object) -> None:
+    def __init__(
+        self, session: Session, client: RegistryAPI | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
+        self.client = client
+        self._current: tuple[str, str | None] | None = None  # what show_tag was last asked
+        self._asked: set[str] = set()  # digests whose history was asked for
+
+    def on_resize(self, event: Resize) -> None:
+        """The width is known (first layout) or changed: the rows are cut to it again."""
+        if self._current is not None:
+            self.show_tag(*self._current)
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text(EMPTY, style="dim"), id="digest-body")
@@ -104,7 +131,9 @@ class DigestPane(VerticalScroll, can_focus=True):
             body.update(text)
 
     def show_tag(self, repository: str, tag: str | None) -> None:
-        """The manifest ``repository:tag`` points at, as the session knows it."""
+        """The manifest ``repository:tag`` points at, as the session knows it; its history is
+        loaded (a worker) once its facts are in."""
+        self._current = (repository, tag)
         session = self.session
         info = session.inventory.tag_info(repository, tag) if tag else None
         details = session.details.get(info.digest) if info else None
@@ -117,7 +146,34 @@ class DigestPane(VerticalScroll, can_focus=True):
         )
         sized = [(r, referrer_size(session.inventory, r.digest)) for r in refs]
         marked = tag is not None and (repository, tag) in session.marks
-        self.show(repository, tag, info, details, decision, total, history, sized, marked)
+        pending = False
+        if details is not None and details.history is None and not details.error and self.client:
+            pending = True
+            if details.digest not in self._asked:
+                self._asked.add(details.digest)
+                self._load_history(repository, details.digest)
+        self.show(repository, tag, info, details, decision, total, history, sized, marked, pending)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def _load_history(self, repository: str, digest: str) -> None:
+        """One image's history (two or three requests); a newer tag's cancels it, and it is
+        asked again when that tag is shown again."""
+        assert self.client is not None
+        worker = get_current_worker()
+        history = image_history(self.client, repository, digest)
+        if worker.is_cancelled:
+            self._asked.discard(digest)
+            return
+        self.session.details.add_history(digest, history)
+        self.post_message(self.HistoryLoaded())
+
+    class HistoryLoaded(Message):
+        """An image's history is in the session's details."""
+
+    def on_digest_pane_history_loaded(self, message: HistoryLoaded) -> None:
+        message.stop()
+        if self._current is not None:
+            self.show_tag(*self._current)
 
     def show(
         self,
@@ -130,13 +186,16 @@ class DigestPane(VerticalScroll, can_focus=True):
         history: list[tuple[str, float]] | None = None,
         referrers: list[tuple[Referrer, int | None]] | None = None,
         marked: bool = False,
+        build_pending: bool = False,
     ) -> None:
         """``history``: every digest the tag pointed at, with when, oldest first (from the
         registry's storage; none without it)."""
         if tag is None or info is None:
             self._update(Text(EMPTY, style="dim"))
             return
-        width = self.scrollable_content_region.width - 1 or 60
+        width = self.scrollable_content_region.width - 1
+        if width <= 0:  # before the first layout: on_resize draws again at the real width
+            width = 60
         text = Text()
         if decision is not None:  # the applied policy's verdict, and the rule that decided
             verdict = "delete" if decision.delete else "keep"
@@ -144,7 +203,7 @@ class DigestPane(VerticalScroll, can_focus=True):
             text.append(verdict, style="bold red" if decision.delete else "bold green")
             by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
             text.append(clean(by) + "\n")
-        text.append_text(describe(repository, tag, info, details, width, total))
+        text.append_text(describe(repository, tag, info, details, width, total, build_pending))
         if referrers:
             text.append("\n")
             text.append_text(referrers_text(info.digest, referrers, width, marked))
