@@ -8,7 +8,7 @@ import json
 import pytest
 from support.tui import open_repository, settle
 
-from dregtui.core.oci.history import MAX_STEPS, MAX_TEXT
+from dregtui.core.oci.history import MAX_STEPS, MAX_TEXT, ImageHistory
 from dregtui.core.textsafe import UNSAFE
 from dregtui.demo.images import ImagePusher
 from dregtui.ops.imagefacts import image_history
@@ -87,9 +87,14 @@ def test_a_hostile_config_is_cut_cleaned_and_never_mislabelled(
         assert image_history(client, "hostile", odd.digest).note == note
 
 
-def test_a_missing_image_is_one_sentence(client: RegistryClient) -> None:
+def test_a_missing_image_or_an_artifact_is_one_sentence(
+    client: RegistryClient, pusher: ImagePusher
+) -> None:
     history = image_history(client, "nothing/here", "sha256:" + "0" * 64)
-    assert history.steps == () and history.note
+    assert history.steps == () and history.note.startswith("The manifest")
+    sbom = pusher.referrer(pusher.image("team/app", "1.0"), "application/spdx+json")
+    artifact = image_history(client, "team/app", sbom.digest)
+    assert artifact == ImageHistory(note="Not an image (an artifact): no build steps.")
 
 
 def pane_text(app: DregApp) -> str:

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dregtui.core.errors import RegistryError
+from dregtui.core.oci import mediatypes
 from dregtui.core.oci.history import ImageHistory, parse_history
 from dregtui.core.oci.models import ImageConfig, Manifest
 from dregtui.core.registry_api import RegistryAPI
 
 MAX_CHILDREN = 8
+IMAGE_CONFIGS = (mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,8 @@ def image_history(client: RegistryAPI, repository: str, digest: str) -> ImageHis
                 return ImageHistory(note="This index lists another index.", platform=platform)
         if manifest.config is None:
             return ImageHistory(note="This manifest has no image config.", platform=platform)
+        if manifest.config.media_type not in IMAGE_CONFIGS:
+            return ImageHistory(note="Not an image (an artifact): no build steps.")
         config = client.get_blob(repository, manifest.config.digest)
     except RegistryError as exc:
         return ImageHistory(note=str(exc))

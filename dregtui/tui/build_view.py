@@ -34,7 +34,8 @@ def _summary(history: ImageHistory) -> str:
     made = sum(1 for step in history.steps if not step.empty)
     layers = "1 layer" if made == 1 else f"{made} layers"
     of = f" (of {clean(history.platform)})" if history.platform else ""
-    return f"{history.total} steps: {layers}, {history.empty_steps} empty{of}"
+    steps = "1 step" if history.total == 1 else f"{history.total:,} steps"
+    return f"{steps}: {layers}, {history.empty_steps} empty{of}"
 
 
 def _wrap(value: str, room: int, lines: int) -> list[str]:

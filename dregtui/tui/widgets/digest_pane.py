@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 
 from rich.text import Text
 from textual import work
@@ -115,7 +116,9 @@ class DigestPane(VerticalScroll, can_focus=True):
         self.session = session
         self.client = client
         self._current: tuple[str, str | None] | None = None  # what show_tag was last asked
-        self._asked: set[str] = set()  # digests whose history was asked for
+        self._lock = threading.Lock()
+        self._wanted: tuple[str, str] | None = None  # the history to load next
+        self._loading = False  # a loader runs
 
     def on_resize(self, event: Resize) -> None:
         """The width is known (first layout) or changed: the rows are cut to it again."""
@@ -146,26 +149,44 @@ class DigestPane(VerticalScroll, can_focus=True):
         )
         sized = [(r, referrer_size(session.inventory, r.digest)) for r in refs]
         marked = tag is not None and (repository, tag) in session.marks
-        pending = False
-        if details is not None and details.history is None and not details.error and self.client:
-            pending = True
-            if details.digest not in self._asked:
-                self._asked.add(details.digest)
-                self._load_history(repository, details.digest)
+        pending = details is not None and details.history is None and not details.error
+        if pending and self.client is not None and details is not None:
+            self._want_history(repository, details.digest)
         self.show(repository, tag, info, details, decision, total, history, sized, marked, pending)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
-    def _load_history(self, repository: str, digest: str) -> None:
-        """One image's history (two or three requests); a newer tag's cancels it, and it is
-        asked again when that tag is shown again."""
+    def _want_history(self, repository: str, digest: str) -> None:
+        """Load the shown digest's history. One loader at a time, which takes the digest shown
+        last once it is done with the one in hand: the cursor moves faster than a registry
+        answers."""
+        with self._lock:
+            self._wanted = (repository, digest)
+            if self._loading:
+                return
+            self._loading = True
+        self._load_history()
+
+    @work(thread=True, exit_on_error=False, group="history")
+    def _load_history(self) -> None:
         assert self.client is not None
         worker = get_current_worker()
-        history = image_history(self.client, repository, digest)
-        if worker.is_cancelled:
-            self._asked.discard(digest)
-            return
-        self.session.details.add_history(digest, history)
-        self.post_message(self.HistoryLoaded())
+        try:
+            while True:
+                with self._lock:
+                    wanted, self._wanted = self._wanted, None
+                    if wanted is None or worker.is_cancelled:
+                        self._loading = False
+                        return
+                repository, digest = wanted
+                known = self.session.details.get(digest)
+                if known is not None and known.history is not None:
+                    continue  # asked twice while its answer was on the way
+                history = image_history(self.client, repository, digest)  # 2 or 3 requests
+                self.session.details.add_history(digest, history)
+                self.post_message(self.HistoryLoaded())
+        except BaseException:
+            with self._lock:
+                self._loading = False  # the next digest shown starts a new loader
+            raise
 
     class HistoryLoaded(Message):
         """An image's history is in the session's details."""
