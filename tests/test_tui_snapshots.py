@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from dregtui.tui.sample_data import sample_app, show_confirm, show_main, show_result
+from dregtui.tui.sample_data import sample_app, show_build, show_confirm, show_main, show_result
 
 SIZES = [(120, 36), (80, 24)]
 
@@ -16,6 +16,12 @@ SIZES = [(120, 36), (80, 24)]
 @pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
 def test_main_screen(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(sample_app(), terminal_size=size, run_before=show_main)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_digest_build(snap_compare, size: tuple[int, int]) -> None:
+    """The digest pane focused, scrolled to the image's build steps (issue 25, item 12)."""
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_build)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])

@@ -3,6 +3,8 @@
 Docker schema2 images, OCI images, OCI indexes with platform children, cosign-style
 signature tags. Everything is tiny and deterministic for a given ``seed`` string, so the
 same call pushes the same digest (handy to share a digest across tags and repositories).
+An image's config carries a build history as ``docker build`` writes it: one step per layer,
+in order, and steps that made none (ENV, CMD...) marked ``empty_layer``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,48 @@ def _canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, indent=3, sort_keys=False).encode()
 
 
+# Steps that make a layer after the base image's, taken in turn ({name}: the repository's last
+# part), BuildKit's way of writing them.
+_LAYER_STEPS = (
+    "RUN /bin/sh -c apk add --no-cache ca-certificates tzdata # buildkit",
+    "COPY {name} /usr/local/bin/{name} # buildkit",
+    "RUN /bin/sh -c adduser -D -u 10001 {name} && mkdir -p /var/lib/{name} # buildkit",
+    "COPY config/ /etc/{name}/ # buildkit",
+)
+
+
+def build_history(repository: str, layers: int, created: str, seed: str) -> list[dict[str, Any]]:
+    """A realistic config history for ``layers`` layers: the base image's ADD and CMD as the
+    classic builder wrote them, then ENV and WORKDIR, one RUN or COPY per further layer, and
+    EXPOSE, USER, ENTRYPOINT (steps without a layer)."""
+    name = repository.rsplit("/", 1)[-1] or "app"
+    base = hashlib.sha256(f"{seed}/base".encode()).hexdigest()
+
+    def step(created_by: str, empty: bool = False) -> dict[str, Any]:
+        entry: dict[str, Any] = {"created": created, "created_by": created_by.format(name=name)}
+        if "# buildkit" in created_by:
+            entry["comment"] = "buildkit.dockerfile.v0"
+        if empty:
+            entry["empty_layer"] = True
+        return entry
+
+    history = []
+    if layers:
+        history.append(step(f"/bin/sh -c #(nop) ADD file:{base} in / "))
+    history.append(step('/bin/sh -c #(nop)  CMD ["/bin/sh"]', empty=True))
+    history.append(step("ENV APP_HOME=/var/lib/{name} LANG=C.UTF-8 # buildkit", empty=True))
+    history.append(step("WORKDIR /var/lib/{name} # buildkit", empty=True))
+    for number in range(max(layers - 1, 0)):
+        if number < len(_LAYER_STEPS):
+            history.append(step(_LAYER_STEPS[number]))
+        else:
+            history.append(step(f"RUN /bin/sh -c make -C /src stage-{number} # buildkit"))
+    history.append(step("EXPOSE map[8080/tcp:{{}}] # buildkit", empty=True))
+    history.append(step("USER {name} # buildkit", empty=True))
+    history.append(step('ENTRYPOINT ["/usr/local/bin/{name}"] # buildkit', empty=True))
+    return history
+
+
 class ImagePusher:
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
@@ -54,9 +98,17 @@ class ImagePusher:
         labels: dict[str, str] | None = None,
         layers: int = 1,
         layer_size: int = 64,
+        layer_sizes: tuple[int, ...] = (),
+        history: list[Any] | None = None,
+        config_raw: bytes | None = None,
     ) -> Pushed:
-        """Push one image manifest (schema2 by default, OCI with ``oci=True``)."""
+        """Push one image manifest (schema2 by default, OCI with ``oci=True``).
+
+        ``layer_sizes``: each layer's bytes (else ``layers`` of ``layer_size``); ``history``:
+        the config's history (else :func:`build_history`'s); ``config_raw``: the config blob's
+        exact bytes, whatever they hold."""
         seed = seed or f"{repository}:{tag}"
+        sizes = layer_sizes or (layer_size,) * layers
         config_doc: dict[str, Any] = {
             "architecture": architecture,
             "os": os,
@@ -65,15 +117,18 @@ class ImagePusher:
             "rootfs": {"type": "layers", "diff_ids": []},
         }
         layer_descs = []
-        for i in range(layers):
+        for i, size in enumerate(sizes):
             data = hashlib.sha256(f"{seed}/layer/{i}".encode()).digest()
-            data = (data * (layer_size // len(data) + 1))[:layer_size]
+            data = (data * (size // len(data) + 1))[:size]
             layer_descs.append(self._blob(repository, data, OCI_LAYER if oci else LAYER_GZIP))
             config_doc["rootfs"]["diff_ids"].append(layer_descs[-1]["digest"])
+        config_doc["history"] = (
+            history if history is not None else build_history(repository, len(sizes), created, seed)
+        )
         config_doc["dregtui.seed"] = seed
         config = self._blob(
             repository,
-            json.dumps(config_doc).encode(),
+            config_raw if config_raw is not None else json.dumps(config_doc).encode(),
             mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG,
         )
         media_type = mediatypes.OCI_MANIFEST if oci else mediatypes.DOCKER_MANIFEST

@@ -49,8 +49,7 @@ def populate_small(pusher: ImagePusher) -> dict[str, Pushed]:
             version,
             created=_date(day * 30),
             labels=_labels("nginx", version),
-            layers=3,
-            layer_size=900,
+            layer_sizes=(1500, 900, 300),
         )
     pusher.tag("library/nginx", "stable", nginx["1.25.3"])
     pusher.tag("library/nginx", "latest", nginx["1.26.1"])
@@ -80,8 +79,7 @@ def populate_small(pusher: ImagePusher) -> dict[str, Pushed]:
             oci=True,
             created=_date(10 + number * 12),
             labels=_labels("team/api", version),
-            layers=2,
-            layer_size=700,
+            layer_sizes=(1000, 400),
         )
     pusher.tag("team/api", "latest", api["v1.4.2"])
     pusher.tag("team/api", "prod", api["v1.4.1"])

@@ -10,18 +10,25 @@ One rule for every caller: ``--older-than`` and ``--keep-last --by-date`` (throu
   as old as its newest platform image). At most ``MAX_CHILDREN`` children are fetched.
 
 Registry errors become data (``ImageFacts.error``), never exceptions: a caller shows "unknown".
+
+An image's history (:func:`image_history`, how it was built) is asked for apart, when the
+digest pane shows that image: the facts are kept for every digest a date sort reads, and a
+history is up to a hundred lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dregtui.core.errors import RegistryError
+from dregtui.core.oci import mediatypes
+from dregtui.core.oci.history import ImageHistory, parse_history
 from dregtui.core.oci.models import ImageConfig, Manifest
 from dregtui.core.registry_api import RegistryAPI
 
 MAX_CHILDREN = 8
+IMAGE_CONFIGS = (mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,7 @@ class ImageFacts:
     platforms: tuple[tuple[str, str], ...] = ()  # (platform, child digest)
     os_arch: str = ""
     error: str | None = None
+    history: ImageHistory | None = None  # loaded when the digest pane shows it
 
     @property
     def created_day(self) -> str:
@@ -115,3 +123,30 @@ def _image(client: RegistryAPI, repository: str, manifest: Manifest) -> ImageFac
         layers=tuple(Layer(d.digest, d.size, d.media_type) for d in manifest.layers),
         os_arch=os_arch,
     )
+
+
+def image_history(client: RegistryAPI, repository: str, digest: str) -> ImageHistory:
+    """How ``repository@digest`` was built (:mod:`dregtui.core.oci.history`); an index's is its
+    first platform image's (linux/amd64 when it has one), named in ``platform``. Registry errors
+    are said in ``note``, never raised."""
+    try:
+        manifest = client.get_manifest(repository, digest)
+        platform = ""
+        if manifest.is_index:
+            children = [c for c in manifest.manifests if str(c.platform) != "unknown/unknown"]
+            if not children:
+                return ImageHistory(note="This index lists no platform image.")
+            child = next((c for c in children if str(c.platform) == "linux/amd64"), children[0])
+            platform = str(child.platform) if child.platform else "?"
+            manifest = client.get_manifest(repository, child.digest)
+            if manifest.is_index:
+                return ImageHistory(note="This index lists another index.", platform=platform)
+        if manifest.config is None:
+            return ImageHistory(note="This manifest has no image config.", platform=platform)
+        if manifest.config.media_type not in IMAGE_CONFIGS:
+            return ImageHistory(note="Not an image (an artifact): no build steps.")
+        config = client.get_blob(repository, manifest.config.digest)
+    except RegistryError as exc:
+        return ImageHistory(note=str(exc))
+    history = parse_history(config, [layer.size for layer in manifest.layers])
+    return replace(history, platform=platform)

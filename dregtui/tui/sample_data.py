@@ -7,6 +7,7 @@ import hashlib
 from dregtui.core.footprints import Footprint
 from dregtui.core.inventory import Inventory, TagInfo
 from dregtui.core.oci import mediatypes
+from dregtui.core.oci.history import ImageHistory, Step
 from dregtui.ops.imagefacts import ImageFacts, Layer
 from dregtui.tui.messages import Outcome
 
@@ -17,6 +18,21 @@ NOW = SCANNED_AT + 600
 
 def _digest(seed: str) -> str:
     return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _history(name: str, base: int, app: int, platform: str = "") -> ImageHistory:
+    """A build as ``docker history`` would list it: a base layer, the app's layer, and steps
+    that made none."""
+    steps = (
+        Step("ADD file:9a8b7c6d5e4f… in /", False, base),
+        Step('CMD ["/bin/sh"]', True),
+        Step("ENV APP_HOME=/srv LANG=C.UTF-8", True),
+        Step("WORKDIR /srv", True),
+        Step(f"COPY --chown=app:app dist/{name} /usr/local/bin/{name}", False, app),
+        Step("EXPOSE map[8080/tcp:{}]", True),
+        Step(f'ENTRYPOINT ["/usr/local/bin/{name}"]', True),
+    )
+    return ImageHistory(steps, len(steps), platform=platform)
 
 
 def sample_inventory() -> tuple[Inventory, list[ImageFacts]]:
@@ -43,6 +59,7 @@ def sample_inventory() -> tuple[Inventory, list[ImageFacts]]:
                     Layer(_digest(seed + "/l2"), 1200, ""),
                 ),
                 os_arch="linux/amd64",
+                history=_history(seed.split(":")[0].rsplit("/", 1)[-1], size - 1200, 1200),
             )
         )
         return digest
@@ -105,6 +122,7 @@ def sample_inventory() -> tuple[Inventory, list[ImageFacts]]:
             size=6_800_000,
             created="2024-05-22T00:00:00Z",
             platforms=(("linux/amd64", children[0]), ("linux/arm64", children[1])),
+            history=_history("alpine", 3_398_800, 1200, platform="linux/amd64"),
         )
     )
     old = image("library/alpine:3.19", "2023-12-07T00:00:00Z", 3_300_000)
@@ -160,6 +178,13 @@ async def show_main(pilot) -> None:  # type: ignore[no-untyped-def]
     app.repo_tree.reveal("team/api")
     await pilot.pause()
     await pilot.press("enter", "down", "down", "down", "down")
+    await pilot.pause()
+
+
+async def show_build(pilot) -> None:  # type: ignore[no-untyped-def]
+    """team/api:v1.3.0 as show_main, the digest pane focused and scrolled to how it was built."""
+    await show_main(pilot)
+    await pilot.press("tab", "end")
     await pilot.pause()
 
 

@@ -98,7 +98,7 @@ class MainScreen(MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]):
             with Vertical(id="right"):
                 yield TagsPane(self.session, self.client, jobs=self.jobs, id="tags-pane")
                 with Horizontal(id="lower"):
-                    yield DigestPane(self.session, id="digest")
+                    yield DigestPane(self.session, self.client, id="digest")
                     yield SharedByPanel(self.session, id="reverse")
         yield FilterInput(
             id="filter", placeholder="filter: text, <1.4, >=1.2,<2, re:^1\\., !latest"

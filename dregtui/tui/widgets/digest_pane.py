@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import textwrap
+import threading
+
 from rich.text import Text
+from textual import work
 from textual.containers import VerticalScroll
+from textual.events import Resize
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from dregtui.core.inventory import TagInfo
 from dregtui.core.oci import mediatypes
 from dregtui.core.policy.decisions import Decision
 from dregtui.core.referrers import Referrer
+from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.textsafe import clean
-from dregtui.ops.imagefacts import ImageFacts
+from dregtui.ops.imagefacts import ImageFacts, image_history
+from dregtui.tui.build_view import build_text
 from dregtui.tui.referrer_view import referrer_size
 from dregtui.tui.session import Session
 from dregtui.tui.text import human_size, short_digest
@@ -23,15 +32,15 @@ EMPTY = "Pick a tag: its manifest (size, created, labels, layers) shows here."
 
 
 class _Rows:
-    """Label/value rows; long values are cut into chunks aligned under the value column."""
+    """Label/value rows; long values go on in lines aligned under the value column."""
 
     def __init__(self, width: int) -> None:
         self.text = Text(no_wrap=True, overflow="crop")
         self.room = max(width - LABEL_W, 12)
 
     def __call__(self, label: str, value: str, style: str = "") -> None:
-        value = clean(value)
-        chunks = [value[i : i + self.room] for i in range(0, len(value), self.room)] or [""]
+        value = clean(value)  # broken between words where it can be (a digest has none)
+        chunks = textwrap.wrap(value, self.room, break_on_hyphens=False) or [""]
         for number, chunk in enumerate(chunks):
             self.text.append((label if number == 0 else "").ljust(LABEL_W), style="bold")
             self.text.append(chunk + "\n", style=style)
@@ -44,8 +53,11 @@ def describe(
     details: ImageFacts | None,
     width: int = 80,
     total: int | None = None,
+    build_pending: bool = False,
 ) -> Text:
-    """The pane's content as a Text (registry values kept literal)."""
+    """The pane's content as a Text (registry values kept literal). An image's history, once
+    loaded, takes the place of its list of layers (each step with its layer's size), unless
+    the two do not match; ``build_pending``: it is being loaded."""
     rows = _Rows(width)
     text = rows.text
     rows("tag", f"{repository}:{tag}")
@@ -73,12 +85,18 @@ def describe(
         rows(label, f"{human_size(details.size)} in {len(details.layers)} layer(s)")
     for number, (key, value) in enumerate(sorted(details.labels.items())):
         rows("labels" if number == 0 else "", f"{key}={value}")
-    for number, layer in enumerate(details.layers):
+    history = details.history
+    sized = history is not None and history.steps and not history.note
+    for number, layer in enumerate(() if sized else details.layers):
         rows(
             "layers" if number == 0 else "",
             f"{short_digest(layer.digest)} {human_size(layer.size):>9}",
             "dim",
         )
+    if history is not None:
+        text.append_text(build_text(history, width))
+    elif build_pending:
+        rows("build", "loading the image's history…", "dim italic")
     text.rstrip()
     return text
 
@@ -91,9 +109,21 @@ class DigestPane(VerticalScroll, can_focus=True):
     }
     """
 
-    def __init__(self, session: Session, **kwargs: object) -> None:
+    def __init__(
+        self, session: Session, client: RegistryAPI | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
+        self.client = client
+        self._current: tuple[str, str | None] | None = None  # what show_tag was last asked
+        self._lock = threading.Lock()
+        self._wanted: tuple[str, str] | None = None  # the history to load next
+        self._loading = False  # a loader runs
+
+    def on_resize(self, event: Resize) -> None:
+        """The width is known (first layout) or changed: the rows are cut to it again."""
+        if self._current is not None:
+            self.show_tag(*self._current)
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text(EMPTY, style="dim"), id="digest-body")
@@ -104,7 +134,9 @@ class DigestPane(VerticalScroll, can_focus=True):
             body.update(text)
 
     def show_tag(self, repository: str, tag: str | None) -> None:
-        """The manifest ``repository:tag`` points at, as the session knows it."""
+        """The manifest ``repository:tag`` points at, as the session knows it; its history is
+        loaded (a worker) once its facts are in."""
+        self._current = (repository, tag)
         session = self.session
         info = session.inventory.tag_info(repository, tag) if tag else None
         details = session.details.get(info.digest) if info else None
@@ -117,7 +149,52 @@ class DigestPane(VerticalScroll, can_focus=True):
         )
         sized = [(r, referrer_size(session.inventory, r.digest)) for r in refs]
         marked = tag is not None and (repository, tag) in session.marks
-        self.show(repository, tag, info, details, decision, total, history, sized, marked)
+        pending = details is not None and details.history is None and not details.error
+        if pending and self.client is not None and details is not None:
+            self._want_history(repository, details.digest)
+        self.show(repository, tag, info, details, decision, total, history, sized, marked, pending)
+
+    def _want_history(self, repository: str, digest: str) -> None:
+        """Load the shown digest's history. One loader at a time, which takes the digest shown
+        last once it is done with the one in hand: the cursor moves faster than a registry
+        answers."""
+        with self._lock:
+            self._wanted = (repository, digest)
+            if self._loading:
+                return
+            self._loading = True
+        self._load_history()
+
+    @work(thread=True, exit_on_error=False, group="history")
+    def _load_history(self) -> None:
+        assert self.client is not None
+        worker = get_current_worker()
+        try:
+            while True:
+                with self._lock:
+                    wanted, self._wanted = self._wanted, None
+                    if wanted is None or worker.is_cancelled:
+                        self._loading = False
+                        return
+                repository, digest = wanted
+                known = self.session.details.get(digest)
+                if known is not None and known.history is not None:
+                    continue  # asked twice while its answer was on the way
+                history = image_history(self.client, repository, digest)  # 2 or 3 requests
+                self.session.details.add_history(digest, history)
+                self.post_message(self.HistoryLoaded())
+        except BaseException:
+            with self._lock:
+                self._loading = False  # the next digest shown starts a new loader
+            raise
+
+    class HistoryLoaded(Message):
+        """An image's history is in the session's details."""
+
+    def on_digest_pane_history_loaded(self, message: HistoryLoaded) -> None:
+        message.stop()
+        if self._current is not None:
+            self.show_tag(*self._current)
 
     def show(
         self,
@@ -130,13 +207,16 @@ class DigestPane(VerticalScroll, can_focus=True):
         history: list[tuple[str, float]] | None = None,
         referrers: list[tuple[Referrer, int | None]] | None = None,
         marked: bool = False,
+        build_pending: bool = False,
     ) -> None:
         """``history``: every digest the tag pointed at, with when, oldest first (from the
         registry's storage; none without it)."""
         if tag is None or info is None:
             self._update(Text(EMPTY, style="dim"))
             return
-        width = self.scrollable_content_region.width - 1 or 60
+        width = self.scrollable_content_region.width - 1
+        if width <= 0:  # before the first layout: on_resize draws again at the real width
+            width = 60
         text = Text()
         if decision is not None:  # the applied policy's verdict, and the rule that decided
             verdict = "delete" if decision.delete else "keep"
@@ -144,7 +224,7 @@ class DigestPane(VerticalScroll, can_focus=True):
             text.append(verdict, style="bold red" if decision.delete else "bold green")
             by = f" ({decision.rule}: {decision.why})" if decision.rule else f" ({decision.why})"
             text.append(clean(by) + "\n")
-        text.append_text(describe(repository, tag, info, details, width, total))
+        text.append_text(describe(repository, tag, info, details, width, total, build_pending))
         if referrers:
             text.append("\n")
             text.append_text(referrers_text(info.digest, referrers, width, marked))
