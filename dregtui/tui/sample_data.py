@@ -201,3 +201,10 @@ async def show_result(pilot) -> None:  # type: ignore[no-untyped-def]
         ResultScreen(sample_outcomes(), batch="3f2a9c1d7e8b", restore=lambda batch: None)
     )
     await pilot.pause()
+
+
+async def show_filter_error(pilot) -> None:  # type: ignore[no-untyped-def]
+    """team/api open, ``re:(`` typed in the tags' filter: the error under the field."""
+    await show_main(pilot)
+    await pilot.press("slash", *"re:(")
+    await pilot.pause()

@@ -1,7 +1,8 @@
 """The status bar: registry, scan progress or cache age, marks, filter, messages.
 
-Parts are dropped least important first when the terminal is too narrow for all of them. What
-the marks free is worked out here, in a worker of the bar's own.
+Parts are dropped least important first when the terminal is too narrow for all of them; what
+the marks free stays while marks exist, at any width. It is worked out here, in a worker of the
+bar's own.
 """
 
 from __future__ import annotations
@@ -89,11 +90,13 @@ class StatusBar(Static):
             what += f" / {plural(digests, 'digest')}" if marks and digests is not None else ""
             what += f" + {untagged} untagged" if marks and untagged else ""
             out.append((8, Text(what + " marked", style="bold")))
-            if self.frees is not None:
+            if self.frees is None:
+                out.append((10, Text("frees …", style="bold")))  # the worker is on it
+            else:
                 at_least = "" if self.frees_known else ">="
                 exact = " exact" if self.session.storage.collect is not None else ""
                 frees = f"frees {at_least}{human_size(self.frees)}{exact}"
-                out.append((4, Text(frees, style="bold")))
+                out.append((10, Text(frees, style="bold")))  # never dropped while marks exist
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
