@@ -81,7 +81,6 @@ def repository_matcher(text: str) -> Callable[[str], bool]:
 _NEEDS = {
     "=": "= needs a tag after it: =1.0",
     "!": "! needs a term after it: !latest",
-    "re:": "re: needs a regular expression after it: re:^1\\.",
 }
 _COMPARISONS = ("<=", ">=", "==", "!=", "~=", "<", ">")
 
@@ -109,13 +108,7 @@ def filter_problem(text: str, target: str) -> str | None:
         if problem:
             return problem
     if target == "repos":
-        text = text.strip()
-        if text == "re:":
-            return _NEEDS["re:"]
-        problem = _regex_problem(text)
-        if problem:
-            return problem
-        return None
+        return _regex_problem(text.strip())
     try:
         parse_tag_filter(text)
     except ValueError as exc:

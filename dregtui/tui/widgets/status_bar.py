@@ -1,8 +1,8 @@
 """The status bar: registry, scan progress or cache age, marks, filter, messages.
 
-Parts are dropped least important first when the terminal is too narrow for all of them; what
-the marks free stays while marks exist, at any width. It is worked out here, in a worker of the
-bar's own.
+Parts are shortened, then dropped least important first, when the terminal is too narrow for
+all of them; what the marks free stays while marks exist, at any width. It is worked out here,
+in a worker of the bar's own.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ class StatusBar(Static):
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
         self._frees_key: tuple[int, ...] | None = None  # the marks and accounting it is for
+        self._short: dict[int, Text] = {}  # what parts() offers shorter, by part index
 
     def parts(self, now: float) -> list[tuple[int, Text]]:
         """(priority, text) in display order; a higher priority stays longer."""
         inv = self.session.inventory
         out: list[tuple[int, Text]] = []
+        self._short: dict[int, Text] = {}  # part index -> a shorter form, tried before drops
         out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
@@ -90,6 +92,8 @@ class StatusBar(Static):
             what += f" / {plural(digests, 'digest')}" if marks and digests is not None else ""
             what += f" + {untagged} untagged" if marks and untagged else ""
             out.append((8, Text(what + " marked", style="bold")))
+            if marks and digests is not None:  # when narrow: without the digests
+                self._short[len(out) - 1] = Text(f"● {plural(marks, 'tag')} marked", style="bold")
             if self.frees is None:
                 out.append((10, Text("frees …", style="bold")))  # the worker is on it
             else:
@@ -167,6 +171,9 @@ class StatusBar(Static):
     def _render_parts(self) -> None:
         parts = self.parts(self._now)
         width = self.size.width or 80
+        for index, short in self._short.items():
+            if _length(parts) > width:
+                parts[index] = (parts[index][0], short)
         while len(parts) > 1 and _length(parts) > width:
             lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
             del parts[lowest]
