@@ -63,7 +63,7 @@ class StatusBar(Static):
         """(priority, text) in display order; a higher priority stays longer."""
         inv = self.session.inventory
         out: list[tuple[int, Text]] = []
-        self._short: dict[int, Text] = {}  # part index -> a shorter form, tried before drops
+        self._short = {}  # part index -> a shorter form, tried before drops
         out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
