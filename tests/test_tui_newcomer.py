@@ -144,3 +144,33 @@ async def test_the_demo_like_sample_opens_on_a_repository_and_clearing_the_filte
         assert tree.current_repository == "team/web"
         assert tree._ns_nodes["team"].is_expanded  # the namespace of the repository stays open
         assert not tree._ns_nodes["library"].is_expanded  # what the filter opened folds again
+
+
+async def test_column_header_lines_up_with_the_rows_and_dates_keep_off_the_border() -> None:
+    app = sample_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for repository in ("library/alpine", "ci/builds"):  # no scrollbar, then one
+            app.repo_tree.reveal(repository)
+            await settle(pilot)
+            header = str(app.query_one("#tags-header").render())
+            row = app.tag_list.render_line(0).text
+            assert len(row) == app.tag_list.scrollable_content_region.width
+            assert row.endswith(" ") and row[-11] != " "  # the date, then a blank column
+            digest = app.session.inventory.repositories[repository][app.tag_list.rows[0]].digest
+            at = row.index(digest.split(":", 1)[1][:12])
+            assert header.index("digest") == at, repository
+        assert app.main.tags_pane.border_subtitle == "sorted by version · s"
+
+
+async def test_the_footer_drops_the_palette_key_when_very_narrow() -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = sample_app()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await settle(pilot)
+        keys = app.screen.query(FooterKey)
+        assert keys and not any(k.has_class("-command-palette") for k in keys)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert any(k.has_class("-command-palette") for k in app.screen.query(FooterKey))

@@ -320,7 +320,7 @@ class MainScreen(FilterHandlers, StartHandlers, ReferrerHandlers, StorageHandler
     def on_scan_progress(self, message: msg.ScanProgress) -> None:
         status = self.status_bar
         status.scan = None if message.finished else (message.done, message.total)
-        status.scan_tags = (message.tags, message.rate)
+        status.scan_tags = (message.tags, message.rate, message.tags_total)
         if message.finished:
             self.repo_tree.catalog_pending = False
             self.space_changed()

@@ -50,7 +50,7 @@ class StatusBar(Static):
         self.clock = clock  # the time the cache's age is counted to
         self.dry_run = dry_run
         self.scan: tuple[int, int] | None = None
-        self.scan_tags: tuple[int, float] = (0, 0.0)
+        self.scan_tags: tuple[int, float, int] = (0, 0.0, 0)  # done, per second, listed
         self.dates: tuple[int, int] | None = None  # created dates loaded for the date order
         self.message = ""
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
@@ -67,10 +67,11 @@ class StatusBar(Static):
         out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
-            tags, rate = self.scan_tags
+            tags, rate, listed = self.scan_tags
             text = Text(f"scanning {done}/{total} repos", style="italic")
-            if tags:
-                text.append(f", {tags} tags, {rate:.0f}/s")
+            if tags:  # the tags move while a big repository keeps the others waiting
+                of = f"/{listed:,}" if listed >= tags else ""
+                text.append(f", {tags:,}{of} tags, {rate:,.0f}/s")
             out.append((7, text))
         elif self.session.loading_cache:
             pass  # "loading the cache: N tags…" (the message) says it all
