@@ -174,3 +174,33 @@ async def test_the_footer_drops_the_palette_key_when_very_narrow() -> None:
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         assert any(k.has_class("-command-palette") for k in app.screen.query(FooterKey))
+
+
+async def test_a_warm_start_opens_on_the_last_visited_repository(
+    client: RegistryClient, registry_with_tags: None, tmp_path: Any
+) -> None:
+    from dregtui.ops.scanner import Scanner
+    from dregtui.state.cache import InventoryCache
+    from dregtui.state.visited import remember_visited
+
+    cache = InventoryCache(tmp_path / "cache.json", client.base_url)
+    cache.save(Scanner(client).scan())
+    remember_visited(client.base_url, "library/web")
+    app = DregApp(client, cached=cache.peek(), load_cache=cache.load)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert not app.loading_cache
+        assert app.tag_list.repository == "library/web" and app.tag_list.rows == ["1.0"]
+        assert app.repo_tree.current_repository == "library/web" and app.repo_tree.has_focus
+
+
+async def test_a_repository_gone_since_falls_back_to_the_first(
+    client: RegistryClient, registry_with_tags: None
+) -> None:
+    from dregtui.state.visited import remember_visited
+
+    remember_visited(client.base_url, "library/gone")
+    app = DregApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.tag_list.repository == "library/app"

@@ -89,11 +89,11 @@ class LabelParts:
         label.append_text(self.rest)
         return label
 
-    def fitted(self, width: int) -> Text:
-        """The label in ``width`` cells: the units when they fit; else the name shrinks (to
-        ``NAME_MIN`` characters, then the count goes, then the name shrinks to one)."""
+    def fitted(self, width: int, *, units: bool = True) -> Text:
+        """The label in ``width`` cells: with ``units`` when they fit; else the name shrinks
+        (to ``NAME_MIN`` characters, then the count goes, then the name shrinks to one)."""
         full = self.text(units=True)
-        if full.cell_len <= width:
+        if units and full.cell_len <= width:
             return full
         bare = self.text()
         if bare.cell_len <= width:
@@ -161,6 +161,8 @@ class RepoTree(Tree[str]):
         self._all_below: dict[str, int] = {}  # namespace -> its repositories, filter or not
         # the namespaces unfolded and the repository under the cursor before a filter
         self._before_filter: tuple[set[str], str | None] | None = None
+        self._units = False  # the labels say "repos" and "tags" (all fit with them)
+        self._units_pending = False  # a choice is on its way (after the next refresh)
         self._shown_sizes: dict[tuple[int, str, int], int] = {}  # a filtered namespace's size
 
     def on_mount(self) -> None:
@@ -209,6 +211,7 @@ class RepoTree(Tree[str]):
             self._move_to(self._ns_nodes[current_ns])
         elif self.root.children:
             self._move_to(self.root.children[0])
+        self._choose_units()
 
     def _empty_note(self) -> str:
         if self.session.repo_filter:
@@ -260,6 +263,7 @@ class RepoTree(Tree[str]):
         if node.id in self._pending:
             self._pending.discard(node.id)
             self._add_entries(node, self._namespaces[node.id], expand or set())
+            self._units_later()
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self._load(event.node)
@@ -355,17 +359,46 @@ class RepoTree(Tree[str]):
         parts = self._parts.get(node.id)
         if parts is None:
             return super().render_label(node, base_style, style)
-        depth, parent = 0, node.parent
-        while parent is not None and parent is not self.root:
-            depth, parent = depth + 1, parent.parent
-        icon = len(self.ICON_NODE) if node.allow_expand else 0
-        width = self.scrollable_content_region.width - depth * self.guide_depth - icon
-        label = parts.fitted(max(width, 1))
+        label = parts.fitted(self._label_width(node), units=self._units)
         label.stylize(style)
         if node.allow_expand:
             icon_text = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
             return Text.assemble((icon_text, base_style + TOGGLE), label)
         return label
+
+    def _label_width(self, node: TreeNode[str]) -> int:
+        """The cells a node's label has: the width less the guides and the fold icon."""
+        depth, parent = 0, node.parent
+        while parent is not None and parent is not self.root:
+            depth, parent = depth + 1, parent.parent
+        icon = len(self.ICON_NODE) if node.allow_expand else 0
+        return max(self.scrollable_content_region.width - depth * self.guide_depth - icon, 1)
+
+    def _choose_units(self) -> None:
+        """Units (``2 repos``, ``7 tags``) on every label when all fit, else on none (the
+        subtitle says what the numbers count): one line with them and the next without
+        would read as two kinds of figure."""
+        self._units_pending = False
+        nodes = [*self._ns_nodes.values(), *self._repo_nodes.values()]
+        width = self.scrollable_content_region.width
+        units = width > 0 and all(
+            self._parts[n.id].text(units=True).cell_len <= self._label_width(n)
+            for n in nodes
+            if n.id in self._parts
+        )
+        if units != self._units:
+            self._units = units
+            for node in nodes:
+                node.set_label(node.label)  # drawn again, with or without
+
+    def _units_later(self) -> None:
+        """Choose once the current batch of nodes is in (not once per namespace loaded)."""
+        if not self._units_pending:
+            self._units_pending = True
+            self.call_after_refresh(self._choose_units)
+
+    def on_resize(self) -> None:
+        self._choose_units()
 
     def _untagged_size(self, repositories: list[str]) -> int:
         """Bytes only the repositories' untagged manifests hold (0 without the storage)."""
@@ -406,6 +439,7 @@ class RepoTree(Tree[str]):
         for ns, node in self._ns_nodes.items():
             parts = self._parts[node.id] = self._namespace_parts(ns, marks)
             node.set_label(parts.text())
+        self._choose_units()
 
     # -- actions --------------------------------------------------------------------
 

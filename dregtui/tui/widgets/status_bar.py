@@ -57,13 +57,14 @@ class StatusBar(Static):
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
         self._frees_key: tuple[int, ...] | None = None  # the marks and accounting it is for
-        self._short: dict[int, Text] = {}  # what parts() offers shorter, by part index
+        # part index -> (what its longer form is worth, its shorter form), by parts()
+        self._short: dict[int, tuple[int, Text]] = {}
 
     def parts(self, now: float) -> list[tuple[int, Text]]:
         """(priority, text) in display order; a higher priority stays longer."""
         inv = self.session.inventory
         out: list[tuple[int, Text]] = []
-        self._short = {}  # part index -> a shorter form, tried before drops
+        self._short = {}
         out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
@@ -94,7 +95,8 @@ class StatusBar(Static):
             what += f" + {untagged} untagged" if marks and untagged else ""
             out.append((8, Text(what + " marked", style="bold")))
             if marks and digests is not None:  # when narrow: without the digests
-                self._short[len(out) - 1] = Text(f"● {plural(marks, 'tag')} marked", style="bold")
+                short = Text(f"● {plural(marks, 'tag')} marked", style="bold")
+                self._short[len(out) - 1] = (4, short)  # the digests go before the filter
             if self.frees is None:
                 out.append((10, Text("frees …", style="bold")))  # the worker is on it
             else:
@@ -172,12 +174,15 @@ class StatusBar(Static):
     def _render_parts(self) -> None:
         parts = self.parts(self._now)
         width = self.size.width or 80
-        for index, short in self._short.items():
-            if _length(parts) > width:
-                parts[index] = (parts[index][0], short)
+        shorter = dict(self._short)
         while len(parts) > 1 and _length(parts) > width:
             lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
+            cheapest = min(shorter, key=lambda i: shorter[i][0], default=None)
+            if cheapest is not None and shorter[cheapest][0] <= parts[lowest][0]:
+                parts[cheapest] = (parts[cheapest][0], shorter.pop(cheapest)[1])
+                continue
             del parts[lowest]
+            shorter = {i - (i > lowest): v for i, v in shorter.items() if i != lowest}
         text = Text(" ", no_wrap=True, overflow="ellipsis")
         for number, (_, part) in enumerate(parts):
             if number:
