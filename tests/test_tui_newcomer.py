@@ -62,6 +62,7 @@ async def test_wide_tree_says_repos_and_tags() -> None:
         lines = tree_lines(app)
         assert any(line.startswith("▼ ci/ 1 repos ") for line in lines)
         assert any(line.startswith("└ builds 240 tags ") for line in lines)
+        assert app.repo_tree.border_subtitle == ""  # the labels say what they count
 
 
 async def test_a_version_range_on_the_tree_filters_the_tags_and_m_marks_them(

@@ -123,5 +123,5 @@ def _regex_problem(word: str) -> str | None:
         re.compile(word[3:])
     except re.error as exc:
         where = f" at position {exc.pos + 1}" if exc.pos is not None else ""
-        return f"The regex is not valid: {exc.msg}{where}"
+        return f"{word} is not a valid regex: {exc.msg}{where}"
     return None

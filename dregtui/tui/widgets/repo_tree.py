@@ -386,6 +386,7 @@ class RepoTree(Tree[str]):
             for n in nodes
             if n.id in self._parts
         )
+        self.border_subtitle = "" if units else LEGEND  # the labels say it themselves
         if units != self._units:
             self._units = units
             for node in nodes:
