@@ -89,6 +89,11 @@ class LabelParts:
         label.append_text(self.rest)
         return label
 
+    def full_width(self) -> int:
+        """The cells of ``text(units=True)``, without building it (asked of every label)."""
+        count = len(self.count) + len(self.unit) + 2 if self.count else 0
+        return self.name.cell_len + count + self.rest.cell_len
+
     def fitted(self, width: int, *, units: bool = True) -> Text:
         """The label in ``width`` cells: with ``units`` when they fit; else the name shrinks
         (to ``NAME_MIN`` characters, then the count goes, then the name shrinks to one)."""
@@ -382,7 +387,7 @@ class RepoTree(Tree[str]):
         nodes = [*self._ns_nodes.values(), *self._repo_nodes.values()]
         width = self.scrollable_content_region.width
         units = width > 0 and all(
-            self._parts[n.id].text(units=True).cell_len <= self._label_width(n)
+            self._parts[n.id].full_width() <= self._label_width(n)
             for n in nodes
             if n.id in self._parts
         )
