@@ -205,3 +205,19 @@ async def test_a_repository_gone_since_falls_back_to_the_first(
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.tag_list.repository == "library/app"
+
+
+async def test_a_filtered_namespace_shows_the_size_of_what_it_shows_and_p_explains() -> None:
+    from dregtui.core.space import human_size
+
+    app = sample_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        sizes = app.session.sizes
+        assert sizes["library/nginx"] != sizes["library/"]
+        await pilot.press("slash", *"nginx", "enter")
+        label = str(app.repo_tree._ns_nodes["library"].label)
+        assert label == f"library/ 1 {human_size(sizes['library/nginx'])}"
+        await pilot.press("P")
+        [note] = app._notifications
+        assert "P saves a registry opened with -r as a profile" in str(note.message)
