@@ -175,14 +175,21 @@ class StatusBar(Static):
         parts = self.parts(self._now)
         width = self.size.width or 80
         shorter = dict(self._short)
+        longer: dict[int, Text] = {}  # parts shortened: their long form, if room comes back
         while len(parts) > 1 and _length(parts) > width:
             lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
             cheapest = min(shorter, key=lambda i: shorter[i][0], default=None)
             if cheapest is not None and shorter[cheapest][0] <= parts[lowest][0]:
+                longer[cheapest] = parts[cheapest][1]
                 parts[cheapest] = (parts[cheapest][0], shorter.pop(cheapest)[1])
                 continue
             del parts[lowest]
             shorter = {i - (i > lowest): v for i, v in shorter.items() if i != lowest}
+            longer = {i - (i > lowest): v for i, v in longer.items() if i != lowest}
+        for index, long in longer.items():  # a later drop made room for the long form
+            tried = [*parts[:index], (parts[index][0], long), *parts[index + 1 :]]
+            if _length(tried) <= width:
+                parts = tried
         text = Text(" ", no_wrap=True, overflow="ellipsis")
         for number, (_, part) in enumerate(parts):
             if number:
