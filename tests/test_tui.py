@@ -247,11 +247,9 @@ async def test_nested_namespaces(client: RegistryClient, pusher: ImagePusher) ->
         tree = app.repo_tree
         [team, unknown] = tree.root.children  # no --storage: the last line says so
         assert str(unknown.label) == "untagged: unknown" and not unknown.data
-        assert unsized(team.label) == "team/ 3" and not team.children  # lazy
-        tree.focus()
-        await settle(pilot)
-        assert tree.cursor_node is team
-        await pilot.press("right")  # expand team/
+        assert unsized(team.label) == "team/ 3"
+        # the screen opens on the first repository: team/ unfolded, team/api under the cursor
+        assert team.is_expanded and tree.current_repository == "team/api"
         expected = ["api 1", "tools/ 1", "web 1"]
         await settle(pilot)
         assert [unsized(n.label) for n in team.children] == expected

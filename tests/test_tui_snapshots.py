@@ -63,3 +63,11 @@ def test_confirm_protected_and_emptied(snap_compare, size: tuple[int, int]) -> N
     from dregtui.tui.sample_data import show_protected_confirm
 
     assert snap_compare(sample_app(), terminal_size=size, run_before=show_protected_confirm)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_filter_error_inline(snap_compare, size: tuple[int, int]) -> None:
+    """Issue 25: ``re:(`` typed in the filter: what is wrong shows under the field."""
+    from dregtui.tui.sample_data import show_filter_error
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_filter_error)

@@ -222,7 +222,11 @@ class DregApp(App[None]):
         scanner = self._scanner(
             progress=lambda p: post(
                 msg.ScanProgress(
-                    p.repositories_done, p.repositories_total, tags=p.tags_done, rate=p.rate
+                    p.repositories_done,
+                    p.repositories_total,
+                    tags=p.tags_done,
+                    rate=p.rate,
+                    tags_total=p.tags_total,
                 )
             ),
             on_repository=lambda repo: post(msg.RepositoryScanned(repo)),

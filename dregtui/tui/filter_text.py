@@ -75,3 +75,53 @@ def repository_matcher(text: str) -> Callable[[str], bool]:
         return lambda name: pattern.search(name) is not None
     lowered = text.lower()
     return lambda name: lowered in name.lower()
+
+
+# What a lone operator needs after it, said inline as the filter is typed.
+_NEEDS = {
+    "=": "= needs a tag after it: =1.0",
+    "!": "! needs a term after it: !latest",
+}
+_COMPARISONS = ("<=", ">=", "==", "!=", "~=", "<", ">")
+
+
+def is_tag_filter_shape(text: str) -> bool:
+    """Is ``text`` a filter only tags can take: a version range (``<0.2``, ``>=1.2,<2``), an
+    exact tag (``=x``) or a negation (``!x``)? Typed on the tree it filters the tags, not the
+    repository names (``re:`` stays a repository regex there)."""
+    return any(word[:1] in "<>=!~" for word in text.split())
+
+
+def filter_problem(text: str, target: str) -> str | None:
+    """One sentence on what is wrong with ``text`` as a filter of ``target`` ("repos" or
+    "tags"), shown under the field as it is typed; None when it can be applied."""
+    for word in text.split():
+        if target == "repos":
+            break
+        negated = word.startswith("!") and len(word) > 1 and not word.startswith("!=")
+        body = word[1:] if negated else word
+        if word in _NEEDS or body in _NEEDS:
+            return _NEEDS.get(word) or _NEEDS[body]
+        if body in _COMPARISONS:
+            return f"{body} needs a version after it: {body}1.4"
+        problem = _regex_problem(body)
+        if problem:
+            return problem
+    if target == "repos":
+        return _regex_problem(text.strip())
+    try:
+        parse_tag_filter(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _regex_problem(word: str) -> str | None:
+    if not word.startswith("re:"):
+        return None
+    try:
+        re.compile(word[3:])
+    except re.error as exc:
+        where = f" at position {exc.pos + 1}" if exc.pos is not None else ""
+        return f"{word} is not a valid regex: {exc.msg}{where}"
+    return None

@@ -59,7 +59,13 @@ class ScanProgress(Message):
     """Scan progress; a newer one replaces a queued older one."""
 
     def __init__(
-        self, done: int, total: int, finished: bool = False, tags: int = 0, rate: float = 0.0
+        self,
+        done: int,
+        total: int,
+        finished: bool = False,
+        tags: int = 0,
+        rate: float = 0.0,
+        tags_total: int = 0,
     ) -> None:
         super().__init__()
         self.done = done
@@ -67,6 +73,7 @@ class ScanProgress(Message):
         self.finished = finished
         self.tags = tags
         self.rate = rate
+        self.tags_total = tags_total  # tags listed so far (the repositories' lists)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ScanProgress) and not message.finished

@@ -252,3 +252,10 @@ async def show_protected_confirm(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
     await pilot.press("d")
     await pilot.pause()
+
+
+async def show_filter_error(pilot) -> None:  # type: ignore[no-untyped-def]
+    """team/api open, ``re:(`` typed in the tags' filter: the error under the field."""
+    await show_main(pilot)
+    await pilot.press("slash", *"re:(")
+    await pilot.pause()

@@ -16,7 +16,8 @@ from dregtui.tui.widgets.footer import DregFooter
 
 FILTER_HELP = (
     "Filter syntax (tags): words must all match — text (substring), <1.4, >=1.2,<2, "
-    "re:^1\\. (regex), =1.0 (exact), !latest (not). Repositories: text or re:REGEX."
+    "re:^1\\. (regex), =1.0 (exact), !latest (not). Repositories (on the tree): text or "
+    "re:REGEX; a version range, =tag or !term typed on the tree filters the tags shown."
 )
 MOVING = (
     "tab / shift+tab: next / previous pane (tree, tags, digest, shared by). ctrl+p: the "

@@ -27,12 +27,14 @@ from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
 from dregtui.tui.screens.deletion_flow import DeletionFlow
+from dregtui.tui.screens.filter_flow import FilterHandlers
 from dregtui.tui.screens.help import HelpScreen
 from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
 from dregtui.tui.screens.marks_flow import MarkHandlers
 from dregtui.tui.screens.policy_flow import PolicyFlow
 from dregtui.tui.screens.profile import ProfileScreen
 from dregtui.tui.screens.referrer_flow import ReferrerHandlers
+from dregtui.tui.screens.start_flow import StartHandlers
 from dregtui.tui.screens.storage_flow import StorageHandlers
 from dregtui.tui.session import Session
 from dregtui.tui.widgets.digest_pane import DigestPane
@@ -46,10 +48,13 @@ from dregtui.tui.widgets.tags_pane import TagsPane
 
 SHORT = 30  # rows at or below which the digest/shared-by area shrinks while the tags have focus
 PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
+NO_PROFILE = "Nothing to save here: P saves a registry opened with -r as a profile."
 SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
 
 
-class MainScreen(MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]):
+class MainScreen(
+    FilterHandlers, StartHandlers, MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]
+):
     """Browse, filter, mark, delete. Binding ids stay ``app.*``: user keymaps name them."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
@@ -318,7 +323,7 @@ class MainScreen(MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]):
     def on_scan_progress(self, message: msg.ScanProgress) -> None:
         status = self.status_bar
         status.scan = None if message.finished else (message.done, message.total)
-        status.scan_tags = (message.tags, message.rate)
+        status.scan_tags = (message.tags, message.rate, message.tags_total)
         if message.finished:
             self.repo_tree.catalog_pending = False
             self.space_changed()
@@ -364,35 +369,6 @@ class MainScreen(MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]):
 
     # -- filter ---------------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", FilterInput)
-        if isinstance(self.focused, RepoTree):
-            field.open("repos", self.session.repo_filter)
-        else:
-            field.open("tags", self.session.tag_filter)
-
-    def _apply_filter(self, value: str, *, quiet: bool) -> bool:
-        try:
-            if self.query_one("#filter", FilterInput).target == "repos":
-                self.session.repo_filter = value
-                self.session.visible_repositories()
-                self.refresh_tree()
-            else:
-                self.session.tag_filter = value
-                self.session.check_filter(value)
-                self.show_repository(self.tag_list.repository)
-        except ValueError as exc:
-            if not quiet:
-                self.notify(clean(exc), severity="error", markup=False)
-            return False
-        self.update_status()
-        return True
-
-    def _close_filter(self) -> None:
-        field = self.query_one("#filter", FilterInput)
-        field.display = False
-        (self.repo_tree if field.target == "repos" else self.tag_list).focus()
-
     def action_escape(self) -> None:
         field = self.query_one("#filter", Input)
         if self.tag_list.dates.cancel():
@@ -429,7 +405,7 @@ class MainScreen(MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]):
 
     def action_save_profile(self) -> None:
         if self.settings is None:
-            self.notify("No settings to save (the registry was not opened from settings).")
+            self.notify(NO_PROFILE, markup=False)
             return
         self.app.push_screen(ProfileScreen(self.settings))
 

@@ -1,9 +1,16 @@
-"""The repository tree: repositories grouped by namespace, tag counts and marks, lazy."""
+"""The repository tree: repositories grouped by namespace, tag counts and marks, lazy.
+
+A label is drawn to the tree's width: the name shrinks (an ellipsis), never the figures or the
+marks; the figures say what they count (``2 repos``, ``7 tags``) where the width allows, and the
+pane's subtitle says it where it does not.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -61,6 +68,58 @@ class Namespaces:
         return sorted(out)
 
 
+TOGGLE = Style.from_meta({"toggle": True})  # a click on the fold icon folds (as Textual's own)
+LEGEND = "repos/tags · size"  # the subtitle: what the figures count (a namespace's, a repo's)
+NAME_MIN = 3  # characters of a name kept (then "…") before the count's unit goes
+
+
+@dataclass(frozen=True)
+class LabelParts:
+    """A namespace's or repository's label in pieces, so it can be fitted to the width."""
+
+    name: Text  # "library/" or "nginx"
+    count: str  # "2" (repositories below a namespace) or "7" (tags), "" when unknown
+    unit: str  # "repos" or "tags" (said when the width allows)
+    rest: Text  # " 31.5 KiB ●2" or " …"
+
+    def text(self, *, units: bool = False) -> Text:
+        label = self.name.copy()
+        if self.count:
+            label.append(f" {self.count} {self.unit}" if units else f" {self.count}", style="dim")
+        label.append_text(self.rest)
+        return label
+
+    def full_width(self) -> int:
+        """The cells of ``text(units=True)``, without building it (asked of every label)."""
+        count = len(self.count) + len(self.unit) + 2 if self.count else 0
+        return self.name.cell_len + count + self.rest.cell_len
+
+    def fitted(self, width: int, *, units: bool = True) -> Text:
+        """The label in ``width`` cells: with ``units`` when they fit; else the name shrinks
+        (to ``NAME_MIN`` characters, then the count goes, then the name shrinks to one)."""
+        full = self.text(units=True)
+        if units and full.cell_len <= width:
+            return full
+        bare = self.text()
+        if bare.cell_len <= width:
+            return bare
+        counted = self._shrunk(bare, width, NAME_MIN)
+        if counted.cell_len <= width:
+            return counted
+        figures = LabelParts(self.name, "", self.unit, self.rest).text()
+        return self._shrunk(figures, width, 1)
+
+    def _shrunk(self, label: Text, width: int, least: int) -> Text:
+        name = self.name.plain
+        slash = "/" if name.endswith("/") else ""
+        over = label.cell_len - width
+        keep = max(least, len(name) - len(slash) - over - 1)
+        if keep >= len(name) - len(slash):
+            return label
+        short = Text(name[:keep] + "…" + slash, style=self.name.style, no_wrap=True)
+        return short + label[len(name) :]
+
+
 class RepoTree(Tree[str]):
     """Node data: the repository name for repositories, ``None`` for namespaces."""
 
@@ -94,6 +153,7 @@ class RepoTree(Tree[str]):
             self.opened = opened
 
     def __init__(self, session: Session, **kwargs: object) -> None:
+        self._parts: dict[int, LabelParts] = {}  # node id -> its label in pieces (drawn early)
         super().__init__("repositories", **kwargs)  # type: ignore[arg-type]
         self.session = session
         self.show_root = False
@@ -106,6 +166,15 @@ class RepoTree(Tree[str]):
         self._pending: set[int] = set()  # namespace node ids whose children are not built yet
         self._open_repos: set[str] = set()  # repositories whose "untagged" node was shown
         self.by_size = False  # largest first (repositories and namespaces), else by name
+        self._all_below: dict[str, int] = {}  # namespace -> its repositories, filter or not
+        # the namespaces unfolded and the repository under the cursor before a filter
+        self._before_filter: tuple[set[str], str | None] | None = None
+        self._units = False  # the labels say "repos" and "tags" (all fit with them)
+        self._units_pending = False  # a choice is on its way (after the next refresh)
+        self._shown_sizes: dict[tuple[int, str, int], int] = {}  # a filtered namespace's size
+
+    def on_mount(self) -> None:
+        self.border_subtitle = LEGEND
 
     # -- building -------------------------------------------------------------------
 
@@ -117,12 +186,24 @@ class RepoTree(Tree[str]):
         current = self.current_repository
         node_now = self.cursor_node
         current_ns = self._namespaces.get(node_now.id) if node_now is not None else None
+        if self.session.repo_filter and self._before_filter is None:
+            self._before_filter = (expanded, current)  # the user's unfolding, as the filter came
+        elif not self.session.repo_filter and self._before_filter is not None:
+            expanded, before = self._before_filter  # the filter went: the unfolding comes back
+            current = current or before
+            self._before_filter = None
         self.clear()
         self._repo_nodes.clear()
         self._ns_nodes.clear()
         self._namespaces.clear()
         self._pending.clear()
+        self._parts.clear()
         self._groups = Namespaces(names)
+        if self.session.repo_filter:
+            everything = Namespaces(self.session.inventory.repository_names()).below
+            self._all_below = {ns: len(repos) for ns, repos in everything.items()}
+        else:
+            self._all_below = {}
         if not names:
             self.root.add_leaf(Text(self._empty_note(), style="dim italic"), data="")
         open_too = set(ancestors(namespace_of(current))) if current in names else set()
@@ -138,6 +219,7 @@ class RepoTree(Tree[str]):
             self._move_to(self._ns_nodes[current_ns])
         elif self.root.children:
             self._move_to(self.root.children[0])
+        self._choose_units()
 
     def _empty_note(self) -> str:
         if self.session.repo_filter:
@@ -151,16 +233,20 @@ class RepoTree(Tree[str]):
         for name, is_namespace in self._ordered(self._groups.entries(namespace)):
             if not is_namespace:
                 untagged = self.session.storage.untagged.get(name)
+                parts = self._repo_parts(name, marks)
                 if untagged is not None and untagged.manifests:
-                    node = parent.add(self._repo_label(name, marks), data=name)
+                    node = parent.add(parts.text(), data=name)
                     node.add_leaf(self._untagged_label(name), data=UNTAGGED + name)
                     if name in self._open_repos:
                         node.expand()
                 else:
-                    node = parent.add_leaf(self._repo_label(name, marks), data=name)
+                    node = parent.add_leaf(parts.text(), data=name)
                 self._repo_nodes[name] = node
+                self._parts[node.id] = parts
                 continue
-            node = parent.add(self._namespace_label(name, marks), data=None)
+            parts = self._namespace_parts(name, marks)
+            node = parent.add(parts.text(), data=None)
+            self._parts[node.id] = parts
             node.allow_expand = True
             self._ns_nodes[name] = node
             self._namespaces[node.id] = name
@@ -185,9 +271,22 @@ class RepoTree(Tree[str]):
         if node.id in self._pending:
             self._pending.discard(node.id)
             self._add_entries(node, self._namespaces[node.id], expand or set())
+            self._units_later()
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self._load(event.node)
+
+    def first_repository(self) -> str | None:
+        """The first repository in the tree's order (into the first namespace, and so on)."""
+        namespace = ""
+        while True:
+            entries = self._ordered(self._groups.entries(namespace))
+            if not entries:
+                return None
+            name, is_namespace = entries[0]
+            if not is_namespace:
+                return name
+            namespace = name
 
     def reveal(self, repository: str) -> None:
         """Expand the namespaces holding ``repository`` and put the cursor on it."""
@@ -210,36 +309,105 @@ class RepoTree(Tree[str]):
         return self.session.mark_counts()
 
     def _namespace_label(self, namespace: str, marks: Counter[str]) -> Text:
-        """The last part of the name, the repositories below it (all levels), their marks."""
+        return self._namespace_parts(namespace, marks).text()
+
+    def _namespace_parts(self, namespace: str, marks: Counter[str]) -> LabelParts:
+        """The last part of the name, the repositories below it (all levels), their size and
+        marks. Under a repository filter the figures are those of the repositories shown."""
         short = namespace.rsplit("/", 1)[-1]
         below = self._groups.below.get(namespace, [])
-        label = Text(clean(short) + "/", style="bold", no_wrap=True)
-        label.append(f" {len(below)}", style="dim")
-        size = self.session.sizes.get(namespace + "/")
+        name = Text(clean(short) + "/", style="bold", no_wrap=True)
+        rest = Text(no_wrap=True)
+        size = self._namespace_size(namespace, below)
         if size is not None and below:
             size += self._untagged_size(below)
-            label.append(f" {human_size(size)}", style="dim")
+            rest.append(f" {human_size(size)}", style="dim")
         marked = sum(marks[n] for n in below)
         if marked:
-            label.append(f" ●{marked}", style="bold")
-        return label
+            rest.append(f" ●{marked}", style="bold")
+        return LabelParts(name, str(len(below)), "repos", rest)
+
+    def _namespace_size(self, namespace: str, below: list[str]) -> int | None:
+        """The namespace's size, or under a filter that hides some of its repositories the
+        size of those shown (shared blobs once; worked out once per filter)."""
+        full = self.session.sizes.get(namespace + "/")
+        space = self.session.space
+        if full is None or len(below) >= self._all_below.get(namespace, 0) or space is None:
+            return full
+        key = (id(space), namespace, hash(tuple(below)))
+        if key not in self._shown_sizes:
+            self._shown_sizes = {k: v for k, v in self._shown_sizes.items() if k[0] == id(space)}
+            self._shown_sizes[key] = space.combined(below).size
+        return self._shown_sizes[key]
 
     def _repo_label(self, name: str, marks: Counter[str] | None = None) -> Text:
+        return self._repo_parts(name, marks).text()
+
+    def _repo_parts(self, name: str, marks: Counter[str] | None = None) -> LabelParts:
         short = name.rsplit("/", 1)[-1]
-        label = Text(clean(short), no_wrap=True)
         inv = self.session.inventory
+        count = ""
+        rest = Text(no_wrap=True)
         if name in inv.scanned:
-            label.append(f" {len(inv.repositories.get(name, {}))}", style="dim")
+            count = str(len(inv.repositories.get(name, {})))
             size = self.session.sizes.get(name)
             if size is not None:
                 size += self._untagged_size([name])
-                label.append(f" {human_size(size)}", style="dim")
+                rest.append(f" {human_size(size)}", style="dim")
         else:
-            label.append(" …", style="dim")
+            rest.append(" …", style="dim")
         marked = marks[name] if marks is not None else self.session.marked_in(name)
         if marked:
-            label.append(f" ●{marked}", style="bold")
+            rest.append(f" ●{marked}", style="bold")
+        return LabelParts(Text(clean(short), no_wrap=True), count, "tags", rest)
+
+    def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
+        """A namespace's or repository's label fitted to the width left after the guides
+        and the fold icon: the name shrinks, the figures and the marks stay."""
+        parts = self._parts.get(node.id)
+        if parts is None:
+            return super().render_label(node, base_style, style)
+        label = parts.fitted(self._label_width(node), units=self._units)
+        label.stylize(style)
+        if node.allow_expand:
+            icon_text = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            return Text.assemble((icon_text, base_style + TOGGLE), label)
         return label
+
+    def _label_width(self, node: TreeNode[str]) -> int:
+        """The cells a node's label has: the width less the guides and the fold icon."""
+        depth, parent = 0, node.parent
+        while parent is not None and parent is not self.root:
+            depth, parent = depth + 1, parent.parent
+        icon = len(self.ICON_NODE) if node.allow_expand else 0
+        return max(self.scrollable_content_region.width - depth * self.guide_depth - icon, 1)
+
+    def _choose_units(self) -> None:
+        """Units (``2 repos``, ``7 tags``) on every label when all fit, else on none (the
+        subtitle says what the numbers count): one line with them and the next without
+        would read as two kinds of figure."""
+        self._units_pending = False
+        nodes = [*self._ns_nodes.values(), *self._repo_nodes.values()]
+        width = self.scrollable_content_region.width
+        units = width > 0 and all(
+            self._parts[n.id].full_width() <= self._label_width(n)
+            for n in nodes
+            if n.id in self._parts
+        )
+        self.border_subtitle = "" if units else LEGEND  # the labels say it themselves
+        if units != self._units:
+            self._units = units
+            for node in nodes:
+                node.set_label(node.label)  # drawn again, with or without
+
+    def _units_later(self) -> None:
+        """Choose once the current batch of nodes is in (not once per namespace loaded)."""
+        if not self._units_pending:
+            self._units_pending = True
+            self.call_after_refresh(self._choose_units)
+
+    def on_resize(self) -> None:
+        self._choose_units()
 
     def _untagged_size(self, repositories: list[str]) -> int:
         """Bytes only the repositories' untagged manifests hold (0 without the storage)."""
@@ -273,11 +441,14 @@ class RepoTree(Tree[str]):
         for name in repositories if repositories is not None else list(self._repo_nodes):
             node = self._repo_nodes.get(name)
             if node is not None:
-                node.set_label(self._repo_label(name, marks))
+                parts = self._parts[node.id] = self._repo_parts(name, marks)
+                node.set_label(parts.text())
                 for child in node.children:  # its "untagged" node
                     child.set_label(self._untagged_label(name))
         for ns, node in self._ns_nodes.items():
-            node.set_label(self._namespace_label(ns, marks))
+            parts = self._parts[node.id] = self._namespace_parts(ns, marks)
+            node.set_label(parts.text())
+        self._choose_units()
 
     # -- actions --------------------------------------------------------------------
 

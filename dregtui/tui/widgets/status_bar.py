@@ -1,7 +1,8 @@
 """The status bar: registry, scan progress or cache age, marks, filter, messages.
 
-Parts are dropped least important first when the terminal is too narrow for all of them. What
-the marks free is worked out here, in a worker of the bar's own.
+Parts are shortened, then dropped least important first, when the terminal is too narrow for
+all of them; what the marks free stays while marks exist, at any width. It is worked out here,
+in a worker of the bar's own.
 """
 
 from __future__ import annotations
@@ -49,25 +50,29 @@ class StatusBar(Static):
         self.clock = clock  # the time the cache's age is counted to
         self.dry_run = dry_run
         self.scan: tuple[int, int] | None = None
-        self.scan_tags: tuple[int, float] = (0, 0.0)
+        self.scan_tags: tuple[int, float, int] = (0, 0.0, 0)  # done, per second, listed
         self.dates: tuple[int, int] | None = None  # created dates loaded for the date order
         self.message = ""
         self.frees: int | None = None  # bytes garbage-collect frees once the marks are deleted
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
         self._frees_key: tuple[int, ...] | None = None  # the marks and accounting it is for
+        # part index -> (what its longer form is worth, its shorter form), by parts()
+        self._short: dict[int, tuple[int, Text]] = {}
 
     def parts(self, now: float) -> list[tuple[int, Text]]:
         """(priority, text) in display order; a higher priority stays longer."""
         inv = self.session.inventory
         out: list[tuple[int, Text]] = []
+        self._short = {}
         out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
-            tags, rate = self.scan_tags
+            tags, rate, listed = self.scan_tags
             text = Text(f"scanning {done}/{total} repos", style="italic")
-            if tags:
-                text.append(f", {tags} tags, {rate:.0f}/s")
+            if tags:  # the tags move while a big repository keeps the others waiting
+                of = f"/{listed:,}" if listed >= tags else ""
+                text.append(f", {tags:,}{of} tags, {rate:,.0f}/s")
             out.append((7, text))
         elif self.session.loading_cache:
             pass  # "loading the cache: N tags…" (the message) says it all
@@ -89,11 +94,16 @@ class StatusBar(Static):
             what += f" / {plural(digests, 'digest')}" if marks and digests is not None else ""
             what += f" + {untagged} untagged" if marks and untagged else ""
             out.append((8, Text(what + " marked", style="bold")))
-            if self.frees is not None:
+            if marks and digests is not None:  # when narrow: without the digests
+                short = Text(f"● {plural(marks, 'tag')} marked", style="bold")
+                self._short[len(out) - 1] = (4, short)  # the digests go before the filter
+            if self.frees is None:
+                out.append((10, Text("frees …", style="bold")))  # the worker is on it
+            else:
                 at_least = "" if self.frees_known else ">="
                 exact = " exact" if self.session.storage.collect is not None else ""
                 frees = f"frees {at_least}{human_size(self.frees)}{exact}"
-                out.append((4, Text(frees, style="bold")))
+                out.append((10, Text(frees, style="bold")))  # never dropped while marks exist
         if self.dry_run:
             out.append((9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
@@ -164,9 +174,22 @@ class StatusBar(Static):
     def _render_parts(self) -> None:
         parts = self.parts(self._now)
         width = self.size.width or 80
+        shorter = dict(self._short)
+        longer: dict[int, Text] = {}  # parts shortened: their long form, if room comes back
         while len(parts) > 1 and _length(parts) > width:
             lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
+            cheapest = min(shorter, key=lambda i: shorter[i][0], default=None)
+            if cheapest is not None and shorter[cheapest][0] <= parts[lowest][0]:
+                longer[cheapest] = parts[cheapest][1]
+                parts[cheapest] = (parts[cheapest][0], shorter.pop(cheapest)[1])
+                continue
             del parts[lowest]
+            shorter = {i - (i > lowest): v for i, v in shorter.items() if i != lowest}
+            longer = {i - (i > lowest): v for i, v in longer.items() if i != lowest}
+        for index, long in longer.items():  # a later drop made room for the long form
+            tried = [*parts[:index], (parts[index][0], long), *parts[index + 1 :]]
+            if _length(tried) <= width:
+                parts = tried
         text = Text(" ", no_wrap=True, overflow="ellipsis")
         for number, (_, part) in enumerate(parts):
             if number:

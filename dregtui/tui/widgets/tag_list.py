@@ -38,6 +38,7 @@ from dregtui.tui.widgets.created_dates import CreatedDatesLoader
 DIGEST_W = 12
 SIZE_W = 9
 DATE_W = 10
+RIGHT_GAP = 1  # a blank column after the dates: they never touch the border or the scrollbar
 DETAIL_BATCH = 4  # details posted in batches of this many (one repaint each)
 LINE_CACHE = 1000  # drawn lines kept (a few screens of a tall terminal)
 Styles = tuple[Style, Style, Style, Style]  # base, cursor, dim, mark
@@ -54,6 +55,11 @@ def fold(rows: list[str], hide: bool) -> tuple[list[str], int]:
         return rows, 0
     kept = [t for t in rows if not (t.startswith("sha256-") and is_plumbing_tag(t))]
     return kept, len(rows) - len(kept)
+
+
+def tag_width(width: int) -> int:
+    """The tag column's width in a line of ``width`` cells (the other columns are fixed)."""
+    return max(width - (2 + 1 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + RIGHT_GAP), 8)
 
 
 class TagList(ScrollView, can_focus=True):
@@ -146,6 +152,7 @@ class TagList(ScrollView, can_focus=True):
         self._lock = threading.Lock()
         self._loading = False  # a loader worker is running (it takes what is queued)
         self._styles: Styles | None = None
+        self._drawn_width = 0  # the width the lines were last drawn at (the header's too)
         # drawn lines, keyed by all they depend on (toolong's LogLines keeps one too)
         self._lines: LRUCache[LineKey, Strip] = LRUCache(LINE_CACHE)
 
@@ -354,6 +361,10 @@ class TagList(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._styles = None  # worked out once a frame, not once a line
+        width = self.scrollable_content_region.width
+        if width != self._drawn_width:  # a scrollbar came or went: the header follows
+            self._drawn_width = width
+            self.post_message(self.Resized())
         return super().render_lines(crop)
 
     def redraw(self) -> None:
@@ -418,7 +429,7 @@ class TagList(ScrollView, can_focus=True):
         style = cursor if on_cursor else base
         dim = style if on_cursor else base_dim
         mark_style = style + mark
-        tag_w = max(width - (2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1), 8)
+        tag_w = tag_width(width)
         segments = [
             Segment("● " if marked else "  ", mark_style),
             Segment(
@@ -443,7 +454,7 @@ class TagList(ScrollView, can_focus=True):
 
     @staticmethod
     def header(width: int) -> str:
-        tag_w = max(width - (2 + DIGEST_W + 1 + SIZE_W + 1 + DATE_W + 1), 8)
+        tag_w = tag_width(width)
         return (
             "  "
             + "tag".ljust(tag_w)

@@ -183,7 +183,7 @@ class TagsPane(Vertical):
         if not tag_list.pending:
             self._stop_filtering_note()
         width = tag_list.scrollable_content_region.width or max(self.app.size.width - 30, 40)
-        subtitle = f"s: sort by {self.session.sort}"
+        subtitle = f"sorted by {self.session.sort} · s"  # the state, then the key that changes it
         header = (title, subtitle, width)
         if header == self._shown:
             return  # a keystroke repaints the panes it changed, not the whole screen
