@@ -20,7 +20,7 @@ from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import ItemResult, Status
 from dregtui.ops.restore import RestoreStatus, restore_batch
 from dregtui.state.journal import Journal, JournalRecord
-from dregtui.tui.messages import Outcome
+from dregtui.tui.messages import NOT_STARTED, Outcome
 from dregtui.tui.text import short_digest
 
 Progress = Callable[[int, int, str], None]
@@ -61,7 +61,7 @@ def execute(
         for r in result.results
     ]
     outcomes += [
-        Outcome(i.repository, i.digest, i.selected_tags, "skipped", "not run: cancelled")
+        Outcome(i.repository, i.digest, i.selected_tags, NOT_STARTED, "cancelled")
         for i in result.not_run
     ]
     if result.stopped:

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from dregtui.core.textsafe import clean
-from dregtui.tui.messages import Outcome
+from dregtui.tui.messages import NOT_STARTED, Outcome
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
@@ -29,6 +29,13 @@ HEADINGS = {
     "failed": ("Failed", "bold magenta"),
     "restored": ("Restored", "bold green"),
 }
+
+
+def not_started_line(count: int) -> Text:
+    """``486 not started (cancelled)``: the tags are untouched, so one line says it all."""
+    text = Text(f"{count} not started (cancelled)", style="bold")
+    text.append(": their tags are still there, still marked", style="dim")
+    return text
 
 
 def outcomes_text(outcomes: list[Outcome], width: int = 0) -> Text:
@@ -55,6 +62,11 @@ def outcomes_text(outcomes: list[Outcome], width: int = 0) -> Text:
             text.append("\n")
             if item.reason:
                 text.append("    " + clean(item.reason) + "\n", style="italic dim")
+    waiting = sum(1 for o in outcomes if o.status == NOT_STARTED)
+    if waiting:
+        if text:
+            text.append("\n")
+        text.append_text(not_started_line(waiting))
     text.rstrip()
     return text
 
@@ -97,7 +109,7 @@ class ResultScreen(ModalScreen[None]):
 
     def show_outcomes(self, outcomes: list[Outcome]) -> None:
         self.outcomes = outcomes
-        counts = {s: sum(1 for o in outcomes if o.status == s) for s in HEADINGS}
+        counts = {s: sum(1 for o in outcomes if o.status == s) for s in (*HEADINGS, NOT_STARTED)}
         title = Text("Deletion cancelled" if self.cancelled else "Deletion finished", style="bold")
         title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
         self.query_one("#result-title", Static).update(title)
