@@ -19,9 +19,9 @@ from dregtui.core.tags import sort_tags
 from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import ItemResult, Status
 from dregtui.ops.restore import RestoreStatus, restore_batch
+from dregtui.ops.steps import Step
 from dregtui.state.journal import Journal, JournalRecord
 from dregtui.tui.messages import NOT_STARTED, Outcome
-from dregtui.tui.text import short_digest
 
 Progress = Callable[[int, int, str], None]
 
@@ -43,11 +43,11 @@ def execute(
 ) -> DeleteResult:
     """Run the plan; ``store`` saves the inventory afterwards (whatever happened)."""
 
-    def report(done: int, total: int, result: ItemResult) -> None:
-        progress(done, total, f"{result.item.repository} @ {short_digest(result.item.digest)}")
+    def report(step: Step) -> None:
+        progress(step.done, step.total, step.label)
 
     try:
-        result = execute_plan(client, plan, inventory, progress=report, cancel=cancel)
+        result = execute_plan(client, plan, inventory, on_step=report, cancel=cancel)
     finally:
         store()
     outcomes = [
@@ -91,13 +91,14 @@ def restore(
     found = journal.find(batch_id, client.base_url)
     if found is None:
         return [Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]
-    total = len(found.pending)
-    progress(0, total, "")
+
+    def report(step: Step) -> None:
+        progress(step.done, step.total, step.label)
+
     try:
-        result = restore_batch(client, found, inventory, journal)
+        result = restore_batch(client, found, inventory, journal, on_step=report)
     finally:
         store()
-    progress(total, total, "")
     status = {RestoreStatus.RESTORED: "restored", RestoreStatus.PARTIAL: "restored"}
     return [
         Outcome(

@@ -2,7 +2,9 @@
 dismisses with the job's result (``None`` when the job failed: the App says why).
 
 A job is ``job(progress, cancel) -> result``: it calls ``progress(done, total, label)`` from its
-thread and looks at ``cancel`` (a ``threading.Event``) between items.
+thread (the label names the phase: ``re-checking 3,000 tags of ci/builds: 1,200 done``,
+``deleting 12/40: team/app @ sha256:…``) and looks at ``cancel`` (a ``threading.Event``) between
+items. The bar follows each phase's own count.
 """
 
 from __future__ import annotations
@@ -86,8 +88,10 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
     def update_progress(self, done: int, total: int, label: str) -> None:
         bar = self.query_one("#progress-bar", ProgressBar)
         bar.update(total=total, progress=done)
-        text = Text(f"{done}/{total} done · last: ", style="dim", no_wrap=True, overflow="ellipsis")
-        text.append(clean(label), style="")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.cancel_event.is_set():
+            text.append("Cancelling after the current item… ", style="italic")
+        text.append(clean(label))
         self.query_one("#progress-label", Static).update(text)
 
     @property
