@@ -40,6 +40,8 @@ def execute(
     store: Callable[[], None],
     progress: Progress,
     cancel: threading.Event,
+    *,
+    journal: Journal | None = None,
 ) -> DeleteResult:
     """Run the plan; ``store`` saves the inventory afterwards (whatever happened)."""
 
@@ -47,7 +49,9 @@ def execute(
         progress(step.done, step.total, step.label)
 
     try:
-        result = execute_plan(client, plan, inventory, on_step=report, cancel=cancel)
+        result = execute_plan(
+            client, plan, inventory, on_step=report, cancel=cancel, journal=journal
+        )
     finally:
         store()
     outcomes = [
@@ -85,9 +89,11 @@ def restore(
     store: Callable[[], None],
     progress: Progress,
     cancel: threading.Event,
+    *,
+    journal: Journal | None = None,
 ) -> list[Outcome]:
     """Put the batch back (a restore runs to its end: ``cancel`` is not looked at)."""
-    journal = Journal()
+    journal = journal if journal is not None else Journal()
     found = journal.find(batch_id, client.base_url)
     if found is None:
         return [Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]

@@ -34,6 +34,7 @@ MOVING = (
 def bindings_text(app: App[object]) -> Group:
     """Every binding by section (keymap overrides applied) in aligned columns, then notes."""
     from dregtui.tui.screens.confirm import ConfirmScreen
+    from dregtui.tui.screens.journal import JournalScreen, RestoreConfirmScreen
     from dregtui.tui.screens.progress import ProgressScreen
     from dregtui.tui.screens.result import ResultScreen
     from dregtui.tui.widgets.filter_input import FilterInput
@@ -50,6 +51,8 @@ def bindings_text(app: App[object]) -> Group:
         ("Confirmation (d)", ConfirmScreen.BINDINGS),
         ("While deleting", ProgressScreen.BINDINGS),
         ("Result", ResultScreen.BINDINGS),
+        ("Deletion journal (J)", JournalScreen.BINDINGS),
+        ("Restore? (u, or enter in the journal)", RestoreConfirmScreen.BINDINGS),
     ]
     keymap = getattr(app, "user_keymap", {}) or {}
     parts: list[RenderableType] = []

@@ -26,7 +26,7 @@ from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
-from dregtui.tui.screens.deletion_flow import DeletionFlow
+from dregtui.tui.screens.deletion_flow import DeletionFlow, UndoHandlers
 from dregtui.tui.screens.help import HelpScreen
 from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
 from dregtui.tui.screens.policy_flow import PolicyFlow
@@ -48,7 +48,7 @@ PANES = ("repos", "tags", "digest", "reverse")  # the order tab walks
 SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
 
 
-class MainScreen(ReferrerHandlers, StorageHandlers, Screen[None]):
+class MainScreen(ReferrerHandlers, StorageHandlers, UndoHandlers, Screen[None]):
     """Browse, filter, mark, delete. Binding ids stay ``app.*``: user keymaps name them."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]

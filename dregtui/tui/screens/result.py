@@ -86,8 +86,12 @@ class ResultScreen(ModalScreen[None]):
         restore: Callable[[str], None] | None = None,
         frees: int | None = None,
         exact: bool = False,
+        heading: str | None = None,
     ) -> None:
+        """``heading``: the title instead of "Deletion finished" (a restore from the main
+        screen's u or the journal, with no deletion before it)."""
         super().__init__()
+        self.heading = heading
         self.frees = frees  # what the plan said garbage-collect frees (all of it went)
         self.exact = exact  # counted in the registry's storage
         self.outcomes = outcomes
@@ -110,12 +114,19 @@ class ResultScreen(ModalScreen[None]):
     def show_outcomes(self, outcomes: list[Outcome]) -> None:
         self.outcomes = outcomes
         counts = {s: sum(1 for o in outcomes if o.status == s) for s in (*HEADINGS, NOT_STARTED)}
-        title = Text("Deletion cancelled" if self.cancelled else "Deletion finished", style="bold")
+        heading = self.heading or ("Deletion cancelled" if self.cancelled else "Deletion finished")
+        title = Text(heading, style="bold")
         title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
         self.query_one("#result-title", Static).update(title)
         width = min(int(self.app.size.width * 0.9), 110) - 7  # border, padding, scrollbar
         self.query_one("#result-list", Static).update(outcomes_text(outcomes, width))
         advice = Text()
+        if self.heading and not counts["deleted"] + counts["untagged"]:  # a restore alone
+            self.query_one("#result-advice", Static).update(
+                Text("The restored tags point at their manifests again.", style="dim")
+            )
+            self.call_after_refresh(self._fit)
+            return
         if self.frees and counts["deleted"]:
             advice.append(frees_text(self.frees, exact=self.exact) + "\n", style="bold")
         advice.append_text(Text.assemble(*RECLAIM, style="dim"))
