@@ -4,13 +4,17 @@ nothing to restore each says so in one sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.cli_cache import cli_lister
 from support.tui import open_repository, settle
 
+from dregtui.cli.commands.tui import CacheWriter
 from dregtui.demo.images import ImagePusher
 from dregtui.registry.client import RegistryClient
+from dregtui.state.cache import InventoryCache
 from dregtui.state.journal import Journal
 from dregtui.tui.app import DregApp
 from dregtui.tui.screens.confirm import ConfirmScreen
@@ -64,9 +68,13 @@ def sample(pusher: ImagePusher) -> None:
     pusher.image("team/web", "2.1", seed="W1", layers=0)
 
 
-async def test_u_restores_the_last_deletion_exactly(client: RegistryClient, sample: None) -> None:
+async def test_u_restores_the_last_deletion_exactly(
+    client: RegistryClient, sample: None, run_cli: Callable[..., Any]
+) -> None:
+    """... and the command line, reading the cache the TUI saved, sees each change."""
     before = held(client)
-    app = DregApp(client)
+    cli_sees = cli_lister(run_cli, client.base_url, "team/app")
+    app = DregApp(client, save_cache=CacheWriter(InventoryCache.for_registry(client.base_url)))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.main)]
@@ -81,6 +89,7 @@ async def test_u_restores_the_last_deletion_exactly(client: RegistryClient, samp
 
         await delete_in_tui(pilot, "team/app", ["1.0", "1.1", "latest"])
         assert "team/app" not in held(client) or not held(client)["team/app"]
+        cli_sees([])
         await pilot.press("u")
         assert isinstance(app.screen, RestoreConfirmScreen)
         asked = str(app.screen.query_one("#restore-what").render())
@@ -93,6 +102,7 @@ async def test_u_restores_the_last_deletion_exactly(client: RegistryClient, samp
         assert isinstance(app.screen, ResultScreen)
         assert str(app.screen.query_one("#result-title").render()).startswith("Restore finished")
         assert held(client) == before  # exactly what the registry held, digests and all
+        cli_sees(["1.0", "1.1", "latest"])
         inventory = app.session.inventory
         assert {t: inventory.tag_info("team/app", t).digest for t in ("1.0", "1.1", "latest")} == (
             before["team/app"]

@@ -20,10 +20,13 @@ from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import ItemResult, Status
 from dregtui.ops.restore import RestoreStatus, restore_batch
 from dregtui.ops.steps import Step
+from dregtui.ops.tag_changes import TagChanges, changes_since, tags_of
 from dregtui.state.journal import Journal, JournalRecord
 from dregtui.tui.messages import NOT_STARTED, Outcome
 
 Progress = Callable[[int, int, str], None]
+# saves the inventory to the cache, given what changed (for a cache it cannot save whole)
+Store = Callable[[TagChanges], None]
 
 
 @dataclass(frozen=True)
@@ -37,23 +40,25 @@ def execute(
     client: RegistryAPI,
     inventory: Inventory,
     plan: Plan,
-    store: Callable[[], None],
+    store: Store,
     progress: Progress,
     cancel: threading.Event,
     *,
     journal: Journal | None = None,
 ) -> DeleteResult:
-    """Run the plan; ``store`` saves the inventory afterwards (whatever happened)."""
+    """Run the plan; ``store`` saves the inventory afterwards (whatever happened), told
+    what changed."""
 
     def report(step: Step) -> None:
         progress(step.done, step.total, step.label)
 
+    before = tags_of(inventory, (i.repository for i in plan.actionable))
     try:
         result = execute_plan(
             client, plan, inventory, on_step=report, cancel=cancel, journal=journal
         )
     finally:
-        store()
+        store(changes_since(before, inventory))
     outcomes = [
         Outcome(
             r.item.repository,
@@ -86,7 +91,7 @@ def restore(
     client: RegistryAPI,
     inventory: Inventory,
     batch_id: str,
-    store: Callable[[], None],
+    store: Store,
     progress: Progress,
     cancel: threading.Event,
     *,
@@ -101,10 +106,11 @@ def restore(
     def report(step: Step) -> None:
         progress(step.done, step.total, step.label)
 
+    before = tags_of(inventory, (r.repository for r in found.pending))
     try:
         result = restore_batch(client, found, inventory, journal, on_step=report)
     finally:
-        store()
+        store(changes_since(before, inventory))
     status = {RestoreStatus.RESTORED: "restored", RestoreStatus.PARTIAL: "restored"}
     return [
         Outcome(

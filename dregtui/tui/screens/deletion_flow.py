@@ -45,7 +45,7 @@ class DeletionFlow:
         client: RegistryAPI | None,
         *,
         dry_run: bool,
-        store: Callable[[], None],
+        store: deletion.Store,
         changed: Callable[[], None],
     ) -> None:
         self.screen = screen

@@ -64,7 +64,7 @@ class MainScreen(ReferrerHandlers, StorageHandlers, UndoHandlers, Screen[None]):
         clock: Callable[[], float] = time.time,
         jobs: int = 8,
         dry_run: bool = False,
-        store_inventory: Callable[[], None] = lambda: None,
+        store_inventory: Callable[..., None] = lambda *changes: None,
     ) -> None:
         """``settings``: what ``P`` saves as a profile (None: not opened from settings);
         ``store_inventory`` saves the inventory to the cache, from a deletion's thread."""
