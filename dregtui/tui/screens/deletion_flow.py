@@ -125,7 +125,10 @@ class DeletionFlow:
             journal=self.journal,
         )
         done: Callable[[list[msg.Outcome] | None], None] = partial(self._restored, result_screen)
-        self.screen.app.push_screen(ProgressScreen("Restoring…", None, job, group="restore"), done)
+        self.screen.app.push_screen(
+            ProgressScreen("Restoring…", None, job, group="restore", label="reading the journal…"),
+            done,
+        )
 
     def _run_restore(self, result_screen: ResultScreen, batch: str) -> None:
         self.run_restore(batch, result_screen)

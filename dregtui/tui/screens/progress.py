@@ -50,9 +50,17 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
     ]
 
     def __init__(
-        self, title: str, total: int | None, job: Job[T], *, group: str = "delete"
+        self,
+        title: str,
+        total: int | None,
+        job: Job[T],
+        *,
+        group: str = "delete",
+        label: str = "starting…",
     ) -> None:
+        """``label``: what shows until the job reports its first step."""
         super().__init__()
+        self.first_label = label
         self.title_text = title
         self.total = total
         self.job = job
@@ -63,7 +71,7 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
         with Vertical(id="progress-box"):
             yield Static(Text(self.title_text, style="bold"), id="progress-title")
             yield ProgressBar(total=self.total, id="progress-bar", show_eta=False)
-            yield Static("", id="progress-label")
+            yield Static(Text(self.first_label, style="dim"), id="progress-label")
         yield DregFooter()
 
     def on_mount(self) -> None:
