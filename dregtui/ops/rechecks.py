@@ -44,6 +44,10 @@ class Rechecks:
     def repo_lock(self, repository: str) -> threading.RLock:
         raise NotImplementedError
 
+    def _check_running(self) -> None:
+        """Raise when the run was cancelled or stopped (the item is then not run)."""
+        raise NotImplementedError
+
     def _head_all(self, repository: str, tags: Iterable[str]) -> dict[str, str]:
         """``tags`` -> the digest each points at now (HEADs, REFRESH_JOBS at a time)."""
         names = sorted(set(tags))
@@ -54,6 +58,9 @@ class Rechecks:
         done = [0]
 
         def head(tag: str) -> tuple[str, str | None]:
+            # esc during the re-check of a big repository: the item is not run, at once (no
+            # half-learned state is kept: ``_now`` is set only once every tag is known)
+            self._check_running()
             with self.client.checking():  # this pool's threads too
                 ref = self.client.head_manifest(repository, tag)
             if on_step is not None:
