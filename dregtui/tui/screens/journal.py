@@ -26,6 +26,7 @@ from dregtui.core.space import human_size
 from dregtui.core.textsafe import clean
 from dregtui.core.wording import plural
 from dregtui.state.journal import Batch, JournalRecord
+from dregtui.tui.screens.fit import SHARE
 from dregtui.tui.widgets.footer import DregFooter
 
 NARROW = 100  # terminal columns below which the columns are abbreviated
@@ -125,9 +126,9 @@ def header_line(width: int, narrow: bool) -> Text:
     return line
 
 
-def batch_line(batch: Batch, width: int, narrow: bool) -> Text:
+def batch_line(batch: Batch, width: int, narrow: bool, size: int | None) -> Text:
+    """One row; ``size``: :func:`blob_bytes` of its records (None: unknown, left blank)."""
     widths = dict(_columns(width, narrow))
-    size = blob_bytes(batch.records)
     return _line(
         [
             (batch_time(batch, short=narrow), widths["when"], False),
@@ -159,7 +160,7 @@ class JournalScreen(ModalScreen[str | None]):
         padding: 0 1;
     }
     #journal-title, #journal-header, #journal-note { height: auto; }
-    #journal-list { height: auto; max-height: 20; border: none; padding: 0; }
+    #journal-list { height: auto; border: none; padding: 0; }
     #journal-note { border-top: hkey $primary 40%; }
     """
 
@@ -182,6 +183,8 @@ class JournalScreen(ModalScreen[str | None]):
         self.batches = batches
         self.registry = registry
         self.check = check
+        # read once: a resize redraws the rows, not every journaled manifest
+        self.sizes = {b.id: blob_bytes(b.records) for b in batches}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal-box"):
@@ -209,6 +212,16 @@ class JournalScreen(ModalScreen[str | None]):
     def on_resize(self) -> None:
         self._draw()
 
+    def _fit(self) -> None:
+        """The list takes what the box has left (the note stays in view at 80x24)."""
+        box = self.query_one("#journal-box")
+        listing = self.query_one("#journal-list", OptionList)
+        docked = sum(w.outer_size.height for w in self.children if w.styles.dock == "bottom")
+        most = int((self.size.height - docked) * SHARE)  # as the box's max-height: 90%
+        frame = box.outer_size.height - box.content_region.height
+        others = sum(w.outer_size.height for w in box.children if w is not listing)
+        listing.styles.height = max(3, min(len(self.batches), most - frame - others))
+
     def _draw(self) -> None:
         narrow = self.app.size.width < NARROW
         width = min(int(self.app.size.width * 0.9), 110) - 4 - 2  # border, padding, scrollbar
@@ -217,10 +230,14 @@ class JournalScreen(ModalScreen[str | None]):
         highlighted = options.highlighted
         options.clear_options()
         options.add_options(
-            [Option(batch_line(b, width - 2, narrow), id=b.id) for b in self.batches]
+            [
+                Option(batch_line(b, width - 2, narrow, self.sizes[b.id]), id=b.id)
+                for b in self.batches
+            ]
         )
         if self.batches:
             options.highlighted = highlighted if highlighted is not None else 0
+        self.call_after_refresh(self._fit)
 
     @property
     def selected(self) -> Batch | None:
