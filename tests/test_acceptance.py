@@ -31,14 +31,14 @@ def test_registry_dying_mid_delete_stops_at_once_and_rerun_completes(
     real = remove.execute_plan
 
     def registry_dies_after_three(*args, **kwargs):
-        inner = kwargs["progress"]
+        inner = kwargs["on_step"]
 
-        def progress(done, total, result):
-            inner(done, total, result)
-            if done == 3:
+        def on_step(step):
+            inner(step)
+            if step.phase == "deleting" and step.done == 3:
                 registry.stop()
 
-        kwargs["progress"] = progress
+        kwargs["on_step"] = on_step
         return real(*args, **kwargs)
 
     monkeypatch.setattr(remove, "execute_plan", registry_dies_after_three)

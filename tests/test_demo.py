@@ -11,6 +11,7 @@ from support.registry import cache_header, edit_cache_header
 from support.tui import settle
 
 from dregtui.cli.main import main
+from dregtui.core.inventory import Inventory
 from dregtui.core.oci import mediatypes
 from dregtui.demo.sample import BIG_REPOSITORY, populate
 from dregtui.demo.server import LocalRegistry, find_registry_binary
@@ -65,6 +66,14 @@ def test_demo_runs_the_app_and_stops_the_registry(
         seen["url"] = self.client.base_url
         seen["repos"] = self.client.list_repositories()
         seen["message"] = self.status_message
+        # the demo's cache is written like any registry's (the command line run against the
+        # demo registry reads what the TUI deleted) ...
+        assert self.save_cache is not None
+        inventory = Inventory(self.client.base_url)
+        inventory.mark_scanned()
+        self.save_cache(inventory, True)
+        seen["cache"] = self.save_cache.cache.path  # type: ignore[attr-defined]
+        assert seen["cache"].exists()
 
     import time
 
@@ -82,6 +91,7 @@ def test_demo_runs_the_app_and_stops_the_registry(
     err = io.StringIO()
     assert main(["demo", "--tags", "12"], stderr=err, stdout=io.StringIO()) == 0
     assert "team/api" in seen["repos"] and "pushing 12 tags" in seen["message"]
+    assert not seen["cache"].exists()  # ... and removed with the registry
     with pytest.raises(Exception), RegistryClient(seen["url"], timeout=2) as gone:  # noqa: B017
         gone.ping()  # the registry was stopped on exit
     workdir = started[0].workdir

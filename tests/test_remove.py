@@ -282,3 +282,30 @@ def test_an_untag_stranded_on_its_placeholder_is_journaled_and_restored(client, 
     restored = restore_batch(client, Journal().last(client.base_url))
     assert restored.exit_code == 0, restored.to_json()
     assert resolve(client, "app", "1.0") == resolve(client, "app", "1.0.0") == a.digest
+
+
+def test_cancel_during_the_recheck_of_a_big_repository_runs_nothing(client, pusher):
+    """esc while every tag of a repository is HEADed before its first deletion: nothing is
+    deleted, nothing journaled, and the steps said what was being re-checked."""
+    for n in range(3):
+        pusher.image("app", f"1.{n}", seed=f"c{n}", layers=0)
+    for n in range(30):
+        pusher.tag("app", f"keep-{n}", pusher.image("app", "2.0", seed="keep", layers=0))
+    inv = scan(client)
+    p = plan(client, inv, repositories=["app"], tags=["1.0", "1.1", "1.2"])
+    cancel = threading.Event()
+    steps = []
+
+    def on_step(step):
+        steps.append(step)
+        if step.phase == "re-checking" and step.done >= 5:
+            cancel.set()  # half-way through the HEADs of the repository's 34 tags
+
+    result = execute_plan(client, p, inv, jobs=1, cancel=cancel, on_step=on_step)
+    assert result.cancelled and not result.results and len(result.not_run) == 3
+    assert steps[0].label == "re-checking the tags of 3 planned items…"
+    assert any(s.label.startswith("re-checking 34 tags of app: ") for s in steps)
+    assert not any(s.phase == "deleting" for s in steps)
+    assert max(s.done for s in steps) < 34  # the HEADs stopped short
+    assert sorted(client.list_tags("app"))[:3] == ["1.0", "1.1", "1.2"]
+    assert Journal().records() == []

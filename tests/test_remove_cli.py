@@ -235,14 +235,14 @@ def test_ctrl_c_half_way_then_rerun_completes(registry, client, pusher, run_cli,
     real = remove.execute_plan
 
     def interrupted_after_two(*args, **kwargs):
-        inner = kwargs["progress"]
+        inner = kwargs["on_step"]
 
-        def progress(done, total, result):
-            inner(done, total, result)
-            if done == 2:
+        def on_step(step):
+            inner(step)
+            if step.phase == "deleting" and step.done == 2:
                 os.kill(os.getpid(), signal.SIGINT)
 
-        kwargs["progress"] = progress
+        kwargs["on_step"] = on_step
         return real(*args, **kwargs)
 
     monkeypatch.setattr(remove, "execute_plan", interrupted_after_two)

@@ -403,10 +403,18 @@ async def test_cancel_a_deletion_between_items(
         result = app.screen
         assert result.cancelled
         deleted = {t for o in result.outcomes if o.status == "deleted" for t in o.tags}
-        not_run = {t for o in result.outcomes if o.reason == "not run: cancelled" for t in o.tags}
+        not_run = {t for o in result.outcomes if o.status == "not started" for t in o.tags}
         assert deleted and not_run and deleted | not_run == set(tags)
         assert not deleted & not_run
         assert set(client.list_tags("team/many")) == not_run
+        # one line for every item that never began, none of them counted as skipped
+        shown = str(result.query_one("#result-list").render())
+        title = str(result.query_one("#result-title").render())
+        waiting = sum(1 for o in result.outcomes if o.status == "not started")
+        assert f"{waiting} not started (cancelled)" in shown
+        assert "Skipped" not in shown and "skipped" not in title
+        assert f"{waiting} not started" in title
+        assert shown.count("team/many @") == sum(o.status == "deleted" for o in result.outcomes)
         assert set(app.session.inventory.tags("team/many")) == not_run
         assert app.session.marks == {("team/many", t) for t in not_run}
         await pilot.press("q")  # closes the result, not the app

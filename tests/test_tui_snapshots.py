@@ -71,3 +71,31 @@ def test_filter_error_inline(snap_compare, size: tuple[int, int]) -> None:
     from dregtui.tui.sample_data import show_filter_error
 
     assert snap_compare(sample_app(), terminal_size=size, run_before=show_filter_error)
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The journal shows local times: UTC here, whatever the machine's zone."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_journal_screen(snap_compare, size: tuple[int, int], utc: None) -> None:
+    """J: the sample journal's three batches (not restored, partly, restored)."""
+    from dregtui.tui.sample_journal import show_journal
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_journal)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x36", "80x24"])
+def test_restore_confirmation(snap_compare, size: tuple[int, int], utc: None) -> None:
+    """The confirmation before a batch is restored (u, or enter in the journal)."""
+    from dregtui.tui.sample_journal import show_restore_confirm
+
+    assert snap_compare(sample_app(), terminal_size=size, run_before=show_restore_confirm)

@@ -8,8 +8,9 @@ from typing import TextIO
 
 from dregtui.core.textsafe import clean
 from dregtui.ops.scanner import ScanProgress
+from dregtui.ops.steps import Step
 
-__all__ = ["ProgressLine", "format_duration", "format_progress"]
+__all__ = ["ProgressLine", "StepLine", "format_duration", "format_progress"]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -64,6 +65,37 @@ class ProgressLine:
         except OSError:
             width = 100
         self.stream.write("\r\x1b[K" + format_progress(progress, width))
+        self.stream.flush()
+        self._drawn = True
+
+    def clear(self) -> None:
+        if self.enabled and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
+
+
+class StepLine:
+    """A deletion's or a restore's phase and count (``deleting 12/40: team/app @ sha256:…``)
+    on one line of a terminal, redrawn in place (called from worker threads)."""
+
+    def __init__(self, stream: TextIO, enabled: bool | None = None) -> None:
+        self.stream = stream
+        if enabled is None:
+            try:
+                enabled = stream.isatty()
+            except (AttributeError, ValueError):
+                enabled = False
+        self.enabled = enabled
+        self._drawn = False
+
+    def __call__(self, step: Step) -> None:
+        if not self.enabled:
+            return
+        import shutil
+
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        self.stream.write("\r\x1b[K" + clean(step.label)[:width])
         self.stream.flush()
         self._drawn = True
 

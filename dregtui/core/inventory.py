@@ -78,6 +78,8 @@ class Inventory:
     footprints: MutableMapping[str, Footprint] = field(default_factory=dict)
     artifacts: dict[str, ArtifactInfo] = field(default_factory=dict)
     scanned_at: float | None = None
+    # when a deletion or a restore last changed it (after the scan): the cache says so
+    updated_at: float | None = None
     # digest -> its one (repository, tag), or a set of them when several share it: most
     # digests have one tag, and a set per digest would cost far more memory
     # (None until first asked for: a command that only lists tags never builds it)
@@ -247,7 +249,12 @@ class Inventory:
             self.footprints = other.footprints
             self.artifacts = other.artifacts
             self.scanned_at = other.scanned_at
+            self.updated_at = other.updated_at
             self._by_digest = other._by_digest
+
+    def mark_updated(self, when: float | None = None) -> None:
+        """A deletion or a restore changed it: the scan's time alone no longer dates it."""
+        self.updated_at = time.time() if when is None else when
 
     def mark_scanned(self, when: float | None = None) -> None:
         self.scanned_at = time.time() if when is None else when

@@ -24,7 +24,9 @@ in a thread pool:
 4. The inventory is updated for exactly what was removed, item by item, so it is right even when
    the run stops half-way (the caller saves the cache afterwards).
 
-``progress(done, total, item_result)`` is called from worker threads after each item.
+``progress(done, total, item_result)`` is called from worker threads after each item;
+``on_step(Step)`` (:mod:`dregtui.ops.steps`) names the phase too: the re-checks, HEAD by HEAD,
+then each item done.
 ``cancel`` (a ``threading.Event``) is checked between items: items not started are reported in
 ``not_run``. A :class:`DeletionDisabledError` (405), a journal that cannot be written, or an
 error every further item would hit too (registry unreachable, TLS, rejected credentials) stops
@@ -59,6 +61,7 @@ from dregtui.core.plan_model import Action, Plan, PlanItem
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.ops.execution_result import ExecutionResult, ItemResult, Status
 from dregtui.ops.rechecks import Gone, Rechecks, Skip
+from dregtui.ops.steps import DELETING, RECHECKING, OnStep, Step
 from dregtui.state.journal import Journal, JournalRecord, new_id
 
 DELETE_ATTEMPTS = 3
@@ -88,8 +91,10 @@ class _Run(Rechecks):
         batch: str,
         progress: Progress | None,
         cancel: threading.Event,
+        on_step: OnStep | None = None,
     ) -> None:
         self.client = client
+        self.on_step = on_step
         self.plan = plan
         self.inventory = inventory
         self.journal = journal
@@ -335,6 +340,8 @@ class _Run(Rechecks):
             done = self.done
         if self.progress is not None:
             self.progress(done, self.total, result)
+        if self.on_step is not None:
+            self.on_step(Step(DELETING, done, self.total, item.repository, item.digest))
         return result
 
 
@@ -348,6 +355,7 @@ def execute_plan(
     cancel: threading.Event | None = None,
     journal: Journal | None = None,
     batch: str | None = None,
+    on_step: OnStep | None = None,
 ) -> ExecutionResult:
     """Carry out ``plan`` (see the module docstring). Never raises for per-item failures."""
     run = _Run(
@@ -358,7 +366,11 @@ def execute_plan(
         batch or new_id(),
         progress,
         cancel or threading.Event(),
+        on_step,
     )
+    if on_step is not None and run.total:
+        on_step(Step(RECHECKING, 0, run.total))
+    changes = inventory.changes
     result = ExecutionResult(run.batch)
     result.results.extend(ItemResult(i, Status.SKIPPED, i.reason) for i in plan.skipped)
     parents = _planned_parents(plan)
@@ -388,6 +400,8 @@ def execute_plan(
                 gone.add((item.repository, item.digest))
     result.cancelled = run.cancel.is_set() and bool(result.not_run)
     result.stopped = run.stopped
+    if inventory.changes != changes:
+        inventory.mark_updated()  # the saved cache says when, not only when it was scanned
     return result
 
 

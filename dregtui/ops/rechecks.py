@@ -18,6 +18,7 @@ from dregtui.core.oci import mediatypes
 from dregtui.core.plan_model import PlanItem
 from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.tags import sort_tags
+from dregtui.ops.steps import RECHECKING, OnStep, Step
 
 # HEADs in flight while learning where every tag of a repository points, right before its
 # first deletion (per repository, inside the run's own thread pool).
@@ -38,8 +39,13 @@ class Rechecks:
     client: RegistryAPI
     inventory: Inventory
     _now: dict[str, dict[str, str]]
+    on_step: OnStep | None
 
     def repo_lock(self, repository: str) -> threading.RLock:
+        raise NotImplementedError
+
+    def _check_running(self) -> None:
+        """Raise when the run was cancelled or stopped (the item is then not run)."""
         raise NotImplementedError
 
     def _head_all(self, repository: str, tags: Iterable[str]) -> dict[str, str]:
@@ -47,10 +53,20 @@ class Rechecks:
         names = sorted(set(tags))
         if not names:
             return {}
+        on_step = self.on_step
+        lock = threading.Lock()
+        done = [0]
 
         def head(tag: str) -> tuple[str, str | None]:
+            # esc during the re-check of a big repository: the item is not run, at once (no
+            # half-learned state is kept: ``_now`` is set only once every tag is known)
+            self._check_running()
             with self.client.checking():  # this pool's threads too
                 ref = self.client.head_manifest(repository, tag)
+            if on_step is not None:
+                with lock:  # in order: the count never goes back on screen
+                    done[0] += 1
+                    on_step(Step(RECHECKING, done[0], len(names), repository))
             return tag, None if ref is None else ref.digest
 
         with ThreadPoolExecutor(max_workers=min(REFRESH_JOBS, len(names))) as pool:

@@ -31,6 +31,7 @@ from dregtui.core.oci import mediatypes
 from dregtui.core.oci.mediatypes import PLACEHOLDER_ANNOTATION
 from dregtui.core.oci.models import Manifest
 from dregtui.core.registry_api import RegistryAPI
+from dregtui.ops.steps import RESTORING, OnStep, Step
 from dregtui.state.journal import Batch, Journal, JournalRecord
 
 
@@ -184,15 +185,25 @@ def restore_batch(
     batch: Batch,
     inventory: Inventory | None = None,
     journal: Journal | None = None,
+    on_step: OnStep | None = None,
 ) -> RestoreResult:
     """Restore every record of ``batch`` (:func:`restore_order`). With ``journal``, the
-    records put back are noted there, so ``--last`` and a second restore pass over them."""
+    records put back are noted there, so ``--last`` and a second restore pass over them.
+    ``on_step`` hears of each record put back (:mod:`dregtui.ops.steps`)."""
     result = RestoreResult(batch.id)
     restored: set[tuple[str, str]] = set()
     ordered = restore_order(batch.pending)
+    total = len(ordered)
+    changes = inventory.changes if inventory is not None else 0
+    if on_step is not None:
+        on_step(Step(RESTORING, 0, total))
     with client.checking():
-        for record in ordered:
+        for count, record in enumerate(ordered, 1):
             result.items.append(restore_record(client, record, inventory, restored))
+            if on_step is not None:
+                on_step(Step(RESTORING, count, total, record.repository, record.digest))
+    if inventory is not None and inventory.changes != changes:
+        inventory.mark_updated()
     if journal is not None:
         done = [i.record.id for i in result.items if i.status is not RestoreStatus.FAILED]
         try:

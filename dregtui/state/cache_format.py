@@ -53,6 +53,7 @@ class CacheHeader:
     media_types: list[str]
     repositories: dict[str, int]  # repository -> its tag count
     scanned: set[str]  # repositories whose tags were scanned (the others are names only)
+    updated_at: float | None = None  # a deletion or a restore changed it since the scan
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> CacheHeader:
@@ -78,9 +79,15 @@ class CacheHeader:
         types = doc["media_types"]
         if not isinstance(types, list) or set(map(type, types)) - {str}:
             raise TypeError("media_types")
+        updated_at = doc.get("updated_at")
+        if updated_at is not None and (
+            not isinstance(updated_at, int | float) or isinstance(updated_at, bool)
+        ):
+            raise TypeError("updated_at")
         return cls(
             registry=str(doc["registry"]),
             scanned_at=float(scanned_at),
+            updated_at=None if updated_at is None else float(updated_at),
             catalog=bool(doc.get("catalog", True)),
             counts=counts,
             media_types=[sys.intern(t) for t in types],
@@ -160,6 +167,7 @@ def inventory_lines(inventory: Inventory, registry_url: str, catalog: bool) -> I
             "version": VERSION,
             "registry": registry_url,
             "scanned_at": inventory.scanned_at,
+            **({"updated_at": inventory.updated_at} if inventory.updated_at is not None else {}),
             "catalog": catalog,
             "counts": {
                 "repositories": len(repositories),
@@ -331,4 +339,5 @@ def inventory_from_lines(header: CacheHeader, handle: BinaryIO) -> Inventory:
         footprints=footprints,
         artifacts=artifacts,
         scanned_at=header.scanned_at,
+        updated_at=header.updated_at,
     )

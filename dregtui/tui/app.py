@@ -24,6 +24,7 @@ from dregtui.core.inventory import Inventory
 from dregtui.core.textsafe import clean
 from dregtui.ops.imagefacts import ImageFacts
 from dregtui.ops.scanner import Scanner
+from dregtui.ops.tag_changes import TagChanges
 from dregtui.registry.client import RegistryClient
 from dregtui.state.cache_format import CacheHeader
 from dregtui.tui import messages as msg
@@ -279,11 +280,20 @@ class DregApp(App[None]):
         self.main.post_message(msg.RepositoryScanned(repository))
         self.store_inventory()
 
-    def store_inventory(self) -> None:
-        """Write the inventory to the cache (any thread) when it holds a complete scan."""
+    def store_inventory(self, changes: TagChanges | None = None) -> None:
+        """Write the inventory to the cache (any thread) when it holds a complete scan.
+
+        ``changes``: what a deletion or a restore just changed. While a scan runs the
+        inventory is incomplete and cannot replace the cache; the changes are then applied to
+        the cache on disk (``save_cache.patch(changes)``, when the writer has it), so the
+        command line never lists a tag the TUI deleted."""
         inventory = self.session.inventory
-        if self.save_cache is not None and inventory.scanned_at:
+        if self.save_cache is None:
+            return
+        if inventory.scanned_at:
             self.save_cache(inventory, self.whole_catalog)
+        elif changes and (patch := getattr(self.save_cache, "patch", None)) is not None:
+            patch(changes)
 
     # -- quitting -------------------------------------------------------------------
 

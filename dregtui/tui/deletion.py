@@ -19,11 +19,14 @@ from dregtui.core.tags import sort_tags
 from dregtui.ops.execute import execute_plan
 from dregtui.ops.execution_result import ItemResult, Status
 from dregtui.ops.restore import RestoreStatus, restore_batch
+from dregtui.ops.steps import Step
+from dregtui.ops.tag_changes import TagChanges, changes_since, tags_of
 from dregtui.state.journal import Journal, JournalRecord
-from dregtui.tui.messages import Outcome
-from dregtui.tui.text import short_digest
+from dregtui.tui.messages import NOT_STARTED, Outcome
 
 Progress = Callable[[int, int, str], None]
+# saves the inventory to the cache, given what changed (for a cache it cannot save whole)
+Store = Callable[[TagChanges], None]
 
 
 @dataclass(frozen=True)
@@ -37,19 +40,25 @@ def execute(
     client: RegistryAPI,
     inventory: Inventory,
     plan: Plan,
-    store: Callable[[], None],
+    store: Store,
     progress: Progress,
     cancel: threading.Event,
+    *,
+    journal: Journal | None = None,
 ) -> DeleteResult:
-    """Run the plan; ``store`` saves the inventory afterwards (whatever happened)."""
+    """Run the plan; ``store`` saves the inventory afterwards (whatever happened), told
+    what changed."""
 
-    def report(done: int, total: int, result: ItemResult) -> None:
-        progress(done, total, f"{result.item.repository} @ {short_digest(result.item.digest)}")
+    def report(step: Step) -> None:
+        progress(step.done, step.total, step.label)
 
+    before = tags_of(inventory, (i.repository for i in plan.actionable))
     try:
-        result = execute_plan(client, plan, inventory, progress=report, cancel=cancel)
+        result = execute_plan(
+            client, plan, inventory, on_step=report, cancel=cancel, journal=journal
+        )
     finally:
-        store()
+        store(changes_since(before, inventory))
     outcomes = [
         Outcome(
             r.item.repository,
@@ -61,7 +70,7 @@ def execute(
         for r in result.results
     ]
     outcomes += [
-        Outcome(i.repository, i.digest, i.selected_tags, "skipped", "not run: cancelled")
+        Outcome(i.repository, i.digest, i.selected_tags, NOT_STARTED, "cancelled")
         for i in result.not_run
     ]
     if result.stopped:
@@ -82,22 +91,26 @@ def restore(
     client: RegistryAPI,
     inventory: Inventory,
     batch_id: str,
-    store: Callable[[], None],
+    store: Store,
     progress: Progress,
     cancel: threading.Event,
+    *,
+    journal: Journal | None = None,
 ) -> list[Outcome]:
     """Put the batch back (a restore runs to its end: ``cancel`` is not looked at)."""
-    journal = Journal()
+    journal = journal if journal is not None else Journal()
     found = journal.find(batch_id, client.base_url)
     if found is None:
         return [Outcome("", "", [], "failed", f"batch {batch_id} is not in the journal")]
-    total = len(found.pending)
-    progress(0, total, "")
+
+    def report(step: Step) -> None:
+        progress(step.done, step.total, step.label)
+
+    before = tags_of(inventory, (r.repository for r in found.pending))
     try:
-        result = restore_batch(client, found, inventory, journal)
+        result = restore_batch(client, found, inventory, journal, on_step=report)
     finally:
-        store()
-    progress(total, total, "")
+        store(changes_since(before, inventory))
     status = {RestoreStatus.RESTORED: "restored", RestoreStatus.PARTIAL: "restored"}
     return [
         Outcome(

@@ -110,6 +110,9 @@ class DeleteProgress(Message):
         return isinstance(message, DeleteProgress)
 
 
+NOT_STARTED = "not started"  # the status of an item a cancelled deletion never began
+
+
 @dataclass
 class Outcome:
     """One line of a result screen."""
@@ -117,7 +120,7 @@ class Outcome:
     repository: str
     digest: str
     tags: list[str]
-    status: str  # deleted | skipped | failed | restored
+    status: str  # deleted | untagged | skipped | failed | restored | not started
     reason: str = ""
 
 

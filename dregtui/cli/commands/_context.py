@@ -286,9 +286,13 @@ class Context:
             when = datetime.fromtimestamp(inventory.scanned_at, UTC).strftime("%Y-%m-%d %H:%M")
         except (OverflowError, OSError, ValueError):
             when = "?"
+        updated = ""
+        if inventory.updated_at is not None and inventory.updated_at > inventory.scanned_at:
+            ago = format_duration(max(0.0, time.time() - inventory.updated_at))
+            updated = f", updated by a deletion or restore {ago} ago"
         self.stderr.write(
-            f"dregtui: using the cache of {self.registry_url} from {when} UTC ({age} old); "
-            "--refresh rescans\n"
+            f"dregtui: using the cache of {self.registry_url} from {when} UTC ({age} "
+            f"old{updated}); --refresh rescans\n"
         )
         self.stderr.flush()
 

@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from dregtui.cli.commands._context import Context
@@ -29,10 +28,11 @@ from dregtui.cli.commands.query import (
     plan_from_args,
 )
 from dregtui.cli.plan_text import frees_line, render_plan
+from dregtui.cli.progress import StepLine
 from dregtui.core.plan_model import Plan
 from dregtui.core.textsafe import clean
 from dregtui.ops.execute import execute_plan
-from dregtui.ops.execution_result import RECLAIM_SPACE, ExecutionResult, ItemResult
+from dregtui.ops.execution_result import RECLAIM_SPACE, ExecutionResult
 
 ORDER = 30
 
@@ -82,21 +82,10 @@ def confirm(ctx: Context, plan: Plan) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _progress_writer(ctx: Context) -> tuple[Callable[[int, int, ItemResult], None], bool]:
-    tty = bool(getattr(ctx.stderr, "isatty", lambda: False)())
-
-    def report(done: int, total: int, result: ItemResult) -> None:
-        if tty:
-            ctx.stderr.write(f"\rremoving {done}/{total} ")
-            ctx.stderr.flush()
-
-    return report, tty
-
-
 def _run(ctx: Context, plan: Plan, inventory: Any) -> tuple[ExecutionResult | None, bool]:
     """Execute in a worker thread so Ctrl-C cancels between items instead of killing mid-way."""
     cancel = threading.Event()
-    progress, tty = _progress_writer(ctx)
+    progress = StepLine(ctx.stderr)
     box: dict[str, Any] = {}
     finished = threading.Event()
 
@@ -107,7 +96,7 @@ def _run(ctx: Context, plan: Plan, inventory: Any) -> tuple[ExecutionResult | No
                 plan,
                 inventory,
                 jobs=ctx.settings.jobs,
-                progress=progress,
+                on_step=progress,
                 cancel=cancel,
             )
         except BaseException as exc:  # re-raised in the main thread
@@ -126,8 +115,7 @@ def _run(ctx: Context, plan: Plan, inventory: Any) -> tuple[ExecutionResult | No
             cancel.set()
             ctx.stderr.write("\ninterrupted: finishing the deletions in flight...\n")
     thread.join()
-    if tty:
-        ctx.stderr.write("\r\033[K")
+    progress.clear()
     if "error" in box:
         ctx.save_inventory(inventory)
         raise box["error"]

@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from dregtui.cli.commands._context import Context, UsageError
+from dregtui.cli.progress import StepLine
 from dregtui.core.textsafe import clean
 from dregtui.ops.connect import make_client
 from dregtui.ops.restore import RestoreStatus, restore_batch
@@ -146,9 +147,11 @@ def _run(args: argparse.Namespace, ctx: Context, journal: Journal) -> int:
     client = _client_for(ctx, batch)
     cache = _cache(ctx, batch)
     inventory = cache.load(warn=ctx.warn) if cache is not None else None
+    step_line = StepLine(ctx.stderr)
     try:
-        result = restore_batch(client, batch, inventory, journal)
+        result = restore_batch(client, batch, inventory, journal, on_step=step_line)
     finally:
+        step_line.clear()
         if client is not ctx._client:
             client.close()
     if cache is not None and inventory is not None:

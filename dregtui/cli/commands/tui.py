@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
@@ -91,17 +92,11 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
         (reader, header), catalog = found, found[1].catalog
         load = reader.load
 
-    def save(inv: Any, catalog: bool) -> None:
-        if cache is not None:
-            # the screen is up: a cache that cannot be written is not worth a crash
-            with contextlib.suppress(OSError):
-                cache.save(inv, catalog=catalog)
-
     app = DregApp(
         client,
         cached=header,
         load_cache=load,
-        save_cache=save,
+        save_cache=CacheWriter(cache) if cache is not None else None,
         whole_catalog=catalog,
         settings=settings,
         repositories=settings.repositories or None,
@@ -110,6 +105,35 @@ def run_tui(args: argparse.Namespace, ctx: Any) -> int:
     with held_log_lines():
         app.run()
     return 0
+
+
+class CacheWriter:
+    """How the TUI saves its inventory: ``writer(inventory, catalog)`` replaces the cache with a
+    complete scan; ``writer.patch(changes)`` applies a deletion's or a restore's changes to the
+    cache on disk while a scan is still running (so the command line never reads a tag the TUI
+    deleted). The screen is up: a cache that cannot be written is not worth a crash."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.lock = threading.Lock()  # a deletion's thread and the scan's may both save
+
+    def __call__(self, inventory: Any, catalog: bool) -> None:
+        with self.lock, contextlib.suppress(OSError, ValueError):
+            self.cache.save(inventory, catalog=catalog)
+
+    def patch(self, changes: Any) -> None:
+        from dregtui.ops.tag_changes import apply_changes
+
+        with self.lock, contextlib.suppress(OSError, ValueError):
+            cached = self.cache.read()
+            if cached is None:
+                return  # no cache (or an unusable one): the next command scans
+            apply_changes(cached.inventory, changes)
+            self.cache.save(cached.inventory, catalog=cached.catalog)
+
+    def remove(self) -> None:
+        with self.lock:
+            self.cache.remove()
 
 
 class _Held(logging.Handler):
@@ -191,7 +215,10 @@ def _run_demo_app(args: argparse.Namespace, ctx: Any, registry: Any, fills: list
             many_tags=0,
             report=lambda step: ctx.stderr.write(f"dregtui demo: {step}…\n"),
         )
-        app = DregApp(client, **_app_options(ctx.settings))
+        # The demo's cache is written like any registry's (a command run against the demo
+        # registry meanwhile reads what the TUI deleted), and removed with the registry.
+        writer = _demo_cache(ctx, registry.url)
+        app = DregApp(client, save_cache=writer, **_app_options(ctx.settings))
         if args.tags > 0:
             # The big repository fills in while the screen is already up.
             app.status_message = f"demo: pushing {args.tags} tags to {BIG_REPOSITORY}…"
@@ -200,9 +227,21 @@ def _run_demo_app(args: argparse.Namespace, ctx: Any, registry: Any, fills: list
                 app.call_when_running(app.demo_fill_done, BIG_REPOSITORY, error)
 
             fills.append(BackgroundFill(registry.url, args.tags, done).start())
-        with held_log_lines():
-            app.run()
+        try:
+            with held_log_lines():
+                app.run()
+        finally:
+            if writer is not None:
+                writer.remove()  # the registry goes: a later demo on its port starts afresh
         ctx.stderr.write("dregtui demo: stopping the local registry…\n")
+
+
+def _demo_cache(ctx: Any, url: str) -> CacheWriter | None:
+    if not ctx.settings.use_cache:
+        return None
+    from dregtui.state.cache import InventoryCache
+
+    return CacheWriter(InventoryCache.for_registry(url))
 
 
 @contextlib.contextmanager

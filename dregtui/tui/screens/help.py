@@ -36,6 +36,7 @@ def bindings_text(app: App[object]) -> Group:
     """Every binding by section (keymap overrides applied) in aligned columns, then notes."""
     from dregtui.tui.screens.ask import AskScreen
     from dregtui.tui.screens.confirm import ConfirmScreen
+    from dregtui.tui.screens.journal import JournalScreen, RestoreConfirmScreen
     from dregtui.tui.screens.progress import ProgressScreen
     from dregtui.tui.screens.result import ResultScreen
     from dregtui.tui.widgets.filter_input import FilterInput
@@ -53,6 +54,8 @@ def bindings_text(app: App[object]) -> Group:
         ("Questions (quit with marks, clear many marks)", AskScreen.BINDINGS),
         ("While deleting", ProgressScreen.BINDINGS),
         ("Result", ResultScreen.BINDINGS),
+        ("Deletion journal (J)", JournalScreen.BINDINGS),
+        ("Restore? (u, or enter in the journal)", RestoreConfirmScreen.BINDINGS),
     ]
     keymap = getattr(app, "user_keymap", {}) or {}
     parts: list[RenderableType] = []

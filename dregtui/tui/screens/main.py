@@ -26,7 +26,7 @@ from dregtui.core.registry_api import RegistryAPI
 from dregtui.core.textsafe import clean
 from dregtui.tui import messages as msg
 from dregtui.tui.memory import freeze_loaded_objects
-from dregtui.tui.screens.deletion_flow import DeletionFlow
+from dregtui.tui.screens.deletion_flow import DeletionFlow, UndoHandlers
 from dregtui.tui.screens.filter_flow import FilterHandlers
 from dregtui.tui.screens.help import HelpScreen
 from dregtui.tui.screens.main_keys import MAIN_SCREEN_BINDINGS
@@ -53,7 +53,13 @@ SPACE_EVERY = 3.0  # seconds between two accountings while a scan runs
 
 
 class MainScreen(
-    FilterHandlers, StartHandlers, MarkHandlers, ReferrerHandlers, StorageHandlers, Screen[None]
+    FilterHandlers,
+    StartHandlers,
+    MarkHandlers,
+    UndoHandlers,
+    ReferrerHandlers,
+    StorageHandlers,
+    Screen[None],
 ):
     """Browse, filter, mark, delete. Binding ids stay ``app.*``: user keymaps name them."""
 
@@ -70,7 +76,7 @@ class MainScreen(
         clock: Callable[[], float] = time.time,
         jobs: int = 8,
         dry_run: bool = False,
-        store_inventory: Callable[[], None] = lambda: None,
+        store_inventory: Callable[..., None] = lambda *changes: None,
     ) -> None:
         """``settings``: what ``P`` saves as a profile (None: not opened from settings);
         ``store_inventory`` saves the inventory to the cache, from a deletion's thread."""

@@ -108,6 +108,22 @@ MAIN_SCREEN_BINDINGS: list[BindingType] = [
         tooltip="Show or fold the referrers' plumbing tags (sha256-<hex>, .sig, .att, .sbom)",
         id="app.toggle_plumbing",
     ),
+    Binding(
+        "u",
+        "restore_last",
+        "Restore the last deletion",
+        show=False,
+        tooltip="Put back this registry's newest deletion not restored yet (asks first)",
+        id="app.restore_last",
+    ),
+    Binding(
+        "J",
+        "journal",
+        "Deletion journal",
+        show=False,
+        tooltip="List this registry's deletions, newest first; restore any one of them",
+        id="app.journal",
+    ),
     Binding("tab", "cycle_panes(1)", "Next pane", show=False, id="app.next_pane"),
     Binding("shift+tab", "cycle_panes(-1)", "Previous pane", show=False, id="app.previous_pane"),
 ]

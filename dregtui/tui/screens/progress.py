@@ -2,7 +2,9 @@
 dismisses with the job's result (``None`` when the job failed: the App says why).
 
 A job is ``job(progress, cancel) -> result``: it calls ``progress(done, total, label)`` from its
-thread and looks at ``cancel`` (a ``threading.Event``) between items.
+thread (the label names the phase: ``re-checking 3,000 tags of ci/builds: 1,200 done``,
+``deleting 12/40: team/app @ sha256:…``) and looks at ``cancel`` (a ``threading.Event``) between
+items. The bar follows each phase's own count.
 """
 
 from __future__ import annotations
@@ -48,9 +50,17 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
     ]
 
     def __init__(
-        self, title: str, total: int | None, job: Job[T], *, group: str = "delete"
+        self,
+        title: str,
+        total: int | None,
+        job: Job[T],
+        *,
+        group: str = "delete",
+        label: str = "starting…",
     ) -> None:
+        """``label``: what shows until the job reports its first step."""
         super().__init__()
+        self.first_label = label
         self.title_text = title
         self.total = total
         self.job = job
@@ -61,7 +71,7 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
         with Vertical(id="progress-box"):
             yield Static(Text(self.title_text, style="bold"), id="progress-title")
             yield ProgressBar(total=self.total, id="progress-bar", show_eta=False)
-            yield Static("", id="progress-label")
+            yield Static(Text(self.first_label, style="dim"), id="progress-label")
         yield DregFooter()
 
     def on_mount(self) -> None:
@@ -86,8 +96,10 @@ class ProgressScreen(ModalScreen[T | None], Generic[T]):
     def update_progress(self, done: int, total: int, label: str) -> None:
         bar = self.query_one("#progress-bar", ProgressBar)
         bar.update(total=total, progress=done)
-        text = Text(f"{done}/{total} done · last: ", style="dim", no_wrap=True, overflow="ellipsis")
-        text.append(clean(label), style="")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.cancel_event.is_set():
+            text.append("Cancelling after the current item… ", style="italic")
+        text.append(clean(label))
         self.query_one("#progress-label", Static).update(text)
 
     @property

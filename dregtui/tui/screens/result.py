@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from dregtui.core.textsafe import clean
-from dregtui.tui.messages import Outcome
+from dregtui.tui.messages import NOT_STARTED, Outcome
 from dregtui.tui.screens.fit import fit_body
 from dregtui.tui.text import frees_text, short_digest, tag_lines
 from dregtui.tui.widgets.footer import DregFooter
@@ -29,6 +29,13 @@ HEADINGS = {
     "failed": ("Failed", "bold magenta"),
     "restored": ("Restored", "bold green"),
 }
+
+
+def not_started_line(count: int) -> Text:
+    """``486 not started (cancelled)``: the tags are untouched, so one line says it all."""
+    text = Text(f"{count} not started (cancelled)", style="bold")
+    text.append(": their tags are still there, still marked", style="dim")
+    return text
 
 
 def outcomes_text(outcomes: list[Outcome], width: int = 0) -> Text:
@@ -55,6 +62,11 @@ def outcomes_text(outcomes: list[Outcome], width: int = 0) -> Text:
             text.append("\n")
             if item.reason:
                 text.append("    " + clean(item.reason) + "\n", style="italic dim")
+    waiting = sum(1 for o in outcomes if o.status == NOT_STARTED)
+    if waiting:
+        if text:
+            text.append("\n")
+        text.append_text(not_started_line(waiting))
     text.rstrip()
     return text
 
@@ -74,8 +86,12 @@ class ResultScreen(ModalScreen[None]):
         restore: Callable[[str], None] | None = None,
         frees: int | None = None,
         exact: bool = False,
+        heading: str | None = None,
     ) -> None:
+        """``heading``: the title instead of "Deletion finished" (a restore from the main
+        screen's u or the journal, with no deletion before it)."""
         super().__init__()
+        self.heading = heading
         self.frees = frees  # what the plan said garbage-collect frees (all of it went)
         self.exact = exact  # counted in the registry's storage
         self.outcomes = outcomes
@@ -97,13 +113,20 @@ class ResultScreen(ModalScreen[None]):
 
     def show_outcomes(self, outcomes: list[Outcome]) -> None:
         self.outcomes = outcomes
-        counts = {s: sum(1 for o in outcomes if o.status == s) for s in HEADINGS}
-        title = Text("Deletion cancelled" if self.cancelled else "Deletion finished", style="bold")
+        counts = {s: sum(1 for o in outcomes if o.status == s) for s in (*HEADINGS, NOT_STARTED)}
+        heading = self.heading or ("Deletion cancelled" if self.cancelled else "Deletion finished")
+        title = Text(heading, style="bold")
         title.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), style="dim")
         self.query_one("#result-title", Static).update(title)
         width = min(int(self.app.size.width * 0.9), 110) - 7  # border, padding, scrollbar
         self.query_one("#result-list", Static).update(outcomes_text(outcomes, width))
         advice = Text()
+        if self.heading and not counts["deleted"] + counts["untagged"]:  # a restore alone
+            self.query_one("#result-advice", Static).update(
+                Text("The restored tags point at their manifests again.", style="dim")
+            )
+            self.call_after_refresh(self._fit)
+            return
         if self.frees and counts["deleted"]:
             advice.append(frees_text(self.frees, exact=self.exact) + "\n", style="bold")
         advice.append_text(Text.assemble(*RECLAIM, style="dim"))
