@@ -189,3 +189,27 @@ async def test_signatures_deleted_in_the_plan_are_not_called_orphaned(
         await pilot.press("space", "d")
         await settle(pilot)
         assert "orphaned" not in shown(app.screen.query_one("#confirm-plan"))
+
+
+async def test_the_result_screen_says_why_an_item_was_skipped_in_the_tuis_words(
+    client: RegistryClient, populated: None
+) -> None:
+    from dregtui.tui.screens.result import ResultScreen
+
+    app = DregApp(client)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_repository(pilot, "team/app")
+        await pilot.press("space", "j", "space", "d")  # 1.0, and one of 1.1 / latest (one digest)
+        await settle(pilot)
+        await pilot.press("y")  # the default choice: skip the digests with unmarked tags
+        for _ in range(100):
+            if isinstance(app.screen, ResultScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, ResultScreen)
+        listed = shown(app.screen.query_one("#result-list"))
+        assert "Skipped (1)" in listed
+        said = ", not marked: d, then 2 (delete them too) or 3 (untag only)"
+        assert "also tagged " in listed and said in listed
+        assert "--no-match-all-tags" not in listed and "--untag" not in listed
+    assert sorted(client.list_tags("team/app")) == ["1.1", "latest"]

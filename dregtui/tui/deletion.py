@@ -23,6 +23,7 @@ from dregtui.ops.steps import Step
 from dregtui.ops.tag_changes import TagChanges, changes_since, tags_of
 from dregtui.state.journal import Journal, JournalRecord
 from dregtui.tui.messages import NOT_STARTED, Outcome
+from dregtui.tui.plan_words import tui_reason
 
 Progress = Callable[[int, int, str], None]
 # saves the inventory to the cache, given what changed (for a cache it cannot save whole)
@@ -84,6 +85,9 @@ def _result_reason(result: ItemResult) -> str:
         return ""
     if result.message.strip().lower() in ("", result.status.value):
         return ""
+    if result.status is Status.SKIPPED and result.message == result.item.reason:
+        # skipped by the plan: in the TUI's words (the confirmation's choices), not the CLI's
+        return tui_reason(result.item, after=True) or result.message
     return result.message
 
 
