@@ -61,7 +61,7 @@ async def test_wide_tree_says_repos_and_tags() -> None:
     async with app.run_test(size=(140, 36)) as pilot:
         await settle(pilot)
         lines = tree_lines(app)
-        assert any(line.startswith("▼ ci/ 1 repos ") for line in lines)
+        assert any(line.startswith("▼ ci/ 1 repo ") for line in lines)
         assert any(line.startswith("└ builds 240 tags ") for line in lines)
         assert app.repo_tree.border_subtitle == ""  # the labels say what they count
 

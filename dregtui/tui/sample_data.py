@@ -210,7 +210,7 @@ def sample_outcomes() -> list[Outcome]:
             api["v1.4.1"].digest,
             ["v1.4.1"],
             "skipped",
-            "also tagged prod (not marked): choose 'delete them too' or 'untag only'",
+            "also tagged prod, not marked: d, then 2 (delete them too) or 3 (untag only)",
         ),
         Outcome(
             "team/api", api["v1.2.0"].digest, ["v1.2.0"], "failed", "v1.2.0 changed since the scan"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 from rich.text import Text
@@ -60,8 +61,10 @@ def outcomes_text(outcomes: list[Outcome], width: int = 0) -> Text:
                 for line in lines[1:]:
                     text.append("\n" + line)
             text.append("\n")
-            if item.reason:
-                text.append("    " + clean(item.reason) + "\n", style="italic dim")
+            if item.reason:  # wrapped on words, each line indented under its item
+                reason = clean(item.reason)
+                lines = textwrap.wrap(reason, width - 4) if width > 24 else [reason]
+                text.append("".join(f"    {line}\n" for line in lines), style="italic dim")
     waiting = sum(1 for o in outcomes if o.status == NOT_STARTED)
     if waiting:
         if text:

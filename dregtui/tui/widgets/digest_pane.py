@@ -81,8 +81,14 @@ def describe(
         for number, (platform, child) in enumerate(details.platforms):
             rows("platforms" if number == 0 else "", f"{platform:<14} {short_digest(child)}")
     else:
-        label = "layers" if total is not None else "size"
-        rows(label, f"{human_size(details.size)} in {len(details.layers)} layer(s)")
+        count = len(details.layers)
+        layers = f"{count} layer" if count == 1 else f"{count} layers"
+        if total is None:
+            rows("size", f"{human_size(details.size)} (config and {layers})")
+        elif count:
+            rows("layers", f"{human_size(sum(layer.size for layer in details.layers))} in {layers}")
+        else:
+            rows("layers", f"none: the config alone ({human_size(details.size)})")
     for number, (key, value) in enumerate(sorted(details.labels.items())):
         rows("labels" if number == 0 else "", f"{key}={value}")
     history = details.history

@@ -85,13 +85,20 @@ class LabelParts:
     def text(self, *, units: bool = False) -> Text:
         label = self.name.copy()
         if self.count:
-            label.append(f" {self.count} {self.unit}" if units else f" {self.count}", style="dim")
+            label.append(
+                f" {self.count} {self.said_unit}" if units else f" {self.count}", style="dim"
+            )
         label.append_text(self.rest)
         return label
 
+    @property
+    def said_unit(self) -> str:
+        """``1 repo``, ``1 tag``: the unit agrees with its count."""
+        return self.unit[:-1] if self.count == "1" else self.unit
+
     def full_width(self) -> int:
         """The cells of ``text(units=True)``, without building it (asked of every label)."""
-        count = len(self.count) + len(self.unit) + 2 if self.count else 0
+        count = len(self.count) + len(self.said_unit) + 2 if self.count else 0
         return self.name.cell_len + count + self.rest.cell_len
 
     def fitted(self, width: int, *, units: bool = True) -> Text:
