@@ -36,6 +36,10 @@ async def test_fifty_thousand_tags() -> None:
         await pilot.press("space", "slash", *"<1.2", "enter")
         await pilot.pause()
         assert len(app.tag_list.rows) == 2000
+        await pilot.press("m")
+        await pilot.pause()
+        label = app.repo_tree._repo_label("big/repo").plain  # figures with their separators
+        assert "repo 50,000" in label and "●2,001" in label
 
 
 def two_thousand_tags() -> Inventory:

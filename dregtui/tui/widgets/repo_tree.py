@@ -331,7 +331,7 @@ class RepoTree(Tree[str]):
             rest.append(f" {human_size(size)}", style="dim")
         marked = sum(marks[n] for n in below)
         if marked:
-            rest.append(f" ●{marked}", style="bold")
+            rest.append(f" ●{marked:,}", style="bold")
         return LabelParts(name, str(len(below)), "repos", rest)
 
     def _namespace_size(self, namespace: str, below: list[str]) -> int | None:
@@ -356,7 +356,7 @@ class RepoTree(Tree[str]):
         count = ""
         rest = Text(no_wrap=True)
         if name in inv.scanned:
-            count = str(len(inv.repositories.get(name, {})))
+            count = f"{len(inv.repositories.get(name, {})):,}"
             size = self.session.sizes.get(name)
             if size is not None:
                 size += self._untagged_size([name])
@@ -365,7 +365,7 @@ class RepoTree(Tree[str]):
             rest.append(" …", style="dim")
         marked = marks[name] if marks is not None else self.session.marked_in(name)
         if marked:
-            rest.append(f" ●{marked}", style="bold")
+            rest.append(f" ●{marked:,}", style="bold")
         return LabelParts(Text(clean(short), no_wrap=True), count, "tags", rest)
 
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
@@ -427,7 +427,7 @@ class RepoTree(Tree[str]):
         label.append(f" {len(found.manifests)} {human_size(found.size)}", style="dim")
         marked = self.session.storage.marked_in(repository)
         if marked:
-            label.append(f" ●{marked}", style="bold")
+            label.append(f" ●{marked:,}", style="bold")
         return label
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
