@@ -243,7 +243,8 @@ class RepoTree(Tree[str]):
                 parts = self._repo_parts(name, marks)
                 if untagged is not None and untagged.manifests:
                     node = parent.add(parts.text(), data=name)
-                    node.add_leaf(self._untagged_label(name), data=UNTAGGED + name)
+                    leaf = node.add_leaf(self._untagged_label(name), data=UNTAGGED + name)
+                    self._untagged_label(name, leaf)
                     if name in self._open_repos:
                         node.expand()
                 else:
@@ -421,14 +422,19 @@ class RepoTree(Tree[str]):
         untagged = self.session.storage.untagged
         return sum(untagged[n].size for n in repositories if n in untagged)
 
-    def _untagged_label(self, repository: str) -> Text:
+    def _untagged_label(self, repository: str, node: TreeNode[str] | None = None) -> Text:
+        """A repository's "untagged" node: how many manifests, what they alone hold, marks;
+        fitted like the others (``node``: the leaf, once made)."""
         found = self.session.storage.untagged[repository]
-        label = Text("untagged", style="italic", no_wrap=True)
-        label.append(f" {len(found.manifests)} {human_size(found.size)}", style="dim")
+        rest = Text(f" {human_size(found.size)}", style="dim", no_wrap=True)
         marked = self.session.storage.marked_in(repository)
         if marked:
-            label.append(f" ●{marked:,}", style="bold")
-        return label
+            rest.append(f" ●{marked:,}", style="bold")
+        name = Text("untagged", style="italic", no_wrap=True)
+        parts = LabelParts(name, f"{len(found.manifests):,}", "manifests", rest)
+        if node is not None:
+            self._parts[node.id] = parts
+        return parts.text()
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
         repository = untagged_of(event.node.data)
@@ -451,7 +457,7 @@ class RepoTree(Tree[str]):
                 parts = self._parts[node.id] = self._repo_parts(name, marks)
                 node.set_label(parts.text())
                 for child in node.children:  # its "untagged" node
-                    child.set_label(self._untagged_label(name))
+                    child.set_label(self._untagged_label(name, child))
         for ns, node in self._ns_nodes.items():
             parts = self._parts[node.id] = self._namespace_parts(ns, marks)
             node.set_label(parts.text())
