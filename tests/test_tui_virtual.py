@@ -51,12 +51,14 @@ def two_thousand_tags() -> Inventory:
 
 
 async def open_big_repo(app: DregApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    from support.tui import settle
+    from support.tui import settle, until
 
     app.repo_tree.reveal("big/repo")
     await pilot.pause()
     await pilot.press("enter")
     await settle(pilot, "prepare")
+    # a big repository's first rows are sorted in a worker too (never on the UI thread)
+    await until(pilot, lambda: len(app.tag_list.rows) == 2000, "the rows in")
 
 
 async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_blank(
@@ -77,8 +79,8 @@ async def test_a_big_repositorys_filter_runs_in_a_worker_and_the_list_is_never_b
     real = session_module.Session.visible_tags
 
     def held(self, repository, text=None, stop=None):  # type: ignore[no-untyped-def]
-        if threading.current_thread() is not threading.main_thread():
-            gate.wait(10)  # the worker waits: the screen must not
+        if text and threading.current_thread() is not threading.main_thread():
+            gate.wait(10)  # the filter's worker waits: the screen must not
         return real(self, repository, text, stop)
 
     monkeypatch.setattr(session_module.Session, "visible_tags", held)
@@ -139,3 +141,31 @@ async def test_a_big_repositorys_cheap_filter_is_worked_out_in_place(monkeypatch
         assert app.tag_list.rows == [
             t for t in app.session.ordered_tags("big/repo") if "1.1" in t and "2" not in t
         ]
+
+
+async def test_a_big_repository_is_never_sorted_on_the_ui_thread(monkeypatch) -> None:
+    """The screen opens on the big repository (issue 25): its versions are sorted in a
+    worker, the screen answers meanwhile (half a million versions took five seconds)."""
+    import threading
+
+    from support.tui import until
+
+    from dregtui.tui import session as session_module
+
+    monkeypatch.setattr(session_module, "HEAVY", 1000)
+    on_ui: list[int] = []
+    real = session_module.sort_tags
+
+    def watched(tags):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread() and len(tags) >= 1000:
+            on_ui.append(len(tags))
+        return real(tags)
+
+    monkeypatch.setattr(session_module, "sort_tags", watched)
+    app = DregApp(None, inventory=two_thousand_tags(), clock=lambda: 0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: len(app.tag_list.rows) == 2000, "the rows in")
+        assert app.tag_list.repository == "big/repo" and on_ui == []
+        await pilot.press("s", "s", "s", "s")  # every order, and back
+        await until(pilot, lambda: len(app.tag_list.rows) == 2000, "the rows in")
+        assert on_ui == []

@@ -238,9 +238,11 @@ class Session:
         text = self.tag_filter
         ordered = self._orders.get((repository, self.sort))
         index = self._indexes.get(repository)
+        if ordered is None or ordered[0] != self.inventory.revision(repository):
+            return False  # sorting first: half a million versions take seconds
         if not text.strip():
             return True
-        if ordered is None or index is None or index[0] is not ordered[1]:
+        if index is None or index[0] is not ordered[1]:
             return False
         if not index[1].prepared or ordered[0] != self.inventory.revision(repository):
             return False
@@ -272,7 +274,10 @@ class Session:
 
     def prepare(self, repository: str) -> None:
         """Order a big repository's tags and parse them all, so its first filter is quick
-        (a worker does this when the repository is opened: a million versions take seconds)."""
+        (a worker does this when the repository is opened: a million versions take seconds).
+        Its referrer graph first (the tags' ✓ and the digest pane's referrers ask for it once
+        the rows are in: seconds on the UI thread otherwise)."""
+        self.referrers.graph(self.inventory, repository)
         self._index(repository, self.ordered_tags(repository)).prepare()
 
     def visible_repositories(self) -> list[str]:

@@ -231,9 +231,9 @@ class MainScreen(
         self.space_changed()
         self.refresh_tree()
         tags, row = self.tag_list, self.tag_list.cursor
-        gone = bool(tags.repository) and tags.current_tag not in self.session.visible_tags(
-            tags.repository
-        )
+        # still there? a lookup, not the sorted rows (a big repository sorts for seconds)
+        held = self.session.inventory.repositories.get(tags.repository, {})
+        gone = bool(tags.repository) and tags.current_tag not in held
         self.show_repository(tags.repository)
         if gone and tags.rows:  # the cursor's tag was deleted: stay on the row that took its place
             tags.cursor = min(row, len(tags.rows) - 1)
