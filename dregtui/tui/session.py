@@ -86,6 +86,9 @@ class Session:
     )
     _mark_counts: tuple[int, Counter[str]] | None = field(default=None, repr=False)
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # one sort of a repository in a given order at a time: the rows' worker and the prepare
+    # worker both ask for a big repository's order as it opens (each would sort it again)
+    _sorting: dict[tuple[str, str], threading.Lock] = field(default_factory=dict, repr=False)
 
     @property
     def marks(self) -> Marks:
@@ -145,7 +148,20 @@ class Session:
 
     def ordered_tags(self, repository: str) -> list[str]:
         """The repository's tags in the current order, without the filter. Cached per
-        repository and order until its tags change: a filter keystroke does not sort again."""
+        repository and order until its tags change: a filter keystroke does not sort again.
+        Two threads asking for the same order: the second waits for the first's."""
+        key = (repository, self.sort)
+        cached = self._orders.get(key)
+        if self.sort == "date":
+            return self._ordered(repository)
+        if cached is not None and cached[0] == self.inventory.revision(repository):
+            return cached[1]
+        with self._index_lock:
+            lock = self._sorting.setdefault(key, threading.Lock())
+        with lock:
+            return self._ordered(repository)
+
+    def _ordered(self, repository: str) -> list[str]:
         key = (repository, self.sort)
         revision = self.inventory.revision(repository)
         cached = self._orders.get(key)
