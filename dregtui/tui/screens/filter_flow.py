@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual.actions import SkipAction
+
 from dregtui.tui.filter_text import filter_problem, is_tag_filter_shape
 from dregtui.tui.widgets.filter_input import FilterInput, Target
 from dregtui.tui.widgets.repo_tree import RepoTree
@@ -25,6 +27,8 @@ class FilterHandlers:
     def action_filter(self) -> None:
         screen = cast("MainScreen", self)
         field = screen.query_one("#filter", FilterInput)
+        if field.has_focus:  # the key is the field's: "team/" (the binding has priority)
+            raise SkipAction()
         session = screen.session
         self._filters_before = (session.repo_filter, session.tag_filter)
         if isinstance(screen.focused, RepoTree):

@@ -15,6 +15,8 @@ MAIN_SCREEN_BINDINGS: list[BindingType] = [
         "Filter",
         tooltip="Filter repositories or tags (selector syntax)",
         id="app.filter",
+        # before the key reaches a pane: what is typed right after it lands in the field
+        priority=True,
     ),
     Binding(
         "m",

@@ -35,7 +35,9 @@ class FilterInput(Input):
         self.show_target(target)
         self.show_problem(None)
         self.display = True
-        self.focus()
+        # focused now, not once the keys already queued are handled (``focus()`` waits its
+        # turn): with the / binding's priority, what is typed right after / lands here
+        self.screen.set_focus(self)
 
     def show_target(self, target: Target) -> None:
         """Say in the title which the text filters; a tag filter typed on the tree says why."""
