@@ -253,7 +253,7 @@ class JournalScreen(ModalScreen[str | None]):
         if batch is None:
             return
         if batch.is_restored:
-            self.notify(f"The deletion of {batch_time(batch)} was restored already.")
+            self.notify(f"The deletion of {batch_time(batch)} was restored already.", markup=False)
             return
         if not self.check():
             return
