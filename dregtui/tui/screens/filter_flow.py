@@ -27,7 +27,7 @@ class FilterHandlers:
     def action_filter(self) -> None:
         screen = cast("MainScreen", self)
         field = screen.query_one("#filter", FilterInput)
-        if field.has_focus:  # the key is the field's: "team/" (the binding has priority)
+        if screen.focused is field:  # the key is the field's: "team/" (the binding has priority)
             raise SkipAction()
         session = screen.session
         self._filters_before = (session.repo_filter, session.tag_filter)
