@@ -34,8 +34,9 @@ def format_progress(p: ScanProgress, width: int = 100) -> str:
     return text[: max(width - 1, 20)]
 
 
-class ProgressLine:
-    """Draws ScanProgress on one line, redrawn in place; ``clear()`` removes it."""
+class _TerminalLine:
+    """One line of a terminal, redrawn in place (only when the stream is a terminal);
+    ``clear()`` removes it."""
 
     def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
@@ -46,6 +47,33 @@ class ProgressLine:
                 enabled = False
         self.enabled = enabled
         self._drawn = False
+
+    @staticmethod
+    def width() -> int:
+        try:
+            import shutil
+
+            return shutil.get_terminal_size((100, 24)).columns
+        except OSError:
+            return 100
+
+    def draw(self, text: str) -> None:
+        self.stream.write("\r\x1b[K" + text)
+        self.stream.flush()
+        self._drawn = True
+
+    def clear(self) -> None:
+        if self.enabled and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
+
+
+class ProgressLine(_TerminalLine):
+    """Draws ScanProgress on one line, at most ten times a second."""
+
+    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        super().__init__(stream, enabled)
         self._last = 0.0
 
     def __call__(self, progress: ScanProgress) -> None:
@@ -58,49 +86,13 @@ class ProgressLine:
         if not progress.finished and now - self._last < 0.1:
             return
         self._last = now
-        try:
-            import shutil
-
-            width = shutil.get_terminal_size((100, 24)).columns
-        except OSError:
-            width = 100
-        self.stream.write("\r\x1b[K" + format_progress(progress, width))
-        self.stream.flush()
-        self._drawn = True
-
-    def clear(self) -> None:
-        if self.enabled and self._drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._drawn = False
+        self.draw(format_progress(progress, self.width()))
 
 
-class StepLine:
-    """A deletion's or a restore's phase and count (``deleting 12/40: team/app @ sha256:…``)
-    on one line of a terminal, redrawn in place (called from worker threads)."""
-
-    def __init__(self, stream: TextIO, enabled: bool | None = None) -> None:
-        self.stream = stream
-        if enabled is None:
-            try:
-                enabled = stream.isatty()
-            except (AttributeError, ValueError):
-                enabled = False
-        self.enabled = enabled
-        self._drawn = False
+class StepLine(_TerminalLine):
+    """A deletion's or a restore's phase and count (``deleting 12/40: team/app @ sha256:…``),
+    called from worker threads."""
 
     def __call__(self, step: Step) -> None:
-        if not self.enabled:
-            return
-        import shutil
-
-        width = shutil.get_terminal_size((100, 24)).columns - 1
-        self.stream.write("\r\x1b[K" + clean(step.label)[:width])
-        self.stream.flush()
-        self._drawn = True
-
-    def clear(self) -> None:
-        if self.enabled and self._drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._drawn = False
+        if self.enabled:
+            self.draw(clean(step.label)[: self.width() - 1])
