@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.tui import open_repository, settle, until
+from support.tui import delete_marked, open_repository, settle, until
 
 from dregtui.core.space import Space, human_size
 from dregtui.demo.images import ImagePusher
@@ -530,12 +530,7 @@ async def test_a_policy_marks_what_it_deletes_and_says_which_rule(
         await settle(pilot)
         shown = str(app.query_one("#digest-body").content)
         assert "policy   keep (last one: keep_last 1: newest image 1)" in shown
-        await pilot.press("d")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await settle(pilot)
-        assert isinstance(app.screen, ResultScreen)
+        await delete_marked(pilot)
     assert client.list_tags("team/app") == ["1.2"]
     assert client.list_tags("team/web") == ["2.0"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from support.cli_cache import cli_lister
-from support.tui import open_repository, settle
+from support.tui import delete_marked, open_repository, settle
 
 from dregtui.cli.commands.tui import CacheWriter
 from dregtui.core.inventory import Inventory
@@ -18,9 +18,7 @@ from dregtui.ops.scanner import Scanner
 from dregtui.registry.client import RegistryClient
 from dregtui.state.cache import InventoryCache
 from dregtui.tui.app import DregApp
-from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.journal import RestoreConfirmScreen
-from dregtui.tui.screens.result import ResultScreen
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -42,12 +40,7 @@ async def delete_and_restore(
     for tag in tags:
         app.tag_list.select_tag(tag)
         await pilot.press("space")
-    await pilot.press("d")
-    await settle(pilot)
-    assert isinstance(app.screen, ConfirmScreen)
-    await pilot.press("y")
-    await settle(pilot)
-    assert isinstance(app.screen, ResultScreen)
+    await delete_marked(pilot)
     check([t for t in ("1.0", "1.1", "1.2") if t not in tags])
     await pilot.press("escape", "u")
     assert isinstance(app.screen, RestoreConfirmScreen)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from support.cli_cache import cli_lister
-from support.tui import open_repository, settle
+from support.tui import delete_marked, open_repository, settle
 
 from dregtui.cli.commands.tui import CacheWriter
 from dregtui.demo.images import ImagePusher
@@ -17,7 +17,6 @@ from dregtui.registry.client import RegistryClient
 from dregtui.state.cache import InventoryCache
 from dregtui.state.journal import Journal
 from dregtui.tui.app import DregApp
-from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.journal import JournalScreen, RestoreConfirmScreen
 from dregtui.tui.screens.result import ResultScreen
 
@@ -47,12 +46,7 @@ async def delete_in_tui(pilot: Any, repository: str, tags: list[str]) -> None:
     for tag in tags:
         app.tag_list.select_tag(tag)
         await pilot.press("space")
-    await pilot.press("d")
-    await settle(pilot)
-    assert isinstance(app.screen, ConfirmScreen)
-    await pilot.press("y")
-    await settle(pilot)
-    assert isinstance(app.screen, ResultScreen)
+    await delete_marked(pilot)
     await pilot.press("escape")
     await settle(pilot)
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.tui import open_repository, settle
+from support.tui import delete_marked, open_repository, settle
 
 from dregtui.demo.images import ImagePusher
 from dregtui.registry.client import RegistryClient
 from dregtui.tui import messages as msg
 from dregtui.tui.app import DregApp
-from dregtui.tui.screens.confirm import ConfirmScreen
 from dregtui.tui.screens.progress import ProgressScreen
-from dregtui.tui.screens.result import ResultScreen
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -52,12 +50,7 @@ async def test_progress_names_the_phase_and_moves_per_item(
         await open_repository(pilot, "ci/builds")
         await pilot.press("slash", *"<2", "enter", "m")
         assert len(app.session.marks) == 32
-        await pilot.press("d")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await settle(pilot)
-        assert isinstance(app.screen, ResultScreen)
+        await delete_marked(pilot)
         assert sorted(client.list_tags("ci/builds")) == [f"2.{n}" for n in range(4)]
         # first the re-checks, named with the repository and its tag count, HEAD by HEAD ...
         assert told[0] == (0, 32, "re-checking the tags of 32 planned items…")

@@ -70,3 +70,18 @@ async def open_repository(pilot: Pilot[Any], repository: str) -> None:
     await pilot.press("enter")
     await settle(pilot)
     assert app.tag_list.repository == repository and app.tag_list.has_focus
+
+
+async def delete_marked(pilot: Pilot[Any]) -> None:
+    """d, then y on the confirmation with its default choice: the deletion runs to the
+    result screen."""
+    from dregtui.tui.screens.confirm import ConfirmScreen
+    from dregtui.tui.screens.result import ResultScreen
+
+    app = pilot.app
+    await pilot.press("d")
+    await settle(pilot)
+    assert isinstance(app.screen, ConfirmScreen)
+    await pilot.press("y")
+    await settle(pilot)
+    assert isinstance(app.screen, ResultScreen)
