@@ -36,9 +36,9 @@ class FilterHandlers:
         else:
             field.open("tags", session.tag_filter)
 
-    def _apply_filter(self, value: str, *, quiet: bool) -> bool:
+    def _apply_filter(self, value: str) -> bool:
         """Apply ``value`` to what it filters; False (said under the field) when it cannot
-        be applied. ``quiet``: unused, the field says what is wrong either way."""
+        be applied."""
         screen = cast("MainScreen", self)
         field = screen.query_one("#filter", FilterInput)
         tag_shaped = field.origin == "repos" and is_tag_filter_shape(value)

@@ -277,11 +277,11 @@ class MainScreen(
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._apply_filter(event.value, quiet=True)
+        self._apply_filter(event.value)
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if self._apply_filter(event.value, quiet=False):
+        if self._apply_filter(event.value):
             self._close_filter()
 
     # -- messages from the scan (the App's workers) and from the panes' workers ------------
@@ -381,7 +381,7 @@ class MainScreen(
             self.notify("Stopped loading dates: undated tags are listed last.", markup=False)
         elif field.display:
             field.value = ""
-            self._apply_filter("", quiet=True)
+            self._apply_filter("")
             self._close_filter()
         elif self.session.tag_filter or self.session.repo_filter:
             self.session.tag_filter = self.session.repo_filter = ""

@@ -243,8 +243,9 @@ class RepoTree(Tree[str]):
                 parts = self._repo_parts(name, marks)
                 if untagged is not None and untagged.manifests:
                     node = parent.add(parts.text(), data=name)
-                    leaf = node.add_leaf(self._untagged_label(name), data=UNTAGGED + name)
-                    self._untagged_label(name, leaf)
+                    leaf_parts = self._untagged_parts(name)
+                    leaf = node.add_leaf(leaf_parts.text(), data=UNTAGGED + name)
+                    self._parts[leaf.id] = leaf_parts
                     if name in self._open_repos:
                         node.expand()
                 else:
@@ -422,19 +423,16 @@ class RepoTree(Tree[str]):
         untagged = self.session.storage.untagged
         return sum(untagged[n].size for n in repositories if n in untagged)
 
-    def _untagged_label(self, repository: str, node: TreeNode[str] | None = None) -> Text:
+    def _untagged_parts(self, repository: str) -> LabelParts:
         """A repository's "untagged" node: how many manifests, what they alone hold, marks;
-        fitted like the others (``node``: the leaf, once made)."""
+        fitted like the others."""
         found = self.session.storage.untagged[repository]
         rest = Text(f" {human_size(found.size)}", style="dim", no_wrap=True)
         marked = self.session.storage.marked_in(repository)
         if marked:
             rest.append(f" ●{marked:,}", style="bold")
         name = Text("untagged", style="italic", no_wrap=True)
-        parts = LabelParts(name, f"{len(found.manifests):,}", "manifests", rest)
-        if node is not None:
-            self._parts[node.id] = parts
-        return parts.text()
+        return LabelParts(name, f"{len(found.manifests):,}", "manifests", rest)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
         repository = untagged_of(event.node.data)
@@ -457,7 +455,8 @@ class RepoTree(Tree[str]):
                 parts = self._parts[node.id] = self._repo_parts(name, marks)
                 node.set_label(parts.text())
                 for child in node.children:  # its "untagged" node
-                    child.set_label(self._untagged_label(name, child))
+                    child_parts = self._parts[child.id] = self._untagged_parts(name)
+                    child.set_label(child_parts.text())
         for ns, node in self._ns_nodes.items():
             parts = self._parts[node.id] = self._namespace_parts(ns, marks)
             node.set_label(parts.text())
