@@ -8,6 +8,7 @@ in a worker of the bar's own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from rich.text import Text
 from textual import work
@@ -21,6 +22,18 @@ from dregtui.tui import messages as msg
 from dregtui.tui.session import Session
 
 SEPARATOR = " │ "
+
+
+class Part(NamedTuple):
+    """One part of the bar: a higher ``priority`` stays longer. A part with a ``short`` form
+    takes it, when narrow, before a part of priority ``short_worth`` or more is dropped;
+    ``long`` is the form it had (it comes back if a later drop makes room)."""
+
+    priority: int
+    text: Text
+    short: Text | None = None
+    short_worth: int = 0
+    long: Text | None = None
 
 
 def age(seconds: float) -> str:
@@ -57,15 +70,12 @@ class StatusBar(Static):
         self.frees_known = True  # False: some sizes are unknown, the figure is a lower bound
         self._now = 0.0
         self._frees_key: tuple[int, ...] | None = None  # the marks and accounting it is for
-        # part index -> (what its longer form is worth, its shorter form), by parts()
-        self._short: dict[int, tuple[int, Text]] = {}
 
-    def parts(self, now: float) -> list[tuple[int, Text]]:
-        """(priority, text) in display order; a higher priority stays longer."""
+    def parts(self, now: float) -> list[Part]:
+        """The parts in display order."""
         inv = self.session.inventory
-        out: list[tuple[int, Text]] = []
-        self._short = {}
-        out.append((9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
+        out: list[Part] = []
+        out.append(Part(9, Text(clean(self.session.registry.split("://", 1)[-1]), style="bold")))
         if self.scan is not None:
             done, total = self.scan
             tags, rate, listed = self.scan_tags
@@ -73,19 +83,19 @@ class StatusBar(Static):
             if tags:  # the tags move while a big repository keeps the others waiting
                 of = f"/{listed:,}" if listed >= tags else ""
                 text.append(f", {tags:,}{of} tags, {rate:,.0f}/s")
-            out.append((7, text))
+            out.append(Part(7, text))
         elif self.session.loading_cache:
             pass  # "loading the cache: N tags…" (the message) says it all
         elif inv.scanned_at:
             state = "cached" if self.session.from_cache else "scanned"
-            out.append((3, Text(f"{state} {age(now - inv.scanned_at)}")))
+            out.append(Part(3, Text(f"{state} {age(now - inv.scanned_at)}")))
         else:
-            out.append((3, Text("not scanned")))
+            out.append(Part(3, Text("not scanned")))
         if self.dates is not None:
             done, total = self.dates
-            out.append((7, Text(f"dates {done}/{total} (esc stops)", style="italic")))
+            out.append(Part(7, Text(f"dates {done}/{total} (esc stops)", style="italic")))
         if self.scan is None and not self.session.loading_cache:
-            out.append((1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
+            out.append(Part(1, Text(f"{len(inv.repositories)} repos, {inv.tag_count} tags")))
         marks = len(self.session.marks)
         untagged = len(self.session.storage.marks)
         if marks or untagged:
@@ -93,29 +103,30 @@ class StatusBar(Static):
             what = f"● {plural(marks, 'tag')}" if marks else f"● {untagged} untagged"
             what += f" / {plural(digests, 'digest')}" if marks and digests is not None else ""
             what += f" + {untagged} untagged" if marks and untagged else ""
-            out.append((8, Text(what + " marked", style="bold")))
+            short = None
             if marks and digests is not None:  # when narrow: without the digests
                 short = Text(f"● {plural(marks, 'tag')} marked", style="bold")
-                self._short[len(out) - 1] = (4, short)  # the digests go before the filter
+            # the digests go before the filter (worth 4)
+            out.append(Part(8, Text(what + " marked", style="bold"), short, 4))
             if self.frees is None:
-                out.append((10, Text("frees …", style="bold")))  # the worker is on it
+                out.append(Part(10, Text("frees …", style="bold")))  # the worker is on it
             else:
                 at_least = "" if self.frees_known else ">="
                 exact = " exact" if self.session.storage.collect is not None else ""
                 frees = f"frees {at_least}{human_size(self.frees)}{exact}"
-                out.append((10, Text(frees, style="bold")))  # never dropped while marks exist
+                out.append(Part(10, Text(frees, style="bold")))  # never dropped while marks exist
         if self.dry_run:
-            out.append((9, Text("dry run", style="bold reverse")))
+            out.append(Part(9, Text("dry run", style="bold reverse")))
         if self.session.repo_filter:
             text = Text("repositories: ")
             text.append(clean(self.session.repo_filter), style="italic")
-            out.append((4, text))
+            out.append(Part(4, text))
         if self.session.tag_filter:
             text = Text("filter: ")
             text.append(clean(self.session.tag_filter), style="italic")
-            out.append((5, text))
+            out.append(Part(5, text))
         if self.message:
-            out.append((6, Text(clean(self.message))))
+            out.append(Part(6, Text(clean(self.message))))
         return out
 
     def says_rescanning(self, repository: str) -> bool:
@@ -174,30 +185,29 @@ class StatusBar(Static):
     def _render_parts(self) -> None:
         parts = self.parts(self._now)
         width = self.size.width or 80
-        shorter = dict(self._short)
-        longer: dict[int, Text] = {}  # parts shortened: their long form, if room comes back
         while len(parts) > 1 and _length(parts) > width:
-            lowest = min(range(len(parts)), key=lambda i: (parts[i][0], -i))
-            cheapest = min(shorter, key=lambda i: shorter[i][0], default=None)
-            if cheapest is not None and shorter[cheapest][0] <= parts[lowest][0]:
-                longer[cheapest] = parts[cheapest][1]
-                parts[cheapest] = (parts[cheapest][0], shorter.pop(cheapest)[1])
+            lowest = min(range(len(parts)), key=lambda i: (parts[i].priority, -i))
+            shortable = [i for i, part in enumerate(parts) if part.short is not None]
+            cheapest = min(shortable, key=lambda i: parts[i].short_worth, default=None)
+            if cheapest is not None and parts[cheapest].short_worth <= parts[lowest].priority:
+                part = parts[cheapest]
+                short = part.short or part.text  # (shortable: it has one)
+                parts[cheapest] = part._replace(text=short, short=None, long=part.text)
                 continue
             del parts[lowest]
-            shorter = {i - (i > lowest): v for i, v in shorter.items() if i != lowest}
-            longer = {i - (i > lowest): v for i, v in longer.items() if i != lowest}
-        for index, long in longer.items():  # a later drop made room for the long form
-            tried = [*parts[:index], (parts[index][0], long), *parts[index + 1 :]]
-            if _length(tried) <= width:
-                parts = tried
+        for index, part in enumerate(parts):  # a later drop made room for the long form
+            if part.long is not None:
+                tried = [*parts[:index], part._replace(text=part.long), *parts[index + 1 :]]
+                if _length(tried) <= width:
+                    parts = tried
         text = Text(" ", no_wrap=True, overflow="ellipsis")
-        for number, (_, part) in enumerate(parts):
+        for number, part in enumerate(parts):
             if number:
                 text.append(SEPARATOR)
-            text.append_text(part)
+            text.append_text(part.text)
         if text != self.content:  # one line, always: a new text repaints it, no layout
             self.update(text, layout=False)
 
 
-def _length(parts: list[tuple[int, Text]]) -> int:
-    return 1 + sum(len(p.plain) for _, p in parts) + len(SEPARATOR) * (len(parts) - 1)
+def _length(parts: list[Part]) -> int:
+    return 1 + sum(len(p.text.plain) for p in parts) + len(SEPARATOR) * (len(parts) - 1)
