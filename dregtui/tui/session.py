@@ -150,14 +150,10 @@ class Session:
         """The repository's tags in the current order, without the filter. Cached per
         repository and order until its tags change: a filter keystroke does not sort again.
         Two threads asking for the same order: the second waits for the first's."""
-        key = (repository, self.sort)
-        cached = self._orders.get(key)
-        if self.sort == "date":
+        if self.sort == "date":  # never cached: the dates come in as it is shown
             return self._ordered(repository)
-        if cached is not None and cached[0] == self.inventory.revision(repository):
-            return cached[1]
         with self._index_lock:
-            lock = self._sorting.setdefault(key, threading.Lock())
+            lock = self._sorting.setdefault((repository, self.sort), threading.Lock())
         with lock:
             return self._ordered(repository)
 
