@@ -78,7 +78,8 @@ class Inventory:
     footprints: MutableMapping[str, Footprint] = field(default_factory=dict)
     artifacts: dict[str, ArtifactInfo] = field(default_factory=dict)
     scanned_at: float | None = None
-    # when a deletion or a restore last changed it (after the scan): the cache says so
+    # when its tags last changed one by one (a deletion, a restore, a re-check: never a
+    # scan, which replaces a repository whole): the cache says so
     updated_at: float | None = None
     # digest -> its one (repository, tag), or a set of them when several share it: most
     # digests have one tag, and a set per digest would cost far more memory
@@ -102,6 +103,11 @@ class Inventory:
 
     def _changed(self, repository: str) -> None:
         self._revisions[repository] = self._revisions.get(repository, 0) + 1
+
+    def _updated(self, repository: str) -> None:
+        """A tag changed after the scan: the scan's time alone no longer dates the inventory."""
+        self._changed(repository)
+        self.updated_at = time.time()
 
     def build_indexes(self) -> None:
         """Build what is otherwise built on first use (the reverse index): a background
@@ -211,7 +217,7 @@ class Inventory:
         Returns the removed tags. Uses the reverse index: O(tags on that digest).
         """
         with self._lock:
-            self._changed(repository)
+            self._updated(repository)
             tags = self.repositories.get(repository, {})
             gone = [t for r, t in self._holders(digest) if r == repository]
             for tag in gone:
@@ -221,14 +227,14 @@ class Inventory:
 
     def remove_tag(self, repository: str, tag: str) -> None:
         with self._lock:
-            self._changed(repository)
+            self._updated(repository)
             info = self.repositories.get(repository, {}).pop(tag, None)
             if info is not None:
                 self._unlink(info.digest, (repository, tag))
 
     def set_tag(self, repository: str, tag: str, info: TagInfo) -> None:
         with self._lock:
-            self._changed(repository)
+            self._updated(repository)
             self.remove_tag(repository, tag)
             self.repositories.setdefault(repository, {})[tag] = info
             self._link(info.digest, (repository, tag))
@@ -251,10 +257,6 @@ class Inventory:
             self.scanned_at = other.scanned_at
             self.updated_at = other.updated_at
             self._by_digest = other._by_digest
-
-    def mark_updated(self, when: float | None = None) -> None:
-        """A deletion or a restore changed it: the scan's time alone no longer dates it."""
-        self.updated_at = time.time() if when is None else when
 
     def mark_scanned(self, when: float | None = None) -> None:
         self.scanned_at = time.time() if when is None else when

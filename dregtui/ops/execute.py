@@ -370,7 +370,6 @@ def execute_plan(
     )
     if on_step is not None and run.total:
         on_step(Step(RECHECKING, 0, run.total))
-    changes = inventory.changes
     result = ExecutionResult(run.batch)
     result.results.extend(ItemResult(i, Status.SKIPPED, i.reason) for i in plan.skipped)
     parents = _planned_parents(plan)
@@ -400,8 +399,6 @@ def execute_plan(
                 gone.add((item.repository, item.digest))
     result.cancelled = run.cancel.is_set() and bool(result.not_run)
     result.stopped = run.stopped
-    if inventory.changes != changes:
-        inventory.mark_updated()  # the saved cache says when, not only when it was scanned
     return result
 
 

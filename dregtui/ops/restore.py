@@ -194,7 +194,6 @@ def restore_batch(
     restored: set[tuple[str, str]] = set()
     ordered = restore_order(batch.pending)
     total = len(ordered)
-    changes = inventory.changes if inventory is not None else 0
     if on_step is not None:
         on_step(Step(RESTORING, 0, total))
     with client.checking():
@@ -202,8 +201,6 @@ def restore_batch(
             result.items.append(restore_record(client, record, inventory, restored))
             if on_step is not None:
                 on_step(Step(RESTORING, count, total, record.repository, record.digest))
-    if inventory is not None and inventory.changes != changes:
-        inventory.mark_updated()
     if journal is not None:
         done = [i.record.id for i in result.items if i.status is not RestoreStatus.FAILED]
         try:

@@ -44,5 +44,3 @@ def apply_changes(inventory: Inventory, changes: TagChanges) -> None:
                 inventory.remove_tag(repository, tag)
             else:
                 inventory.set_tag(repository, tag, info)
-    if changes:
-        inventory.mark_updated()
